@@ -1,0 +1,154 @@
+"""Every failure a user can see, and where it happened.
+
+The tree::
+
+    OutboundError                 root: the CLI catches only this (exit_code on the class)
+    ├── InputError          (2)   the user's files, arguments or templates are wrong
+    │   ├── FileError             a file can't be read or parsed, or breaks its schema
+    │   ├── TemplateError         a template fails to compile or to render
+    │   └── RequestRejected       a request breaks its endpoint's spec; it was not sent
+    └── RunError            (1)   the run went ahead and something failed
+        ├── TransportError        no HTTP exchange happened (connect, reset, timeout)
+        ├── HTTPStatusError       the vendor answered 4xx/5xx without a business code
+        ├── VendorError           the envelope's result code says the call failed
+        ├── ResponseInvalid       the body is not JSON, or breaks the response schema
+        └── ExpectationFailed     an `expect` of the step did not hold
+
+Every error carries `Finding`s: a message and the `Location` it is about, so it prints as
+``playbooks/x.yaml:12:7 (steps[2].params.vdnId): 10000 is greater than the maximum of 9999``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+JsonPath = tuple[str | int, ...]
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def format_json_path(path: JsonPath) -> str:
+    """``('steps', 2, 'params', 'vdnId')`` -> ``steps[2].params.vdnId``; odd keys are quoted."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out or "$"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding is: a file position, a JSON path inside it, or both."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: JsonPath = ()
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where} ({format_json_path(self.path)})" if self.path else where
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, with where it is."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass(eq=False)
+class OutboundError(Exception):
+    """Root of every user-facing error; `str()` is the whole message, one finding a line."""
+
+    findings: Sequence[Finding]
+    context: list[str] = field(default_factory=list)
+    exit_code = 1
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    @classmethod
+    def at(cls, location: Location, message: str) -> OutboundError:
+        return cls([Finding(location, message)])
+
+    @classmethod
+    def plain(cls, message: str) -> OutboundError:
+        return cls([Finding(Location(), message)])
+
+    def add_context(self, what: str) -> None:
+        """Say which step, iteration or request this happened in; the outermost comes first."""
+        self.context.insert(0, what)
+
+    def __str__(self) -> str:
+        prefix = ", ".join(self.context)
+        lines = [_strip_unknown(f) for f in self.findings]
+        if prefix:
+            lines = [f"{prefix}: {line}" for line in lines]
+        return "\n".join(lines)
+
+
+def _strip_unknown(finding: Finding) -> str:
+    loc = finding.location
+    return finding.message if loc == Location() else str(finding)
+
+
+class InputError(OutboundError):
+    """The input is wrong (exit 2); whatever it concerns was not sent."""
+
+    exit_code = 2
+
+
+class FileError(InputError):
+    """A file can't be read, parsed, or breaks its schema."""
+
+
+class TemplateError(InputError):
+    """A template fails to compile or render (syntax, undefined name, sandbox)."""
+
+
+class RequestRejected(InputError):
+    """A rendered request breaks its endpoint's spec, so it was not sent."""
+
+
+class RunError(OutboundError):
+    """The run went ahead and failed (exit 1)."""
+
+    exit_code = 1
+
+
+class TransportError(RunError):
+    """No HTTP exchange took place: connect error, reset, timeout."""
+
+
+class HTTPStatusError(RunError):
+    """The vendor answered an HTTP error status with no business result code."""
+
+
+class VendorError(RunError):
+    """The response envelope's result code is not a success code."""
+
+
+class ResponseInvalid(RunError):
+    """The response is not JSON, or does not match the endpoint's response schema."""
+
+
+class ExpectationFailed(RunError):
+    """One or more `expect` conditions of a step were false."""
+
+
+def merge(errors: Iterable[OutboundError]) -> list[Finding]:
+    """All findings of several errors, in order."""
+    return [finding for error in errors for finding in error.findings]

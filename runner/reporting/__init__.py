@@ -1,0 +1,1 @@
+"""What the user sees: text and JSON renderings of results."""

@@ -1,0 +1,159 @@
+"""JSON Schema 2020-12: the shipped file schemas and every schema a spec embeds, compiled once.
+
+Building a validator costs about fifty times what one validation does, so every schema is
+compiled once (`compile_schema`, `file_schema`) and reused for every call of a run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jsonschema
+import jsonschema.exceptions
+from jsonschema import Draft202012Validator
+from jsonschema_specifications import REGISTRY as METASCHEMAS
+from referencing import Registry, Resource
+
+from runner.errors import JsonPath
+from runner.resources import data_dir
+
+METASCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One way an instance breaks a schema. `at_key` means `path` ends at a mapping key."""
+
+    path: JsonPath
+    message: str
+    at_key: bool = False
+
+
+class CompiledSchema:
+    """A schema with its validator built once."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._validator = Draft202012Validator(
+            schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self._validator.is_valid(instance))
+
+    def issues(self, instance: Any) -> list[SchemaIssue]:
+        """Every problem, best match first (as `jsonschema.exceptions.best_match` ranks them)."""
+        errors = sorted(self._validator.iter_errors(instance),
+                        key=jsonschema.exceptions.relevance, reverse=True)
+        return [issue for error in errors for issue in _explain(error)]
+
+
+def compile_schema(schema: Mapping[str, Any]) -> CompiledSchema:
+    return CompiledSchema(schema)
+
+
+@cache
+def file_schema(kind: str) -> CompiledSchema:
+    """The schema of a `spec` or `playbook` file, from `schemas/<kind>.schema.json`."""
+    return CompiledSchema(_load_shipped(f"{kind}.schema.json"))
+
+
+def metaschema_issues(schema: Any) -> list[SchemaIssue]:
+    """How `schema` fails to be a valid JSON Schema 2020-12 document."""
+    return _metaschema().issues(schema)
+
+
+@cache
+def _metaschema() -> CompiledSchema:
+    return CompiledSchema({"$ref": METASCHEMA_URI})
+
+
+@cache
+def _registry() -> Registry:
+    shipped = [
+        Resource.from_contents(_load_shipped(path.name))
+        for path in sorted(data_dir("schemas").glob("*.schema.json"))
+    ]
+    registry: Registry = METASCHEMAS.with_resources((r.id() or "", r) for r in shipped if r.id())
+    return registry
+
+
+@cache
+def _load_shipped(name: str) -> dict[str, Any]:
+    with (data_dir("schemas") / name).open(encoding="utf-8") as handle:
+        loaded: dict[str, Any] = json.load(handle)
+    return loaded
+
+
+def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIssue]:
+    """Turn one jsonschema error into what an author needs to read."""
+    path = tuple(error.absolute_path)
+    if error.context:  # anyOf/oneOf: say what the closest alternative wanted
+        best = jsonschema.exceptions.best_match(error.context)
+        if error.context and all(e.validator == "required" for e in error.context):
+            names = [name for e in error.context for name in _missing(e)]
+            yield SchemaIssue(path, "one of " + ", ".join(repr(n) for n in names)
+                              + " is required")
+            return
+        if best is not None and tuple(best.absolute_path) == path and best.validator == "type":
+            wanted = [e.validator_value for e in error.context if e.validator == "type"]
+            yield SchemaIssue(path, f"{_short(error.instance)} is not of type "
+                              + " or ".join(repr(w) for w in wanted))
+            return
+        if best is not None:
+            error = best
+            path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        yield from _unknown_keys(error, path)
+        return
+    if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
+        yield from _unknown_keys(error, path)
+        return
+    message = error.message.replace(repr(error.instance), _short(error.instance))
+    if (error.validator == "type" and error.validator_value == "string"
+            and isinstance(error.instance, (int, float, bool))):
+        message += " (in YAML, quote it to keep it as text)"
+    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if rule and error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
+                                    "maxLength", "format", "const", "exclusiveMinimum"}:
+        message += f" ({rule})"
+    yield SchemaIssue(path, message)
+
+
+def _unknown_keys(error: jsonschema.exceptions.ValidationError,
+                  path: JsonPath) -> Iterable[SchemaIssue]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = sorted(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for key in instance:
+        if key in known or any(re.search(p, key) for p in patterns):
+            continue
+        message = f"unknown key {key!r}" + suggest(key, known)
+        if not message.endswith("?") and known:
+            message += f" (expected one of: {', '.join(known)})"
+        yield SchemaIssue((*path, key), message, at_key=True)
+
+
+def _missing(error: jsonschema.exceptions.ValidationError) -> list[str]:
+    required = error.validator_value if isinstance(error.validator_value, list) else []
+    present = error.instance if isinstance(error.instance, dict) else {}
+    return [name for name in required if name not in present]
+
+
+def _short(instance: Any, limit: int = 60) -> str:
+    text = repr(instance)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of `choices`, or ``""``."""
+    near = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
+

@@ -1,0 +1,196 @@
+"""YAML in, plain JSON-like data out, with the line and column of every node kept.
+
+The scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1 default, because the
+1.1 rules silently change what authors wrote: ``no`` becomes False, ``2023-03-01`` a date,
+``0200001`` the number 200001. Here:
+
+* ``true``/``false`` are booleans, ``null``/``~``/empty is null; ``yes``, ``no``, ``on``, ``off``
+  and dates stay strings;
+* a number written with a leading zero (``0200001``, ``00604``) stays a string: in this domain
+  it is a result code or a phone number, never arithmetic;
+* mapping keys are always the text as written;
+* duplicate keys, non-scalar keys and custom tags are errors with a position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from runner.errors import FileError, Finding, JsonPath, Location
+
+_MAX_NODES = 1_000_000  # an alias bomb expands past this long before memory runs out
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+_CORE_SCALARS = [
+    (_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""]),
+    (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
+    (_INT, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+     list("-+0123456789")),
+    (_FLOAT, re.compile(
+        r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789.")),
+]
+
+
+class _CoreResolver(BaseResolver):
+    """Resolves plain scalars by YAML 1.2's core schema (with the leading-zero rule above)."""
+
+
+for _tag, _regexp, _first in _CORE_SCALARS:
+    _CoreResolver.add_implicit_resolver(_tag, _regexp, _first)
+
+
+class _Loader(Reader, Scanner, Parser, Composer, SafeConstructor, _CoreResolver):
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded YAML file: its data and where each node of it was written."""
+
+    data: Any
+    file: str
+    value_marks: Mapping[JsonPath, tuple[int, int]]
+    key_marks: Mapping[JsonPath, tuple[int, int]]
+
+    def locate(self, path: JsonPath, *, key: bool = False) -> Location:
+        """The position of `path`, or of its nearest ancestor that was written in the file.
+
+        With `key`, a mapping entry is located at its key rather than its value, which is where
+        an author looks for an unknown or misspelled key.
+        """
+        marks = self.key_marks if key else self.value_marks
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            found = marks.get(prefix) or self.value_marks.get(prefix)
+            if found:
+                return Location(self.file, found[0], found[1], path)
+        return Location(self.file, None, None, path)
+
+
+def load_file(path: str | Path) -> Document:
+    """Read and parse one YAML file; any problem is a `FileError` with a position."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileError.at(Location(name), "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise FileError.at(Location(name), f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise FileError.at(Location(name), f"cannot be read: {exc.strerror}") from None
+    return load_text(text, name)
+
+
+def load_text(text: str, file: str = "<string>") -> Document:
+    """Parse YAML text (one document) into a `Document`."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        builder = _Builder(loader, file)
+        data = None if root is None else builder.build(root, ())
+    except yaml.MarkedYAMLError as exc:
+        raise FileError([_finding_from_yaml(exc, file)]) from None
+    except yaml.YAMLError as exc:
+        raise FileError.at(Location(file), f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise FileError.at(Location(file), "the document is nested too deeply") from None
+    finally:
+        loader.dispose()
+    return Document(data, file, builder.value_marks if root else {},
+                    builder.key_marks if root else {})
+
+
+def _finding_from_yaml(exc: yaml.MarkedYAMLError, file: str) -> Finding:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if "'\\t'" in problem or "\t" in problem:
+        problem = "a tab character; YAML indentation must use spaces"
+    elif exc.context:
+        problem = f"{problem} ({exc.context})"
+    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    return Finding(location, f"invalid YAML: {problem}")
+
+
+class _Builder:
+    """Turns the composed node tree into plain data, recording every node's position."""
+
+    def __init__(self, loader: _Loader, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.value_marks: dict[JsonPath, tuple[int, int]] = {}
+        self.key_marks: dict[JsonPath, tuple[int, int]] = {}
+        self.nodes = 0
+
+    def build(self, node: Node, path: JsonPath) -> Any:
+        self.nodes += 1
+        if self.nodes > _MAX_NODES:
+            raise self._error(node, f"more than {_MAX_NODES} nodes (an alias bomb?)")
+        self.value_marks.setdefault(path, _position(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, path: JsonPath) -> dict[str, Any]:
+        self.loader.flatten_mapping(node)  # resolves `<<` merge keys
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self._error(key_node, "a mapping key must be a plain value")
+            key = str(key_node.value)
+            if key in result:
+                first = self.key_marks[(*path, key)][0]
+                raise self._error(key_node,
+                                  f"duplicate key {key!r} (first written on line {first})")
+            self.key_marks[(*path, key)] = _position(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        text: str = node.value
+        if node.tag == _STR or node.style is not None:
+            return text
+        if node.tag == _NULL:
+            return None
+        if node.tag == _BOOL:
+            return text.lower() == "true"
+        if node.tag == _INT:
+            return int(text, 0)
+        if node.tag == _FLOAT:
+            return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+        raise self._error(node, f"the tag {node.tag} is not supported")
+
+    def _error(self, node: Node, message: str) -> FileError:
+        line, column = _position(node)
+        return FileError([Finding(Location(self.file, line, column), message)])
+
+
+def _position(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
