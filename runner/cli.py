@@ -7,6 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -20,7 +21,8 @@ format_option = click.option("--format", "output_format", type=click.Choice(["te
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    for line in message.splitlines() or [""]:
+        click.echo(f"error: {line}", err=True)
     sys.exit(code)
 
 
@@ -96,3 +98,46 @@ def specs_show(endpoint: str, output_format: str) -> None:
 
     found = endpoint_named(endpoint)
     click.echo(endpoint_json(found) if output_format == "json" else endpoint_text(found))
+
+
+@main.command()
+@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="Set an input (typed by the input's schema). Repeatable.")
+@click.option("--vars-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A YAML or JSON file of input values.")
+@click.option("--sim", "simulate", is_flag=True,
+              help="Run against the embedded vendor simulator (no setup, no network).")
+@click.option("--dry-run", is_flag=True,
+              help="Render and check every request that can be known; send nothing.")
+@click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run's result as JSON to this file.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every call.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
+@handles_errors
+def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
+        dry_run: bool, report_json: Path | None, verbose: bool, quiet: bool) -> None:
+    """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
+    from runner.run_command import RunOptions
+    from runner.run_command import run as run_playbook
+
+    sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
+                                     report_json, verbose, quiet)))
+
+
+@main.group()
+def sim() -> None:
+    """The embedded vendor simulator."""
+
+
+@sim.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--speed", default=1.0, show_default=True, type=float,
+              help="Simulated seconds per real second (60: a minute passes each second).")
+@handles_errors
+def sim_serve(host: str, port: int, speed: float) -> None:
+    """Serve every spec'd endpoint over real HTTP (uvicorn)."""
+    from runner.sim.serve import serve
+
+    serve(host, port, speed, announce=click.echo)

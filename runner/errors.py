@@ -129,16 +129,37 @@ class RunError(OutboundError):
     exit_code = 1
 
 
+@dataclass(eq=False)
 class TransportError(RunError):
-    """No HTTP exchange took place: connect error, reset, timeout."""
+    """No HTTP exchange completed: connect error, reset, timeout.
+
+    `reached_server` is False only when the request certainly never left (connect error):
+    the one case where a create may be sent again.
+    """
+
+    reached_server: bool = True
 
 
+@dataclass(eq=False)
 class HTTPStatusError(RunError):
     """The vendor answered an HTTP error status with no business result code."""
 
+    status: int = 0
+    retry_after: float | None = None
 
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+
+@dataclass(eq=False)
 class VendorError(RunError):
     """The response envelope's result code is not a success code."""
+
+    code: str = ""
+    retryable: bool = False
+    throttle: bool = False
+    body: object = None
 
 
 class ResponseInvalid(RunError):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import Finding, Location, OutboundError
+from runner.playbook import check_playbook_document
 from runner.spec import check_spec_document
 from runner.yamlio import Document, load_file
 
@@ -38,7 +39,7 @@ class CheckReport:
 
 
 def _checkers() -> dict[str, Checker]:
-    return {"spec_version": check_spec_document}
+    return {"spec_version": check_spec_document, "playbook_version": check_playbook_document}
 
 
 def check_paths(paths: Iterable[str | Path], *, missing_ok: bool = False) -> CheckReport:

@@ -33,6 +33,7 @@ class SchemaIssue:
     path: JsonPath
     message: str
     at_key: bool = False
+    keyword: str = ""  # the JSON Schema keyword that failed (type, pattern, required, ...)
 
 
 class CompiledSchema:
@@ -99,12 +100,12 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
         if error.context and all(e.validator == "required" for e in error.context):
             names = [name for e in error.context for name in _missing(e)]
             yield SchemaIssue(path, "one of " + ", ".join(repr(n) for n in names)
-                              + " is required")
+                              + " is required", keyword="required")
             return
         if best is not None and tuple(best.absolute_path) == path and best.validator == "type":
             wanted = [e.validator_value for e in error.context if e.validator == "type"]
             yield SchemaIssue(path, f"{_short(error.instance)} is not of type "
-                              + " or ".join(repr(w) for w in wanted))
+                              + " or ".join(repr(w) for w in wanted), keyword="type")
             return
         if best is not None:
             error = best
@@ -123,7 +124,10 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
     if rule and error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
                                     "maxLength", "format", "const", "exclusiveMinimum"}:
         message += f" ({rule})"
-    yield SchemaIssue(path, message)
+    if error.validator == "required":  # name the missing field, not its parent
+        missing = _missing(error)
+        path = (*path, missing[0]) if missing else path
+    yield SchemaIssue(path, message, keyword=str(error.validator))
 
 
 def _unknown_keys(error: jsonschema.exceptions.ValidationError,
@@ -138,7 +142,7 @@ def _unknown_keys(error: jsonschema.exceptions.ValidationError,
         message = f"unknown key {key!r}" + suggest(key, known)
         if not message.endswith("?") and known:
             message += f" (expected one of: {', '.join(known)})"
-        yield SchemaIssue((*path, key), message, at_key=True)
+        yield SchemaIssue((*path, key), message, at_key=True, keyword="additionalProperties")
 
 
 def _missing(error: jsonschema.exceptions.ValidationError) -> list[str]:

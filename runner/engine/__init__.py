@@ -1,0 +1,1 @@
+"""The engine: runs a playbook's steps, emitting events; it never prints."""

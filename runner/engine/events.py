@@ -1,0 +1,98 @@
+"""What the engine reports while it runs; reporters (console, JSON) consume these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    playbook: str
+    file: str
+    inputs: Mapping[str, Any]
+    dry_run: bool
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    step: str
+    title: str
+    call: str | None
+    total: int | None = None  # iterations of a for_each, when known
+
+
+@dataclass(frozen=True)
+class CallFinished:
+    step: str
+    iteration: int | None
+    endpoint: str
+    request: str
+    status: int | None
+    result_code: str | None
+    duration: float
+    attempt: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class IterationFinished:
+    step: str
+    iteration: int | None
+    status: str  # ok | skipped | failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Warned:
+    step: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """--dry-run: a request that would be sent, already checked against the spec."""
+
+    step: str
+    iteration: int | None
+    endpoint: str
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class NotPlanned:
+    """--dry-run: a step whose requests depend on earlier responses."""
+
+    step: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: str
+    status: str  # ok | failed | skipped
+    calls: int
+    iterations: int
+    succeeded: int
+    skipped: int
+    failed: int
+    duration: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    status: str  # ok | failed
+    duration: float
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+Event = (RunStarted | StepStarted | CallFinished | IterationFinished | Warned | PlannedRequest
+         | NotPlanned | StepFinished | RunFinished)
+Emit = Callable[[Event], None]

@@ -1,0 +1,351 @@
+"""Runs a playbook's steps in order: when, for_each with concurrency, retry, paginate, expect.
+
+The executor emits events and never prints. Context (step, iteration) is attached to an error
+where it becomes known, by `_where`, so a message reads
+``step reserve, iteration 3 (customer={...}): huawei-isales.appoint.create param calledNo: ...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.clock import Clock, now_ms
+from runner.engine.events import (
+    CallFinished,
+    Emit,
+    IterationFinished,
+    NotPlanned,
+    PlannedRequest,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    Warned,
+)
+from runner.engine.pagination import fetch_all
+from runner.engine.requests import OutgoingRequest, build_request
+from runner.engine.responses import CheckedResponse
+from runner.engine.services import ServiceClient
+from runner.errors import (
+    ExpectationFailed,
+    Finding,
+    OutboundError,
+    RunError,
+    TemplateError,
+)
+from runner.playbook import Playbook, Step, duration_of
+from runner.secrets import read_secret
+from runner.templating import Template
+
+_FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
+
+
+@dataclass
+class StepTally:
+    calls: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    iterations: int = 0
+
+
+@dataclass
+class RunResult:
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: OutboundError | None = None
+    steps: dict[str, StepFinished] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.error is None else self.error.exit_code
+
+
+@contextmanager
+def _where(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OutboundError as error:
+        error.add_context(what)
+        raise
+
+
+def truthy(value: Any) -> bool:
+    """A condition's result: native values by Python truth, text like 'false' as false."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE_TEXT
+    return bool(value)
+
+
+class Run:
+    """One execution of a playbook against its services."""
+
+    def __init__(self, playbook: Playbook, inputs: Mapping[str, Any],
+                 services: Mapping[str, ServiceClient], clock: Clock, emit: Emit, *,
+                 env: Mapping[str, str] | None = None, dry_run: bool = False,
+                 simulated: bool = False) -> None:
+        self.playbook = playbook
+        self.inputs = dict(inputs)
+        self.services = services
+        self.clock = clock
+        self.emit = emit
+        self.dry_run = dry_run
+        self.simulated = simulated
+        self.steps: dict[str, Any] = {}
+        self.scope: dict[str, Any] = {"inputs": self.inputs, "steps": self.steps,
+                                      "env": env or {}, "now_ms": lambda: now_ms(clock),
+                                      "secret": read_secret}
+        self.finished: dict[str, StepFinished] = {}
+
+    async def execute(self) -> RunResult:
+        started = time.perf_counter()
+        self.emit(RunStarted(self.playbook.name, self.playbook.file, self.inputs, self.dry_run,
+                             self.simulated))
+        try:
+            for step in self.playbook.steps:
+                await self._step(step)
+            outputs = {} if self.dry_run or self.playbook.outputs is None else \
+                self.playbook.outputs.render(self.scope)
+        except OutboundError as error:
+            self.emit(RunFinished("failed", time.perf_counter() - started, error=str(error)))
+            return RunResult("failed", error=error, steps=self.finished)
+        self.emit(RunFinished("ok", time.perf_counter() - started, outputs))
+        return RunResult("ok", outputs, steps=self.finished)
+
+    async def _step(self, step: Step) -> None:
+        tally = StepTally()
+        started = time.perf_counter()
+        call = step.endpoint.qualified_name if step.endpoint else None
+        self.emit(StepStarted(step.id, step.title, call))
+        error: OutboundError | None = None
+        try:
+            with _where(f"step {step.id}"):
+                if self.dry_run:
+                    self._plan(step)
+                elif step.for_each is not None:
+                    await self._for_each(step, tally)
+                else:
+                    self.steps[step.id] = await self._iteration(step, self.scope, None, tally) \
+                        or {"skipped": True, "outputs": {}}
+        except OutboundError as failure:
+            error = failure
+        status = "failed" if error else ("skipped" if tally.iterations and
+                                         tally.skipped == tally.iterations else "ok")
+        finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
+                                tally.skipped, tally.failed, time.perf_counter() - started,
+                                str(error) if error else None)
+        self.finished[step.id] = finished
+        self.emit(finished)
+        if error:
+            raise error
+
+    async def _for_each(self, step: Step, tally: StepTally) -> None:
+        assert step.for_each is not None
+        items = step.for_each.render(self.scope)
+        if isinstance(items, Mapping):
+            items = [{"key": k, "value": v} for k, v in items.items()]
+        if not isinstance(items, list):
+            raise TemplateError.at(step.location, f"for_each must give a list, got "
+                                   f"{type(items).__name__}")
+        self.emit(StepStarted(step.id, step.title, None, total=len(items)))
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        failures: list[OutboundError] = []
+        queue = iter(enumerate(items))
+
+        async def worker() -> None:
+            for index, item in queue:
+                if failures:
+                    return
+                scope = {**self.scope, step.loop_var: item}
+                try:
+                    results[index] = await self._iteration(step, scope, index, tally)
+                except OutboundError as error:
+                    failures.append(error)
+
+        await asyncio.gather(*(worker() for _ in range(min(step.concurrency, len(items)) or 1)))
+        self.steps[step.id] = _collect([r for r in results if r is not None])
+        if failures:
+            raise failures[0]
+
+    async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
+                         tally: StepTally) -> dict[str, Any] | None:
+        tally.iterations += 1
+        label = f"iteration {index}" if index is not None else ""
+        try:
+            with _where(label) if label else _nothing():
+                record = await self._run_iteration(step, scope, index, tally)
+        except OutboundError as error:
+            tally.failed += 1
+            self.emit(IterationFinished(step.id, index, "failed", str(error)))
+            raise
+        if record is None:
+            tally.skipped += 1
+            self.emit(IterationFinished(step.id, index, "skipped"))
+        else:
+            tally.succeeded += 1
+            self.emit(IterationFinished(step.id, index, "ok"))
+        return record
+
+    async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
+                             tally: StepTally) -> dict[str, Any] | None:
+        if step.when is not None and not truthy(step.when.render(scope)):
+            return None
+        if step.wait is not None:
+            await self.clock.sleep(duration_of(step.wait, scope))
+            return {"outputs": {}}
+        assert step.params is not None
+        params = step.params.render(scope)
+        items: list[Any] | None = None
+        if step.paginate:
+            paged = await fetch_all(
+                _endpoint(step), params, lambda p: self._call(step, p, index, tally),
+                lambda message: self.emit(Warned(step.id, message)),
+                page_size=step.page_size, max_pages=step.max_pages)
+            checked, items = paged.last, paged.items
+        else:
+            checked = await self._call_until(step, params, scope, index, tally)
+        local = _response_scope(scope, checked, items)
+        outputs = step.outputs.render(local) if step.outputs else {}
+        self._check_expectations(step, local)
+        record = {"response": checked.body, "values": dict(checked.values), "outputs": outputs,
+                  "status": checked.status}
+        if items is not None:
+            record["items"] = items
+        return record
+
+    async def _call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
+                          index: int | None, tally: StepTally) -> CheckedResponse:
+        """One call, or with `retry`, calls until its condition holds (reads only)."""
+        retry = step.retry
+        if retry is None:
+            return await self._call(step, params, index, tally)
+        delay = duration_of(retry.delay, scope)
+        for attempt in range(1, retry.attempts + 1):
+            last = attempt == retry.attempts
+            try:
+                checked = await self._call(step, params, index, tally)
+            except RunError:
+                if last:
+                    raise
+            else:
+                local = _response_scope(scope, checked, None)
+                if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
+                    raise _expectation(retry.fail_when, "retry.fail_when became true")
+                if retry.until is None or truthy(retry.until.render(local)):
+                    return checked
+                if last:
+                    raise _expectation(retry.until, f"retry.until was still false after "
+                                       f"{retry.attempts} attempts")
+            await self.clock.sleep(delay)
+            delay = min(delay * retry.backoff, retry.max_delay)
+        raise AssertionError("unreachable")
+
+    async def _call(self, step: Step, params: dict[str, Any], index: int | None,
+                    tally: StepTally) -> CheckedResponse:
+        endpoint = _endpoint(step)
+        request = build_request(endpoint, params)
+        service = self.services[str(step.service)]
+        tally.calls += 1
+        try:
+            checked, attempts, seconds = await service.call(
+                request, timeout=step.timeout, lenient_schema=step.invalid_response == "warn")
+        except RunError as error:
+            self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
+                                   getattr(error, "status", None), getattr(error, "code", None),
+                                   0.0, 0, str(error)))
+            raise
+        self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
+                               checked.status, checked.result_code, seconds, attempts))
+        for warning in checked.warnings:
+            self.emit(Warned(step.id, warning))
+        return checked
+
+    def _check_expectations(self, step: Step, local: Mapping[str, Any]) -> None:
+        failed = [t for t in step.expect if not truthy(t.render(local))]
+        if failed:
+            raise ExpectationFailed([Finding(t.location, f"expectation failed: {t.source}")
+                                     for t in failed])
+
+    def _plan(self, step: Step) -> None:
+        """--dry-run: check and show every request knowable without sending anything."""
+        if step.endpoint is None:
+            self.emit(NotPlanned(step.id, "a wait step sends nothing"))
+            return
+        depends = _depends_on(step)
+        if depends:
+            self.emit(NotPlanned(step.id, "its requests depend on the responses of "
+                                 + ", ".join(f"steps.{d}" for d in sorted(depends))))
+            return
+        items = step.for_each.render(self.scope) if step.for_each is not None else [None]
+        for index, item in enumerate(items if isinstance(items, list) else [items]):
+            scope = {**self.scope, step.loop_var: item} if step.for_each is not None else self.scope
+            with _where(f"iteration {index}") if step.for_each is not None else _nothing():
+                if step.when is not None and not truthy(step.when.render(scope)):
+                    continue
+                assert step.params is not None
+                request = build_request(step.endpoint, _first_page(step, step.params.render(scope)))
+                self.emit(_planned(step, index if step.for_each is not None else None, request))
+
+
+def _endpoint(step: Step) -> Any:
+    assert step.endpoint is not None
+    return step.endpoint
+
+
+def _first_page(step: Step, params: dict[str, Any]) -> dict[str, Any]:
+    pagination = step.endpoint.pagination if step.endpoint else None
+    if not step.paginate or pagination is None:
+        return params
+    first = 0 if pagination.style == "offset" else pagination.first_page
+    size = step.page_size or step.endpoint.params[pagination.size_param].schema.get(  # type: ignore[union-attr]
+        "default", 50)
+    return {pagination.size_param: size, pagination.position_param: first, **params}
+
+
+def _planned(step: Step, index: int | None, request: OutgoingRequest) -> PlannedRequest:
+    return PlannedRequest(step.id, index, request.endpoint.qualified_name, request.method,
+                          request.describe().split(" ", 1)[1], dict(request.headers),
+                          request.body)
+
+
+def _depends_on(step: Step) -> frozenset[str]:
+    parts = [step.params, step.for_each]
+    refs = [p.step_refs for p in parts if p is not None]
+    if step.when is not None:
+        refs.append(step.when.step_refs)
+    return frozenset().union(*refs)
+
+
+def _response_scope(scope: Mapping[str, Any], checked: CheckedResponse,
+                    items: list[Any] | None) -> dict[str, Any]:
+    local = {**scope, "response": checked.body, "values": dict(checked.values),
+             "status": checked.status}
+    if items is not None:
+        local["items"] = items
+    return local
+
+
+def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """`steps.<id>` of a for_each step: lists over the iterations that ran."""
+    return {
+        "outputs": [r["outputs"] for r in records],
+        "response": [r.get("response") for r in records],
+        "values": [r.get("values", {}) for r in records],
+        "items": [item for r in records for item in r.get("items", [])],
+        "iterations": len(records),
+    }
+
+
+def _expectation(template: Template, what: str) -> ExpectationFailed:
+    return ExpectationFailed([Finding(template.location, f"{what}: {template.source}")])
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+

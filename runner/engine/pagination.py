@@ -1,0 +1,67 @@
+"""Following a list endpoint's pages, as its spec says, with guards against endless paging.
+
+A walk stops at the first of: the total reached, a short page, an empty page. A page that
+repeats the one before (a vendor ignoring the offset) and the `max_pages` cap stop it too,
+with a warning, so a misbehaving vendor can never keep a run paging forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from runner.engine.responses import CheckedResponse, dig
+from runner.errors import Finding, Location, ResponseInvalid
+from runner.spec import Endpoint
+
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Paged:
+    items: list[Any]
+    pages: int
+    last: CheckedResponse
+
+
+async def fetch_all(endpoint: Endpoint, params: Mapping[str, Any],
+                    send: Callable[[dict[str, Any]], Awaitable[CheckedResponse]],
+                    warn: Callable[[str], None], *, page_size: int | None,
+                    max_pages: int) -> Paged:
+    """Every item of every page, in order."""
+    pagination = endpoint.pagination
+    assert pagination is not None
+    size_param, position_param = pagination.size_param, pagination.position_param
+    size = int(params.get(size_param) or page_size or
+               endpoint.params[size_param].schema.get("default", DEFAULT_PAGE_SIZE))
+    first = 0 if pagination.style == "offset" else pagination.first_page
+    position = int(params.get(position_param, first))
+    items: list[Any] = []
+    previous: list[Any] | None = None
+    pages = 0
+    while True:
+        checked = await send({**params, size_param: size, position_param: position})
+        pages += 1
+        page = dig(checked.body, pagination.items)
+        if page is None:
+            page = []
+        if not isinstance(page, list):
+            raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: "
+                                           f"{pagination.items} is not a list on page {pages}")])
+        if page and page == previous:
+            warn(f"page {pages} of {endpoint.qualified_name} repeats the page before it; "
+                 "stopped paging (the vendor may be ignoring the page position)")
+            return Paged(items, pages, checked)
+        items.extend(page)
+        seen = (position + len(page) if pagination.style == "offset"
+                else (position - first) * size + len(page))
+        total = dig(checked.body, pagination.total) if pagination.total else None
+        if not page or len(page) < size or (isinstance(total, int) and seen >= total):
+            return Paged(items, pages, checked)
+        if pages >= max_pages:
+            warn(f"stopped {endpoint.qualified_name} after max_pages={max_pages} pages "
+                 f"({len(items)} items" + (f" of {total})" if isinstance(total, int) else ")"))
+            return Paged(items, pages, checked)
+        position += size if pagination.style == "offset" else 1
+        previous = page

@@ -1,0 +1,134 @@
+"""From an HTTP answer to a checked body: status, JSON, the envelope's code, the schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from runner.errors import (
+    Finding,
+    HTTPStatusError,
+    Location,
+    ResponseInvalid,
+    VendorError,
+    format_json_path,
+)
+from runner.spec import Endpoint, Spec
+
+_STATUS_MEANING = {
+    401: "authentication failed: the vendor rejected the credentials or the signature",
+    403: "forbidden: the vendor refuses this caller (an IP allow-list, or missing rights)",
+    404: "not found: this path does not exist there (is base_url right?)",
+    429: "rate limited: the vendor asks for fewer requests",
+}
+
+
+@dataclass(frozen=True)
+class CheckedResponse:
+    status: int
+    body: Any
+    result_code: str | None
+    values: Mapping[str, Any]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def dig(data: Any, dotted: str) -> Any:
+    """The value at a dotted path (data.list) or None."""
+    for part in dotted.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Seconds from a Retry-After header, in its seconds or HTTP-date form."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping[str, str],
+                   content: bytes, *, now: float, lenient_schema: bool = False) -> CheckedResponse:
+    """Interpret one answer; raise the error that says what went wrong, or return the body."""
+    name = endpoint.qualified_name
+    body = _decode(name, status, content)
+    envelope = spec.envelope
+    code = dig(body, envelope.code) if envelope and isinstance(body, Mapping) else None
+    if status >= 400 and code is None:
+        raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
+                                       f"{_STATUS_MEANING.get(status, _status_class(status))}"
+                                       + _excerpt_suffix(content))],
+                              status=status,
+                              retry_after=retry_after_seconds(headers.get("retry-after"), now))
+    if envelope is not None:
+        _check_envelope(spec, endpoint, body, code)
+    issues = endpoint.response_validator.issues(body)
+    warnings: tuple[str, ...] = ()
+    if issues:
+        messages = [f"{name} response ({format_json_path(i.path)}): {i.message}" for i in issues]
+        if not lenient_schema:
+            raise ResponseInvalid([Finding(Location(), m + " (the response breaks the spec)")
+                                   for m in messages])
+        warnings = tuple(messages)
+    values = {key: next((v for p in paths if (v := dig(body, p)) is not None), None)
+              for key, paths in endpoint.values.items()}
+    return CheckedResponse(status, body, str(code) if code is not None else None, values,
+                           warnings)
+
+
+def _decode(name: str, status: int, content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        if status >= 400:
+            raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
+                                           f"{_STATUS_MEANING.get(status, _status_class(status))}"
+                                           + _excerpt_suffix(content))], status=status) from None
+        raise ResponseInvalid([Finding(Location(), f"{name} answered HTTP {status} with a body "
+                                       f"that is not JSON: {_excerpt(content)}")]) from None
+
+
+def _check_envelope(spec: Spec, endpoint: Endpoint, body: Any, code: Any) -> None:
+    envelope = spec.envelope
+    assert envelope is not None
+    if code is None:
+        raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name} answered without "
+                                       f"its result code field {envelope.code!r}: "
+                                       f"{_excerpt(json.dumps(body).encode())}")])
+    code = str(code)
+    if code in envelope.success:
+        return
+    known = endpoint.result_codes.get(code)
+    meaning = known.meaning if known else "a result code the spec does not document"
+    said = dig(body, envelope.detail or "") or dig(body, envelope.message or "")
+    message = f"{endpoint.qualified_name} answered {code}: {meaning}"
+    if said and str(said) != meaning:
+        message += f" (the vendor says: {str(said)[:200]})"
+    raise VendorError([Finding(Location(), message)], code=code,
+                      retryable=bool(known and known.retryable),
+                      throttle=bool(known and known.throttle), body=body)
+
+
+def _status_class(status: int) -> str:
+    return "a server error" if status >= 500 else "a client error"
+
+
+def _excerpt(content: bytes, limit: int = 120) -> str:
+    text = content[:limit].decode("utf-8", errors="replace")
+    return repr(text) + (" ..." if len(content) > limit else "")
+
+
+def _excerpt_suffix(content: bytes) -> str:
+    return f"; body: {_excerpt(content)}" if content.strip() else ""
+

@@ -1,0 +1,162 @@
+"""One HTTP client per service: base URL, rate limit, timeouts, and read retries.
+
+Retrying follows what a vendor call may safely do again:
+* reads (list, detail) are retried on transport errors, 5xx, 429 and retryable result codes,
+  with exponential backoff and jitter, honouring Retry-After;
+* creates and other writes are retried only when the request certainly never reached the
+  server (a connect error); any other failure leaves the outcome unknown and is reported.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from runner.clock import Clock
+from runner.engine.requests import OutgoingRequest
+from runner.engine.responses import CheckedResponse, check_response
+from runner.errors import (
+    Finding,
+    HTTPStatusError,
+    Location,
+    RunError,
+    TransportError,
+    VendorError,
+)
+from runner.spec import Spec
+
+READ_KINDS = frozenset({"list", "detail"})
+MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+
+class RateLimiter:
+    """A token bucket shared by every call to one service."""
+
+    def __init__(self, per_second: float | None, clock: Clock) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.clock = clock
+        self.next_free = 0.0
+
+    async def acquire(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock.now()
+        start = max(now, self.next_free)
+        self.next_free = start + self.interval
+        if start > now:
+            await self.clock.sleep(start - now)
+
+    def slow_down(self, seconds: float) -> None:
+        """A 429 or "too fast": nobody on this service sends for `seconds`."""
+        self.next_free = max(self.next_free, self.clock.now() + seconds)
+
+
+class ServiceClient:
+    """Sends checked requests to one vendor service."""
+
+    def __init__(self, name: str, spec: Spec, client: httpx.AsyncClient, clock: Clock,
+                 rate_limit: float | None = None, policy: RetryPolicy | None = None,
+                 auth: httpx.Auth | None = None,
+                 credentials: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.spec = spec
+        self.client = client
+        self.clock = clock
+        self.limiter = RateLimiter(rate_limit, clock)
+        self.policy = policy or RetryPolicy()
+        self.auth = auth
+        self.credentials = dict(credentials or {})  # signing them is the auth issue's work
+
+    async def call(self, request: OutgoingRequest, *, timeout: float | None = None,
+                   lenient_schema: bool = False) -> tuple[CheckedResponse, int, float]:
+        """Send with the retries the endpoint's kind allows; (response, attempts, seconds)."""
+        is_read = request.endpoint.kind in READ_KINDS
+        started = time.perf_counter()
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                checked = await self._once(request, timeout, lenient_schema)
+                return checked, attempt, time.perf_counter() - started
+            except RunError as error:
+                wait = self._retry_wait(error, attempt, is_read)
+                if wait is None:
+                    raise
+                await self.clock.sleep(wait)
+        raise AssertionError("unreachable")  # the last attempt re-raises
+
+    def _retry_wait(self, error: RunError, attempt: int, is_read: bool) -> float | None:
+        """How long to wait before another attempt, or None when it must not be retried."""
+        if attempt >= self.policy.attempts:
+            return None
+        hinted: float | None = None
+        if isinstance(error, HTTPStatusError):
+            retryable, hinted = error.retryable, error.retry_after
+            if error.status == 429:
+                self.limiter.slow_down(hinted or self.policy.base_delay)
+        elif isinstance(error, VendorError):
+            retryable = error.retryable
+            if error.throttle:
+                self.limiter.slow_down(self.policy.base_delay * 2 ** attempt)
+        elif isinstance(error, TransportError):
+            retryable = True
+            if not error.reached_server:
+                return self._backoff(attempt)  # never sent: safe for any kind
+        else:
+            return None
+        if not (retryable and is_read):
+            return None
+        if hinted is not None and hinted > MAX_RETRY_AFTER:
+            return None
+        return hinted if hinted is not None else self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _once(self, request: OutgoingRequest, timeout: float | None,
+                    lenient_schema: bool) -> CheckedResponse:
+        await self.limiter.acquire()
+        name = request.endpoint.qualified_name
+        try:
+            response = await self.client.request(
+                request.method, request.path, params=request.query or None,
+                headers=request.headers, content=request.content or None,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise TransportError([Finding(Location(), f"{name}: cannot connect to "
+                                          f"{self.client.base_url} ({exc or type(exc).__name__})")],
+                                 reached_server=False) from None
+        except httpx.TimeoutException as exc:
+            raise TransportError([Finding(Location(), f"{name}: no answer in time "
+                                          f"({type(exc).__name__}); the outcome is unknown")]
+                                 ) from None
+        except httpx.TransportError as exc:
+            raise TransportError([Finding(Location(), f"{name}: the connection failed "
+                                          f"({exc or type(exc).__name__}); the outcome is "
+                                          "unknown")]) from None
+        return check_response(self.spec, request.endpoint, response.status_code,
+                              _lower(response.headers), response.content,
+                              now=self.clock.now(), lenient_schema=lenient_schema)
+
+
+def _lower(headers: httpx.Headers) -> Mapping[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def make_http_client(base_url: str, *, transport: httpx.AsyncBaseTransport | None = None,
+                     timeout: float | None = None, **options: Any) -> httpx.AsyncClient:
+    """The one place clients are built: every service's connection pool and timeouts."""
+    return httpx.AsyncClient(base_url=base_url, transport=transport,
+                             timeout=httpx.Timeout(timeout or 30.0), **options)

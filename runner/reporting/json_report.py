@@ -1,0 +1,57 @@
+"""`--report-json FILE`: the run's result for machines (documented in the README)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from runner.engine.events import (
+    CallFinished,
+    Event,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    Warned,
+)
+
+REPORT_VERSION = 1
+
+
+class JsonReport:
+    """Collects events; `write()` saves the report."""
+
+    def __init__(self) -> None:
+        self.document: dict[str, Any] = {"report_version": REPORT_VERSION, "steps": [],
+                                         "warnings": []}
+        self.results: dict[str, dict[str, int]] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.document.update(playbook=event.playbook, file=event.file,
+                                 inputs=dict(event.inputs), dry_run=event.dry_run,
+                                 simulated=event.simulated,
+                                 started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        elif isinstance(event, CallFinished):
+            codes = self.results.setdefault(event.step, {})
+            key = event.result_code or (f"HTTP {event.status}" if event.status else "no answer")
+            codes[key] = codes.get(key, 0) + 1
+        elif isinstance(event, StepFinished):
+            self.document["steps"].append({
+                "id": event.step, "status": event.status, "calls": event.calls,
+                "iterations": event.iterations, "succeeded": event.succeeded,
+                "skipped": event.skipped, "failed": event.failed,
+                "duration_s": round(event.duration, 4), "error": event.error,
+                "result_codes": self.results.get(event.step, {}),
+            })
+        elif isinstance(event, Warned):
+            self.document["warnings"].append({"step": event.step, "message": event.message})
+        elif isinstance(event, RunFinished):
+            self.document.update(status=event.status, duration_s=round(event.duration, 4),
+                                 outputs=dict(event.outputs), error=event.error)
+
+    def write(self, path: str | Path, exit_code: int) -> None:
+        self.document["exit_code"] = exit_code
+        Path(path).write_text(json.dumps(self.document, ensure_ascii=False, indent=2,
+                                         default=str) + "\n", encoding="utf-8")

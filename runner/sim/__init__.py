@@ -1,0 +1,1 @@
+"""The embedded vendor simulator (see `runner.sim.app`)."""

@@ -1,0 +1,133 @@
+"""The vendor simulator: an ASGI app serving every endpoint of the shipped specs, with state.
+
+It routes by method and path, types path and query values by the spec, validates each
+request against the spec exactly as the engine does before sending, and answers a bad one
+with the vendor's own result codes. Vendor behaviour lives in one module per vendor.
+
+Control endpoints (not part of any vendor API), for tests and demos:
+  GET  /_sim/state              counts of calls per endpoint and the simulated time
+  POST /_sim/clock?advance=SEC  move simulated time forward
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from runner.clock import Clock, SimulatedClock
+from runner.sim import crm, isales, speech
+from runner.sim.model import SimRequest, SimResponse, Vendor
+from runner.spec import Endpoint, Spec, load_spec, shipped_spec_files
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    endpoint: Endpoint
+    vendor: Vendor
+
+
+@dataclass
+class Simulator:
+    """The ASGI app. One instance holds one world: its clock, its vendors' state, its counts."""
+
+    clock: Clock = field(default_factory=SimulatedClock)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        specs = {spec.service: spec for spec in map(load_spec, shipped_spec_files())}
+        self.vendors: dict[str, Vendor] = {
+            "huawei-isales": isales.ISales(self.clock),
+            "speech-openapi": speech.Speech(self.clock),
+            "crm": crm.Crm(self.clock),
+        }
+        self.specs: Mapping[str, Spec] = specs
+        self.routes = [
+            _Route(e.method, _path_pattern(e.path), e, self.vendors[spec.service])
+            for spec in specs.values() if spec.service in self.vendors
+            for e in spec.endpoints.values()
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        response = self.handle(scope["method"], scope["path"],
+                               scope.get("query_string", b"").decode("latin-1"),
+                               {k.decode("latin-1").lower(): v.decode("latin-1")
+                                for k, v in scope.get("headers", [])}, body)
+        await _respond(send, response)
+
+    def handle(self, method: str, path: str, query: str, headers: Mapping[str, str],
+               body: bytes) -> SimResponse:
+        """Answer one request (the ASGI wrapper only moves bytes)."""
+        if path.startswith("/_sim/"):
+            return self._control(method, path, dict(parse_qsl(query)))
+        for route in self.routes:
+            match = route.pattern.match(path)
+            if match and route.method == method:
+                self.calls[route.endpoint.qualified_name] += 1
+                request = SimRequest.parse(route.endpoint, match.groupdict(), query, headers,
+                                           body)
+                return route.vendor.answer(request)
+        allowed = [r.method for r in self.routes if r.pattern.match(path)]
+        if allowed:
+            return SimResponse(405, {"error": f"method {method} not allowed; use "
+                                     f"{', '.join(allowed)}"})
+        return SimResponse(404, {"error": f"no endpoint at {path}"})
+
+    def _control(self, method: str, path: str, query: Mapping[str, str]) -> SimResponse:
+        if path == "/_sim/state" and method == "GET":
+            return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls)})
+        if path == "/_sim/clock" and method == "POST" and isinstance(self.clock, SimulatedClock):
+            self.clock.advance(float(query.get("advance", "0")))
+            return SimResponse(200, {"now": self.clock.now()})
+        return SimResponse(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^{}]+\})", template)
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p)
+                    for p in parts)
+    return re.compile(f"^{regex}$")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, response: SimResponse) -> None:
+    content = response.content()
+    headers = [(b"content-type", response.content_type.encode()),
+               (b"content-length", str(len(content)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in response.headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+

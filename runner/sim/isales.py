@@ -1,0 +1,154 @@
+"""Simulated Huawei CC-iSales: reservations that are listed, executed when due, and give results.
+
+Behaviour, as the vendor documents it where it does:
+* a bad request gets HTTP 200 with the documented code (04000002 for a called number that is
+  not 1-24 of digits, * and #; 02000001 for a missing field; 02000007 out of range; ...);
+* a create for an unknown campaign gets 0200007, a blocklisted number 04000003, a time in the
+  past 04000001;
+* an automatic reservation (callType 2) is called 5 minutes before its time, a manual one at
+  its time; the call's outcome is fixed by the number's last digit (0-6 answered, 7 busy,
+  8 no answer, 9 rejected), so tests can count on it;
+* simulator convention (not documented by Huawei): the call made for a reservation has the
+  reservation's ID as its call record ID, so `callresult.detail` finds it by `appointId`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from runner.clock import Clock
+from runner.sim.model import SimRequest, SimResponse, Vendor
+from runner.validation import SchemaIssue
+
+SUCCESS = "0200000"
+CAMPAIGNS = {"1106025109": "预占", "2201": "callbacks", "2202": "renewals"}
+BLOCKLIST_PREFIX = "999"
+AUTOMATIC_LEAD_MS = 5 * 60 * 1000
+_OUTCOMES = {  # last digit -> (callStatus, failCode)
+    **{str(d): ("6", "00000") for d in range(7)},
+    "7": ("5", "00537"), "8": ("5", "00603"), "9": ("5", "00604"),
+}
+_KEYWORD_CODES = {
+    "required": "02000001", "type": "02000006", "enum": "02000007", "minimum": "02000007",
+    "maximum": "02000007", "pattern": "02000002", "maxLength": "02000003",
+    "minLength": "02000001", "additionalProperties": "0200001",
+}
+
+
+@dataclass
+class Reservation:
+    fields: dict[str, Any]
+    vdn_id: int
+    call: dict[str, Any] | None = None
+
+    @property
+    def fires_at(self) -> int:
+        lead = AUTOMATIC_LEAD_MS if self.fields["callType"] == "2" else 0
+        return int(self.fields["appointTime"]) - lead
+
+
+@dataclass
+class ISales(Vendor):
+    clock: Clock
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    sequence: int = 0
+
+    handlers: ClassVar[dict[str, str]] = {
+        "appoint.list": "list_reservations",
+        "appoint.create": "create_reservation",
+        "callresult.detail": "call_result",
+    }
+
+    def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
+        issue = issues[0]
+        field_name = str(issue.path[0]) if issue.path else ""
+        code = _KEYWORD_CODES.get(issue.keyword, "0200001")
+        if field_name == "calledNo" and issue.keyword in ("pattern", "maxLength", "minLength"):
+            code = "04000002"
+        return _envelope(code, f"{field_name}: {issue.message}" if field_name else issue.message)
+
+    def create_reservation(self, request: SimRequest) -> SimResponse:
+        body = dict(request.sections["body"])
+        if body["taskId"] not in CAMPAIGNS:
+            return _envelope("0200007", "the outbound campaign does not exist")
+        if str(body["calledNo"]).startswith(BLOCKLIST_PREFIX):
+            return _envelope("04000003", "the reserved number is a blocklisted number")
+        now = self.now_ms()
+        if int(body["appointTime"]) <= now:
+            return _envelope("04000001", "incorrect time: the reservation time has passed")
+        self.sequence += 1
+        appoint_id = f"{now}{self.sequence:06d}"
+        body.update(appointId=appoint_id, taskName=CAMPAIGNS[body["taskId"]], taskStatus="2",
+                    timeout=False, userName=body["userAccount"], createTime=now)
+        self.reservations[appoint_id] = Reservation(body, request.param("vdnId"))
+        return _envelope(SUCCESS, "success", returnObject={"id": appoint_id})
+
+    def list_reservations(self, request: SimRequest) -> SimResponse:
+        self._execute_due()
+        query = request.sections["body"]
+        rows = [r for r in self.reservations.values()
+                if r.vdn_id == request.param("vdnId") and _matches(r.fields, query)]
+        rows.sort(key=lambda r: (r.fields["createTime"], r.fields["appointId"]))
+        offset, limit = int(query["offset"]), int(query["limit"])
+        page = [_listed(r, self.now_ms()) for r in rows[offset:offset + limit]]
+        return _envelope(SUCCESS, "success", totalCount=len(rows), data=page)
+
+    def call_result(self, request: SimRequest) -> SimResponse:
+        self._execute_due()
+        found = self.reservations.get(str(request.param("callId")))
+        if found is None or found.call is None or found.vdn_id != request.param("vdnId"):
+            return _envelope("0200007", "call record ID does not exist")
+        return _envelope(SUCCESS, "Query Success!", data=found.call)
+
+    def _execute_due(self) -> None:
+        now = self.now_ms()
+        for reservation in self.reservations.values():
+            if reservation.call is None and reservation.fires_at <= now:
+                self._execute(reservation)
+
+    def _execute(self, reservation: Reservation) -> None:
+        fields = reservation.fields
+        status, fail_code = _OUTCOMES.get(fields["calledNo"][-1], ("5", "00538"))
+        began = reservation.fires_at
+        ended = began + (45_000 if status == "6" else 20_000)
+        fields.update(beginTime=began, endTime=ended, callFlag="2", callerNo="710002",
+                      failCode=fail_code, result="0" if status == "6" else "0101",
+                      busiResult="answered" if status == "6" else "not reached")
+        reservation.call = {
+            "callId": fields["appointId"], "called": fields["calledNo"],
+            "ackBeginTime": _clock_text(began), "callEndTime": _clock_text(ended),
+            "vdnId": reservation.vdn_id, "callStatus": status, "failCode": fail_code,
+            "resultCode": "OB99999" if status == "6" else "OB00001", "recordPath": "",
+        }
+        if status == "6":
+            reservation.call["callBeginTime"] = _clock_text(began + 5_000)
+
+
+def _matches(fields: dict[str, Any], query: Mapping[str, Any]) -> bool:
+    if "taskId" in query and fields["taskId"] != query["taskId"]:
+        return False
+    if "calledNo" in query and fields["calledNo"] != query["calledNo"]:
+        return False
+    if "userAccountList" in query and fields["userAccount"] not in query["userAccountList"]:
+        return False
+    if "beginTime" in query and fields["appointTime"] < query["beginTime"]:
+        return False
+    return not ("endTime" in query and fields["appointTime"] > query["endTime"])
+
+
+def _listed(reservation: Reservation, now: int) -> dict[str, Any]:
+    row = {k: v for k, v in reservation.fields.items() if k != "vdnId"}
+    row["timeout"] = reservation.call is None and int(row["appointTime"]) < now
+    return row
+
+
+def _envelope(code: str, description: str, **payload: Any) -> SimResponse:
+    return SimResponse(200, {"resultCode": code, "resultDesc": description,
+                             "returnCode": code, "returnDesc": description, **payload})
+
+
+def _clock_text(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch_ms / 1000))

@@ -1,0 +1,184 @@
+"""Playbook values as sandboxed Jinja2 templates, compiled once and rendered per call.
+
+Rules:
+* the environment is sandboxed and immutable: no attribute escapes (``__class__``), no
+  mutation of data, no file or network access;
+* an undefined name is an error, even as a lone ``{{ x }}``;
+* a value that is exactly one ``{{ expression }}`` keeps the expression's native type
+  (an int stays an int); any other string renders to a string, which is never re-parsed;
+* only playbook text is compiled: data coming back from a vendor is passed in as values and
+  is never itself rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid as uuid_module
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import jinja2.meta
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runner.errors import Location, OutboundError, TemplateError
+
+_LONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*$", re.DOTALL)
+_HAS_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
+
+
+class EnvironmentVariables(dict[str, str]):
+    """`env` in templates: the process environment, read when a run starts."""
+
+
+class _Undefined(jinja2.StrictUndefined):
+    """StrictUndefined with messages that name what the author got wrong."""
+
+    @property
+    def _undefined_message(self) -> str:
+        if isinstance(self._undefined_obj, EnvironmentVariables):
+            return f"the environment variable {self._undefined_name} is not set"
+        return str(super()._undefined_message)
+
+
+def _uuid() -> str:
+    return str(uuid_module.uuid4())
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Dotted access reads a mapping's keys first: `response.items` is the vendor's field
+    `items`, not the dict method, so data fields are never shadowed by Python names."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = _Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
+    env.globals.update(uuid=_uuid)
+    return env
+
+
+_ENV = _environment()
+GLOBAL_NAMES = frozenset(_ENV.globals)
+
+
+def environment_variables() -> EnvironmentVariables:
+    return EnvironmentVariables(os.environ)
+
+
+@dataclass(frozen=True)
+class Template:
+    """One compiled template string, with the names it reads."""
+
+    source: str
+    location: Location
+    names: frozenset[str]  # top-level names it reads (inputs, steps, number, ...)
+    step_refs: frozenset[str]  # the step ids it reads through `steps.<id>`
+    input_refs: frozenset[str]  # the inputs it reads through `inputs.<name>`
+    _render: Callable[[Mapping[str, Any]], Any]
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        try:
+            value = self._render(scope)
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()
+            return value
+        except OutboundError as error:  # raised by a function such as secret()
+            error.add_context(str(self.location))
+            raise
+        except jinja2.UndefinedError as exc:
+            raise TemplateError.at(self.location, f"{exc.message} in {self.source!r}") from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateError.at(self.location, f"not allowed: {exc}") from None
+        except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, KeyError,
+                IndexError, AttributeError, RecursionError, OverflowError) as exc:
+            raise TemplateError.at(
+                self.location, f"{type(exc).__name__}: {exc} in {self.source!r}") from None
+
+
+def compile_template(source: str, location: Location) -> Template:
+    """Compile one string; a syntax error is a `TemplateError` at `location`."""
+    lone = _LONE_EXPRESSION.match(source)
+    try:
+        if lone:
+            expression = lone.group("expr").strip()
+            tree = _ENV.parse("{{ " + expression + " }}")
+            compiled_expression = _ENV.compile_expression(expression, undefined_to_none=False)
+            render: Callable[[Mapping[str, Any]], Any] = lambda scope: compiled_expression(scope)  # noqa: E731
+        else:
+            tree = _ENV.parse(source)
+            compiled_text = _ENV.from_string(tree)
+            render = lambda scope: compiled_text.render(scope)  # noqa: E731
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError.at(location, f"template syntax error: {exc.message} "
+                               f"in {source!r}") from None
+    names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
+    return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
+                    frozenset(_attr_refs(tree, "inputs")), render)
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and bool(_HAS_TEMPLATE.search(value))
+
+
+def _attr_refs(tree: nodes.Node, root: str) -> Iterator[str]:
+    """The names read as `root.<name>` or `root['name']`."""
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, (nodes.Getattr, nodes.Getitem))
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == root:
+            if isinstance(node, nodes.Getattr):
+                yield node.attr
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                yield node.arg.value
+
+
+class TemplatedValue:
+    """A playbook value (scalar, list or mapping) with its template strings compiled."""
+
+    def __init__(self, raw: Any, locate: Callable[[tuple[str | int, ...]], Location]) -> None:
+        self.templates: list[Template] = []
+        self._tree = self._compile(raw, (), locate)
+
+    def _compile(self, raw: Any, path: tuple[str | int, ...],
+                 locate: Callable[[tuple[str | int, ...]], Location]) -> Any:
+        if is_template(raw):
+            template = compile_template(raw, locate(path))
+            self.templates.append(template)
+            return template
+        if isinstance(raw, dict):
+            return {k: self._compile(v, (*path, k), locate) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self._compile(v, (*path, i), locate) for i, v in enumerate(raw)]
+        return raw
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset().union(*(t.names for t in self.templates))
+
+    @property
+    def step_refs(self) -> frozenset[str]:
+        return frozenset().union(*(t.step_refs for t in self.templates))
+
+    @property
+    def input_refs(self) -> frozenset[str]:
+        return frozenset().union(*(t.input_refs for t in self.templates))
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        return _render_tree(self._tree, scope) if self.templates else self._tree
+
+
+def _render_tree(tree: Any, scope: Mapping[str, Any]) -> Any:
+    if isinstance(tree, Template):
+        return tree.render(scope)
+    if isinstance(tree, dict):
+        return {k: _render_tree(v, scope) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_render_tree(v, scope) for v in tree]
+    return tree
