@@ -188,7 +188,26 @@ class Spec:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Load, validate and build a spec file; every problem found is in the `FileError`."""
+    """Load, validate and build a spec file; every problem found is in the `FileError`.
+
+    A file is loaded once per process (while it is unchanged on disk): a run and its
+    simulator share the same `Spec`.
+    """
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return _load_spec(str(path))
+    key = (str(resolved), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        _LOADED[key] = _load_spec(str(path))
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[str, int, int], Spec] = {}
+
+
+def _load_spec(path: str) -> Spec:
     document = load_file(path)
     findings = check_spec_document(document)
     if findings:

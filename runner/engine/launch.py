@@ -20,9 +20,13 @@ from runner.templating import environment_variables
 
 async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   simulate: bool = False, dry_run: bool = False,
-                  transport: httpx.AsyncBaseTransport | None = None) -> RunResult:
-    """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator."""
-    clock: Clock = SimulatedClock() if simulate else RealClock()
+                  transport: httpx.AsyncBaseTransport | None = None,
+                  clock: Clock | None = None) -> RunResult:
+    """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
+
+    `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
+    """
+    clock = clock or (SimulatedClock() if simulate else RealClock())
     env = environment_variables()
     async with AsyncExitStack() as stack:
         services: dict[str, ServiceClient] = {}

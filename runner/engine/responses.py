@@ -65,7 +65,7 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
     body = _decode(name, status, content)
     envelope = spec.envelope
     code = dig(body, envelope.code) if envelope and isinstance(body, Mapping) else None
-    if status >= 400 and code is None:
+    if status >= 400 and (code is None or str(code) in envelope.success):  # type: ignore[union-attr]
         raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
                                        f"{_STATUS_MEANING.get(status, _status_class(status))}"
                                        + _excerpt_suffix(content))],

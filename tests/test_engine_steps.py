@@ -1,0 +1,235 @@
+"""Each step feature and guard, against a small scriptable vendor over httpx's ASGI transport."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runner.clock import SimulatedClock
+from runner.engine.events import Event, Warned
+from runner.engine.executor import RunResult
+from runner.engine.launch import execute
+from runner.playbook import load_playbook, resolve_inputs
+from tests.conftest import DATA
+from tests.vendor import ScriptedVendor
+
+SPEC = DATA / "specs" / "testvendor.yaml"
+
+
+def run_steps(tmp_path: Path, vendor: ScriptedVendor, steps: str, *, inputs: str = "",
+              outputs: str = "") -> tuple[RunResult, list[Event]]:
+    text = (f"playbook_version: 1\nname: test\nservices:\n"
+            f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\n"
+            + (f"inputs:\n{inputs}" if inputs else "") + f"steps:\n{steps}"
+            + (f"outputs:\n{outputs}" if outputs else ""))
+    path = tmp_path / "playbook.yaml"
+    path.write_text(text, encoding="utf-8")
+    playbook = load_playbook(path)
+    events: list[Event] = []
+    result = asyncio.run(execute(playbook, resolve_inputs(playbook, {}), events.append,
+                                 transport=httpx.ASGITransport(app=vendor),
+                                 clock=SimulatedClock()))
+    return result, events
+
+
+def warnings(events: list[Event]) -> list[str]:
+    return [e.message for e in events if isinstance(e, Warned)]
+
+
+LIST_ALL = """\
+  - id: all
+    call: v.items.list
+    params: {limit: 3}
+    paginate: all
+"""
+ITEMS = "  ids: \"{{ steps.all.items | map(attribute='id') | list }}\"\n"
+
+
+def test_paging_stops_when_the_total_is_reached(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=6)
+    result, _ = run_steps(tmp_path, vendor, LIST_ALL, outputs=ITEMS)
+    assert result.outputs == {"ids": [0, 1, 2, 3, 4, 5]}
+    assert vendor.calls["GET items"] == 2  # no third request for an empty page
+
+
+def test_paging_stops_at_a_short_page(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=7, report_total=False)
+    result, _ = run_steps(tmp_path, vendor, LIST_ALL, outputs=ITEMS)
+    assert result.outputs["ids"] == list(range(7))
+    assert vendor.calls["GET items"] == 3
+
+
+def test_paging_stops_at_an_empty_page(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=6, report_total=False)
+    result, _ = run_steps(tmp_path, vendor, LIST_ALL, outputs=ITEMS)
+    assert result.outputs["ids"] == list(range(6))
+    assert vendor.calls["GET items"] == 3
+
+
+def test_a_repeating_page_stops_paging_with_a_warning(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=9, ignore_offset=True)
+    result, events = run_steps(tmp_path, vendor, LIST_ALL, outputs=ITEMS)
+    assert result.status == "ok"
+    assert result.outputs["ids"] == [0, 1, 2]
+    assert vendor.calls["GET items"] == 2
+    assert warnings(events) == ["page 2 of testvendor.items.list repeats the page before it; "
+                                "stopped paging (the vendor may be ignoring the page position)"]
+
+
+def test_max_pages_caps_a_list_that_never_ends(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(always_full=True)
+    steps = LIST_ALL.replace("paginate: all", "paginate: {max_pages: 4}")
+    result, events = run_steps(tmp_path, vendor, steps, outputs=ITEMS)
+    assert vendor.calls["GET items"] == 4
+    assert len(result.outputs["ids"]) == 12
+    assert warnings(events) == ["stopped testvendor.items.list after max_pages=4 pages "
+                                "(12 items)"]
+
+
+POLL = """\
+  - id: job
+    call: v.job.detail
+    params: {jobId: j1}
+    retry: {until: "{{ response.state == 'done' }}", fail_when: "{{ response.state == 'failed' }}",
+            attempts: ATTEMPTS, delay: 10s, backoff: 2}
+    outputs: {state: "{{ response.state }}"}
+"""
+
+
+def test_retry_polls_until_the_condition_holds(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(pending_polls=2)
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "5"),
+                          outputs="  state: \"{{ steps.job.outputs.state }}\"\n")
+    assert result.outputs == {"state": "done"}
+    assert vendor.calls["GET jobs"] == 3
+
+
+def test_retry_gives_up_after_its_attempts(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(pending_polls=10)
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "3"))
+    assert result.exit_code == 1
+    assert vendor.calls["GET jobs"] == 3
+    assert str(result.error).endswith(
+        "retry.until was still false after 3 attempts: {{ response.state == 'done' }}")
+    assert str(result.error).startswith("step job: ")
+
+
+def test_fail_when_stops_retrying_early(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(pending_polls=1, final_state="failed")
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "9"))
+    assert result.exit_code == 1
+    assert vendor.calls["GET jobs"] == 2
+    assert "retry.fail_when became true: {{ response.state == 'failed' }}" in str(result.error)
+
+
+def test_reads_are_retried_on_a_retryable_result_code(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(detail_codes=["7", "8"], pending_polls=0)
+    steps = "  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+    result, _ = run_steps(tmp_path, vendor, steps)
+    assert result.status == "ok"
+    assert vendor.calls["GET jobs"] == 3
+
+
+def test_a_vendor_error_says_the_documented_meaning(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(detail_codes=["9"])
+    steps = "  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+    result, _ = run_steps(tmp_path, vendor, steps)
+    assert result.exit_code == 1
+    assert str(result.error) == ("step job: testvendor.job.detail answered 9: the job does not "
+                                 "exist (the vendor says: not now)")
+
+
+def test_a_create_is_never_resent_after_a_server_error(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(create_status=500)
+    steps = "  - id: make\n    call: v.job.create\n    params: {name: a}\n"
+    result, _ = run_steps(tmp_path, vendor, steps)
+    assert result.exit_code == 1
+    assert vendor.calls["POST jobs"] == 1
+    assert "testvendor.job.create answered HTTP 500: a server error" in str(result.error)
+
+
+FAN_OUT = """\
+  - id: make
+    for_each: "{{ inputs.names }}"
+    as: name
+    concurrency: 3
+    when: "{{ not name.startswith('skip') }}"
+    call: v.job.create
+    params: {name: "{{ name }}"}
+    outputs: {id: "{{ values.jobId }}", name: "{{ name }}"}
+"""
+NAMES = ("  names: {type: array, default: [a, b, skip1, c, d, e, skip2, f, g]}\n")
+
+
+def test_for_each_runs_each_item_with_when_and_bounded_concurrency(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    result, _ = run_steps(tmp_path, vendor, FAN_OUT, inputs=NAMES,
+                          outputs="  made: \"{{ steps.make.outputs | map(attribute='name') "
+                                  "| list }}\"\n")
+    assert result.outputs == {"made": ["a", "b", "c", "d", "e", "f", "g"]}
+    assert sorted(b["name"] for b in vendor.bodies) == ["a", "b", "c", "d", "e", "f", "g"]
+    assert vendor.max_in_flight == 3
+    assert result.steps["make"].skipped == 2
+
+
+def test_a_request_outside_its_rule_is_never_sent(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    inputs = "  names: {type: array, default: [ok, much-too-long-name]}\n"
+    result, _ = run_steps(tmp_path, vendor, FAN_OUT.replace("concurrency: 3", "concurrency: 1"),
+                          inputs=inputs)
+    assert result.exit_code == 2
+    assert str(result.error) == ("step make, iteration 1: testvendor.job.create param name: "
+                                 "'much-too-long-name' is too long")
+    assert [b["name"] for b in vendor.bodies] == ["ok"]
+
+
+def test_expect_collects_every_failed_expectation(tmp_path: Path) -> None:
+    steps = ("  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+             "    expect: [\"{{ response.state == 'done' }}\", \"{{ status == 201 }}\", "
+             "\"{{ response.code == '0' }}\"]\n")
+    result, _ = run_steps(tmp_path, ScriptedVendor(pending_polls=5), steps)
+    assert result.exit_code == 1
+    lines = str(result.error).splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("expectation failed: {{ response.state == 'done' }}")
+    assert lines[1].endswith("expectation failed: {{ status == 201 }}")
+
+
+def test_an_invalid_response_names_the_json_path(tmp_path: Path) -> None:
+    result, _ = run_steps(tmp_path, ScriptedVendor(total=2, bad_type=True), LIST_ALL)
+    assert result.exit_code == 1
+    assert str(result.error).startswith("step all: testvendor.items.list response "
+                                        "(items[0].id): '0' is not of type 'integer'")
+
+
+def test_an_invalid_response_can_be_downgraded_to_a_warning(tmp_path: Path) -> None:
+    steps = LIST_ALL + "    invalid_response: warn\n"
+    result, events = run_steps(tmp_path, ScriptedVendor(total=1, bad_type=True), steps)
+    assert result.status == "ok"
+    assert warnings(events) == ["testvendor.items.list response (items[0].id): "
+                                "'0' is not of type 'integer'"]
+
+
+def test_an_undefined_name_at_run_time_is_a_clear_error(tmp_path: Path) -> None:
+    steps = ("  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+             "    outputs: {x: \"{{ response.no_such_field }}\"}\n")
+    result, _ = run_steps(tmp_path, ScriptedVendor(), steps)
+    assert result.exit_code == 2
+    assert "'dict object' has no attribute 'no_such_field'" in str(result.error)
+    assert str(result.error).startswith("step job: ")
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("10s", 10), ("2m", 120), (1.5, 1.5)])
+def test_wait_moves_simulated_time(tmp_path: Path, value: Any, seconds: float) -> None:
+    clock = SimulatedClock(start=1000.0)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: w\nservices:\n  v: {{spec: {SPEC}}}\n"
+                    f"steps:\n  - id: pause\n    wait: {value}\n", encoding="utf-8")
+    playbook = load_playbook(path)
+    result = asyncio.run(execute(playbook, {}, lambda e: None, simulate=True, clock=clock))
+    assert result.status == "ok"
+    assert clock.now() == pytest.approx(1000.0 + seconds, abs=0.5)

@@ -1,0 +1,77 @@
+"""The package's shape: every module imports on its own, layers point down, and each
+third-party library is imported by one module (STYLE.md habits 5 and 6)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "runner"
+MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for path in PACKAGE.rglob("*.py"))
+
+# Lower numbers are lower layers; a module may import its own layer or below.
+LAYERS = {
+    "runner": 0, "runner.errors": 0, "runner.resources": 0, "runner.clock": 0,
+    "runner.secrets": 0,
+    "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1,
+    "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3,
+    "runner.sim": 4, "runner.engine": 5, "runner.filecheck": 6, "runner.reporting": 6,
+    "runner.run_command": 7, "runner.cli": 8, "runner.__main__": 9,
+}
+OWNERS = {  # third-party library -> the modules allowed to import it
+    "yaml": {"runner.yamlio"}, "jinja2": {"runner.templating"},
+    "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
+    "jsonschema_specifications": {"runner.validation"}, "click": {"runner.cli"},
+    "uvicorn": {"runner.sim.serve"},
+    "httpx": {"runner.engine.services", "runner.engine.launch"},
+}
+
+
+def _layer(module: str) -> int:
+    while module not in LAYERS:
+        module = module.rsplit(".", 1)[0]
+    return LAYERS[module]
+
+
+def _imports(module: str) -> set[str]:
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_imports_point_down(module: str) -> None:
+    upward = [name for name in _imports(module)
+              if name.startswith("runner") and _layer(name) > _layer(module)]
+    assert upward == [], f"{module} (layer {_layer(module)}) imports {upward}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_library_is_imported_by_its_one_module(module: str) -> None:
+    for name in _imports(module):
+        owners = OWNERS.get(name.split(".")[0])
+        assert owners is None or module in owners, f"{module} imports {name}"
+
+
+def test_every_module_imports_fresh() -> None:
+    script = "import importlib, sys\n" + "".join(
+        f"[sys.modules.pop(m) for m in list(sys.modules) if m.startswith('runner')]\n"
+        f"importlib.import_module({module!r})\n" for module in MODULES)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

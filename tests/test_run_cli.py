@@ -1,0 +1,139 @@
+"""`outbound run` as a user runs it: the shipped playbooks on the embedded simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import outbound
+
+SHIPPED = ["playbooks/speech-callbacks.yaml", "playbooks/crm-callbacks.yaml"]
+
+
+@pytest.mark.parametrize("playbook", SHIPPED)
+def test_every_shipped_playbook_runs_green_on_the_simulator(in_repo: Path, playbook: str,
+                                                            tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = outbound("run", playbook, "--sim", "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("run ok in ")
+    document = json.loads(report.read_text())
+    assert document["status"] == "ok" and document["exit_code"] == 0
+    assert all(step["status"] == "ok" for step in document["steps"])
+
+
+def test_the_callback_playbook_reserves_confirms_and_gets_results(in_repo: Path,
+                                                                  tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = outbound("run", SHIPPED[0], "--sim", "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    steps = {step["id"]: step for step in document["steps"]}
+    assert steps["running"]["calls"] == 2  # three running tasks, two a page
+    assert (steps["reserve"]["succeeded"], steps["reserve"]["skipped"]) == (4, 1)
+    assert steps["results"]["result_codes"]["0200000"] == 4
+    assert steps["results"]["result_codes"]["0200007"] >= 1  # polled before the call was made
+    outputs = document["outputs"]
+    assert (outputs["reserved"], outputs["answered"]) == (4, 2)
+    assert {r["number"]: r["fail_code"] for r in outputs["results"]} == {
+        "13800000001": "00000", "13800000017": "00537", "13800000029": "00604",
+        "13800000035": "00000"}
+
+
+def test_inputs_from_var_are_typed_by_their_schema(in_repo: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    customers = '[{"speech_task": 1620, "number": "13800000004"}]'
+    result = outbound("run", SHIPPED[0], "--sim", "--var", "vdn_id=42", "--var",
+                      f"customers={customers}", "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["inputs"]["vdn_id"] == 42
+    assert document["outputs"]["reserved"] == 1
+
+
+def test_a_vars_file_supplies_inputs(in_repo: Path, tmp_path: Path) -> None:
+    vars_file = tmp_path / "vars.yaml"
+    vars_file.write_text("customers:\n  - {speech_task: 1623, number: '13800000009'}\n")
+    result = outbound("run", SHIPPED[0], "--sim", "--vars-file", str(vars_file))
+    assert result.exit_code == 0, result.output
+    assert "answered: 0" in result.stdout
+
+
+def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
+    result = outbound("run", SHIPPED[0], "--dry-run")  # no URLs, no secrets: nothing is sent
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  plan  running  GET /speech/openapi/v1/task/outbound/page?pageSize=2&pageNum=1&" \
+           "taskStatus=3" in lines
+    assert "  plan  confirm  POST /rest/isales/v1/openapi/campaigns/8/appoint/list" in lines
+    assert "  ----  reserve: not planned, its requests depend on the responses of " \
+           "steps.running" in lines
+    assert lines[-1] == "dry run done: nothing was sent"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--var", "vdn_id=10000"], "error: input vdn_id: 10000 is greater than the maximum of 9999"
+                                " (iSales VDN)"),
+    (["--var", "vdn_id=abc"], "error: input vdn_id: 'abc' is not of type 'integer'"),
+    (["--var", "vdnid=8"], "error: --var vdnid: the playbook has no input 'vdnid'; did you mean"
+                           " 'vdn_id'?"),
+    (["--var", "novalue"], "error: --var 'novalue': expected NAME=VALUE"),
+])
+def test_bad_vars_are_refused_before_anything_runs(in_repo: Path, args: list[str],
+                                                   message: str) -> None:
+    result = outbound("run", SHIPPED[0], "--sim", *args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [message]
+    assert result.stdout == ""
+
+
+def test_a_missing_playbook_file(in_repo: Path) -> None:
+    result = outbound("run", "playbooks/nope.yaml", "--sim")
+    assert result.exit_code == 2
+    assert result.stderr == "error: playbooks/nope.yaml: no such file\n"
+
+
+def test_a_live_run_names_the_missing_setting_before_sending(in_repo: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    for name in ("SPEECH_URL", "ISALES_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = outbound("run", SHIPPED[0])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: service speech: playbooks/speech-callbacks.yaml:18:15 (services.speech.base_url):"
+        " the environment variable SPEECH_URL is not set in '{{ env.SPEECH_URL }}'"]
+
+
+def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> None:
+    result = outbound("run", SHIPPED[0], "--sim", "--var", "campaign_id=404")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "error: step reserve, iteration 0: huawei-isales.appoint.create answered 0200007: "
+        "the outbound campaign does not exist")
+    assert "  FAIL  reserve" in result.stdout
+
+
+def test_a_rendered_param_outside_its_rule_is_refused_unsent(tmp_path: Path) -> None:
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: one reservation
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  number: {type: string}
+steps:
+  - id: reserve
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ inputs.number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+""")
+    result = outbound("run", str(playbook), "--sim", "--var", "number=138-0000")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: step reserve: huawei-isales.appoint.create param calledNo: '138-0000' does not "
+        "match '^[0-9*#]{1,24}$' (called number: at most 24 characters of digits, * and #)"]
+    assert "  FAIL  reserve  0 calls" in result.stdout

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.errors import Location, TemplateError
+from runner.templating import TemplatedValue, compile_template, environment_variables
+
+HERE = Location("p.yaml", 3, 9, ("steps", 0, "params", "x"))
+
+
+def render(source: str, **scope: Any) -> Any:
+    return compile_template(source, HERE).render(scope)
+
+
+def test_a_lone_expression_keeps_its_native_type() -> None:
+    assert render("{{ n }}", n=8) == 8
+    assert render("{{ n + 1 }}", n=8) == 9
+    assert render("{{ xs | map(attribute='a') | list }}", xs=[{"a": 1}]) == [1]
+    assert render("{{ flag }}", flag=False) is False
+
+
+def test_text_around_an_expression_makes_text_and_text_is_never_reparsed() -> None:
+    assert render("v{{ n }}", n=8) == "v8"
+    assert render("{{ s }}", s="8") == "8"
+    assert render("{{ s }}", s="[1, 2]") == "[1, 2]"
+
+
+def test_data_from_a_vendor_is_never_rendered() -> None:
+    vendor_body = {"remark": "{{ 7 * 7 }}", "name": "{% for x in range(3) %}x{% endfor %}"}
+    assert render("{{ response.remark }}", response=vendor_body) == "{{ 7 * 7 }}"
+    assert render("{{ response }}", response=vendor_body) == vendor_body
+
+
+def test_dotted_access_reads_data_fields_before_python_methods() -> None:
+    assert render("{{ step.items | length }}", step={"items": [1, 2]}) == 2
+    assert render("{{ r.values }}", r={"values": "x"}) == "x"
+
+
+@pytest.mark.parametrize(("source", "scope", "message"), [
+    ("{{ missing }}", {}, "p.yaml:3:9 (steps[0].params.x): 'missing' is undefined in "
+                          "'{{ missing }}'"),
+    ("{{ d.k }}", {"d": {}}, "'dict object' has no attribute 'k'"),
+    ("id-{{ missing }}", {}, "'missing' is undefined"),
+    ("{{ env.OUTBOUND_SURELY_UNSET_VAR }}", {"env": environment_variables()},
+     "the environment variable OUTBOUND_SURELY_UNSET_VAR is not set"),
+    ("{{ x.__class__.__mro__ }}", {"x": 1}, "not allowed: access to attribute '__class__'"),
+    ("{{ [].append(1) }}", {}, "not allowed: access to attribute 'append'"),
+    ("{{ range(10**9) | list }}", {}, "Range too big"),
+    ("{{ 1 / 0 }}", {}, "ZeroDivisionError: division by zero"),
+])
+def test_bad_templates_fail_with_where_and_why(source: str, scope: dict[str, Any],
+                                               message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render(source, **scope)
+    assert message in str(caught.value)
+
+
+def test_syntax_errors_are_reported_at_compile_time() -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template("{{ now_ms() + }}", HERE)
+    assert str(caught.value).startswith("p.yaml:3:9 (steps[0].params.x): template syntax error")
+
+
+def test_a_templated_structure_renders_each_leaf_and_names_what_it_reads() -> None:
+    value = TemplatedValue({"a": "{{ inputs.n }}", "b": ["x{{ item }}", 3], "c": "plain"},
+                           lambda path: Location("p.yaml", 1, 1, path))
+    assert value.render({"inputs": {"n": 8}, "item": "y"}) == {"a": 8, "b": ["xy", 3],
+                                                                "c": "plain"}
+    assert value.names == {"inputs", "item"}
+    assert value.input_refs == {"n"}

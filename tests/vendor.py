@@ -1,0 +1,76 @@
+"""A small, scriptable vendor (an ASGI app) for engine tests: it misbehaves on request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+Message = MutableMapping[str, Any]
+
+
+@dataclass
+class ScriptedVendor:
+    """Serves tests/data/specs/testvendor.yaml. Each attribute changes one behaviour."""
+
+    total: int = 7  # items in the list
+    report_total: bool = True
+    ignore_offset: bool = False  # every page repeats the first (a vendor bug)
+    always_full: bool = False  # never a short page, the total never given (endless paging)
+    pending_polls: int = 2  # job.detail answers pending this many times, then done
+    final_state: str = "done"
+    detail_codes: list[str] = field(default_factory=list)  # codes to answer before success
+    create_status: int = 200
+    bad_type: bool = False  # list items carry a string id
+    calls: Counter[str] = field(default_factory=Counter)
+    bodies: list[Any] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(0.001)  # let concurrent requests overlap, as on a network
+        self.in_flight -= 1
+        status, document = self.answer(scope["method"], scope["path"],
+                                       dict(parse_qsl(scope["query_string"].decode())), body)
+        content = json.dumps(document).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": content})
+
+    def answer(self, method: str, path: str, query: dict[str, str],
+               body: bytes) -> tuple[int, Any]:
+        self.calls[f"{method} {path.split('/')[1]}"] += 1
+        if path == "/items":
+            return 200, self._page(int(query["offset"]), int(query["limit"]))
+        if method == "POST" and path == "/jobs":
+            self.bodies.append(json.loads(body))
+            return self.create_status, {"code": "0", "id": f"job{len(self.bodies)}"}
+        if self.detail_codes:
+            return 200, {"code": self.detail_codes.pop(0), "msg": "not now"}
+        self.pending_polls -= 1
+        return 200, {"code": "0", "state": "pending" if self.pending_polls >= 0
+                     else self.final_state}
+
+    def _page(self, offset: int, limit: int) -> dict[str, Any]:
+        if self.always_full:
+            return {"code": "0", "items": [{"id": offset + i} for i in range(limit)]}
+        start = 0 if self.ignore_offset else offset
+        ids = list(range(start, min(start + limit, self.total)))
+        items: list[Any] = [{"id": str(i) if self.bad_type else i} for i in ids]
+        page: dict[str, Any] = {"code": "0", "items": items}
+        if self.report_total:
+            page["total"] = self.total
+        return page
