@@ -150,6 +150,11 @@ class Endpoint:
         return {loc: compile_schema(self.section_schema(loc)) for loc in LOCATIONS}
 
     @cached_property
+    def required_locations(self) -> frozenset[ParamLocation]:
+        """The locations with a required param: an empty one of the others is always valid."""
+        return frozenset(p.location for p in self.params.values() if p.required)
+
+    @cached_property
     def response_validator(self) -> CompiledSchema:
         return compile_schema(self.response_schema)
 

@@ -233,3 +233,35 @@ def test_wait_moves_simulated_time(tmp_path: Path, value: Any, seconds: float) -
     result = asyncio.run(execute(playbook, {}, lambda e: None, simulate=True, clock=clock))
     assert result.status == "ok"
     assert clock.now() == pytest.approx(1000.0 + seconds, abs=0.5)
+
+
+def test_a_throttle_code_slows_the_whole_service(tmp_path: Path) -> None:
+    clock = SimulatedClock(start=0.0)
+    vendor = ScriptedVendor(detail_codes=["8"], pending_polls=0)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n"
+                    "  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+                    "  - id: next\n    call: v.job.detail\n    params: {jobId: j2}\n",
+                    encoding="utf-8")
+    playbook = load_playbook(path)
+    result = asyncio.run(execute(playbook, {}, lambda e: None,
+                                 transport=httpx.ASGITransport(app=vendor), clock=clock))
+    assert result.status == "ok"
+    assert clock.now() >= 1.0  # the "too fast" answer held back every later call
+
+
+def test_a_rate_limit_spaces_the_calls_of_a_service(tmp_path: Path) -> None:
+    clock = SimulatedClock(start=0.0)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test', rate_limit: 2/s}}\n"
+                    "inputs:\n  names: {type: array, default: [a, b, c, d, e]}\n"
+                    "steps:\n" + FAN_OUT.replace("concurrency: 3", "concurrency: 5"),
+                    encoding="utf-8")
+    playbook = load_playbook(path)
+    result = asyncio.run(execute(playbook, resolve_inputs(playbook, {}), lambda e: None,
+                                 transport=httpx.ASGITransport(app=ScriptedVendor()),
+                                 clock=clock))
+    assert result.status == "ok"
+    assert clock.now() == pytest.approx(2.0, abs=0.1)  # five calls at two a second

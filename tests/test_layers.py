@@ -30,7 +30,8 @@ OWNERS = {  # third-party library -> the modules allowed to import it
     "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
     "jsonschema_specifications": {"runner.validation"}, "click": {"runner.cli"},
     "uvicorn": {"runner.sim.serve"},
-    "httpx": {"runner.engine.services", "runner.engine.launch"},
+    "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport"},
+    "aiohttp": {"runner.engine.transport"}, "fastjsonschema": {"runner.validation"},
 }
 
 

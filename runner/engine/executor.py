@@ -175,11 +175,11 @@ class Run:
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:
         tally.iterations += 1
-        label = f"iteration {index}" if index is not None else ""
         try:
-            with _where(label) if label else _nothing():
-                record = await self._run_iteration(step, scope, index, tally)
+            record = await self._run_iteration(step, scope, index, tally)
         except OutboundError as error:
+            if index is not None:
+                error.add_context(f"iteration {index}")
             tally.failed += 1
             self.emit(IterationFinished(step.id, index, "failed", str(error)))
             raise

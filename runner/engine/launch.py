@@ -11,7 +11,7 @@ import httpx
 from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit
 from runner.engine.executor import Run, RunResult
-from runner.engine.services import ServiceClient, make_http_client
+from runner.engine.services import ServiceClient
 from runner.errors import Finding, InputError, OutboundError
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import read_secret
@@ -29,25 +29,47 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
     clock = clock or (SimulatedClock() if simulate else RealClock())
     env = environment_variables()
     async with AsyncExitStack() as stack:
-        services: dict[str, ServiceClient] = {}
         if simulate:
             from runner.sim.app import Simulator  # imported only when simulating
 
             transport = httpx.ASGITransport(app=Simulator(clock=clock))
-        live = not (simulate or dry_run)
-        for name, binding in playbook.services.items():
-            if live:  # a missing URL or secret is reported before anything is sent
-                base_url = _base_url(binding, inputs, env)
-                credentials = _credentials(binding, inputs, env)
-            else:
-                base_url, credentials = f"http://{binding.spec.service}.sim", {}
-            client = await stack.enter_async_context(
-                make_http_client(base_url, transport=transport, timeout=binding.timeout))
-            services[name] = ServiceClient(name, binding.spec, client, clock, binding.rate_limit,
-                                           credentials=credentials)
+        elif transport is None and not dry_run:
+            from runner.engine.transport import AiohttpTransport  # see its docstring: speed
+
+            transport = AiohttpTransport()
+        if transport is not None:
+            stack.push_async_callback(transport.aclose)
+        services = _services(playbook, inputs, env, transport or _NO_TRANSPORT, clock,
+                             live=not (simulate or dry_run))
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate)
         return await run.execute()
+
+
+class _Unsent(httpx.AsyncBaseTransport):
+    """The transport of a dry run: it never sends (the engine never asks it to)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise AssertionError("a dry run sends nothing")
+
+
+_NO_TRANSPORT = _Unsent()
+
+
+def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, str],
+              transport: httpx.AsyncBaseTransport, clock: Clock, *,
+              live: bool) -> dict[str, ServiceClient]:
+    services = {}
+    for name, binding in playbook.services.items():
+        if live:  # a missing URL or secret is reported before anything is sent
+            base_url = _base_url(binding, inputs, env)
+            credentials = _credentials(binding, inputs, env)
+        else:
+            base_url, credentials = f"http://{binding.spec.service}.sim", {}
+        services[name] = ServiceClient(name, binding.spec, base_url, transport, clock,
+                                       rate_limit=binding.rate_limit, timeout=binding.timeout,
+                                       credentials=credentials)
+    return services
 
 
 def _credentials(binding: ServiceBinding, inputs: Mapping[str, Any],

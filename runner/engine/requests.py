@@ -45,6 +45,8 @@ def build_request(endpoint: Endpoint, params: Mapping[str, Any]) -> OutgoingRequ
             continue
         sections[param.location][name] = value
     for location, values in sections.items():
+        if not values and location not in endpoint.required_locations:
+            continue
         for issue in endpoint.request_validators[location].issues(values):
             name = str(issue.path[0]) if issue.path else ""
             where = f"param {name}" if name else f"{location} params"

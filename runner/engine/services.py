@@ -13,7 +13,9 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -32,6 +34,8 @@ from runner.spec import Spec
 
 READ_KINDS = frozenset({"list", "detail"})
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
+DEFAULT_TIMEOUT = 30.0
+_TIMEOUT_KEYS = ("connect", "read", "write", "pool")
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,9 @@ class RateLimiter:
         self.next_free = 0.0
 
     async def acquire(self) -> None:
-        if not self.interval:
-            return
         now = self.clock.now()
+        if not self.interval and self.next_free <= now:
+            return
         start = max(now, self.next_free)
         self.next_free = start + self.interval
         if start > now:
@@ -64,16 +68,24 @@ class RateLimiter:
 
 
 class ServiceClient:
-    """Sends checked requests to one vendor service."""
+    """Sends checked requests to one vendor service through an httpx transport.
 
-    def __init__(self, name: str, spec: Spec, client: httpx.AsyncClient, clock: Clock,
-                 rate_limit: float | None = None, policy: RetryPolicy | None = None,
-                 auth: httpx.Auth | None = None,
+    It builds each `httpx.Request` itself and hands it to the transport (applying the
+    `httpx.Auth` flow): `httpx.AsyncClient` would merge URLs, cookies, redirects and hooks on
+    every request, which costs more than the rest of a call (tests/bench/bench_chain.py).
+    """
+
+    def __init__(self, name: str, spec: Spec, base_url: str,
+                 transport: httpx.AsyncBaseTransport, clock: Clock, *,
+                 rate_limit: float | None = None, timeout: float | None = None,
+                 policy: RetryPolicy | None = None, auth: httpx.Auth | None = None,
                  credentials: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.spec = spec
-        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.transport = transport
         self.clock = clock
+        self.timeout = timeout or DEFAULT_TIMEOUT
         self.limiter = RateLimiter(rate_limit, clock)
         self.policy = policy or RetryPolicy()
         self.auth = auth
@@ -122,21 +134,17 @@ class ServiceClient:
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # jitter, not security
 
     async def _once(self, request: OutgoingRequest, timeout: float | None,
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
         name = request.endpoint.qualified_name
         try:
-            response = await self.client.request(
-                request.method, request.path, params=request.query or None,
-                headers=request.headers, content=request.content or None,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT)
+            status, headers, content = await self._exchange(request, timeout or self.timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise TransportError([Finding(Location(), f"{name}: cannot connect to "
-                                          f"{self.client.base_url} ({exc or type(exc).__name__})")],
+                                          f"{self.base_url} ({exc or type(exc).__name__})")],
                                  reached_server=False) from None
         except httpx.TimeoutException as exc:
             raise TransportError([Finding(Location(), f"{name}: no answer in time "
@@ -146,17 +154,43 @@ class ServiceClient:
             raise TransportError([Finding(Location(), f"{name}: the connection failed "
                                           f"({exc or type(exc).__name__}); the outcome is "
                                           "unknown")]) from None
-        return check_response(self.spec, request.endpoint, response.status_code,
-                              _lower(response.headers), response.content,
+        return check_response(self.spec, request.endpoint, status, headers, content,
                               now=self.clock.now(), lenient_schema=lenient_schema)
 
+    async def _exchange(self, request: OutgoingRequest,
+                        timeout: float) -> tuple[int, Mapping[str, str], bytes]:
+        url = self.base_url + request.path
+        if request.query:
+            url += "?" + urlencode(request.query)
+        outgoing = httpx.Request(request.method, _url(url), headers=request.headers,
+                                 content=request.content or None,
+                                 extensions={"timeout": _timeouts(timeout)})
+        flow = self.auth.async_auth_flow(outgoing) if self.auth else None
+        if flow is not None:
+            outgoing = await flow.__anext__()
+        while True:
+            response = await self.transport.handle_async_request(outgoing)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+            if flow is None:
+                break
+            try:  # an auth scheme may want the response (a challenge) and send again
+                outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                break
+        retry_after = response.headers.get("retry-after")
+        return response.status_code, {"retry-after": retry_after} if retry_after else {}, content
 
-def _lower(headers: httpx.Headers) -> Mapping[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+
+@lru_cache(maxsize=4096)
+def _url(text: str) -> httpx.URL:
+    """httpx validates a URL character by character; the same URL recurs (every create of a
+    campaign, every page of a list), and an `httpx.URL` is immutable, so parse it once."""
+    return httpx.URL(text)
 
 
-def make_http_client(base_url: str, *, transport: httpx.AsyncBaseTransport | None = None,
-                     timeout: float | None = None, **options: Any) -> httpx.AsyncClient:
-    """The one place clients are built: every service's connection pool and timeouts."""
-    return httpx.AsyncClient(base_url=base_url, transport=transport,
-                             timeout=httpx.Timeout(timeout or 30.0), **options)
+@lru_cache(maxsize=64)
+def _timeouts(seconds: float) -> dict[str, float]:
+    return dict.fromkeys(_TIMEOUT_KEYS, seconds)

@@ -1,0 +1,148 @@
+"""2,000 create -> detail chains, 32 in flight, against one fast loopback server.
+
+Runs, in one process and against the same server: the engine (a playbook with the shipped
+iSales spec: every request rendered, checked, sent, and every response checked), a hand-written
+aiohttp loop, and a hand-written loop on a default httpx.AsyncClient. Prints each one's
+throughput and its ratio to the aiohttp loop (the engine's target: at least 0.5).
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python tests/bench/bench_chain.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+from runner.engine.launch import execute
+from runner.playbook import Playbook, load_playbook, resolve_inputs
+
+ROUNDS = 3
+CHAINS = 2000
+IN_FLIGHT = 32
+HERE = Path(__file__).resolve().parent
+CREATE_PATH = "/rest/isales/v1/openapi/campaigns/8/appoint/create"
+DETAIL_PATH = "/rest/isales/v1/openapi/campaigns/8/callresultdetail/{}"
+BODY = {"callType": "2", "calledNo": "13800000001", "userAccount": "116", "taskId": "2201",
+        "appointTime": 1_900_000_000_000}
+
+PLAYBOOK = """\
+playbook_version: 1
+name: bench chain
+services:
+  isales: {spec: huawei-isales, base_url: "BASE"}
+inputs:
+  numbers: {type: array}
+steps:
+  - id: reserve
+    for_each: "{{ inputs.numbers }}"
+    as: number
+    concurrency: IN_FLIGHT
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ number }}",
+             userAccount: "116", appointTime: 1900000000000}
+    outputs: {id: "{{ values.appointId }}"}
+  - id: result
+    for_each: "{{ steps.reserve.outputs }}"
+    as: reservation
+    concurrency: IN_FLIGHT
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ reservation.id }}"}
+    outputs: {status: "{{ response.data.callStatus }}"}
+"""
+
+
+async def _bounded(work: list[int], one: object) -> None:
+    queue = iter(work)
+
+    async def worker() -> None:
+        for item in queue:
+            await one(item)  # type: ignore[operator]
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+
+
+async def aiohttp_loop(base: str) -> None:
+    connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
+    async with aiohttp.ClientSession(base, connector=connector) as session:
+        async def chain(i: int) -> None:
+            async with session.post(CREATE_PATH, json=BODY) as created:
+                appoint = (await created.json(content_type=None))["returnObject"]["id"]
+            async with session.get(DETAIL_PATH.format(appoint)) as detail:
+                await detail.json(content_type=None)
+
+        await _bounded(list(range(CHAINS)), chain)
+
+
+async def httpx_loop(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        async def chain(i: int) -> None:
+            created = await client.post(CREATE_PATH, json=BODY)
+            appoint = created.json()["returnObject"]["id"]
+            (await client.get(DETAIL_PATH.format(appoint))).json()
+
+        await _bounded(list(range(CHAINS)), chain)
+
+
+async def engine(playbook: Playbook, inputs: dict[str, Any]) -> None:
+    result = await execute(playbook, inputs, lambda event: None)
+    assert result.status == "ok", result.error
+
+
+def _timed(run: Callable[[], Coroutine[Any, Any, None]]) -> float:
+    started = time.perf_counter()
+    asyncio.run(run())
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py"), str(port)],
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "chain.yaml"
+            path.write_text(PLAYBOOK.replace("BASE", base).replace("IN_FLIGHT", str(IN_FLIGHT)))
+            playbook = load_playbook(path)  # start-up is measured apart: this is throughput
+            inputs = resolve_inputs(playbook, {"numbers": [f"1380000{i:04d}"
+                                                           for i in range(CHAINS)]})
+            runs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+                "aiohttp loop (baseline)": lambda: aiohttp_loop(base),
+                "engine": lambda: engine(playbook, inputs),
+                "httpx.AsyncClient loop": lambda: httpx_loop(base),
+            }
+            print(f"{CHAINS} create -> detail chains, {IN_FLIGHT} in flight, {base}; "
+                  f"median of {ROUNDS} interleaved rounds")
+            seconds: dict[str, list[float]] = {label: [] for label in runs}
+            for _ in range(ROUNDS):
+                for label, run in runs.items():
+                    seconds[label].append(_timed(run))
+        medians = {label: statistics.median(times) for label, times in seconds.items()}
+        for label, median in medians.items():
+            print(f"{label:<26} {median:6.2f} s  {2 * CHAINS / median:8.0f} req/s")
+        baseline = medians["aiohttp loop (baseline)"]
+        print(json.dumps({"engine_vs_aiohttp": round(baseline / medians["engine"], 3),
+                          "httpx_vs_aiohttp": round(
+                              baseline / medians["httpx.AsyncClient loop"], 3)}))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
