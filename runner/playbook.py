@@ -104,6 +104,7 @@ class Step:
     paginate: bool = False
     max_pages: int = DEFAULT_MAX_PAGES
     page_size: int | None = None
+    stream: bool = False  # pages are pulled by the for_each that reads steps.<id>.items
     for_each: TemplatedValue | None = None
     loop_var: str = "item"
     concurrency: int = 1
@@ -196,6 +197,7 @@ class _Builder:
         if outputs is not None:
             self._check_scope(outputs, ("outputs",), set(inputs), [s.id for s in steps],
                               set(), None)
+        self._check_streams(steps, outputs)
         return Playbook(self.raw["name"], self.document.file, services, inputs, tuple(steps),
                         outputs, self.raw.get("description", ""), self.base_dir)
 
@@ -240,6 +242,21 @@ class _Builder:
                 self._check_step_scope(step, index, set(inputs), earlier)
                 steps.append(step)
         return steps
+
+    def _check_streams(self, steps: list[Step], outputs: TemplatedValue | None) -> None:
+        """A streamed list is read by exactly one for_each, as `{{ steps.<id>.items }}`."""
+        for index, step in enumerate(steps):
+            if not step.stream:
+                continue
+            consumers = [s for s in steps if stream_source(s) == step.id]
+            other_reads = [s for s in steps if step.id in _refs_of(s, for_each=False)
+                           or (step.id in _refs_of(s) and s not in consumers)]
+            at: JsonPath = ("steps", index, "paginate", "stream")
+            if len(consumers) != 1 or other_reads or (
+                    outputs is not None and step.id in outputs.step_refs):
+                self.problem(at, f"step {step.id!r} is streamed, so exactly one for_each must "
+                             f"read it, as \"{{{{ steps.{step.id}.items }}}}\", and nothing else "
+                             "(its items are not kept)")
 
     def _check_step_scope(self, step: Step, index: int, inputs: set[str],
                           earlier: list[str]) -> None:
@@ -332,6 +349,7 @@ class _StepBuilder:
             max_pages=paginate.get("max_pages", DEFAULT_MAX_PAGES)
             if isinstance(paginate, dict) else DEFAULT_MAX_PAGES,
             page_size=paginate.get("page_size") if isinstance(paginate, dict) else None,
+            stream=bool(paginate.get("stream")) if isinstance(paginate, dict) else False,
             retry=retry, expect=self._expect(),
             outputs=parent.templated(raw.get("outputs", {}), (*at, "outputs")),
             invalid_response=raw.get("invalid_response", "fail"),
@@ -411,6 +429,25 @@ class _StepBuilder:
             lambda i: (*at, i))
         compiled = (self.parent.template(t, path_of(i)) for i, t in enumerate(items))
         return tuple(t for t in compiled if t is not None)
+
+
+_STREAM_SOURCE = re.compile(r"^\s*\{\{\s*steps\.([A-Za-z_][A-Za-z0-9_]*)\.items\s*\}\}\s*$")
+
+
+def stream_source(step: Step) -> str | None:
+    """The step id whose items this step's for_each reads as a lone `steps.<id>.items`."""
+    templates = step.for_each.templates if step.for_each is not None else []
+    match = _STREAM_SOURCE.match(templates[0].source) if len(templates) == 1 else None
+    return match.group(1) if match else None
+
+
+def _refs_of(step: Step, *, for_each: bool = True) -> frozenset[str]:
+    values = [step.params, step.for_each if for_each else None, step.outputs]
+    refs = [v.step_refs for v in values if v is not None]
+    refs += [t.step_refs for t in (step.when, *step.expect) if t is not None]
+    if step.retry:
+        refs += [t.step_refs for t in (step.retry.until, step.retry.fail_when) if t is not None]
+    return frozenset().union(*refs)
 
 
 def _has_template(value: Any) -> bool:

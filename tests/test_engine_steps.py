@@ -13,6 +13,7 @@ from runner.clock import SimulatedClock
 from runner.engine.events import Event, Warned
 from runner.engine.executor import RunResult
 from runner.engine.launch import execute
+from runner.errors import FileError
 from runner.playbook import load_playbook, resolve_inputs
 from tests.conftest import DATA
 from tests.vendor import ScriptedVendor
@@ -265,3 +266,121 @@ def test_a_rate_limit_spaces_the_calls_of_a_service(tmp_path: Path) -> None:
                                  clock=clock))
     assert result.status == "ok"
     assert clock.now() == pytest.approx(2.0, abs=0.1)  # five calls at two a second
+
+
+STREAM = """\
+  - id: all
+    call: v.items.list
+    params: {limit: 10}
+    paginate: {stream: true}
+  - id: make
+    for_each: "{{ steps.all.items }}"
+    as: item
+    concurrency: 4
+    call: v.job.create
+    params: {name: "{{ 'n' ~ item.id }}"}
+    outputs: {id: "{{ values.jobId }}"}
+"""
+
+
+def test_a_streamed_list_feeds_its_for_each_page_by_page(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=25)
+    result, _ = run_steps(tmp_path, vendor, STREAM,
+                          outputs="  made: \"{{ steps.make.outputs | length }}\"\n")
+    assert result.outputs == {"made": 25}
+    assert sorted(int(b["name"][1:]) for b in vendor.bodies) == list(range(25))
+    assert vendor.calls["GET items"] == 3
+    assert result.steps["all"].calls == 3 and result.steps["all"].iterations == 25
+
+
+def test_a_stream_fetches_pages_only_as_items_are_needed(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=1000)
+    steps = STREAM.replace("'n' ~ item.id", "'n' * item.id").replace("concurrency: 4",
+                                                                       "concurrency: 1")
+    result, _ = run_steps(tmp_path, vendor, steps)
+    assert result.exit_code == 2  # item 11 renders a name longer than the spec allows
+    assert "iteration 11: testvendor.job.create param name:" in str(result.error)
+    assert vendor.calls["GET items"] == 2  # not the 100 pages of the whole list
+
+
+def test_a_streamed_list_cannot_be_read_elsewhere(tmp_path: Path) -> None:
+    steps = STREAM + "    when: \"{{ steps.all.items | length > 0 }}\"\n"
+    with pytest.raises(FileError) as caught:
+        run_steps(tmp_path, ScriptedVendor(), steps)
+    assert str(caught.value).endswith(
+        "(steps[0].paginate.stream): step 'all' is streamed, so exactly one for_each must "
+        "read it, as \"{{ steps.all.items }}\", and nothing else (its items are not kept)")
+
+
+DETAIL = "  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+
+
+@pytest.mark.parametrize(("status", "meaning"), [
+    (401, "authentication failed: the vendor rejected the credentials or the signature"),
+    (403, "forbidden: the vendor refuses this caller (an IP allow-list, or missing rights)"),
+    (404, "not found: this path does not exist there (is base_url right?)"),
+    (429, "rate limited: the vendor asks for fewer requests"),
+    (503, "a server error"),
+])
+def test_each_http_error_status_says_what_it_means(tmp_path: Path, status: int,
+                                                   meaning: str) -> None:
+    vendor = ScriptedVendor(detail_status=status, retry_after="1")
+    result, _ = run_steps(tmp_path, vendor, DETAIL)
+    assert result.exit_code == 1
+    assert str(result.error) == (f"step job: testvendor.job.detail answered HTTP {status}: "
+                                 f"{meaning}; body: '<html>nope</html>'")
+    retried = status in (429, 503)
+    assert vendor.calls["GET jobs"] == (4 if retried else 1)
+
+
+class FlakyNetwork(httpx.AsyncBaseTransport):
+    """The real test vendor behind a network that fails the first requests in a given way."""
+
+    def __init__(self, vendor: ScriptedVendor, failure: type[httpx.TransportError],
+                 failures: int) -> None:
+        self.inner = httpx.ASGITransport(app=vendor)
+        self.failure = failure
+        self.failures = failures
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failures:
+            self.failures -= 1
+            if self.failure is not httpx.ConnectError:  # it reached the server, then failed
+                await self.inner.handle_async_request(request)
+            raise self.failure("simulated network failure", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def run_over(network: FlakyNetwork, tmp_path: Path, steps: str) -> RunResult:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n{steps}",
+                    encoding="utf-8")
+    return asyncio.run(execute(load_playbook(path), {}, lambda e: None, transport=network,
+                               clock=SimulatedClock()))
+
+
+CREATE = "  - id: make\n    call: v.job.create\n    params: {name: a}\n"
+
+
+def test_a_read_is_retried_after_the_connection_fails(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(pending_polls=0)
+    result = run_over(FlakyNetwork(vendor, httpx.ReadError, 2), tmp_path, DETAIL)
+    assert result.status == "ok"
+    assert vendor.calls["GET jobs"] == 3
+
+
+def test_a_create_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    result = run_over(FlakyNetwork(vendor, httpx.ReadError, 1), tmp_path, CREATE)
+    assert result.exit_code == 1
+    assert vendor.calls["POST jobs"] == 1
+    assert str(result.error) == ("step make: testvendor.job.create: the connection failed "
+                                 "(simulated network failure); the outcome is unknown")
+
+
+def test_a_create_that_never_left_is_sent_again(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    result = run_over(FlakyNetwork(vendor, httpx.ConnectError, 2), tmp_path, CREATE)
+    assert result.status == "ok"
+    assert vendor.calls["POST jobs"] == 1

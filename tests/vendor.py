@@ -25,11 +25,14 @@ class ScriptedVendor:
     final_state: str = "done"
     detail_codes: list[str] = field(default_factory=list)  # codes to answer before success
     create_status: int = 200
+    detail_status: int = 200  # an HTTP error for job.detail, with a non-JSON body
+    retry_after: str | None = None
     bad_type: bool = False  # list items carry a string id
     calls: Counter[str] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    latency: float = 0.001  # lets concurrent requests overlap, as on a network
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
@@ -41,13 +44,15 @@ class ScriptedVendor:
                 break
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(0.001)  # let concurrent requests overlap, as on a network
+        await asyncio.sleep(self.latency)
         self.in_flight -= 1
         status, document = self.answer(scope["method"], scope["path"],
                                        dict(parse_qsl(scope["query_string"].decode())), body)
-        content = json.dumps(document).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        content = json.dumps(document).encode() if document is not None else b"<html>nope</html>"
+        headers = [(b"content-type", b"application/json")]
+        if self.retry_after and status == 429:
+            headers.append((b"retry-after", self.retry_after.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
     def answer(self, method: str, path: str, query: dict[str, str],
@@ -58,6 +63,8 @@ class ScriptedVendor:
         if method == "POST" and path == "/jobs":
             self.bodies.append(json.loads(body))
             return self.create_status, {"code": "0", "id": f"job{len(self.bodies)}"}
+        if self.detail_status != 200:
+            return self.detail_status, None
         if self.detail_codes:
             return 200, {"code": self.detail_codes.pop(0), "msg": "not now"}
         self.pending_polls -= 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +27,7 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
-from runner.engine.pagination import fetch_all
+from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.requests import OutgoingRequest, build_request
 from runner.engine.responses import CheckedResponse
 from runner.engine.services import ServiceClient
@@ -38,7 +38,7 @@ from runner.errors import (
     RunError,
     TemplateError,
 )
-from runner.playbook import Playbook, Step, duration_of
+from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
 from runner.templating import Template
 
@@ -101,6 +101,7 @@ class Run:
                                       "env": env or {}, "now_ms": lambda: now_ms(clock),
                                       "secret": read_secret}
         self.finished: dict[str, StepFinished] = {}
+        self.streams: dict[str, Step] = {}
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -118,6 +119,10 @@ class Run:
         return RunResult("ok", outputs, steps=self.finished)
 
     async def _step(self, step: Step) -> None:
+        if step.stream and not self.dry_run:
+            self.streams[step.id] = step  # its pages are pulled by the for_each that reads it
+            self.steps[step.id] = {"streamed": True}
+            return
         tally = StepTally()
         started = time.perf_counter()
         call = step.endpoint.qualified_name if step.endpoint else None
@@ -145,6 +150,41 @@ class Run:
             raise error
 
     async def _for_each(self, step: Step, tally: StepTally) -> None:
+        source = stream_source(step)
+        streamed = self.streams.pop(source) if source in self.streams else None
+        items: AsyncIterator[Any]
+        if streamed is not None:
+            items, total = self._stream(streamed), None
+        else:
+            listed = self._list_to_iterate(step)
+            items, total = _aiter(listed), len(listed)
+        self.emit(StepStarted(step.id, step.title, None, total=total))
+        results: dict[int, dict[str, Any]] = {}
+        failures: list[OutboundError] = []
+        pull = _Puller(items)
+
+        async def worker() -> None:
+            while not failures and (next_item := await pull()) is not _END:
+                index, item = next_item
+                scope = {**self.scope, step.loop_var: item}
+                try:
+                    record = await self._iteration(step, scope, index, tally)
+                except OutboundError as error:
+                    failures.append(error)
+                    return
+                if record is not None:  # a stream keeps only what the step declared
+                    results[index] = {"outputs": record["outputs"]} if streamed else record
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(step.concurrency, total or
+                                                               step.concurrency) or 1)))
+        finally:
+            await pull.close()
+        self.steps[step.id] = _collect([results[i] for i in sorted(results)])
+        if failures:
+            raise failures[0]
+
+    def _list_to_iterate(self, step: Step) -> list[Any]:
         assert step.for_each is not None
         items = step.for_each.render(self.scope)
         if isinstance(items, Mapping):
@@ -152,25 +192,36 @@ class Run:
         if not isinstance(items, list):
             raise TemplateError.at(step.location, f"for_each must give a list, got "
                                    f"{type(items).__name__}")
-        self.emit(StepStarted(step.id, step.title, None, total=len(items)))
-        results: list[dict[str, Any] | None] = [None] * len(items)
-        failures: list[OutboundError] = []
-        queue = iter(enumerate(items))
+        return items
 
-        async def worker() -> None:
-            for index, item in queue:
-                if failures:
-                    return
-                scope = {**self.scope, step.loop_var: item}
-                try:
-                    results[index] = await self._iteration(step, scope, index, tally)
-                except OutboundError as error:
-                    failures.append(error)
-
-        await asyncio.gather(*(worker() for _ in range(min(step.concurrency, len(items)) or 1)))
-        self.steps[step.id] = _collect([r for r in results if r is not None])
-        if failures:
-            raise failures[0]
+    async def _stream(self, step: Step) -> AsyncIterator[Any]:
+        """The items of a streamed list step, page by page, with its own step events."""
+        tally = StepTally()
+        started = time.perf_counter()
+        self.emit(StepStarted(step.id, step.title, _endpoint(step).qualified_name))
+        error: OutboundError | None = None
+        try:
+            assert step.params is not None
+            params = step.params.render(self.scope)
+            pages = iter_pages(_endpoint(step), params,
+                               lambda p: self._call(step, p, None, tally),
+                               lambda message: self.emit(Warned(step.id, message)),
+                               page_size=step.page_size, max_pages=step.max_pages)
+            async for page, _ in pages:
+                tally.iterations += len(page)
+                for item in page:
+                    yield item
+        except OutboundError as failure:
+            failure.add_context(f"step {step.id}")
+            error = failure
+            raise
+        finally:
+            tally.succeeded = tally.iterations
+            finished = StepFinished(step.id, "failed" if error else "ok", tally.calls,
+                                    tally.iterations, tally.succeeded, 0, 0,
+                                    time.perf_counter() - started, str(error) if error else None)
+            self.finished[step.id] = finished
+            self.emit(finished)
 
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:
@@ -290,6 +341,36 @@ class Run:
                 assert step.params is not None
                 request = build_request(step.endpoint, _first_page(step, step.params.render(scope)))
                 self.emit(_planned(step, index if step.for_each is not None else None, request))
+
+
+_END: Any = object()
+
+
+class _Puller:
+    """Hands the next (index, item) of an async iterator to one worker at a time."""
+
+    def __init__(self, items: AsyncIterator[Any]) -> None:
+        self.items = items
+        self.index = 0
+        self.lock = asyncio.Lock()
+
+    async def __call__(self) -> Any:
+        async with self.lock:
+            item = await anext(self.items, _END)
+            if item is _END:
+                return _END
+            self.index += 1
+            return self.index - 1, item
+
+    async def close(self) -> None:
+        closer = getattr(self.items, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
 
 
 def _endpoint(step: Step) -> Any:

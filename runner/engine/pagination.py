@@ -7,7 +7,7 @@ with a warning, so a misbehaving vendor can never keep a run paging forever.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,23 @@ async def fetch_all(endpoint: Endpoint, params: Mapping[str, Any],
                     warn: Callable[[str], None], *, page_size: int | None,
                     max_pages: int) -> Paged:
     """Every item of every page, in order."""
+    items: list[Any] = []
+    pages = 0
+    last: CheckedResponse | None = None
+    async for page, checked in iter_pages(endpoint, params, send, warn, page_size=page_size,
+                                          max_pages=max_pages):
+        items.extend(page)
+        pages += 1
+        last = checked
+    assert last is not None
+    return Paged(items, pages, last)
+
+
+async def iter_pages(endpoint: Endpoint, params: Mapping[str, Any],
+                     send: Callable[[dict[str, Any]], Awaitable[CheckedResponse]],
+                     warn: Callable[[str], None], *, page_size: int | None,
+                     max_pages: int) -> AsyncIterator[tuple[list[Any], CheckedResponse]]:
+    """Each page's items as it arrives (a stream holds one page at a time)."""
     pagination = endpoint.pagination
     assert pagination is not None
     size_param, position_param = pagination.size_param, pagination.position_param
@@ -37,9 +54,8 @@ async def fetch_all(endpoint: Endpoint, params: Mapping[str, Any],
                endpoint.params[size_param].schema.get("default", DEFAULT_PAGE_SIZE))
     first = 0 if pagination.style == "offset" else pagination.first_page
     position = int(params.get(position_param, first))
-    items: list[Any] = []
     previous: list[Any] | None = None
-    pages = 0
+    pages = seen_items = 0
     while True:
         checked = await send({**params, size_param: size, position_param: position})
         pages += 1
@@ -52,16 +68,19 @@ async def fetch_all(endpoint: Endpoint, params: Mapping[str, Any],
         if page and page == previous:
             warn(f"page {pages} of {endpoint.qualified_name} repeats the page before it; "
                  "stopped paging (the vendor may be ignoring the page position)")
-            return Paged(items, pages, checked)
-        items.extend(page)
+            if pages == 1:
+                yield [], checked
+            return
+        seen_items += len(page)
+        yield page, checked
         seen = (position + len(page) if pagination.style == "offset"
                 else (position - first) * size + len(page))
         total = dig(checked.body, pagination.total) if pagination.total else None
         if not page or len(page) < size or (isinstance(total, int) and seen >= total):
-            return Paged(items, pages, checked)
+            return
         if pages >= max_pages:
             warn(f"stopped {endpoint.qualified_name} after max_pages={max_pages} pages "
-                 f"({len(items)} items" + (f" of {total})" if isinstance(total, int) else ")"))
-            return Paged(items, pages, checked)
+                 f"({seen_items} items" + (f" of {total})" if isinstance(total, int) else ")"))
+            return
         position += size if pagination.style == "offset" else 1
         previous = page
