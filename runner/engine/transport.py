@@ -52,8 +52,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     data=request.content or None, allow_redirects=False,
                     timeout=_timeout(request.extensions.get("timeout"))) as answer:
                 body = await answer.read()
-                return httpx.Response(
-                    answer.status, content=body, request=request,
+                return httpx.Response(  # a ready stream: content= would encode and copy again
+                    answer.status, stream=httpx.ByteStream(body), request=request,
                     headers=[(k, v) for k, v in answer.raw_headers
                              if k.lower() not in _DROPPED_RESPONSE_HEADERS])
         except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
