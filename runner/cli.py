@@ -34,7 +34,9 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except OutboundError as error:
-            _fail(str(error), error.exit_code)
+            from runner.secrets import REDACTOR
+
+            _fail(REDACTOR.text(str(error)), error.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except Exception as error:  # a bug: say so plainly, details on request
@@ -135,9 +137,19 @@ def sim() -> None:
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--speed", default=1.0, show_default=True, type=float,
               help="Simulated seconds per real second (60: a minute passes each second).")
+@click.option("--clock-offset", default=0.0, show_default=True, type=float,
+              help="Start the simulated clock this many seconds off (to test clock skew).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
+              help="Serve HTTPS with this certificate (PEM); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
+              help="The certificate's private key (PEM).")
 @handles_errors
-def sim_serve(host: str, port: int, speed: float) -> None:
+def sim_serve(host: str, port: int, speed: float, clock_offset: float, tls_cert: str | None,
+              tls_key: str | None) -> None:
     """Serve every spec'd endpoint over real HTTP (uvicorn)."""
     from runner.sim.serve import serve
 
-    serve(host, port, speed, announce=click.echo)
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    serve(host, port, speed, clock_offset, announce=click.echo, tls=(tls_cert, tls_key)
+          if tls_cert and tls_key else None)

@@ -54,6 +54,7 @@ class ServiceBinding:
     credentials: Mapping[str, TemplatedValue]
     rate_limit: float | None  # requests per second
     timeout: float | None
+    verify: bool | Path = True  # TLS: check certificates (True), against a CA bundle, or not
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,16 @@ class _Builder:
         return ServiceBinding(
             name, spec, self.template(base_url, (*at, "base_url")) if base_url else None,
             credentials, parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None,
-            parse_duration(raw["timeout"]) if "timeout" in raw else None)
+            parse_duration(raw["timeout"]) if "timeout" in raw else None,
+            self._verify(raw.get("verify", True), (*at, "verify")))
+
+    def _verify(self, raw: bool | str, at: JsonPath) -> bool | Path:
+        if isinstance(raw, bool):
+            return raw
+        path = Path(raw) if Path(raw).is_absolute() else self.base_dir / raw
+        if not path.is_file():
+            self.problem(at, f"verify: the CA bundle {raw!r} does not exist (looked for {path})")
+        return path
 
     def _input(self, name: str, raw: Mapping[str, Any]) -> Input:
         validator = compile_schema(raw)

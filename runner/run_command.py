@@ -14,6 +14,7 @@ from runner.errors import FileError, Finding, InputError, Location
 from runner.playbook import load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport
+from runner.secrets import REDACTOR
 from runner.yamlio import load_file
 
 
@@ -60,8 +61,9 @@ def run(options: RunOptions) -> int:
     listeners = [console, *([report] if report else []), *options.extra_listeners]
 
     def emit(event: Event) -> None:
+        safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
         for listener in listeners:
-            listener(event)
+            listener(safe)
 
     result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
                                  dry_run=options.dry_run))

@@ -1,23 +1,104 @@
-"""Secrets: read from the environment or from a file, never from a playbook."""
+"""Secrets: read from the environment or a file, and kept out of everything the tool writes.
+
+`secret('NAME')` reads the variable NAME, or the file named by NAME_FILE. Every secret value,
+and every credential a run uses, is registered with `REDACTOR`, which replaces the value, its
+URL-encoded and its base64 forms with `[redacted]`. Values of sensitive header and query names
+(Authorization, sign, api_key, ...) are replaced whatever they hold. Reporters and error output
+see text only after it went through `REDACTOR`.
+"""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 from runner.errors import InputError
+
+MASK = "[redacted]"
+MIN_LENGTH = 4  # shorter values ("1", "ops") would mask ordinary text everywhere
+SENSITIVE_NAMES = frozenset({"authorization", "proxy-authorization", "sign", "api_key",
+                             "x-api-key", "apikey", "token", "access_token", "password"})
+T = TypeVar("T")
+
+
+class Redactor:
+    """Replaces registered secret values, in every form they may take, with `[redacted]`."""
+
+    def __init__(self) -> None:
+        self._forms: set[str] = set()
+        self._names: set[str] = set(SENSITIVE_NAMES)
+        self._pattern: re.Pattern[str] | None = None
+        self._named: re.Pattern[str] = self._names_pattern()
+
+    def add(self, value: Any) -> None:
+        text = str(value).strip()
+        if len(text) < MIN_LENGTH:
+            return
+        pieces = [text] + [line.strip() for line in text.splitlines() if len(line.strip()) >= 16]
+        for piece in pieces:
+            raw = piece.encode()
+            self._forms.update({piece, quote(piece, safe=""), quote_plus(piece),
+                                base64.b64encode(raw).decode(),
+                                base64.urlsafe_b64encode(raw).decode(),
+                                base64.b64encode(raw).decode().rstrip("=")})
+        self._forms.discard("")
+        self._pattern = re.compile("|".join(
+            re.escape(form) for form in sorted(self._forms, key=len, reverse=True)))
+
+    def add_name(self, name: str) -> None:
+        """A header or query parameter whose value is always masked."""
+        self._names.add(name.lower())
+        self._named = self._names_pattern()
+
+    def _names_pattern(self) -> re.Pattern[str]:
+        names = "|".join(re.escape(n) for n in sorted(self._names, key=len, reverse=True))
+        return re.compile(rf"(?i)(\b(?:{names})\b\s*[=:]\s*)(\"?)[^&\s\",}}]+")
+
+    def text(self, text: str) -> str:
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+    def value(self, value: T) -> T:
+        """`value` with every string in it redacted (mappings, lists, dataclasses)."""
+        return self._walk(value)  # type: ignore[no-any-return]
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {k: MASK if str(k).lower() in self._names else self._walk(v)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._walk(v) for v in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.replace(value, **{
+                f.name: self._walk(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        return value
+
+
+REDACTOR = Redactor()
 
 
 def read_secret(name: str) -> str:
     """`secret('NAME')`: the environment variable NAME, or the file named by NAME_FILE."""
     if name in os.environ:
-        return os.environ[name]
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
+        value = os.environ[name]
+    elif os.environ.get(f"{name}_FILE"):
+        file_name = os.environ[f"{name}_FILE"]
         try:
-            return Path(file_name).read_text(encoding="utf-8").strip()
+            value = Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise InputError.plain(f"secret {name}: cannot read {name}_FILE={file_name} "
                                    f"({exc.strerror})") from None
-    raise InputError.plain(f"secret {name} is not set: set the environment variable {name}, "
-                           f"or {name}_FILE to a file holding it")
+    else:
+        raise InputError.plain(f"secret {name} is not set: set the environment variable "
+                               f"{name}, or {name}_FILE to a file holding it")
+    REDACTOR.add(value)
+    return value

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,3 +29,38 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def outbound(*args: str, input: str | None = None) -> Result:
     """Run the real `outbound` command line in-process."""
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def sim_server(*options: str) -> Iterator[str]:
+    """`outbound sim serve OPTIONS` in its own process on a free loopback port; its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "sim", "serve", "--port", str(port), *options],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    scheme = "https" if "--tls-cert" in options else "http"
+    base = f"{scheme}://127.0.0.1:{port}"
+    unchecked = ssl._create_unverified_context()  # only to see that the server is up
+    deadline = time.monotonic() + 15
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/_sim/state", timeout=1,
+                                       context=unchecked if scheme == "https" else None).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    output = process.stdout.read() if process.stdout else ""
+                    pytest.fail(f"sim serve did not start: {output}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -21,7 +21,7 @@ LAYERS = {
     "runner": 0, "runner.errors": 0, "runner.resources": 0, "runner.clock": 0,
     "runner.secrets": 0,
     "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1,
-    "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3,
+    "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3, "runner.auth": 3,
     "runner.sim": 4, "runner.engine": 5, "runner.filecheck": 6, "runner.reporting": 6,
     "runner.run_command": 7, "runner.cli": 8, "runner.__main__": 9,
 }
@@ -30,8 +30,11 @@ OWNERS = {  # third-party library -> the modules allowed to import it
     "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
     "jsonschema_specifications": {"runner.validation"}, "click": {"runner.cli"},
     "uvicorn": {"runner.sim.serve"},
-    "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport"},
+    "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport",
+              "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",
+              "runner.auth.api_key", "runner.auth.bearer"},
     "aiohttp": {"runner.engine.transport"}, "fastjsonschema": {"runner.validation"},
+    "cryptography": {"runner.auth.rsa_sign"},
 }
 
 

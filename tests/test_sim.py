@@ -5,17 +5,38 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
+from runner.auth import build_auth
+from runner.sim import demo_credentials
 from runner.sim.app import Simulator
+from runner.sim.model import SimResponse
 
 CREATE = "/rest/isales/v1/openapi/campaigns/8/appoint/create"
+SERVICES = {"/rest/": "huawei-isales", "/speech/": "speech-openapi", "/api/": "crm"}
+
+
+def signed(sim: Simulator, method: str, path: str, query: str = "",
+           body: bytes = b"") -> SimResponse:
+    """A request as the engine would send it: the spec's headers, signed with demo keys."""
+    service = next(name for prefix, name in SERVICES.items() if path.startswith(prefix))
+    spec = sim.specs[service]
+    request = httpx.Request(method, f"http://sim.test{path}" + (f"?{query}" if query else ""),
+                            headers=dict(next(iter(spec.endpoints.values())).headers),
+                            content=body or None)
+    auth = build_auth(service, spec.auth, demo_credentials.for_scheme(spec.auth.scheme),
+                      sim.clock)
+    if auth is not None:
+        request = next(auth.auth_flow(request))
+    return sim.handle(method, path, request.url.query.decode(),
+                      {k.lower(): v for k, v in request.headers.items()}, body)
 
 
 def create(sim: Simulator, **changes: Any) -> Any:
     body = {"callType": "2", "calledNo": "13800000001", "userAccount": "116", "taskId": "2201",
             "appointTime": int(sim.clock.now() * 1000) + 600_000, **changes}
-    return sim.handle("POST", CREATE, "", {}, json.dumps(body).encode()).body
+    return signed(sim, "POST", CREATE, "", json.dumps(body).encode()).body
 
 
 @pytest.mark.parametrize(("changes", "code"), [
@@ -34,41 +55,41 @@ def test_isales_rejects_with_its_own_codes(changes: dict[str, Any], code: str) -
 
 def test_isales_rejects_a_missing_field_and_a_bad_vdn() -> None:
     sim = Simulator()
-    answer = sim.handle("POST", CREATE, "", {}, b'{"callType": "1"}').body
+    answer = signed(sim, "POST", CREATE, "", b'{"callType": "1"}').body
     assert answer["returnCode"] == "02000001"
-    answer = sim.handle("POST", CREATE.replace("/8/", "/10000/"), "", {}, b"{}").body
+    answer = signed(sim, "POST", CREATE.replace("/8/", "/10000/"), "", b"{}").body
     assert answer["returnCode"] in ("02000001", "02000007")
 
 
 def test_a_created_reservation_is_listed_then_called_when_due() -> None:
     sim = Simulator()
     appoint_id = create(sim)["returnObject"]["id"]
-    listing = sim.handle("POST", CREATE.replace("create", "list"), "", {},
+    listing = signed(sim, "POST", CREATE.replace("create", "list"), "",
                          b'{"offset": 0, "limit": 10, "taskId": "2201"}').body
     assert [row["appointId"] for row in listing["data"]] == [appoint_id]
     detail = f"/rest/isales/v1/openapi/campaigns/8/callresultdetail/{appoint_id}"
-    assert sim.handle("GET", detail, "", {}, b"").body["returnCode"] == "0200007"
+    assert signed(sim, "GET", detail, "").body["returnCode"] == "0200007"
     sim.clock.advance(300)  # automatic reservations are called five minutes early
-    result = sim.handle("GET", detail, "", {}, b"").body
+    result = signed(sim, "GET", detail, "").body
     assert result["data"]["callStatus"] == "6" and result["data"]["failCode"] == "00000"
 
 
 def test_speech_pages_and_filters_tasks() -> None:
     sim = Simulator()
-    page = sim.handle("GET", "/speech/openapi/v1/task/outbound/page",
-                      "taskStatus=3&pageNum=2&pageSize=2", {}, b"").body
+    page = signed(sim, "GET", "/speech/openapi/v1/task/outbound/page",
+                      "taskStatus=3&pageNum=2&pageSize=2").body
     assert page["code"] == "10000"
     assert page["data"]["total"] == 3 and [t["taskId"] for t in page["data"]["list"]] == [1623]
-    bad = sim.handle("GET", "/speech/openapi/v1/task/outbound/page", "taskType=9", {}, b"").body
+    bad = signed(sim, "GET", "/speech/openapi/v1/task/outbound/page", "taskType=9").body
     assert bad["code"] == "29002"
 
 
 def test_crm_filters_sorts_and_refuses_bad_values() -> None:
     sim = Simulator()
-    listing = sim.handle("GET", "/api/v1/outboundtasks",
-                         "api_key=k&status=running&order_by=start_time&order=desc", {}, b"")
+    listing = signed(sim, "GET", "/api/v1/outboundtasks",
+                         "api_key=k&status=running&order_by=start_time&order=desc")
     assert [t["task_id"] for t in listing.body["tasks"]] == ["12348", "12347"]
-    refused = sim.handle("GET", "/api/v1/outboundtasks", "order=up", {}, b"")
+    refused = signed(sim, "GET", "/api/v1/outboundtasks", "order=up")
     assert refused.status == 400
 
 
@@ -85,6 +106,6 @@ def test_every_answer_of_the_simulator_validates_against_the_spec() -> None:
         ("crm", "tasks.list", "GET", "/api/v1/outboundtasks", "api_key=k", b""),
     ]
     for service, endpoint, method, path, query, body in checks:
-        answer = sim.handle(method, path, query, {}, body).body
+        answer = signed(sim, method, path, query, body).body
         validator = sim.specs[service].endpoints[endpoint].response_validator
         assert validator.issues(answer) == [], (endpoint, answer)

@@ -3,55 +3,39 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, outbound
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from runner.sim import demo_credentials
+from tests.conftest import ROOT, free_port, outbound, sim_server
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """`outbound sim serve` in its own process, a simulated minute passing each real second."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "sim", "serve", "--port", str(port), "--speed", "60"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/_sim/state", timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"sim serve did not start: {output}")
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with sim_server("--speed", "60") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def skewed() -> Iterator[str]:
+    """`outbound sim serve` whose clock is ten minutes ahead of ours."""
+    with sim_server("--clock-offset", "600") as base:
+        yield base
 
 
 @pytest.fixture
 def live_env(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
     for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
         monkeypatch.setenv(name, served)
-    for name in ("SPEECH_APP_ID", "SPEECH_PRIVATE_KEY", "ISALES_AK", "ISALES_SK", "CRM_API_KEY"):
-        monkeypatch.setenv(name, "demo")
+    for name, value in demo_credentials.ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SPEECH_PRIVATE_KEY", raising=False)
     return served
 
 
@@ -79,7 +63,7 @@ def test_the_crm_playbook_runs_over_real_http(live_env: str) -> None:
 
 
 def test_sim_serve_announces_where_it_is() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "runner", "sim", "serve", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -90,3 +74,116 @@ def test_sim_serve_announces_where_it_is() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+ISALES_401 = "huawei-isales.appoint.create answered HTTP 401: authentication failed"
+
+
+@pytest.fixture(scope="module")
+def other_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path_factory.mktemp("keys") / "other.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return str(path)
+
+
+@pytest.mark.parametrize(("playbook", "change", "message"), [
+    ("speech-callbacks", {"ISALES_AK": "wrong-ak"}, ISALES_401),
+    ("speech-callbacks", {"ISALES_SK": "wrong-secret"}, ISALES_401),
+    ("speech-callbacks", {"SPEECH_PRIVATE_KEY_FILE": "OTHER"},
+     "speech-openapi.task.page answered 10001: authentication failed"),
+    ("speech-callbacks", {"SPEECH_APP_ID": "unknown-app"},
+     "speech-openapi.task.page answered 10002: no public key found for the appId"),
+    ("crm-callbacks", {"CRM_API_KEY": "wrong-key"},
+     "crm.tasks.list answered HTTP 401: authentication failed"),
+    ("crm-callbacks", {"ISALES_SK": "wrong-secret"}, ISALES_401),
+])
+def test_wrong_credentials_fail_with_an_authentication_error(
+        live_env: str, monkeypatch: pytest.MonkeyPatch, other_key: str, playbook: str,
+        change: dict[str, str], message: str) -> None:
+    for name, value in change.items():
+        monkeypatch.setenv(name, other_key if value == "OTHER" else value)
+    result = outbound("run", f"playbooks/{playbook}.yaml")
+    assert result.exit_code == 1
+    assert message in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("playbook", "message"), [
+    ("speech-callbacks", "speech-openapi.task.page answered 10001: authentication failed"),
+    ("crm-callbacks", ISALES_401),
+])
+def test_a_clock_ten_minutes_off_fails_authentication(
+        skewed: str, live_env: str, monkeypatch: pytest.MonkeyPatch, playbook: str,
+        message: str) -> None:
+    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
+        monkeypatch.setenv(name, skewed)
+    result = outbound("run", f"playbooks/{playbook}.yaml")
+    assert result.exit_code == 1
+    assert message in result.stderr.splitlines()[0]
+    if playbook == "crm-callbacks":  # the CRM has no clock; iSales says what was wrong
+        assert "timestamp is invalid or too far from the server" in result.stderr
+
+
+SECRET_PLAYBOOK = """\
+playbook_version: 1
+name: secrets stay secret
+services:
+  isales:
+    spec: huawei-isales
+    base_url: "{{ env.ISALES_URL }}"
+    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+steps:
+  - id: note
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "13800000001", userAccount: ops,
+             appointTime: "{{ now_ms() + 3600000 }}", remark: "token {{ secret('NOTE_TOKEN') }}"}
+    outputs: {remark: "token {{ secret('NOTE_TOKEN') }}", id: "{{ values.appointId }}"}
+  - id: leak
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ secret('NOTE_TOKEN') }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+outputs:
+  echoed: "{{ steps.note.outputs }}"
+"""
+
+
+def _forms(secret: str) -> list[str]:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    return [secret, quote(secret, safe=""), quote_plus(secret),
+            base64.b64encode(secret.encode()).decode()]
+
+
+def test_secret_values_appear_in_no_output(live_env: str, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    token = "tok/3n+v@lue=9 x"
+    monkeypatch.setenv("NOTE_TOKEN", token)
+    failing = tmp_path / "failing.yaml"
+    failing.write_text(SECRET_PLAYBOOK)
+    passing = tmp_path / "passing.yaml"
+    passing.write_text(SECRET_PLAYBOOK[:SECRET_PLAYBOOK.index("  - id: leak")]
+                       + SECRET_PLAYBOOK[SECRET_PLAYBOOK.index("outputs:\n  echoed"):])
+    report = tmp_path / "report.json"
+    ok = outbound("run", str(passing), "-v", "--report-json", str(report))
+    assert ok.exit_code == 0, ok.output
+    assert '"remark": "token [redacted]"' in ok.stdout
+    assert '"remark": "token [redacted]"' in report.read_text()
+    failed = outbound("run", str(failing), "-v")
+    assert failed.exit_code == 2  # the second step's number breaks its rule: refused unsent
+    assert "param calledNo: '[redacted]' does not match" in failed.stderr
+    dry = outbound("run", str(failing), "--dry-run")
+    assert '"remark": "token [redacted]"' in dry.stdout
+    written = {"run output": ok.output, "report": report.read_text(),
+               "failing run": failed.output, "dry run": dry.output}
+    secrets = [token, demo_credentials.ISALES_SK, demo_credentials.ISALES_AK]
+    for where, text in written.items():
+        for secret in secrets:
+            for form in _forms(secret):
+                assert form not in text, f"{form!r} leaked into the {where}"

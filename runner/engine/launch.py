@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from runner.auth import build_auth
 from runner.clock import Clock, RealClock, SimulatedClock
-from runner.engine.events import Emit
+from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run, RunResult
 from runner.engine.services import ServiceClient
 from runner.errors import Finding, InputError, OutboundError
 from runner.playbook import Playbook, ServiceBinding
-from runner.secrets import read_secret
+from runner.secrets import REDACTOR, read_secret
+from runner.sim import demo_credentials
 from runner.templating import environment_variables
 
 
@@ -33,14 +37,13 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
             from runner.sim.app import Simulator  # imported only when simulating
 
             transport = httpx.ASGITransport(app=Simulator(clock=clock))
-        elif transport is None and not dry_run:
-            from runner.engine.transport import AiohttpTransport  # see its docstring: speed
-
-            transport = AiohttpTransport()
-        if transport is not None:
-            stack.push_async_callback(transport.aclose)
-        services = _services(playbook, inputs, env, transport or _NO_TRANSPORT, clock,
-                             live=not (simulate or dry_run))
+        live = not (simulate or dry_run)
+        transports = {name: transport or _NO_TRANSPORT for name in playbook.services}
+        if live and transport is None:
+            transports = _tls_transports(playbook, emit)
+        for each in {id(t): t for t in transports.values()}.values():
+            stack.push_async_callback(each.aclose)
+        services = _services(playbook, inputs, env, transports, clock, live=live)
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate)
         return await run.execute()
@@ -56,19 +59,46 @@ class _Unsent(httpx.AsyncBaseTransport):
 _NO_TRANSPORT = _Unsent()
 
 
+def _tls_transports(playbook: Playbook, emit: Emit) -> dict[str, httpx.AsyncBaseTransport]:
+    """One aiohttp transport per TLS setting (most playbooks: one for all services)."""
+    from runner.engine.transport import AiohttpTransport  # see its docstring: speed
+
+    by_setting: dict[bool | Path, httpx.AsyncBaseTransport] = {}
+    chosen = {}
+    for name, binding in playbook.services.items():
+        if binding.verify is False:
+            emit(Warned(None, f"TLS certificate checking is off for service {name} "
+                              "(verify: false): anyone on the path can read and change its "
+                              "traffic"))
+        if binding.verify not in by_setting:
+            by_setting[binding.verify] = AiohttpTransport(verify=_ssl(binding.verify))
+        chosen[name] = by_setting[binding.verify]
+    return chosen
+
+
+def _ssl(verify: bool | Path) -> ssl.SSLContext | bool:
+    if isinstance(verify, Path):
+        return ssl.create_default_context(cafile=str(verify))
+    return verify
+
+
 def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, str],
-              transport: httpx.AsyncBaseTransport, clock: Clock, *,
+              transports: Mapping[str, httpx.AsyncBaseTransport], clock: Clock, *,
               live: bool) -> dict[str, ServiceClient]:
     services = {}
     for name, binding in playbook.services.items():
         if live:  # a missing URL or secret is reported before anything is sent
             base_url = _base_url(binding, inputs, env)
             credentials = _credentials(binding, inputs, env)
-        else:
-            base_url, credentials = f"http://{binding.spec.service}.sim", {}
-        services[name] = ServiceClient(name, binding.spec, base_url, transport, clock,
+        else:  # the simulator stands in with its own address and credentials
+            base_url = f"http://{binding.spec.service}.sim"
+            credentials = demo_credentials.for_scheme(binding.spec.auth.scheme)
+        for value in credentials.values():
+            REDACTOR.add(value)
+        auth = build_auth(name, binding.spec.auth, credentials, clock)
+        services[name] = ServiceClient(name, binding.spec, base_url, transports[name], clock,
                                        rate_limit=binding.rate_limit, timeout=binding.timeout,
-                                       credentials=credentials)
+                                       auth=auth)
     return services
 
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -78,8 +77,7 @@ class ServiceClient:
     def __init__(self, name: str, spec: Spec, base_url: str,
                  transport: httpx.AsyncBaseTransport, clock: Clock, *,
                  rate_limit: float | None = None, timeout: float | None = None,
-                 policy: RetryPolicy | None = None, auth: httpx.Auth | None = None,
-                 credentials: Mapping[str, Any] | None = None) -> None:
+                 policy: RetryPolicy | None = None, auth: httpx.Auth | None = None) -> None:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
@@ -89,7 +87,6 @@ class ServiceClient:
         self.limiter = RateLimiter(rate_limit, clock)
         self.policy = policy or RetryPolicy()
         self.auth = auth
-        self.credentials = dict(credentials or {})  # signing them is the auth issue's work
 
     async def call(self, request: OutgoingRequest, *, timeout: float | None = None,
                    lenient_schema: bool = False) -> tuple[CheckedResponse, int, float]:

@@ -36,8 +36,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self._max_connections,
-                                         ssl=self._verify if self._verify is not True else True)
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=self._verify)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
                                               cookie_jar=aiohttp.DummyCookieJar())
         return self._session

@@ -73,7 +73,8 @@ class ConsoleReporter:
                         f"({event.duration * 1000:.0f} ms)")
 
     def _on_Warned(self, event: Warned) -> None:
-        self._write(f"  warn  {event.step or ''}: {event.message}")
+        self._write(f"  warn  {event.step}: {event.message}" if event.step
+                    else f"  warn  {event.message}")
 
     def _on_PlannedRequest(self, event: PlannedRequest) -> None:
         where = f"[{event.iteration}]" if event.iteration is not None else ""

@@ -51,6 +51,9 @@ class Simulator:
             "crm": crm.Crm(self.clock),
         }
         self.specs: Mapping[str, Spec] = specs
+        for spec in specs.values():
+            if spec.service in self.vendors:
+                self.vendors[spec.service].auth_settings = dict(spec.auth.settings)
         self.routes = [
             _Route(e.method, _path_pattern(e.path), e, self.vendors[spec.service])
             for spec in specs.values() if spec.service in self.vendors
@@ -80,7 +83,7 @@ class Simulator:
             if match and route.method == method:
                 self.calls[route.endpoint.qualified_name] += 1
                 request = SimRequest.parse(route.endpoint, match.groupdict(), query, headers,
-                                           body)
+                                           body, method=method, raw_path=path)
                 return route.vendor.answer(request)
         allowed = [r.method for r in self.routes if r.pattern.match(path)]
         if allowed:

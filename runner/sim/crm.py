@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 from runner.clock import Clock
+from runner.sim import demo_credentials
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.validation import SchemaIssue
 
@@ -38,6 +40,13 @@ class Crm(Vendor):
 
     def auth_query_params(self) -> frozenset[str]:
         return frozenset({"api_key"})
+
+    def authenticate(self, request: SimRequest) -> SimResponse | None:
+        name = str(self.auth_settings.get("name", "api_key"))
+        given = dict(parse_qsl(request.raw_query)).get(name)
+        if given not in demo_credentials.CRM_KEYS:
+            return SimResponse(401, {"error": f"missing or invalid {name}"})
+        return None
 
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         issue = issues[0]

@@ -14,12 +14,17 @@ Behaviour, as the vendor documents it where it does:
 
 from __future__ import annotations
 
+import calendar
+import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
+from runner.auth import huawei_c2
 from runner.clock import Clock
+from runner.sim import demo_credentials
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.validation import SchemaIssue
 
@@ -61,6 +66,37 @@ class ISales(Vendor):
         "appoint.create": "create_reservation",
         "callresult.detail": "call_result",
     }
+
+    def authenticate(self, request: SimRequest) -> SimResponse | None:
+        """C2 signature check, as CC-iSales does it: HTTP 401 with no business code."""
+        problem = self._signature_problem(request)
+        if problem is None:
+            return None
+        return SimResponse(401, {"error_code": "401", "error_msg": f"Unauthorized: {problem}"})
+
+    def _signature_problem(self, request: SimRequest) -> str | None:
+        parts = request.headers.get("authorization", "").split("/")
+        if len(parts) != 5 or parts[0] != huawei_c2.PREFIX:
+            return "no auth-v2 Authorization header"
+        _, ak, stamp, names, signature = parts
+        sk = demo_credentials.ISALES_KEYS.get(ak)
+        if sk is None:
+            return "unknown access key"
+        signed_at = _parse_stamp(stamp)
+        skew = float(self.auth_settings.get("clock_skew_seconds", 300))
+        if signed_at is None or abs(self.clock.now() - signed_at) > skew:
+            return "the signature's timestamp is invalid or too far from the server's clock"
+        wanted = names.split(";")
+        if "host" not in wanted or any(name not in request.headers for name in wanted):
+            return "the signed headers must include host and be present"
+        expected = huawei_c2.authorization(
+            ak, sk, stamp, request.method, request.raw_path,
+            parse_qsl(request.raw_query, keep_blank_values=True),
+            {name: request.headers[name] for name in wanted}, request.raw_body,
+            sign_empty_query=bool(self.auth_settings.get("sign_empty_query", False)))
+        if not hmac.compare_digest(expected.rsplit("/", 1)[1], signature):
+            return "signature mismatch"
+        return None
 
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         issue = issues[0]
@@ -125,6 +161,15 @@ class ISales(Vendor):
         }
         if status == "6":
             reservation.call["callBeginTime"] = _clock_text(began + 5_000)
+
+
+def _parse_stamp(stamp: str) -> float | None:
+    for form in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return calendar.timegm(time.strptime(stamp, form))
+        except ValueError:
+            continue
+    return None
 
 
 def _matches(fields: dict[str, Any], query: Mapping[str, Any]) -> bool:

@@ -37,13 +37,17 @@ class SimRequest:
 
     endpoint: Endpoint
     sections: Mapping[ParamLocation, Mapping[str, Any]]
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
     raw_body: bytes
     body_error: str | None = None
+    method: str = "GET"
+    raw_path: str = "/"
+    raw_query: str = ""
 
     @classmethod
     def parse(cls, endpoint: Endpoint, path: Mapping[str, str], query: str,
-              headers: Mapping[str, str], body: bytes) -> SimRequest:
+              headers: Mapping[str, str], body: bytes, *, method: str = "GET",
+              raw_path: str = "/") -> SimRequest:
         sections: dict[ParamLocation, dict[str, Any]] = {
             "path": {k: _typed(endpoint, k, unquote(v)) for k, v in path.items()},
             "query": {k: _typed(endpoint, k, v) for k, v in parse_qsl(query, True)},
@@ -61,7 +65,7 @@ class SimRequest:
                     error = "the body is not a JSON object"
             except ValueError:
                 error = "the body is not JSON"
-        return cls(endpoint, sections, headers, body, error)
+        return cls(endpoint, sections, headers, body, error, method, raw_path, query)
 
     def param(self, name: str, default: Any = None) -> Any:
         location = self.endpoint.params[name].location
@@ -84,6 +88,7 @@ class Vendor:
     """One simulated vendor: validates by the spec, then hands over to its handlers."""
 
     handlers: ClassVar[Mapping[str, str]] = {}  # endpoint name -> method name
+    auth_settings: dict[str, Any]  # the spec's auth settings, set by the Simulator
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -92,6 +97,9 @@ class Vendor:
         return int(self.clock.now() * 1000)
 
     def answer(self, request: SimRequest) -> SimResponse:
+        refused = self.authenticate(request)
+        if refused is not None:
+            return refused
         if request.body_error:
             return self.reject(request, [SchemaIssue((), request.body_error, keyword="type")])
         issues = request.issues(self.auth_query_params())
@@ -99,6 +107,10 @@ class Vendor:
             return self.reject(request, issues)
         handler: Handler = getattr(self, self.handlers[request.endpoint.name])
         return handler(request)
+
+    def authenticate(self, request: SimRequest) -> SimResponse | None:
+        """The vendor's answer to a request it does not accept, or None to go on."""
+        return None
 
     def auth_query_params(self) -> frozenset[str]:
         return frozenset()

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from runner.clock import SimulatedClock
+from runner.sim import demo_credentials
 from runner.sim.app import Simulator
 
 
-def serve(host: str, port: int, speed: float, announce: Callable[[str], None]) -> None:
+def serve(host: str, port: int, speed: float, clock_offset: float,
+          announce: Callable[[str], None], tls: tuple[str, str] | None = None) -> None:
     import uvicorn
 
-    app = Simulator(clock=SimulatedClock(speed=speed))
-    base = f"http://{host}:{port}"
-    announce(f"vendor simulator on {base} (simulated time runs at {speed:g}x)")
+    app = Simulator(clock=SimulatedClock(start=time.time() + clock_offset, speed=speed))
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
+    announce(f"vendor simulator on {base} (simulated time runs at {speed:g}x"
+             + (f", {clock_offset:+g}s off" if clock_offset else "") + ")")
     announce("every vendor is served at the same address; for the shipped playbooks:")
     for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
         announce(f"  export {name}={base}")
+    announce("the simulator's demo credentials (runner/sim/demo_credentials.py):")
+    for name, value in demo_credentials.ENVIRONMENT.items():
+        announce(f"  export {name}={value}")
     announce(f"state: GET {base}/_sim/state   advance time: POST {base}/_sim/clock?advance=SECONDS")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning",
+                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from runner.auth import rsa_sign
 from runner.clock import Clock
+from runner.sim import demo_credentials
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.validation import SchemaIssue
 
@@ -57,6 +59,22 @@ class Speech(Vendor):
 
     handlers: ClassVar[dict[str, str]] = {"task.page": "task_page"}
 
+    def authenticate(self, request: SimRequest) -> SimResponse | None:
+        """appId/timestamp/sign check: 10002 for an unknown appId, 10001 for a bad sign."""
+        names = rsa_sign.settings(self.auth_settings)
+        headers = {key: request.headers.get(name.lower(), "")
+                   for key, name in names["headers"].items()}
+        public_key = demo_credentials.SPEECH_PUBLIC_KEYS.get(headers["app_id"])
+        if public_key is None:
+            return _envelope("10002", "找不到对应的公钥,请先上传公钥")
+        skew = float(self.auth_settings.get("clock_skew_seconds", 300))
+        stamp = headers["timestamp"]
+        fresh = stamp.isdigit() and abs(self.clock.now() - int(stamp) / 1000) <= skew
+        text = rsa_sign.signed_text(names["text_template"], headers["app_id"], stamp)
+        if not fresh or not rsa_sign.verify(public_key, headers["sign"], text, names["hash_name"]):
+            return _envelope("10001", "鉴权失败")
+        return None
+
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         issue = issues[0]
         name = str(issue.path[0]) if issue.path else "request"
@@ -70,6 +88,10 @@ class Speech(Vendor):
         page = rows[(number - 1) * size: number * size]
         return SimResponse(200, {"code": "10000", "message": "请求成功",
                                  "data": {"total": len(rows), "list": page}})
+
+
+def _envelope(code: str, message: str) -> SimResponse:
+    return SimResponse(200, {"code": code, "message": message, "data": None})
 
 
 def _matches(task: dict[str, Any], query: Mapping[str, Any]) -> bool:

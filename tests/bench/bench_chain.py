@@ -1,7 +1,8 @@
 """2,000 create -> detail chains, 32 in flight, against one fast loopback server.
 
 Runs, in one process and against the same server: the engine (a playbook with the shipped
-iSales spec: every request rendered, checked, sent, and every response checked), a hand-written
+iSales spec: every request rendered, checked, signed (C2), sent, and every response checked),
+a hand-written
 aiohttp loop, and a hand-written loop on a default httpx.AsyncClient. Prints each one's
 throughput and its ratio to the aiohttp loop (the engine's target: at least 0.5).
 
@@ -41,7 +42,7 @@ PLAYBOOK = """\
 playbook_version: 1
 name: bench chain
 services:
-  isales: {spec: huawei-isales, base_url: "BASE"}
+  isales: {spec: huawei-isales, base_url: "BASE", credentials: {ak: bench-ak, sk: bench-sk}}
 inputs:
   numbers: {type: array}
 steps:

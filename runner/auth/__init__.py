@@ -1,0 +1,69 @@
+"""Authentication schemes, chosen by the spec's `auth.scheme`.
+
+What the vendor fixes (signed headers, hash, where the key goes) comes from the spec; what the
+customer holds comes from the playbook's `credentials`:
+
+    huawei-c2   ak, sk
+    rsa-sign    app_id, private_key (PEM text, e.g. from secret('NAME') or NAME_FILE)
+    api-key     api_key
+    bearer      token
+    basic       username, password
+    none        -
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from runner.auth import api_key, bearer, huawei_c2, rsa_sign
+from runner.clock import Clock
+from runner.errors import InputError
+from runner.spec import Auth
+
+CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "huawei-c2": ("ak", "sk"),
+    "rsa-sign": ("app_id", "private_key"),
+    "api-key": ("api_key",),
+    "bearer": ("token",),
+    "basic": ("username", "password"),
+    "none": (),
+}
+
+
+def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
+               clock: Clock) -> httpx.Auth | None:
+    """The `httpx.Auth` for one service; wrong or missing credentials are an `InputError`."""
+    needed = CREDENTIALS[auth.scheme]
+    missing = [name for name in needed if not credentials.get(name)]
+    unknown = sorted(set(credentials) - set(needed))
+    if missing or unknown:
+        problem = f"needs {', '.join(missing)}" if missing else \
+            f"does not take {', '.join(unknown)}"
+        raise InputError.plain(f"service {service}: the {auth.scheme} scheme {problem} in "
+                               f"credentials (it takes: {', '.join(needed) or 'nothing'})")
+    values = {name: str(credentials[name]) for name in needed}
+    settings = auth.settings
+    if auth.scheme == "huawei-c2":
+        return huawei_c2.HuaweiC2Auth(
+            values["ak"], values["sk"], clock,
+            tuple(settings.get("signed_headers", ("content-type", "host"))),
+            settings.get("timestamp_format", "seconds"),
+            bool(settings.get("sign_empty_query", False)))
+    if auth.scheme == "rsa-sign":
+        try:
+            key = rsa_sign.load_private_key(values["private_key"])
+        except (ValueError, TypeError) as exc:
+            raise InputError.plain(f"service {service}: credentials.private_key is not a PEM "
+                                   f"RSA private key ({exc})") from None
+        return rsa_sign.RsaSignAuth(values["app_id"], key, clock, **rsa_sign.settings(settings))
+    if auth.scheme == "api-key":
+        return api_key.ApiKeyAuth(values["api_key"], settings.get("in", "query"),
+                                  settings.get("name", "api_key"))
+    if auth.scheme == "bearer":
+        return bearer.BearerAuth(values["token"])
+    if auth.scheme == "basic":
+        return httpx.BasicAuth(values["username"], values["password"])
+    return None
