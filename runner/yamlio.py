@@ -108,7 +108,11 @@ def load_file(path: str | Path) -> Document:
 
 def load_text(text: str, file: str = "<string>") -> Document:
     """Parse YAML text (one document) into a `Document`."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise FileError.at(Location(file), f"invalid YAML: {exc.reason} "
+                           f"(character {exc.position + 1})") from None
     try:
         root = loader.get_single_node()
         builder = _Builder(loader, file)
@@ -182,7 +186,10 @@ class _Builder:
         if node.tag == _BOOL:
             return text.lower() == "true"
         if node.tag == _INT:
-            return int(text, 0)
+            try:
+                return int(text, 0)
+            except ValueError:  # past Python's 4,300-digit limit for text to int
+                raise self._error(node, f"the number has {len(text)} digits; too long") from None
         if node.tag == _FLOAT:
             return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
         raise self._error(node, f"the tag {node.tag} is not supported")

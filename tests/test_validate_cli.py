@@ -58,3 +58,34 @@ def test_an_undecodable_file_is_reported(tmp_path: Path) -> None:
     result = outbound("validate", str(bad))
     assert result.exit_code == 2
     assert f"{bad}: not UTF-8 text" in result.output
+
+
+ODD_FILES = {
+    "empty": "",
+    "only a comment": "# nothing\n",
+    "a scalar": "42\n",
+    "binary": "\x00\x01\x02",
+    "deep nesting": "a: " + "[" * 5000 + "]" * 5000 + "\n",
+    "a huge number": "spec_version: 1" + "0" * 5000 + "\n",
+    "nulls everywhere": "spec_version: 1\nservice: ~\ntitle: ~\nbase_url: ~\nauth: ~\n"
+                        "endpoints: ~\n",
+    "endpoint of the wrong shape": "spec_version: 1\nservice: x\ntitle: x\nbase_url: x\n"
+                                   "auth: {scheme: none}\nendpoints: {a.b: [1, 2]}\n",
+    "playbook of nulls": "playbook_version: 1\nname: ~\nservices: ~\nsteps: ~\n",
+    "playbook with odd steps": "playbook_version: 1\nname: x\nservices: {s: {spec: crm}}\n"
+                               "steps: [{id: a, call: s.tasks.list, params: [1]}, 7, ~]\n",
+    "playbook with a spec path outside": "playbook_version: 1\nname: x\n"
+                                         "services: {s: {spec: /etc/passwd.yaml}}\n"
+                                         "steps: [{id: a, wait: 1s}]\n",
+    "unicode soup": "spec_version: 1\nservice: \"\U0001F600\u202e\"\ntitle: \"\\ud800\"\n",
+}
+
+
+@pytest.mark.parametrize("text", ODD_FILES.values(), ids=ODD_FILES.keys())
+def test_odd_files_get_a_clean_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    result = outbound("validate", str(path))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    assert result.output.startswith(str(path))
