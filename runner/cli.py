@@ -116,15 +116,18 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Write the run's result as JSON to this file.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every call.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
+@click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --sim: a fault plan (YAML) the simulator follows.")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
-        dry_run: bool, report_json: Path | None, verbose: bool, quiet: bool) -> None:
+        dry_run: bool, report_json: Path | None, verbose: bool, quiet: bool,
+        sim_faults: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
     sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
-                                     report_json, verbose, quiet)))
+                                     report_json, verbose, quiet, sim_faults=sim_faults)))
 
 
 @main.group()
@@ -143,13 +146,17 @@ def sim() -> None:
               help="Serve HTTPS with this certificate (PEM); needs --tls-key.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
               help="The certificate's private key (PEM).")
+@click.option("--faults", type=click.Path(dir_okay=False, path_type=Path),
+              help="A fault plan (YAML) to follow: latency, 5xx, 429, resets, drift, ...")
 @handles_errors
 def sim_serve(host: str, port: int, speed: float, clock_offset: float, tls_cert: str | None,
-              tls_key: str | None) -> None:
+              tls_key: str | None, faults: Path | None) -> None:
     """Serve every spec'd endpoint over real HTTP (uvicorn)."""
+    from runner.sim.faults import load_faults
     from runner.sim.serve import serve
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    plan = load_faults(faults) if faults else None
     serve(host, port, speed, clock_offset, announce=click.echo, tls=(tls_cert, tls_key)
-          if tls_cert and tls_key else None)
+          if tls_cert and tls_key else None, faults=plan)

@@ -76,6 +76,7 @@ class OutboundError(Exception):
     findings: Sequence[Finding]
     context: list[str] = field(default_factory=list)
     exit_code = 1
+    retries = 0  # attempts made before giving up, beyond the first (set where retried)
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -95,8 +96,8 @@ class OutboundError(Exception):
     def __str__(self) -> str:
         prefix = ", ".join(self.context)
         lines = [_strip_unknown(f) for f in self.findings]
-        if prefix:
-            lines = [f"{prefix}: {line}" for line in lines]
+        if prefix and lines:  # the context heads the first line; the rest are indented
+            lines = [f"{prefix}: {lines[0]}", *(f"  {line}" for line in lines[1:])]
         return "\n".join(lines)
 
 

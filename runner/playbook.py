@@ -45,6 +45,61 @@ def parse_rate(value: str) -> float:
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed to connect, to wait for the answer, and for a whole call."""
+
+    connect: float | None = None
+    read: float | None = None
+    total: float | None = None
+
+    def over(self, base: Timeouts) -> Timeouts:
+        """These timeouts, with `base`'s where these say nothing."""
+        return Timeouts(self.connect if self.connect is not None else base.connect,
+                        self.read if self.read is not None else base.read,
+                        self.total if self.total is not None else base.total)
+
+
+DEFAULT_TIMEOUTS = Timeouts(connect=10.0, read=30.0, total=60.0)
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How many times a read is tried, and the backoff between tries (with jitter)."""
+
+    attempts: int = 4
+    delay: float = 0.5
+    max_delay: float = 30.0
+
+
+def _timeouts(raw: Any) -> Timeouts | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        return Timeouts(*(parse_duration(raw[k]) if k in raw else None
+                          for k in ("connect", "read", "total")))
+    seconds = parse_duration(raw)
+    return Timeouts(connect=seconds, read=seconds)
+
+
+def _retries(raw: Any) -> Retries | None:
+    if raw is None:
+        return None
+    base = Retries()
+    return Retries(int(raw.get("attempts", base.attempts)),
+                   parse_duration(raw.get("delay", base.delay)),
+                   parse_duration(raw.get("max_delay", base.max_delay)))
+
+
+def _max_failures(raw: Any) -> float:
+    """A count (5), or a fraction of the items (a "10%" becomes 0.1, marked by being < 1)."""
+    if raw is None:
+        return 0
+    if isinstance(raw, str):
+        return -float(raw.rstrip("%")) / 100  # negative: a share of the items, see Step
+    return int(raw)
+
+
+@dataclass(frozen=True)
 class ServiceBinding:
     """One service a playbook talks to: its spec, where it is, and how to authenticate."""
 
@@ -53,8 +108,9 @@ class ServiceBinding:
     base_url: Template | str | None
     credentials: Mapping[str, TemplatedValue]
     rate_limit: float | None  # requests per second
-    timeout: float | None
+    timeout: Timeouts | None
     verify: bool | Path = True  # TLS: check certificates (True), against a CA bundle, or not
+    retries: Retries | None = None
 
 
 @dataclass(frozen=True)
@@ -114,12 +170,18 @@ class Step:
     expect: tuple[Template, ...] = ()
     outputs: TemplatedValue | None = None
     invalid_response: str = "fail"
-    timeout: float | None = None
+    timeout: Timeouts | None = None
+    retries: Retries | None = None
+    max_failures: float = 0  # a count; negative: that share of the items (-0.1 is 10%)
     wait: Duration | None = None
 
     @property
     def title(self) -> str:
         return self.name or self.id
+
+    def failures_allowed(self, items: int) -> float:
+        """How many failed items the step tolerates, out of `items` (all, or started so far)."""
+        return self.max_failures if self.max_failures >= 0 else -self.max_failures * items
 
 
 @dataclass(frozen=True)
@@ -218,8 +280,8 @@ class _Builder:
         return ServiceBinding(
             name, spec, self.template(base_url, (*at, "base_url")) if base_url else None,
             credentials, parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None,
-            parse_duration(raw["timeout"]) if "timeout" in raw else None,
-            self._verify(raw.get("verify", True), (*at, "verify")))
+            _timeouts(raw.get("timeout")), self._verify(raw.get("verify", True), (*at, "verify")),
+            _retries(raw.get("retries")))
 
     def _verify(self, raw: bool | str, at: JsonPath) -> bool | Path:
         if isinstance(raw, bool):
@@ -339,6 +401,7 @@ class _StepBuilder:
             for_each=(parent.templated(raw["for_each"], (*at, "for_each"))
                       if "for_each" in raw else None),
             loop_var=raw.get("as", "item"), concurrency=raw.get("concurrency", 1),
+            max_failures=_max_failures(raw.get("max_failures")),
         )
         if "wait" in raw:
             wait = self._duration(raw["wait"], (*at, "wait"))
@@ -363,7 +426,7 @@ class _StepBuilder:
             retry=retry, expect=self._expect(),
             outputs=parent.templated(raw.get("outputs", {}), (*at, "outputs")),
             invalid_response=raw.get("invalid_response", "fail"),
-            timeout=parse_duration(raw["timeout"]) if "timeout" in raw else None,
+            timeout=_timeouts(raw.get("timeout")), retries=_retries(raw.get("retries")),
         )
 
     def _endpoint(self, call: str) -> Endpoint | None:

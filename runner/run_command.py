@@ -15,6 +15,7 @@ from runner.playbook import load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport
 from runner.secrets import REDACTOR
+from runner.sim.faults import load_faults
 from runner.yamlio import load_file
 
 
@@ -28,6 +29,7 @@ class RunOptions:
     report_json: Path | None = None
     verbose: bool = False
     quiet: bool = False
+    sim_faults: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -65,8 +67,12 @@ def run(options: RunOptions) -> int:
         for listener in listeners:
             listener(safe)
 
+    faults = load_faults(options.sim_faults) if options.sim_faults else None
+    if faults is not None and not options.simulate:
+        raise InputError.plain("--sim-faults works with --sim (for a served simulator: "
+                               "outbound sim serve --faults FILE)")
     result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
-                                 dry_run=options.dry_run))
+                                 dry_run=options.dry_run, sim_faults=faults))
     if report and options.report_json:
         report.write(options.report_json, result.exit_code)
     if result.error is not None:

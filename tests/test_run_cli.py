@@ -110,9 +110,12 @@ def test_a_live_run_names_the_missing_setting_before_sending(in_repo: Path,
 def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> None:
     result = outbound("run", SHIPPED[0], "--sim", "--var", "campaign_id=404")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == (
-        "error: step reserve, iteration 0: huawei-isales.appoint.create answered 0200007: "
-        "the outbound campaign does not exist")
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("error: step reserve: 4 items of 5 failed, more than max_failures (0); "
+                        "no new item was started:")
+    assert lines[1] == ("error:   iteration 0: huawei-isales.appoint.create answered 0200007: "
+                        "the outbound campaign does not exist")
+    assert len(lines) == 5  # the four reservations in flight at once (concurrency 4)
     assert "  FAIL  reserve" in result.stdout
 
 

@@ -110,7 +110,7 @@ def test_wrong_credentials_fail_with_an_authentication_error(
         monkeypatch.setenv(name, other_key if value == "OTHER" else value)
     result = outbound("run", f"playbooks/{playbook}.yaml")
     assert result.exit_code == 1
-    assert message in result.stderr.splitlines()[0]
+    assert message in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -125,7 +125,7 @@ def test_a_clock_ten_minutes_off_fails_authentication(
         monkeypatch.setenv(name, skewed)
     result = outbound("run", f"playbooks/{playbook}.yaml")
     assert result.exit_code == 1
-    assert message in result.stderr.splitlines()[0]
+    assert message in result.stderr
     if playbook == "crm-callbacks":  # the CRM has no clock; iSales says what was wrong
         assert "timestamp is invalid or too far from the server" in result.stderr
 

@@ -83,11 +83,13 @@ class StepFinished:
     failed: int
     duration: float
     error: str | None = None
+    retries: int = 0  # attempts beyond the first, over all calls of the step
+    failures: tuple[tuple[int | None, str], ...] = ()  # (iteration, reason) of each failed item
 
 
 @dataclass(frozen=True)
 class RunFinished:
-    status: str  # ok | failed
+    status: str  # ok | partial (items failed within max_failures) | failed
     duration: float
     outputs: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None

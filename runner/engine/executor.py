@@ -34,6 +34,7 @@ from runner.engine.services import ServiceClient
 from runner.errors import (
     ExpectationFailed,
     Finding,
+    Location,
     OutboundError,
     RunError,
     TemplateError,
@@ -52,6 +53,8 @@ class StepTally:
     skipped: int = 0
     failed: int = 0
     iterations: int = 0
+    retries: int = 0
+    failures: list[tuple[int | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +67,11 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return 0 if self.error is None else self.error.exit_code
+
+    @property
+    def failed_items(self) -> list[tuple[str, int | None, str]]:
+        return [(step, index, reason) for step, finished in self.steps.items()
+                for index, reason in finished.failures]
 
 
 @contextmanager
@@ -115,6 +123,16 @@ class Run:
         except OutboundError as error:
             self.emit(RunFinished("failed", time.perf_counter() - started, error=str(error)))
             return RunResult("failed", error=error, steps=self.finished)
+        tolerated = [(s.step, i, why) for s in self.finished.values() for i, why in s.failures]
+        if tolerated:  # the run went on past failed items (max_failures): it is not a success
+            partial = RunError([Finding(Location(), f"{len(tolerated)} item"
+                                        f"{'s' * (len(tolerated) != 1)} failed within "
+                                        "max_failures:")]
+                               + [Finding(Location(), f"  step {step}: {why}")
+                                  for step, _, why in tolerated])
+            self.emit(RunFinished("partial", time.perf_counter() - started, outputs,
+                                  error=str(partial)))
+            return RunResult("partial", outputs, error=partial, steps=self.finished)
         self.emit(RunFinished("ok", time.perf_counter() - started, outputs))
         return RunResult("ok", outputs, steps=self.finished)
 
@@ -143,7 +161,8 @@ class Run:
                                          tally.skipped == tally.iterations else "ok")
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                                 tally.skipped, tally.failed, time.perf_counter() - started,
-                                str(error) if error else None)
+                                str(error) if error else None, tally.retries,
+                                tuple(tally.failures))
         self.finished[step.id] = finished
         self.emit(finished)
         if error:
@@ -163,15 +182,19 @@ class Run:
         failures: list[OutboundError] = []
         pull = _Puller(items)
 
+        def too_many() -> bool:
+            return len(failures) > step.failures_allowed(total if total is not None
+                                                         else pull.index)
+
         async def worker() -> None:
-            while not failures and (next_item := await pull()) is not _END:
+            while not too_many() and (next_item := await pull()) is not _END:
                 index, item = next_item
                 scope = {**self.scope, step.loop_var: item}
                 try:
                     record = await self._iteration(step, scope, index, tally)
                 except OutboundError as error:
-                    failures.append(error)
-                    return
+                    failures.append(error)  # in-flight items finish; no new one starts
+                    continue
                 if record is not None:  # a stream keeps only what the step declared
                     results[index] = {"outputs": record["outputs"]} if streamed else record
 
@@ -181,8 +204,8 @@ class Run:
         finally:
             await pull.close()
         self.steps[step.id] = _collect([results[i] for i in sorted(results)])
-        if failures:
-            raise failures[0]
+        if failures and (too_many() or step.max_failures == 0):
+            raise _stopped(step, failures, pull.index, total)
 
     def _list_to_iterate(self, step: Step) -> list[Any]:
         assert step.for_each is not None
@@ -232,6 +255,7 @@ class Run:
             if index is not None:
                 error.add_context(f"iteration {index}")
             tally.failed += 1
+            tally.failures.append((index, str(error)))
             self.emit(IterationFinished(step.id, index, "failed", str(error)))
             raise
         if record is None:
@@ -304,12 +328,15 @@ class Run:
         tally.calls += 1
         try:
             checked, attempts, seconds = await service.call(
-                request, timeout=step.timeout, lenient_schema=step.invalid_response == "warn")
+                request, timeouts=step.timeout, retries=step.retries,
+                lenient_schema=step.invalid_response == "warn")
         except RunError as error:
+            tally.retries += error.retries
             self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                    getattr(error, "status", None), getattr(error, "code", None),
-                                   0.0, 0, str(error)))
+                                   0.0, error.retries + 1, str(error)))
             raise
+        tally.retries += attempts - 1
         self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                checked.status, checked.result_code, seconds, attempts))
         for warning in checked.warnings:
@@ -420,6 +447,19 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
+
+
+def _stopped(step: Step, failures: list[OutboundError], started: int,
+             total: int | None) -> OutboundError:
+    """The error of a for_each step that stopped: its failed items, each with its reason."""
+    if len(failures) == 1 and step.max_failures == 0:
+        return failures[0]
+    first = failures[0]
+    limit = f"{-step.max_failures:.0%}" if step.max_failures < 0 else f"{step.max_failures:g}"
+    of = f" of {total}" if total is not None else f" of the {started} started"
+    head = Finding(Location(), f"{len(failures)} items{of} failed, more than max_failures "
+                               f"({limit}); no new item was started:")
+    return type(first)([head, *(Finding(Location(), str(error)) for error in failures)])
 
 
 def _expectation(template: Template, what: str) -> ExpectationFailed:

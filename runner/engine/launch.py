@@ -19,13 +19,15 @@ from runner.errors import Finding, InputError, OutboundError
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import REDACTOR, read_secret
 from runner.sim import demo_credentials
+from runner.sim.app import ConnectionDropped, Simulator
+from runner.sim.faults import FaultPlan
 from runner.templating import environment_variables
 
 
 async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   simulate: bool = False, dry_run: bool = False,
                   transport: httpx.AsyncBaseTransport | None = None,
-                  clock: Clock | None = None) -> RunResult:
+                  clock: Clock | None = None, sim_faults: FaultPlan | None = None) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
@@ -34,9 +36,7 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
     env = environment_variables()
     async with AsyncExitStack() as stack:
         if simulate:
-            from runner.sim.app import Simulator  # imported only when simulating
-
-            transport = httpx.ASGITransport(app=Simulator(clock=clock))
+            transport = InProcess(Simulator(clock=clock, fault_plan=sim_faults))
         live = not (simulate or dry_run)
         transports = {name: transport or _NO_TRANSPORT for name in playbook.services}
         if live and transport is None:
@@ -47,6 +47,22 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate)
         return await run.execute()
+
+
+class InProcess(httpx.AsyncBaseTransport):
+    """The simulator in this process, through httpx's ASGI transport; where a served simulator
+    would drop the connection, the in-process one raises, and this reads it as the network
+    error a client would see."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.inner = httpx.ASGITransport(app=simulator)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except ConnectionDropped as exc:
+            raise httpx.ReadError(str(exc), request=request) from None
 
 
 class _Unsent(httpx.AsyncBaseTransport):
@@ -97,8 +113,8 @@ def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, s
             REDACTOR.add(value)
         auth = build_auth(name, binding.spec.auth, credentials, clock)
         services[name] = ServiceClient(name, binding.spec, base_url, transports[name], clock,
-                                       rate_limit=binding.rate_limit, timeout=binding.timeout,
-                                       auth=auth)
+                                       rate_limit=binding.rate_limit, timeouts=binding.timeout,
+                                       retries=binding.retries, auth=auth)
     return services
 
 

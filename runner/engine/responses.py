@@ -75,12 +75,15 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
         _check_envelope(spec, endpoint, body, code)
     issues = endpoint.response_validator.issues(body)
     warnings: tuple[str, ...] = ()
+    content_type = headers.get("content-type", "")
+    if content_type and "json" not in content_type.lower():
+        warnings += (f"{name} labelled its JSON answer {content_type!r}; read as JSON anyway",)
     if issues:
         messages = [f"{name} response ({format_json_path(i.path)}): {i.message}" for i in issues]
         if not lenient_schema:
             raise ResponseInvalid([Finding(Location(), m + " (the response breaks the spec)")
                                    for m in messages])
-        warnings = tuple(messages)
+        warnings += tuple(messages)
     values = {key: next((v for p in paths if (v := dig(body, p)) is not None), None)
               for key, paths in endpoint.values.items()}
     return CheckedResponse(status, body, str(code) if code is not None else None, values,

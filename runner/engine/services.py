@@ -9,10 +9,10 @@ Retrying follows what a vendor call may safely do again:
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -29,19 +29,12 @@ from runner.errors import (
     TransportError,
     VendorError,
 )
+from runner.playbook import DEFAULT_TIMEOUTS, Retries, Timeouts
 from runner.spec import Spec
 
 READ_KINDS = frozenset({"list", "detail"})
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
-DEFAULT_TIMEOUT = 30.0
-_TIMEOUT_KEYS = ("connect", "read", "write", "pool")
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 30.0
 
 
 class RateLimiter:
@@ -76,69 +69,78 @@ class ServiceClient:
 
     def __init__(self, name: str, spec: Spec, base_url: str,
                  transport: httpx.AsyncBaseTransport, clock: Clock, *,
-                 rate_limit: float | None = None, timeout: float | None = None,
-                 policy: RetryPolicy | None = None, auth: httpx.Auth | None = None) -> None:
+                 rate_limit: float | None = None, timeouts: Timeouts | None = None,
+                 retries: Retries | None = None, auth: httpx.Auth | None = None) -> None:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
         self.transport = transport
         self.clock = clock
-        self.timeout = timeout or DEFAULT_TIMEOUT
+        self.timeouts = (timeouts or Timeouts()).over(DEFAULT_TIMEOUTS)
         self.limiter = RateLimiter(rate_limit, clock)
-        self.policy = policy or RetryPolicy()
+        self.retries = retries or Retries()
         self.auth = auth
 
-    async def call(self, request: OutgoingRequest, *, timeout: float | None = None,
+    async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
+                   retries: Retries | None = None,
                    lenient_schema: bool = False) -> tuple[CheckedResponse, int, float]:
-        """Send with the retries the endpoint's kind allows; (response, attempts, seconds)."""
+        """Send with the retries the endpoint's kind allows; (response, attempts, seconds).
+
+        `timeouts` and `retries` (a step's) override the service's.
+        """
         is_read = request.endpoint.kind in READ_KINDS
+        limits = timeouts.over(self.timeouts) if timeouts else self.timeouts
+        policy = retries or self.retries
         started = time.perf_counter()
-        for attempt in range(1, self.policy.attempts + 1):
+        for attempt in range(1, policy.attempts + 1):
             try:
-                checked = await self._once(request, timeout, lenient_schema)
+                checked = await self._once(request, limits, lenient_schema)
                 return checked, attempt, time.perf_counter() - started
             except RunError as error:
-                wait = self._retry_wait(error, attempt, is_read)
+                wait = self._retry_wait(error, attempt, is_read, policy)
                 if wait is None:
+                    error.retries = attempt - 1
                     raise
                 await self.clock.sleep(wait)
         raise AssertionError("unreachable")  # the last attempt re-raises
 
-    def _retry_wait(self, error: RunError, attempt: int, is_read: bool) -> float | None:
+    def _retry_wait(self, error: RunError, attempt: int, is_read: bool,
+                    policy: Retries) -> float | None:
         """How long to wait before another attempt, or None when it must not be retried."""
-        if attempt >= self.policy.attempts:
+        if attempt >= policy.attempts:
             return None
         hinted: float | None = None
         if isinstance(error, HTTPStatusError):
             retryable, hinted = error.retryable, error.retry_after
             if error.status == 429:
-                self.limiter.slow_down(hinted or self.policy.base_delay)
+                self.limiter.slow_down(hinted or policy.delay)
         elif isinstance(error, VendorError):
             retryable = error.retryable
             if error.throttle:
-                self.limiter.slow_down(self.policy.base_delay * 2 ** attempt)
+                self.limiter.slow_down(policy.delay * 2 ** attempt)
         elif isinstance(error, TransportError):
             retryable = True
             if not error.reached_server:
-                return self._backoff(attempt)  # never sent: safe for any kind
+                return _backoff(attempt, policy)  # never sent: safe for any kind
         else:
             return None
         if not (retryable and is_read):
             return None
         if hinted is not None and hinted > MAX_RETRY_AFTER:
             return None
-        return hinted if hinted is not None else self._backoff(attempt)
+        return hinted if hinted is not None else _backoff(attempt, policy)
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)  # jitter, not security
-
-    async def _once(self, request: OutgoingRequest, timeout: float | None,
+    async def _once(self, request: OutgoingRequest, limits: Timeouts,
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
         name = request.endpoint.qualified_name
         try:
-            status, headers, content = await self._exchange(request, timeout or self.timeout)
+            status, headers, content = await asyncio.wait_for(
+                self._exchange(request, limits), limits.total)
+        except TimeoutError:
+            raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
+                                          f"total timeout of {limits.total:g}s; the outcome is "
+                                          "unknown")]) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise TransportError([Finding(Location(), f"{name}: cannot connect to "
                                           f"{self.base_url} ({exc or type(exc).__name__})")],
@@ -155,13 +157,13 @@ class ServiceClient:
                               now=self.clock.now(), lenient_schema=lenient_schema)
 
     async def _exchange(self, request: OutgoingRequest,
-                        timeout: float) -> tuple[int, Mapping[str, str], bytes]:
+                        limits: Timeouts) -> tuple[int, Mapping[str, str], bytes]:
         url = self.base_url + request.path
         if request.query:
             url += "?" + urlencode(request.query)
         outgoing = httpx.Request(request.method, _url(url), headers=request.headers,
                                  content=request.content or None,
-                                 extensions={"timeout": _timeouts(timeout)})
+                                 extensions={"timeout": _timeouts(limits.connect, limits.read)})
         flow = self.auth.async_auth_flow(outgoing) if self.auth else None
         if flow is not None:
             outgoing = await flow.__anext__()
@@ -177,8 +179,9 @@ class ServiceClient:
                 outgoing = await flow.asend(response)
             except StopAsyncIteration:
                 break
-        retry_after = response.headers.get("retry-after")
-        return response.status_code, {"retry-after": retry_after} if retry_after else {}, content
+        wanted = {k: v for k in ("retry-after", "content-type")
+                  if (v := response.headers.get(k)) is not None}
+        return response.status_code, wanted, content
 
 
 @lru_cache(maxsize=4096)
@@ -189,5 +192,10 @@ def _url(text: str) -> httpx.URL:
 
 
 @lru_cache(maxsize=64)
-def _timeouts(seconds: float) -> dict[str, float]:
-    return dict.fromkeys(_TIMEOUT_KEYS, seconds)
+def _timeouts(connect: float | None, read: float | None) -> dict[str, float | None]:
+    return {"connect": connect, "read": read, "write": read, "pool": connect}
+
+
+def _backoff(attempt: int, policy: Retries) -> float:
+    ceiling = min(policy.max_delay, policy.delay * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)  # jitter, not security

@@ -89,13 +89,19 @@ class ConsoleReporter:
         if self.dry_run and event.status == "ok":
             return
         parts = [f"{event.calls} call{'s' * (event.calls != 1)}"]
+        if event.retries:
+            parts.append(f"{event.retries} retr{'ies' if event.retries != 1 else 'y'}")
         if event.step in self.totals:
             parts.append(f"{event.succeeded} ok, {event.skipped} skipped, {event.failed} failed")
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
+        for index, reason in event.failures[:20]:
+            self._write(f"        item {index}: {reason.splitlines()[0]}")
+        if len(event.failures) > 20:
+            self._write(f"        ... and {len(event.failures) - 20} more failed items")
 
     def _on_RunFinished(self, event: RunFinished) -> None:
-        if event.error:
+        if event.error and event.status != "partial":
             self._write(f"run failed after {event.duration:.2f}s")
             return
         if self.dry_run:
@@ -105,7 +111,10 @@ class ConsoleReporter:
             self._write("outputs:")
             for name, value in event.outputs.items():
                 self._write(f"  {name}: {_compact(value)}")
-        self._write(f"run ok in {event.duration:.2f}s")
+        if event.status == "partial":
+            self._write(f"run done with failed items in {event.duration:.2f}s")
+        else:
+            self._write(f"run ok in {event.duration:.2f}s")
 
 
 def _compact(value: Any) -> str:

@@ -43,7 +43,9 @@ class JsonReport:
                 "iterations": event.iterations, "succeeded": event.succeeded,
                 "skipped": event.skipped, "failed": event.failed,
                 "duration_s": round(event.duration, 4), "error": event.error,
-                "result_codes": self.results.get(event.step, {}),
+                "retries": event.retries, "result_codes": self.results.get(event.step, {}),
+                "failures": [{"iteration": index, "reason": reason}
+                             for index, reason in event.failures],
             })
         elif isinstance(event, Warned):
             self.document["warnings"].append({"step": event.step, "message": event.message})

@@ -11,15 +11,18 @@ Control endpoints (not part of any vendor API), for tests and demos:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
 from runner.clock import Clock, SimulatedClock
 from runner.sim import crm, isales, speech
+from runner.sim.faults import PROCESSING, Fault, FaultPlan, drift
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.spec import Endpoint, Spec, load_spec, shipped_spec_files
 
@@ -36,12 +39,25 @@ class _Route:
     vendor: Vendor
 
 
+class ConnectionDropped(ConnectionResetError):
+    """Raised in-process where a served simulator would drop the connection."""
+
+
 @dataclass
 class Simulator:
-    """The ASGI app. One instance holds one world: its clock, its vendors' state, its counts."""
+    """The ASGI app. One instance holds one world: its clock, its vendors' state, its counts.
+
+    `calls` counts the requests each endpoint processed (a create counted is a reservation
+    made); `faults` the faults injected, by endpoint and kind. `in_process` says how to drop a
+    connection: raise `ConnectionDropped` for the in-process transport, or, served over HTTP,
+    cut the answer short so the server closes the connection.
+    """
 
     clock: Clock = field(default_factory=SimulatedClock)
     calls: Counter[str] = field(default_factory=Counter)
+    fault_plan: FaultPlan | None = None
+    in_process: bool = True
+    faults: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         specs = {spec.service: spec for spec in map(load_spec, shipped_spec_files())}
@@ -67,11 +83,84 @@ class Simulator:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
-        response = self.handle(scope["method"], scope["path"],
-                               scope.get("query_string", b"").decode("latin-1"),
-                               {k.decode("latin-1").lower(): v.decode("latin-1")
-                                for k, v in scope.get("headers", [])}, body)
-        await _respond(send, response)
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        route = self._route(method, path)
+        fault = None
+        if route is not None and self.fault_plan is not None:
+            delay, fault = self.fault_plan.roll(route.endpoint)
+            if delay:
+                await asyncio.sleep(delay)
+        if fault is None:
+            await _respond(send, self.handle(method, path, query, headers, body))
+            return
+        assert route is not None
+        self.faults[f"{route.endpoint.qualified_name} {fault.kind}"] += 1
+        await self._misbehave(fault, route, send, lambda: self.handle(method, path, query,
+                                                                      headers, body))
+
+    async def _misbehave(self, fault: Fault, route: _Route, send: Send,
+                         process: Callable[[], SimResponse]) -> None:
+        if fault.kind in ("reset_before", "reset_after"):
+            if fault.kind == "reset_after":
+                process()
+            await self._drop(send)
+            return
+        if fault.kind == "timeout":
+            await asyncio.sleep(float(fault.get("seconds", 60)))
+            await _respond(send, SimResponse(504, {"error": "gateway timeout"}))
+            return
+        if fault.kind in PROCESSING:
+            answer = process()
+            await _respond(send, self._spoil(answer, fault, route.endpoint.service))
+            return
+        await _respond(send, self._instead(fault, route))
+
+    def _instead(self, fault: Fault, route: _Route) -> SimResponse:
+        """The answer to a request the fault kept from being processed."""
+        if fault.kind == "http_error":
+            status = int(fault.get("status", 503))
+            return SimResponse(status, {"error": f"HTTP {status}"})
+        if fault.kind == "rate_limited":
+            wait = float(fault.get("retry_after", 1))
+            retry_after = (formatdate(self.clock.now() + wait, usegmt=True)
+                           if fault.get("retry_after_form") == "http-date" else f"{wait:g}")
+            return SimResponse(429, {"error": "too many requests"},
+                               headers={"retry-after": retry_after})
+        if fault.kind == "html":
+            status = int(fault.get("status", 502))
+            return SimResponse(status, None, raw=_HTML_ERROR.replace("{status}", str(status))
+                               .encode(), content_type="text/html")
+        code = str(fault.get("code"))  # vendor_code
+        known = route.endpoint.result_codes.get(code)
+        return route.vendor.coded(code, known.meaning if known else "error")
+
+    def _spoil(self, answer: SimResponse, fault: Fault, service: str) -> SimResponse:
+        if fault.kind == "truncated":
+            content = answer.content()
+            return SimResponse(answer.status, None, raw=content[: len(content) // 2])
+        if fault.kind == "wrong_content_type":
+            return SimResponse(answer.status, answer.body, answer.headers,
+                               content_type="text/html; charset=utf-8")
+        envelope = self.specs[service].envelope
+        return SimResponse(answer.status, drift(answer.body, fault,
+                                                envelope.code if envelope else None),
+                           answer.headers)
+
+    async def _drop(self, send: Send) -> None:
+        if self.in_process:
+            raise ConnectionDropped("the simulator dropped the connection")
+        # Served: promise a body and stop short; the server then closes the connection.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"1000")]})
+        await send({"type": "http.response.body", "body": b'{"resultCode"'})
+
+    def _route(self, method: str, path: str) -> _Route | None:
+        return next((r for r in self.routes if r.method == method and r.pattern.match(path)),
+                    None)
 
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str],
                body: bytes) -> SimResponse:
@@ -93,11 +182,16 @@ class Simulator:
 
     def _control(self, method: str, path: str, query: Mapping[str, str]) -> SimResponse:
         if path == "/_sim/state" and method == "GET":
-            return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls)})
+            return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls),
+                                     "faults": dict(self.faults)})
         if path == "/_sim/clock" and method == "POST" and isinstance(self.clock, SimulatedClock):
             self.clock.advance(float(query.get("advance", "0")))
             return SimResponse(200, {"now": self.clock.now()})
         return SimResponse(404, {"error": f"no control endpoint {method} {path}"})
+
+
+_HTML_ERROR = ("<html><head><title>{status} Bad Gateway</title></head><body><center>"
+               "<h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
 
 
 def _path_pattern(template: str) -> re.Pattern[str]:

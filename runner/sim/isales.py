@@ -98,6 +98,9 @@ class ISales(Vendor):
             return "signature mismatch"
         return None
 
+    def coded(self, code: str, message: str) -> SimResponse:
+        return _envelope(code, message)
+
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         issue = issues[0]
         field_name = str(issue.path[0]) if issue.path else ""

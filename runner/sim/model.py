@@ -118,6 +118,10 @@ class Vendor:
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         raise NotImplementedError
 
+    def coded(self, code: str, message: str) -> SimResponse:
+        """The vendor's answer carrying result `code` (for a vendor without codes: HTTP 400)."""
+        return SimResponse(400, {"error": code, "message": message})
+
 
 def _typed(endpoint: Endpoint, name: str, text: str) -> Any:
     """A path or query value as the spec types it (a vendor's server parses them so)."""

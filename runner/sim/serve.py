@@ -8,13 +8,16 @@ from collections.abc import Callable
 from runner.clock import SimulatedClock
 from runner.sim import demo_credentials
 from runner.sim.app import Simulator
+from runner.sim.faults import FaultPlan
 
 
 def serve(host: str, port: int, speed: float, clock_offset: float,
-          announce: Callable[[str], None], tls: tuple[str, str] | None = None) -> None:
+          announce: Callable[[str], None], tls: tuple[str, str] | None = None,
+          faults: FaultPlan | None = None) -> None:
     import uvicorn
 
-    app = Simulator(clock=SimulatedClock(start=time.time() + clock_offset, speed=speed))
+    app = Simulator(clock=SimulatedClock(start=time.time() + clock_offset, speed=speed),
+                    fault_plan=faults, in_process=False)
     base = f"{'https' if tls else 'http'}://{host}:{port}"
     announce(f"vendor simulator on {base} (simulated time runs at {speed:g}x"
              + (f", {clock_offset:+g}s off" if clock_offset else "") + ")")
@@ -24,6 +27,8 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
     announce("the simulator's demo credentials (runner/sim/demo_credentials.py):")
     for name, value in demo_credentials.ENVIRONMENT.items():
         announce(f"  export {name}={value}")
+    if faults is not None:
+        announce(f"injecting {len(faults.faults)} kinds of fault (seed {faults.seed})")
     announce(f"state: GET {base}/_sim/state   advance time: POST {base}/_sim/clock?advance=SECONDS")
     uvicorn.run(app, host=host, port=port, log_level="warning",
                 ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)

@@ -75,6 +75,9 @@ class Speech(Vendor):
             return _envelope("10001", "鉴权失败")
         return None
 
+    def coded(self, code: str, message: str) -> SimResponse:
+        return _envelope(code, message)
+
     def reject(self, request: SimRequest, issues: list[SchemaIssue]) -> SimResponse:
         issue = issues[0]
         name = str(issue.path[0]) if issue.path else "request"

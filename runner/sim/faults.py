@@ -1,0 +1,130 @@
+"""What the simulator does wrong on purpose: a seeded plan of faults per endpoint.
+
+    seed: 7
+    faults:
+      - {kind: http_error, status: 503, rate: 0.1, on: [list, detail]}
+      - {kind: rate_limited, retry_after: 2, retry_after_form: http-date, rate: 0.05}
+      - {kind: vendor_code, code: "0200022", on: huawei-isales.appoint.create, rate: 0.02}
+      - {kind: drift, action: rename, field: data.*.taskName, to: name, on: list}
+
+Each request rolls every fault that targets its endpoint, in order; `latency` adds a delay and
+the roll goes on, the first other fault that comes up is what happens. Kinds:
+
+    latency        wait `seconds`, then go on
+    http_error     answer `status` (default 503), not processed
+    rate_limited   answer 429 with Retry-After (`retry_after` seconds, or as an HTTP date)
+    vendor_code    answer the vendor's envelope with result `code` (0200022 too fast, ...)
+    reset_before   drop the connection without processing the request
+    reset_after    process the request, then drop the connection without an answer
+    timeout        process nothing and say nothing for `seconds` (default 60)
+    truncated      process, and answer the first half of the body
+    html           answer `status` (default 502) with an HTML error page
+    wrong_content_type   process, and label the JSON body text/html
+    drift          process, and change the answer: remove, rename (to), retype (value) or
+                   add (value) a `field`, or answer a `new_code` the spec does not know
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import FileError, Finding
+from runner.spec import Endpoint
+from runner.validation import file_schema
+from runner.yamlio import load_file
+
+PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    targets: frozenset[str] = frozenset({"*"})
+    rate: float = 1.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def applies_to(self, endpoint: Endpoint) -> bool:
+        return bool(self.targets & {"*", endpoint.kind, endpoint.qualified_name})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+@dataclass
+class FaultPlan:
+    faults: Sequence[Fault] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)
+
+    def roll(self, endpoint: Endpoint) -> tuple[float, Fault | None]:
+        """(latency to add, the fault that happens or None) for one request."""
+        delay = 0.0
+        for fault in self.faults:
+            if not fault.applies_to(endpoint) or self.random.random() >= fault.rate:
+                continue
+            if fault.kind == "latency":
+                delay += float(fault.get("seconds", 0.1))
+                continue
+            return delay, fault
+        return delay, None
+
+
+def load_faults(path: str | Path) -> FaultPlan:
+    """A fault plan from a YAML file, checked against schemas/faults.schema.json."""
+    document = load_file(path)
+    issues = file_schema("faults").issues(document.data)
+    if issues:
+        raise FileError([Finding(document.locate(i.path, key=i.at_key), i.message)
+                         for i in issues])
+    faults = []
+    for raw in document.data["faults"]:
+        targets = raw.get("on", "*")
+        faults.append(Fault(raw["kind"],
+                            frozenset([targets] if isinstance(targets, str) else targets),
+                            float(raw.get("rate", 1.0)),
+                            {k: v for k, v in raw.items() if k not in ("kind", "on", "rate")}))
+    return FaultPlan(tuple(faults), document.data.get("seed"))
+
+
+def drift(body: Any, fault: Fault, envelope_code: str | None) -> Any:
+    """The body changed as a drift fault says (a new copy; the vendor's state is untouched)."""
+    changed = copy.deepcopy(body)
+    action = fault.get("action")
+    if action == "new_code":
+        if envelope_code and isinstance(changed, dict):
+            changed[envelope_code] = fault.get("code", "0299999")
+            if "resultCode" in changed and envelope_code == "returnCode":
+                changed["resultCode"] = changed[envelope_code]
+        return changed
+    parts = str(fault.get("field", "")).split(".")
+    for parent in _parents(changed, parts[:-1]):
+        name = parts[-1]
+        if not isinstance(parent, dict):
+            continue
+        if action == "remove":
+            parent.pop(name, None)
+        elif action == "rename" and name in parent:
+            parent[str(fault.get("to"))] = parent.pop(name)
+        elif action == "add" or (action == "retype" and name in parent):
+            parent[name] = fault.get("value")
+    return changed
+
+
+def _parents(node: Any, path: list[str]) -> list[Any]:
+    nodes = [node]
+    for part in path:
+        following: list[Any] = []
+        for current in nodes:
+            if part == "*" and isinstance(current, list):
+                following.extend(current)
+            elif isinstance(current, dict) and part in current:
+                following.append(current[part])
+        nodes = following
+    return nodes
