@@ -384,3 +384,43 @@ def test_a_create_that_never_left_is_sent_again(tmp_path: Path) -> None:
     result = run_over(FlakyNetwork(vendor, httpx.ConnectError, 2), tmp_path, CREATE)
     assert result.status == "ok"
     assert vendor.calls["POST jobs"] == 1
+
+
+TOLERANT = """\
+  - id: make
+    for_each: "{{ inputs.names }}"
+    as: name
+    max_failures: LIMIT
+    call: v.job.create
+    params: {name: "{{ name }}"}
+    outputs: {name: "{{ name }}"}
+"""
+SOME_BAD = "  names: {type: array, default: [a, bad-name-too-long, b, c, also-much-too-long, d]}\n"
+
+
+def test_max_failures_lets_a_campaign_go_past_failed_items(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    result, _ = run_steps(tmp_path, vendor, TOLERANT.replace("LIMIT", "2"), inputs=SOME_BAD,
+                          outputs="  made: \"{{ steps.make.outputs | map(attribute='name') "
+                                  "| list }}\"\n")
+    assert result.status == "partial" and result.exit_code == 1
+    assert result.outputs == {"made": ["a", "b", "c", "d"]}
+    assert [index for _, index, _ in result.failed_items] == [1, 4]
+    lines = str(result.error).splitlines()
+    assert lines[0] == "2 items failed within max_failures:"
+    assert lines[1].startswith("  step make: iteration 1: testvendor.job.create param name: "
+                               "'bad-name-too-long' is too long")
+
+
+@pytest.mark.parametrize(("limit", "started"), [("1", 5), ("20%", 5)])
+def test_past_max_failures_no_new_item_starts(tmp_path: Path, limit: str, started: int) -> None:
+    vendor = ScriptedVendor()
+    result, _ = run_steps(tmp_path, vendor, TOLERANT.replace("LIMIT", f'"{limit}"'
+                                                             if "%" in limit else limit),
+                          inputs=SOME_BAD)
+    assert result.status == "failed"
+    assert [b["name"] for b in vendor.bodies] == ["a", "b", "c"]  # "d" never started
+    assert str(result.error).splitlines()[0] == (
+        f"step make: 2 items of 6 failed, more than max_failures ({limit}); no new item was "
+        "started:")
+    assert result.steps["make"].failed == 2

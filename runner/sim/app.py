@@ -5,13 +5,15 @@ request against the spec exactly as the engine does before sending, and answers 
 with the vendor's own result codes. Vendor behaviour lives in one module per vendor.
 
 Control endpoints (not part of any vendor API), for tests and demos:
-  GET  /_sim/state              counts of calls per endpoint and the simulated time
+  GET  /_sim/state              counts of calls and faults per endpoint, the simulated time
   POST /_sim/clock?advance=SEC  move simulated time forward
+  PUT  /_sim/faults             replace the fault plan (JSON, as schemas/faults.schema.json)
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -22,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from runner.clock import Clock, SimulatedClock
 from runner.sim import crm, isales, speech
-from runner.sim.faults import PROCESSING, Fault, FaultPlan, drift
+from runner.sim.faults import PROCESSING, Fault, FaultPlan, drift, plan_from, plan_problems
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.spec import Endpoint, Spec, load_spec, shipped_spec_files
 
@@ -166,7 +168,7 @@ class Simulator:
                body: bytes) -> SimResponse:
         """Answer one request (the ASGI wrapper only moves bytes)."""
         if path.startswith("/_sim/"):
-            return self._control(method, path, dict(parse_qsl(query)))
+            return self._control(method, path, dict(parse_qsl(query)), body)
         for route in self.routes:
             match = route.pattern.match(path)
             if match and route.method == method:
@@ -180,13 +182,24 @@ class Simulator:
                                      f"{', '.join(allowed)}"})
         return SimResponse(404, {"error": f"no endpoint at {path}"})
 
-    def _control(self, method: str, path: str, query: Mapping[str, str]) -> SimResponse:
+    def _control(self, method: str, path: str, query: Mapping[str, str],
+                 body: bytes = b"") -> SimResponse:
         if path == "/_sim/state" and method == "GET":
             return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls),
                                      "faults": dict(self.faults)})
         if path == "/_sim/clock" and method == "POST" and isinstance(self.clock, SimulatedClock):
             self.clock.advance(float(query.get("advance", "0")))
             return SimResponse(200, {"now": self.clock.now()})
+        if path == "/_sim/faults" and method == "PUT":
+            try:
+                data = json.loads(body or b"null")
+            except ValueError:
+                return SimResponse(400, {"error": "the body is not JSON"})
+            problems = plan_problems(data)
+            if problems:
+                return SimResponse(400, {"error": "not a fault plan", "problems": problems})
+            self.fault_plan = plan_from(data)
+            return SimResponse(200, {"faults": len(self.fault_plan.faults)})
         return SimResponse(404, {"error": f"no control endpoint {method} {path}"})
 
 

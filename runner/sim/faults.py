@@ -41,12 +41,13 @@ from runner.yamlio import load_file
 PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift"})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fault:
     kind: str
     targets: frozenset[str] = frozenset({"*"})
     rate: float = 1.0
     settings: Mapping[str, Any] = field(default_factory=dict)
+    times: int | None = None  # how many more times it may happen (None: no limit)
 
     def applies_to(self, endpoint: Endpoint) -> bool:
         return bool(self.targets & {"*", endpoint.kind, endpoint.qualified_name})
@@ -67,8 +68,11 @@ class FaultPlan:
         """(latency to add, the fault that happens or None) for one request."""
         delay = 0.0
         for fault in self.faults:
-            if not fault.applies_to(endpoint) or self.random.random() >= fault.rate:
+            if (not fault.applies_to(endpoint) or fault.times == 0
+                    or self.random.random() >= fault.rate):
                 continue
+            if fault.times is not None:
+                fault.times -= 1
             if fault.kind == "latency":
                 delay += float(fault.get("seconds", 0.1))
                 continue
@@ -83,14 +87,24 @@ def load_faults(path: str | Path) -> FaultPlan:
     if issues:
         raise FileError([Finding(document.locate(i.path, key=i.at_key), i.message)
                          for i in issues])
+    return plan_from(document.data)
+
+
+def plan_from(data: Mapping[str, Any]) -> FaultPlan:
+    """A fault plan from data already checked against the faults schema."""
     faults = []
-    for raw in document.data["faults"]:
+    for raw in data["faults"]:
         targets = raw.get("on", "*")
         faults.append(Fault(raw["kind"],
                             frozenset([targets] if isinstance(targets, str) else targets),
                             float(raw.get("rate", 1.0)),
-                            {k: v for k, v in raw.items() if k not in ("kind", "on", "rate")}))
-    return FaultPlan(tuple(faults), document.data.get("seed"))
+                            {k: v for k, v in raw.items()
+                             if k not in ("kind", "on", "rate", "times")}, raw.get("times")))
+    return FaultPlan(tuple(faults), data.get("seed"))
+
+
+def plan_problems(data: Any) -> list[str]:
+    return [issue.message for issue in file_schema("faults").issues(data)]
 
 
 def drift(body: Any, fault: Fault, envelope_code: str | None) -> Any:

@@ -1,0 +1,169 @@
+"""Every fault kind against a create, a list and a detail endpoint, over real HTTP.
+
+One `outbound sim serve` process; each case puts a fault plan in place (PUT /_sim/faults) that
+strikes its endpoint once, runs a create -> list -> detail playbook with `outbound run`, and
+checks the documented behaviour (README: "Calls that fail"): exit code, message, the retries
+made, and how many reservations the simulator made (never more than the one intended).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.sim import demo_credentials
+from tests.conftest import outbound, sim_server
+
+PLAYBOOK = """\
+playbook_version: 1
+name: fault probe
+services:
+  isales:
+    spec: huawei-isales
+    base_url: "{{ env.ISALES_URL }}"
+    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+    timeout: {connect: 2s, read: 1s, total: 3s}
+    retries: {attempts: 3, delay: 10ms, max_delay: 50ms}
+inputs:
+  number: {type: string}
+steps:
+  - id: make
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ inputs.number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 1000 }}"}
+    outputs: {id: "{{ values.appointId }}"}
+  - id: listed
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2201", calledNo: "{{ inputs.number }}"}
+    paginate: all
+    expect: ["{{ items | length == 1 }}"]
+  - id: result
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ steps.make.outputs.id }}"}
+    expect: ["{{ response.data.callStatus | string in ['5', '6'] }}"]
+"""
+ENDPOINTS = {"create": ("make", "huawei-isales.appoint.create"),
+             "list": ("listed", "huawei-isales.appoint.list"),
+             "detail": ("result", "huawei-isales.callresult.detail")}
+DRIFT_FIELDS = {"create": "returnObject", "list": "data.*.appointId", "detail": "data.callStatus"}
+
+# fault name -> (the fault, what a read does, what a create does, is the create processed)
+# a read either recovers ("ok", retries) or fails ("fail", message); a create never retries.
+FAULTS: dict[str, tuple[dict[str, Any], tuple[str, Any], str, bool]] = {
+    "latency": ({"kind": "latency", "seconds": 0.05}, ("ok", 0), "", True),
+    "http 503": ({"kind": "http_error", "status": 503}, ("ok", 1),
+                 "answered HTTP 503: a server error", False),
+    "429 seconds": ({"kind": "rate_limited", "retry_after": 0.2}, ("ok", 1),
+                    "answered HTTP 429: rate limited", False),
+    "429 http-date": ({"kind": "rate_limited", "retry_after": 1, "retry_after_form": "http-date"},
+                      ("ok", 1), "answered HTTP 429: rate limited", False),
+    "too fast": ({"kind": "vendor_code", "code": "0200022"}, ("ok", 1),
+                 "answered 0200022: called too fast", False),
+    "database error": ({"kind": "vendor_code", "code": "0200006"}, ("ok", 1),
+                       "answered 0200006: database operation error", False),
+    "reset before": ({"kind": "reset_before"}, ("ok", 1),
+                     "the connection failed", False),
+    "reset after": ({"kind": "reset_after"}, ("ok", 1), "the connection failed", True),
+    "timeout": ({"kind": "timeout", "seconds": 4}, ("ok", 1), "no answer in time", False),
+    "truncated": ({"kind": "truncated"}, ("fail", "answered HTTP 200 with a body that is not "
+                                                  "JSON: '{\"resultCode\":\"0200000\""),
+                  "answered HTTP 200 with a body that is not JSON", True),
+    "html page": ({"kind": "html", "status": 502}, ("ok", 1),
+                  "answered HTTP 502: a server error; body: '<html><head><title>502", False),
+    "wrong content type": ({"kind": "wrong_content_type"}, ("ok", 0), "", True),
+    "drift: field removed": ({"kind": "drift", "action": "remove"},
+                             ("fail", "(the response breaks the spec)"),
+                             "(the response breaks the spec)", True),
+    "drift: new code": ({"kind": "drift", "action": "new_code", "code": "0299999"},
+                        ("fail", "answered 0299999: a result code the spec does not document"),
+                        "answered 0299999: a result code the spec does not document", True),
+}
+NUMBERS = (f"1390000{n:04d}" for n in itertools.count())
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    with sim_server() as base:
+        yield base
+
+
+def _control(base: str, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return json.load(answer)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("name", FAULTS)
+def test_each_fault_on_each_endpoint(served: str, name: str, endpoint: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fault, read, create_message, processed = FAULTS[name]
+    step, qualified = ENDPOINTS[endpoint]
+    plan = {**fault, "on": qualified, "times": 1}
+    if fault["kind"] == "drift" and fault["action"] == "remove":
+        plan["field"] = DRIFT_FIELDS[endpoint]
+    _control(served, "PUT", "/_sim/faults", {"seed": 1, "faults": [plan]})
+    monkeypatch.setenv("ISALES_URL", served)
+    for variable, value in demo_credentials.ENVIRONMENT.items():
+        monkeypatch.setenv(variable, value)
+    playbook, report = tmp_path / "probe.yaml", tmp_path / "report.json"
+    playbook.write_text(PLAYBOOK)
+    before = _control(served, "GET", "/_sim/state")["calls"].get(ENDPOINTS["create"][1], 0)
+
+    result = outbound("run", str(playbook), "--var", f"number={next(NUMBERS)}",
+                      "--report-json", str(report))
+
+    made = _control(served, "GET", "/_sim/state")["calls"][ENDPOINTS["create"][1]] - before
+    steps = {s["id"]: s for s in json.loads(report.read_text())["steps"]}
+    assert "Traceback" not in result.output
+    if endpoint == "create":
+        expected_made = 1 if processed else 0
+        assert made == expected_made  # a create is never sent twice
+        if create_message:
+            assert result.exit_code == 1, result.output
+            assert create_message in result.stderr
+            assert steps["make"]["calls"] == 1 and steps["make"]["retries"] == 0
+        else:
+            assert result.exit_code == 0, result.output
+        return
+    assert made == 1
+    outcome, detail = read
+    if outcome == "ok":
+        assert result.exit_code == 0, result.output
+        assert steps[step]["retries"] == detail
+    else:
+        assert result.exit_code == 1, result.output
+        assert detail in result.stderr
+        assert f"{qualified}" in result.stderr
+    if fault["kind"] == "wrong_content_type":
+        assert f"{qualified} labelled its JSON answer 'text/html; charset=utf-8'" in result.stdout
+
+
+def test_a_thousand_reservations_ride_through_flaky_reads(in_repo: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = outbound("run", "tests/data/playbooks/thousand-reservations.yaml", "--sim",
+                      "--sim-faults", "tests/data/faults/flaky-reads.yaml",
+                      "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    # the simulator's own list holds 1,000 reservations, each number once
+    assert document["outputs"] == {"reserved": 1000, "listed": 1000, "results": 1000}
+    steps = {s["id"]: s for s in document["steps"]}
+    assert steps["reserve"]["calls"] == 1000 and steps["reserve"]["retries"] == 0
+    assert steps["results"]["retries"] > 100  # 17% of reads were struck, and retried
+
+
+def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("faults:\n  - {kind: http_eror, rate: 2}\n")
+    result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--sim-faults", str(plan))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {plan}:2:12 (faults[0].kind): 'http_eror' is not "
+                                    "one of")
