@@ -154,11 +154,12 @@ class Simulator:
     async def _drop(self, send: Send) -> None:
         if self.in_process:
             raise ConnectionDropped("the simulator dropped the connection")
-        # Served: promise a body and stop short; the server then closes the connection.
+        # Served: start an answer, then fail mid-body; the server closes the connection.
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", b"1000")]})
-        await send({"type": "http.response.body", "body": b'{"resultCode"'})
+        await send({"type": "http.response.body", "body": b'{"resultCode"', "more_body": True})
+        raise ConnectionDropped("the simulator dropped the connection (a fault on purpose)")
 
     def _route(self, method: str, path: str) -> _Route | None:
         return next((r for r in self.routes if r.method == method and r.pattern.match(path)),

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from runner.clock import SimulatedClock
 from runner.sim import demo_credentials
-from runner.sim.app import Simulator
+from runner.sim.app import ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
+
+
+class _QuietDrops(logging.Filter):
+    """A connection the simulator drops on purpose (a reset fault) is not a server error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
 def serve(host: str, port: int, speed: float, clock_offset: float,
@@ -30,5 +38,6 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
     if faults is not None:
         announce(f"injecting {len(faults.faults)} kinds of fault (seed {faults.seed})")
     announce(f"state: GET {base}/_sim/state   advance time: POST {base}/_sim/clock?advance=SECONDS")
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     uvicorn.run(app, host=host, port=port, log_level="warning",
                 ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
