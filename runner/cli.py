@@ -16,6 +16,9 @@ from runner.errors import OutboundError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+journal_option = click.option(
+    "--journal", type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal file (default $OUTBOUND_JOURNAL, else .outbound/journal.sqlite).")
 format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]),
                              default="text", show_default=True, help="Output format.")
 
@@ -118,16 +121,53 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
 @click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
               help="With --sim: a fault plan (YAML) the simulator follows.")
+@journal_option
+@click.option("--resume", metavar="RUN_ID",
+              help="Continue a crashed, killed or failed run: finished items are not repeated.")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
         dry_run: bool, report_json: Path | None, verbose: bool, quiet: bool,
-        sim_faults: Path | None) -> None:
+        sim_faults: Path | None, journal: Path | None, resume: str | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
     sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
-                                     report_json, verbose, quiet, sim_faults=sim_faults)))
+                                     report_json, verbose, quiet, sim_faults=sim_faults,
+                                     journal=journal, resume=resume)))
+
+
+@main.group()
+def runs() -> None:
+    """The run journal: what ran, what it did."""
+
+
+@runs.command("list")
+@journal_option
+@format_option
+@handles_errors
+def runs_list(journal: Path | None, output_format: str) -> None:
+    """The latest runs, each with its run_id, status and counts."""
+    from runner.journal import Journal, default_path
+    from runner.reporting.runs import runs_json, runs_text
+
+    opened = Journal(journal or default_path())
+    found = opened.runs()
+    click.echo(runs_json(found) if output_format == "json" else runs_text(found))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@journal_option
+@format_option
+@handles_errors
+def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
+    """One run: its steps, calls, failed items and outputs."""
+    from runner.journal import Journal, default_path
+    from runner.reporting.runs import run_json, run_text
+
+    found = Journal(journal or default_path()).run(run_id)
+    click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
 @main.group()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +12,9 @@ from typing import Any
 
 from runner.engine.events import Event
 from runner.engine.launch import execute
-from runner.errors import FileError, Finding, InputError, Location
-from runner.playbook import load_playbook, resolve_inputs
+from runner.errors import FileError, Finding, InputError, Location, OutboundError
+from runner.journal import Journal, default_path, new_run_id
+from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport
 from runner.secrets import REDACTOR
@@ -30,6 +33,8 @@ class RunOptions:
     verbose: bool = False
     quiet: bool = False
     sim_faults: Path | None = None
+    journal: Path | None = None  # default .outbound/journal.sqlite; None with --dry-run
+    resume: str | None = None
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -52,12 +57,45 @@ def read_vars_file(path: Path) -> dict[str, Any]:
 
 
 def run(options: RunOptions) -> int:
-    """Load, check, run and report; returns the exit code."""
+    """Load, check, run, journal and report; returns the exit code."""
     playbook = load_playbook(options.playbook)
-    given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
-    from_command_line = parse_variables(options.variables)
-    given.update(from_command_line)
-    inputs = resolve_inputs(playbook, given, frozenset(from_command_line))
+    journal = None if options.dry_run else Journal(options.journal or default_path())
+    try:
+        return _run(options, playbook, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> int:
+    recorded = None
+    if options.resume:
+        if journal is None:
+            raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
+        if options.variables or options.vars_file:
+            raise InputError.plain("--resume continues with the run's own inputs; "
+                                   "--var and --vars-file cannot change them")
+        recorded = journal.recorded(options.resume)
+        if recorded.status == "ok":
+            _say(f"run {recorded.run_id} already finished; nothing to do")
+            return 0
+        inputs = resolve_inputs(playbook, recorded.inputs)
+    else:
+        given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
+        from_command_line = parse_variables(options.variables)
+        given.update(from_command_line)
+        inputs = resolve_inputs(playbook, given, frozenset(from_command_line))
+    faults = load_faults(options.sim_faults) if options.sim_faults else None
+    if faults is not None and not options.simulate:
+        raise InputError.plain("--sim-faults works with --sim (for a served simulator: "
+                               "outbound sim serve --faults FILE)")
+    run_id = recorded.run_id if recorded else new_run_id() if journal else ""
+    if journal is not None:
+        if recorded:
+            journal.reopen(run_id)
+        else:
+            journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
+                          None)
     console = ConsoleReporter(verbose=options.verbose, quiet=options.quiet)
     report = JsonReport() if options.report_json else None
     listeners = [console, *([report] if report else []), *options.extra_listeners]
@@ -67,14 +105,30 @@ def run(options: RunOptions) -> int:
         for listener in listeners:
             listener(safe)
 
-    faults = load_faults(options.sim_faults) if options.sim_faults else None
-    if faults is not None and not options.simulate:
-        raise InputError.plain("--sim-faults works with --sim (for a served simulator: "
-                               "outbound sim serve --faults FILE)")
-    result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
-                                 dry_run=options.dry_run, sim_faults=faults))
+    status, exit_code, outputs = "interrupted", 130, {}
+    error_text: str | None = "interrupted"
+    try:
+        result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
+                                     dry_run=options.dry_run, sim_faults=faults,
+                                     journal=journal, resume=recorded, run_id=run_id))
+        status, exit_code, outputs = result.status, result.exit_code, result.outputs
+        error_text = str(result.error) if result.error else None
+    except OutboundError as error:  # stopped before its first step (a setting, a secret)
+        status, exit_code, error_text = "failed", error.exit_code, str(error)
+        raise
+    finally:
+        if journal is not None:
+            journal.finish(status, exit_code, outputs, error_text)
     if report and options.report_json:
         report.write(options.report_json, result.exit_code)
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")

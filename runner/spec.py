@@ -98,6 +98,7 @@ class Reconcile:
     via: str
     params: Mapping[str, Any]
     match: Mapping[str, str]
+    values: Mapping[str, str] = field(default_factory=dict)  # value name -> item field
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iter
             yield ((*where, "reconcile", "params", param),
                    f"{reconcile.via} has no param {param!r}" + suggest(param, via.params), True)
     item_schema = _item_schema(via)
-    for item_field in reconcile.match:
+    for item_field in [*reconcile.match, *reconcile.values.values()]:
         if not _schema_has_field(item_schema, item_field):
             yield ((*where, "reconcile", "match", item_field),
                    f"the items of {reconcile.via} have no field {item_field!r}", True)

@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def own_journal(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test journals to a file of its own, never into the working tree."""
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
+    monkeypatch.setenv("OUTBOUND_JOURNAL", str(path))
+    return path
+
+
 @pytest.fixture
 def in_repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Run from the repository root, as the README's commands do."""

@@ -14,6 +14,8 @@ class RunStarted:
     inputs: Mapping[str, Any]
     dry_run: bool
     simulated: bool
+    run_id: str = ""
+    resumed: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.clock import Clock, now_ms
@@ -34,14 +34,18 @@ from runner.engine.services import ServiceClient
 from runner.errors import (
     ExpectationFailed,
     Finding,
+    HTTPStatusError,
     Location,
     OutboundError,
+    ResponseInvalid,
     RunError,
     TemplateError,
+    TransportError,
 )
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
-from runner.templating import Template
+from runner.journal import Journal, Recorded
+from runner.templating import Template, compile_template
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
 
@@ -96,7 +100,8 @@ class Run:
     def __init__(self, playbook: Playbook, inputs: Mapping[str, Any],
                  services: Mapping[str, ServiceClient], clock: Clock, emit: Emit, *,
                  env: Mapping[str, str] | None = None, dry_run: bool = False,
-                 simulated: bool = False) -> None:
+                 simulated: bool = False, journal: Journal | None = None,
+                 resume: Recorded | None = None, run_id: str = "") -> None:
         self.playbook = playbook
         self.inputs = dict(inputs)
         self.services = services
@@ -110,11 +115,14 @@ class Run:
                                       "secret": read_secret}
         self.finished: dict[str, StepFinished] = {}
         self.streams: dict[str, Step] = {}
+        self.journal = journal
+        self.resume = resume
+        self.run_id = run_id
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         self.emit(RunStarted(self.playbook.name, self.playbook.file, self.inputs, self.dry_run,
-                             self.simulated))
+                             self.simulated, self.run_id, self.resume is not None))
         try:
             for step in self.playbook.steps:
                 await self._step(step)
@@ -165,6 +173,10 @@ class Run:
                                 tuple(tally.failures))
         self.finished[step.id] = finished
         self.emit(finished)
+        if self.journal is not None:
+            self.journal.step(step.id, status, tally.calls, tally.iterations, tally.succeeded,
+                              tally.skipped, tally.failed, tally.retries, finished.duration,
+                              finished.error)
         if error:
             raise error
 
@@ -249,6 +261,13 @@ class Run:
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:
         tally.iterations += 1
+        done = self.resume.finished(step.id, index) if self.resume else None
+        if done is not None:  # finished before --resume: its recorded result stands
+            status, recorded = done
+            tally.skipped += status == "skipped"
+            tally.succeeded += status == "ok"
+            self.emit(IterationFinished(step.id, index, status))
+            return recorded if status == "ok" else None
         try:
             record = await self._run_iteration(step, scope, index, tally)
         except OutboundError as error:
@@ -257,13 +276,15 @@ class Run:
             tally.failed += 1
             tally.failures.append((index, str(error)))
             self.emit(IterationFinished(step.id, index, "failed", str(error)))
+            if self.journal is not None:
+                self.journal.item(step.id, index, "failed", reason=str(error))
             raise
-        if record is None:
-            tally.skipped += 1
-            self.emit(IterationFinished(step.id, index, "skipped"))
-        else:
-            tally.succeeded += 1
-            self.emit(IterationFinished(step.id, index, "ok"))
+        status = "skipped" if record is None else "ok"
+        tally.skipped += record is None
+        tally.succeeded += record is not None
+        self.emit(IterationFinished(step.id, index, status))
+        if self.journal is not None:
+            self.journal.item(step.id, index, status, record)
         return record
 
     async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
@@ -274,7 +295,14 @@ class Run:
             await self.clock.sleep(duration_of(step.wait, scope))
             return {"outputs": {}}
         assert step.params is not None
-        params = step.params.render(scope)
+        unknown = self.resume.unknown_create(step.id, index) if self.resume else None
+        if unknown is not None:  # sent before, outcome unknown: find out before sending again
+            found = await self._reconcile(step, unknown.params, index, tally)
+            if found is not None:
+                return self._finish_record(step, scope, found, None)
+            params = unknown.params  # the same request, with the same appointment time
+        else:
+            params = step.params.render(scope)
         items: list[Any] | None = None
         if step.paginate:
             paged = await fetch_all(
@@ -284,6 +312,10 @@ class Run:
             checked, items = paged.last, paged.items
         else:
             checked = await self._call_until(step, params, scope, index, tally)
+        return self._finish_record(step, scope, checked, items)
+
+    def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
+                       items: list[Any] | None) -> dict[str, Any]:
         local = _response_scope(scope, checked, items)
         outputs = step.outputs.render(local) if step.outputs else {}
         self._check_expectations(step, local)
@@ -292,6 +324,38 @@ class Run:
         if items is not None:
             record["items"] = items
         return record
+
+    async def _reconcile(self, step: Step, request: dict[str, Any], index: int | None,
+                         tally: StepTally) -> CheckedResponse | None:
+        """Look up, through the spec's `reconcile` list, whether an unconfirmed create happened.
+
+        Returns a response standing for the create when it did, None when it did not.
+        """
+        endpoint = _endpoint(step)
+        reconcile = endpoint.reconcile
+        where = f"iteration {index}" if index is not None else "the step"
+        if reconcile is None:
+            raise RunError([Finding(Location(), f"{where}: an earlier {endpoint.qualified_name}"
+                                    " was sent and its outcome is unknown, and the spec has no "
+                                    "reconcile to find out; resolve it by hand (the journal has"
+                                    " the request)")])
+        via = self.services[str(step.service)].spec.endpoints[reconcile.via]
+        scope = {"request": request}
+        params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
+        wanted = {k: _render_text(v, scope) for k, v in reconcile.match.items()}
+        lookup = replace(step, endpoint=via, retry=None, paginate=True, outputs=None, expect=())
+        paged = await fetch_all(via, params, lambda p: self._call(lookup, p, index, tally),
+                                lambda message: self.emit(Warned(step.id, message)),
+                                page_size=None, max_pages=step.max_pages)
+        match = next((item for item in paged.items if isinstance(item, Mapping) and all(
+            str(item.get(key)) == str(value) for key, value in wanted.items())), None)
+        self.emit(Warned(step.id, f"{where}: an earlier {endpoint.qualified_name} had no known "
+                         f"outcome; {reconcile.via} " + ("shows it happened" if match else
+                                                         "shows it did not: sending it again")))
+        if match is None:
+            return None
+        values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}
+        return CheckedResponse(200, {"reconciled": match}, None, values)
 
     async def _call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
                           index: int | None, tally: StepTally) -> CheckedResponse:
@@ -326,17 +390,27 @@ class Run:
         request = build_request(endpoint, params)
         service = self.services[str(step.service)]
         tally.calls += 1
+        call_id = self.journal.intent(step.id, index, endpoint.qualified_name, endpoint.kind,
+                                      params) if self.journal is not None else 0
         try:
             checked, attempts, seconds = await service.call(
                 request, timeouts=step.timeout, retries=step.retries,
                 lenient_schema=step.invalid_response == "warn")
         except RunError as error:
+            if self.journal is not None:
+                self.journal.outcome(call_id, status=getattr(error, "status", None),
+                                     result_code=getattr(error, "code", None),
+                                     outcome=_outcome_of(error, endpoint.kind), duration=0.0,
+                                     error=str(error))
             tally.retries += error.retries
             self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                    getattr(error, "status", None), getattr(error, "code", None),
                                    0.0, error.retries + 1, str(error)))
             raise
         tally.retries += attempts - 1
+        if self.journal is not None:
+            self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
+                                 outcome="ok", duration=seconds)
         self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                checked.status, checked.result_code, seconds, attempts))
         for warning in checked.warnings:
@@ -447,6 +521,23 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
+
+
+def _outcome_of(error: RunError, kind: str) -> str:
+    """How a failed call stands: `failed` when the vendor surely did not act on it, `unknown`
+    when it may have (the journal's unknown creates are reconciled on --resume)."""
+    if isinstance(error, TransportError):
+        return "unknown" if error.reached_server else "failed"
+    if kind == "create" and (isinstance(error, ResponseInvalid) or (
+            isinstance(error, HTTPStatusError) and error.status >= 500)):
+        return "unknown"  # a gateway may fail after the vendor made the reservation
+    return "failed"
+
+
+def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:
+    if isinstance(value, str) and "{{" in value:
+        return compile_template(value, Location()).render(scope)
+    return value
 
 
 def _stopped(step: Step, failures: list[OutboundError], started: int,

@@ -16,6 +16,7 @@ from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run, RunResult
 from runner.engine.services import ServiceClient
 from runner.errors import Finding, InputError, OutboundError
+from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import REDACTOR, read_secret
 from runner.sim import demo_credentials
@@ -27,7 +28,9 @@ from runner.templating import environment_variables
 async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   simulate: bool = False, dry_run: bool = False,
                   transport: httpx.AsyncBaseTransport | None = None,
-                  clock: Clock | None = None, sim_faults: FaultPlan | None = None) -> RunResult:
+                  clock: Clock | None = None, sim_faults: FaultPlan | None = None,
+                  journal: Journal | None = None, resume: Recorded | None = None,
+                  run_id: str = "") -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
@@ -45,7 +48,7 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
             stack.push_async_callback(each.aclose)
         services = _services(playbook, inputs, env, transports, clock, live=live)
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
-                  simulated=simulate)
+                  simulated=simulate, journal=journal, resume=resume, run_id=run_id)
         return await run.execute()
 
 

@@ -51,6 +51,9 @@ class ConsoleReporter:
         mode = "dry run, nothing is sent" if event.dry_run else \
             "embedded simulator" if event.simulated else "live"
         self._write(f"{event.playbook}  ({event.file}, {mode})")
+        if event.run_id:
+            verb = "resuming run" if event.resumed else "run"
+            self._write(f"{verb} {event.run_id}")
 
     def _on_StepStarted(self, event: StepStarted) -> None:
         if event.total is not None:

@@ -29,7 +29,8 @@ class JsonReport:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.document.update(playbook=event.playbook, file=event.file,
+            self.document.update(run_id=event.run_id or None, resumed=event.resumed,
+                                 playbook=event.playbook, file=event.file,
                                  inputs=dict(event.inputs), dry_run=event.dry_run,
                                  simulated=event.simulated,
                                  started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))

@@ -1,0 +1,240 @@
+"""The run journal: one SQLite file recording every run and every call, so nothing is lost.
+
+Each call is written twice: an *intent* row before the request is sent (step, iteration,
+endpoint, rendered params) and its *outcome* after (HTTP status, result code, duration). Each
+item's result (the record later steps read) is written when the item finishes. A crash, a kill
+or a failure therefore leaves an exact account: `--resume` skips finished items, feeds their
+recorded results to later steps, and looks up creates whose outcome is unknown (an intent with
+no outcome) before deciding to send them again.
+
+Everything written goes through the redactor first: no secret reaches the file. The file uses
+WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as random_tokens
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import InputError
+from runner.secrets import REDACTOR
+
+def default_path() -> Path:
+    """$OUTBOUND_JOURNAL, else .outbound/journal.sqlite in the working directory."""
+    return Path(os.environ.get("OUTBOUND_JOURNAL") or Path(".outbound") / "journal.sqlite")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, playbook TEXT NOT NULL, file TEXT NOT NULL,
+    playbook_sha TEXT NOT NULL, inputs TEXT NOT NULL, shard TEXT,
+    started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, exit_code INTEGER,
+    outputs TEXT, error TEXT, resumed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
+    endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
+    finished_at REAL, status INTEGER, result_code TEXT, outcome TEXT, duration REAL,
+    error TEXT);
+CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
+    status TEXT NOT NULL, record TEXT, reason TEXT, finished_at REAL NOT NULL,
+    PRIMARY KEY (run_id, step, iteration));
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, calls INTEGER NOT NULL,
+    iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
+    failed INTEGER NOT NULL, retries INTEGER NOT NULL, duration REAL NOT NULL, error TEXT,
+    finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
+"""
+WHOLE_STEP = -1  # the `iteration` of a step without for_each
+
+
+@dataclass(frozen=True)
+class UnknownCreate:
+    """A create whose request may have been sent, with no recorded outcome."""
+
+    call_id: int
+    params: dict[str, Any]
+
+
+@dataclass
+class Recorded:
+    """What an earlier attempt of a run finished, for `--resume`."""
+
+    run_id: str
+    inputs: dict[str, Any]
+    status: str
+    items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
+    unknown: dict[tuple[str, int], UnknownCreate] = field(default_factory=dict)
+
+    def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
+        """(status, record) of an item that finished (ok or skipped), else None."""
+        return self.items.get((step, _key(iteration)))
+
+    def unknown_create(self, step: str, iteration: int | None) -> UnknownCreate | None:
+        return self.unknown.get((step, _key(iteration)))
+
+
+def _key(iteration: int | None) -> int:
+    return WHOLE_STEP if iteration is None else iteration
+
+
+def _json(value: Any) -> str:
+    return json.dumps(REDACTOR.value(value), ensure_ascii=False, default=str,
+                      separators=(",", ":"))
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + random_tokens.token_hex(3)
+
+
+class Journal:
+    """One journal file. Methods are called from the engine's event loop, one at a time."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
+        self.run_id = ""
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ writing a run
+
+    def begin(self, run_id: str, playbook: str, file: str, playbook_sha: str,
+              inputs: Mapping[str, Any], shard: str | None) -> None:
+        self.run_id = run_id
+        self.db.execute(
+            "INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, shard, started_at,"
+            " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
+            (run_id, playbook, file, playbook_sha, _json(dict(inputs)), shard, time.time()))
+
+    def reopen(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
+                        "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
+
+    def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
+               params: Mapping[str, Any]) -> int:
+        """Record a call about to be sent; returns its id for `outcome`."""
+        cursor = self.db.execute(
+            "INSERT INTO calls (run_id, step, iteration, endpoint, kind, params, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, step, _key(iteration), endpoint, kind, _json(dict(params)),
+             time.time()))
+        return int(cursor.lastrowid or 0)
+
+    def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
+                outcome: str, duration: float, error: str | None = None) -> None:
+        """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by)."""
+        self.db.execute(
+            "UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
+            "duration = ?, error = ? WHERE id = ?",
+            (time.time(), status, result_code, outcome, duration,
+             REDACTOR.text(error) if error else None, call_id))
+
+    def item(self, step: str, iteration: int | None, status: str, record: Any = None,
+             reason: str | None = None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
+            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, step, _key(iteration), status,
+             _json(record) if record is not None else None,
+             REDACTOR.text(reason) if reason else None, time.time()))
+
+    def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,
+             skipped: int, failed: int, retries: int, duration: float,
+             error: str | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, step, status, calls, iterations, succeeded, skipped, failed, retries,
+             duration, REDACTOR.text(error) if error else None, time.time()))
+
+    def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
+               error: str | None) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ? "
+            "WHERE run_id = ?",
+            (time.time(), status, exit_code, _json(dict(outputs)),
+             REDACTOR.text(error) if error else None, self.run_id))
+
+    # ------------------------------------------------------------ reading
+
+    def recorded(self, run_id: str) -> Recorded:
+        """What run `run_id` finished, and which of its creates have an unknown outcome."""
+        row = self.db.execute("SELECT inputs, status FROM runs WHERE run_id = ?",
+                              (run_id,)).fetchone()
+        if row is None:
+            known = [r[0] for r in self.db.execute(
+                "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
+            raise InputError.plain(f"journal {self.path} has no run {run_id!r}"
+                                   + (f" (latest: {', '.join(known)})" if known else ""))
+        recorded = Recorded(run_id, json.loads(row[0]), row[1])
+        for step, iteration, status, record in self.db.execute(
+                "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
+                "status IN ('ok', 'skipped')", (run_id,)):
+            recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
+        for call_id, step, iteration, params in self.db.execute(
+                "SELECT id, step, iteration, params FROM calls WHERE run_id = ? AND kind = "
+                "'create' AND (outcome IS NULL OR outcome = 'unknown') ORDER BY id", (run_id,)):
+            if (step, iteration) not in recorded.items:
+                recorded.unknown[(step, iteration)] = UnknownCreate(call_id, json.loads(params))
+        return recorded
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT r.run_id, r.playbook, r.status, r.exit_code, r.started_at, r.finished_at,"
+            " r.shard, r.resumed, (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id),"
+            " (SELECT COUNT(*) FROM items i WHERE i.run_id = r.run_id AND i.status = 'failed')"
+            " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (limit,))
+        keys = ("run_id", "playbook", "status", "exit_code", "started_at", "finished_at",
+                "shard", "resumed", "calls", "failed_items")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run: its row, steps, failed items and calls."""
+        row = self.db.execute("SELECT run_id, playbook, file, inputs, shard, started_at, "
+                              "finished_at, status, exit_code, outputs, error, resumed FROM "
+                              "runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise InputError.plain(f"journal {self.path} has no run {run_id!r}")
+        keys = ("run_id", "playbook", "file", "inputs", "shard", "started_at", "finished_at",
+                "status", "exit_code", "outputs", "error", "resumed")
+        run = dict(zip(keys, row, strict=True))
+        run["inputs"] = json.loads(run["inputs"])
+        run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
+        step_keys = ("step", "status", "calls", "iterations", "succeeded", "skipped", "failed",
+                     "retries", "duration", "error")
+        run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
+            f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
+            (run_id,))]
+        run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,
+                            "reason": why} for s, i, why in self.db.execute(
+            "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
+            "ORDER BY step, iteration", (run_id,))]
+        run["calls"] = dict(self.db.execute(
+            "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
+            "GROUP BY 1", (run_id,)).fetchall())
+        return run
+
+    def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
+        keys = ("step", "iteration", "endpoint", "kind", "params", "status", "result_code",
+                "outcome", "duration", "error")
+        for row in self.db.execute(f"SELECT {', '.join(keys)} FROM calls WHERE run_id = ? "
+                                   "ORDER BY id", (run_id,)):
+            call = dict(zip(keys, row, strict=True))
+            call["params"] = json.loads(call["params"])
+            yield call

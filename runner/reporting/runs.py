@@ -1,0 +1,63 @@
+"""Renderings of `outbound runs list` and `outbound runs show`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.reporting.specs import table
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else "-"
+
+
+def _took(run: Mapping[str, Any]) -> str:
+    if not run.get("finished_at"):
+        return "-"
+    return f"{run['finished_at'] - run['started_at']:.1f}s"
+
+
+def runs_text(runs: Sequence[Mapping[str, Any]]) -> str:
+    if not runs:
+        return "no runs in this journal"
+    rows = [["RUN_ID", "STATUS", "EXIT", "STARTED (UTC)", "TOOK", "CALLS", "FAILED", "PLAYBOOK"]]
+    rows += [[r["run_id"], r["status"], str(r["exit_code"] if r["exit_code"] is not None
+                                            else "-"),
+              _when(r["started_at"]), _took(r), str(r["calls"]), str(r["failed_items"]),
+              r["playbook"]] for r in runs]
+    return table(rows)
+
+
+def runs_json(runs: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps(list(runs), ensure_ascii=False, indent=2)
+
+
+def run_text(run: Mapping[str, Any]) -> str:
+    out = [f"run {run['run_id']}  {run['status']} (exit {run['exit_code']})",
+           f"playbook {run['playbook']}  ({run['file']})",
+           f"started {_when(run['started_at'])} UTC, took {_took(run)}"
+           + (f", resumed {run['resumed']}x" if run["resumed"] else ""),
+           f"inputs {json.dumps(run['inputs'], ensure_ascii=False)}", ""]
+    rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES"]]
+    rows += [[s["step"], s["status"], str(s["calls"]), str(s["iterations"]),
+              str(s["succeeded"]), str(s["skipped"]), str(s["failed"]), str(s["retries"])]
+             for s in run["steps"]]
+    out += [table(rows), ""]
+    out.append("calls: " + (", ".join(f"{n} {outcome}" for outcome, n in run["calls"].items())
+                            or "none"))
+    for failure in run["failures"]:
+        where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
+        out.append(f"failed {failure['step']}{where}: {failure['reason']}")
+    if run["outputs"]:
+        out.append("outputs:")
+        out += [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in run["outputs"].items()]
+    if run["error"]:
+        out.append(f"error: {run['error']}")
+    return "\n".join(out)
+
+
+def run_json(run: Mapping[str, Any]) -> str:
+    return json.dumps(run, ensure_ascii=False, indent=2)

@@ -1,0 +1,168 @@
+"""The journal and --resume against a served simulator: nothing lost, nothing created twice."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.sim import demo_credentials
+from tests.conftest import ROOT, outbound, sim_server
+
+PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
+CREATE = "huawei-isales.appoint.create"
+PREFIXES = (f"13{n:05d}" for n in count(10))
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    with sim_server() as base:
+        yield base
+
+
+@pytest.fixture
+def live(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
+    monkeypatch.setenv("ISALES_URL", served)
+    for name, value in demo_credentials.ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    return served
+
+
+def _control(base: str, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data=data, method=method),
+                                timeout=5) as answer:
+        return json.load(answer)
+
+
+def _creates(base: str) -> int:
+    return int(_control(base, "GET", "/_sim/state")["calls"].get(CREATE, 0))
+
+
+def _faults(base: str, *faults: dict[str, Any]) -> None:
+    _control(base, "PUT", "/_sim/faults", {"seed": 3, "faults": list(faults)})
+
+
+def _run_id(output: str) -> str:
+    return next(line.split()[1] for line in output.splitlines() if line.startswith("run "))
+
+
+def _mine(numbers: list[str], prefix: str) -> list[str]:
+    return [n for n in numbers if n.startswith(prefix)]
+
+
+@pytest.mark.parametrize(("fault", "made_before"), [("reset_after", 1), ("reset_before", 0)])
+def test_a_create_with_a_lost_answer_is_reconciled_not_resent(
+        live: str, tmp_path: Path, fault: str, made_before: int) -> None:
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": fault, "on": CREATE, "times": 1})
+    before = _creates(live)
+    first = outbound("run", PLAYBOOK, "--var", "count=6", "--var", f"prefix={prefix}")
+    assert first.exit_code == 1
+    assert "the outcome is unknown" in first.stderr
+    made = _creates(live) - before
+    run_id = _run_id(first.stdout)
+    _faults(live)
+    report = tmp_path / "report.json"
+    second = outbound("run", PLAYBOOK, "--resume", run_id, "--report-json", str(report))
+    assert second.exit_code == 0, second.output
+    happened = "shows it happened" if made_before else "shows it did not: sending it again"
+    assert f"huawei-isales.appoint.create had no known outcome; appoint.list {happened}" \
+        in second.stdout
+    assert _creates(live) - before == 6  # one reservation per number, however it went
+    numbers = _mine(json.loads(report.read_text())["outputs"]["numbers"], prefix)
+    assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(6)]
+    assert made >= made_before
+
+
+def test_resuming_a_finished_run_does_nothing(live: str) -> None:
+    done = outbound("run", PLAYBOOK, "--var", "count=2", "--var", f"prefix={next(PREFIXES)}")
+    assert done.exit_code == 0, done.output
+    before = _creates(live)
+    again = outbound("run", PLAYBOOK, "--resume", _run_id(done.stdout))
+    assert again.exit_code == 0
+    assert again.stdout == f"run {_run_id(done.stdout)} already finished; nothing to do\n"
+    assert _creates(live) == before
+
+
+def test_resume_refuses_new_inputs_and_unknown_runs(live: str) -> None:
+    result = outbound("run", PLAYBOOK, "--resume", "nope", "--var", "count=3")
+    assert result.exit_code == 2
+    assert "--resume continues with the run's own inputs" in result.stderr
+    result = outbound("run", PLAYBOOK, "--resume", "nope")
+    assert result.exit_code == 2
+    assert "has no run 'nope'" in result.stderr
+
+
+def test_runs_list_and_show_tell_what_happened(live: str) -> None:
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": "vendor_code", "code": "04000003", "on": CREATE, "times": 1})
+    failed = outbound("run", PLAYBOOK, "--var", "count=3", "--var", f"prefix={prefix}")
+    _faults(live)
+    run_id = _run_id(failed.stdout)
+    listed = json.loads(outbound("runs", "list", "--format", "json").output)
+    mine = next(r for r in listed if r["run_id"] == run_id)
+    assert (mine["status"], mine["exit_code"], mine["failed_items"]) == ("failed", 1, 1)
+    shown = outbound("runs", "show", run_id)
+    assert shown.exit_code == 0
+    assert "answered 04000003: the reserved number is blocklisted" in shown.output
+    assert shown.output.splitlines()[0] == f"run {run_id}  failed (exit 1)"
+
+
+def test_killed_again_and_again_it_still_makes_each_reservation_once(
+        live: str, own_journal: Path) -> None:
+    """SIGKILL at random moments, resume each time: 300 reservations, none twice."""
+    prefix, wanted = next(PREFIXES), 300
+    _faults(live, {"kind": "latency", "seconds": 0.01, "on": CREATE})
+    before = _creates(live)
+    chance = random.Random(11)
+    command = [sys.executable, "-m", "runner", "run", PLAYBOOK]
+    arguments = ["--var", f"count={wanted}", "--var", f"prefix={prefix}"]
+    run_id = ""
+    progress = []
+    for _ in range(4):
+        process = subprocess.Popen(command + arguments, cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        assert process.stdout is not None
+        while not run_id:
+            line = process.stdout.readline()
+            run_id = line.split()[1] if line.startswith("run ") else ""
+        time.sleep(chance.uniform(0.1, 0.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        arguments = ["--resume", run_id]
+        with sqlite3.connect(own_journal) as db:
+            progress.append(db.execute("SELECT COUNT(*) FROM items WHERE run_id = ? AND "
+                                       "step = 'reserve' AND status = 'ok'",
+                                       (run_id,)).fetchone()[0])
+    last = outbound("run", PLAYBOOK, "--resume", run_id, "--report-json",
+                    str(own_journal.parent / "r.json"))
+    assert last.exit_code == 0, last.output
+    assert progress == sorted(progress) and progress[-1] < wanted  # each kill cut a run short
+    assert progress[0] > 0  # and the runs made headway between kills
+    _faults(live)
+    assert _creates(live) - before == wanted
+    numbers = _mine(json.loads((own_journal.parent / "r.json").read_text())["outputs"]
+                    ["numbers"], prefix)
+    assert len(numbers) == len(set(numbers)) == wanted
+    with sqlite3.connect(own_journal) as db:
+        items = dict(db.execute("SELECT status, COUNT(*) FROM items WHERE run_id = ? AND "
+                                "step = 'reserve' GROUP BY status", (run_id,)).fetchall())
+        outcomes = dict(db.execute("SELECT COALESCE(outcome, 'none'), COUNT(*) FROM calls "
+                                   "WHERE run_id = ? AND kind = 'create' GROUP BY 1",
+                                   (run_id,)).fetchall())
+    assert items == {"ok": wanted}
+    # every create the simulator made is a journaled intent: answered, or reconciled later
+    assert outcomes.get("ok", 0) + outcomes.get("none", 0) >= wanted
+    assert outcomes.get("ok", 0) <= wanted
