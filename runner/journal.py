@@ -26,6 +26,7 @@ from typing import Any
 from runner.errors import InputError
 from runner.secrets import REDACTOR
 
+
 def default_path() -> Path:
     """$OUTBOUND_JOURNAL, else .outbound/journal.sqlite in the working directory."""
     return Path(os.environ.get("OUTBOUND_JOURNAL") or Path(".outbound") / "journal.sqlite")

@@ -42,9 +42,9 @@ from runner.errors import (
     TemplateError,
     TransportError,
 )
+from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
-from runner.journal import Journal, Recorded
 from runner.templating import Template, compile_template
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
