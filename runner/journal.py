@@ -9,10 +9,17 @@ no outcome) before deciding to send them again.
 
 Everything written goes through the redactor first: no secret reaches the file. The file uses
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
+
+Writes are grouped: inside the event loop they join one open transaction, committed once per
+turn of the loop (a commit per row cost the benchmark 40% of its throughput). A call awaits
+`durable()` after its intent, so the intent is on disk before the request leaves; outcomes and
+item results ride the next commit, and one a kill takes away leaves the call unknown, which
+`--resume` resolves the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets as random_tokens
@@ -54,6 +61,13 @@ CREATE TABLE IF NOT EXISTS steps (
     finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
 """
 WHOLE_STEP = -1  # the `iteration` of a step without for_each
+_INTENT = ("INSERT INTO calls (id, run_id, step, iteration, endpoint, kind, params, sent_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
+            "duration = ?, error = ? WHERE id = ?")
+_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
+         "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_BATCHED = (_INTENT, _OUTCOME, _ITEM)  # queued and written together, in this order
 
 
 @dataclass(frozen=True)
@@ -87,8 +101,9 @@ def _key(iteration: int | None) -> int:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(REDACTOR.value(value), ensure_ascii=False, default=str,
-                      separators=(",", ":"))
+    """JSON text with every secret masked (one pass over the text, not a walk of the value)."""
+    return REDACTOR.text(json.dumps(value, ensure_ascii=False, default=str,
+                                    separators=(",", ":")))
 
 
 def new_run_id() -> str:
@@ -109,64 +124,98 @@ class Journal:
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
+        self._commit_scheduled: asyncio.Handle | None = None
+        self._committed: asyncio.Future[None] | None = None
+        self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
+                              .fetchone()[0]) + 1
+        self._rows: dict[str, list[tuple[Any, ...]]] = {sql: [] for sql in _BATCHED}
 
     def close(self) -> None:
+        self._commit()
         self.db.close()
+
+    def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
+        """Queue a row; it is committed with the others at the end of this loop turn."""
+        if sql in self._rows:
+            self._rows[sql].append(parameters)
+        else:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            self.db.execute(sql, parameters)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the event loop: commit at once
+            self._commit()
+            return
+        if self._commit_scheduled is None:
+            self._committed = loop.create_future()
+            self._commit_scheduled = loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        self._commit_scheduled = None
+        if any(self._rows.values()) and not self.db.in_transaction:
+            self.db.execute("BEGIN")
+        for sql, rows in self._rows.items():  # in order: an outcome follows its intent
+            if rows:
+                self.db.executemany(sql, rows)
+                rows.clear()
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+        committed, self._committed = self._committed, None
+        if committed is not None and not committed.done():
+            committed.set_result(None)
+
+    async def durable(self) -> None:
+        """Wait until every row written so far is committed."""
+        if self._committed is not None:
+            await asyncio.shield(self._committed)
 
     # ------------------------------------------------------------ writing a run
 
     def begin(self, run_id: str, playbook: str, file: str, playbook_sha: str,
               inputs: Mapping[str, Any], shard: str | None) -> None:
         self.run_id = run_id
-        self.db.execute(
+        self._write(
             "INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, shard, started_at,"
             " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
             (run_id, playbook, file, playbook_sha, _json(dict(inputs)), shard, time.time()))
 
     def reopen(self, run_id: str) -> None:
         self.run_id = run_id
-        self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
+        self._write("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: Mapping[str, Any]) -> int:
-        """Record a call about to be sent; returns its id for `outcome`."""
-        cursor = self.db.execute(
-            "INSERT INTO calls (run_id, step, iteration, endpoint, kind, params, sent_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, step, _key(iteration), endpoint, kind, _json(dict(params)),
-             time.time()))
-        return int(cursor.lastrowid or 0)
+        """Record a call about to be sent (await `durable()` before sending it); its id."""
+        call_id, self._next_call = self._next_call, self._next_call + 1
+        self._write(_INTENT, (call_id, self.run_id, step, _key(iteration), endpoint, kind,
+                              _json(dict(params)), time.time()))
+        return call_id
 
     def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
                 outcome: str, duration: float, error: str | None = None) -> None:
         """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by)."""
-        self.db.execute(
-            "UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
-            "duration = ?, error = ? WHERE id = ?",
-            (time.time(), status, result_code, outcome, duration,
-             REDACTOR.text(error) if error else None, call_id))
+        self._write(_OUTCOME, (time.time(), status, result_code, outcome, duration,
+                               REDACTOR.text(error) if error else None, call_id))
 
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, step, _key(iteration), status,
+        self._write(_ITEM, (self.run_id, step, _key(iteration), status,
              _json(record) if record is not None else None,
              REDACTOR.text(reason) if reason else None, time.time()))
 
     def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,
              skipped: int, failed: int, retries: int, duration: float,
              error: str | None) -> None:
-        self.db.execute(
+        self._write(
             "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self.run_id, step, status, calls, iterations, succeeded, skipped, failed, retries,
              duration, REDACTOR.text(error) if error else None, time.time()))
 
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
-        self.db.execute(
+        self._write(
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ? "
             "WHERE run_id = ?",
             (time.time(), status, exit_code, _json(dict(outputs)),
@@ -176,6 +225,7 @@ class Journal:
 
     def recorded(self, run_id: str) -> Recorded:
         """What run `run_id` finished, and which of its creates have an unknown outcome."""
+        self._commit()
         row = self.db.execute("SELECT inputs, status FROM runs WHERE run_id = ?",
                               (run_id,)).fetchone()
         if row is None:
@@ -196,6 +246,7 @@ class Journal:
         return recorded
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        self._commit()
         rows = self.db.execute(
             "SELECT r.run_id, r.playbook, r.status, r.exit_code, r.started_at, r.finished_at,"
             " r.shard, r.resumed, (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id),"
@@ -207,6 +258,7 @@ class Journal:
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run: its row, steps, failed items and calls."""
+        self._commit()
         row = self.db.execute("SELECT run_id, playbook, file, inputs, shard, started_at, "
                               "finished_at, status, exit_code, outputs, error, resumed FROM "
                               "runs WHERE run_id = ?", (run_id,)).fetchone()

@@ -58,12 +58,15 @@ class Redactor:
 
     def _names_pattern(self) -> re.Pattern[str]:
         names = "|".join(re.escape(n) for n in sorted(self._names, key=len, reverse=True))
-        return re.compile(rf"(?i)(\b(?:{names})\b\s*[=:]\s*)(\"?)[^&\s\",}}]+")
+        return re.compile(rf"(?i)(\b(?:{names})\b\"?\s*[=:]\s*)(\"?)[^&\s\",}}]+")
 
     def text(self, text: str) -> str:
-        if self._pattern is not None:
+        if self._pattern is not None and any(form in text for form in self._forms):
             text = self._pattern.sub(MASK, text)
-        return self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+        lowered = text.lower()
+        if any(name in lowered for name in self._names):
+            text = self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+        return text
 
     def value(self, value: T) -> T:
         """`value` with every string in it redacted (mappings, lists, dataclasses)."""

@@ -83,6 +83,8 @@ class Template:
     step_refs: frozenset[str]  # the step ids it reads through `steps.<id>`
     input_refs: frozenset[str]  # the inputs it reads through `inputs.<name>`
     _render: Callable[[Mapping[str, Any]], Any]
+    step_fields: frozenset[tuple[str, str]] = frozenset()  # (id, field) of `steps.<id>.<field>`;
+    # field "*" when the whole `steps.<id>` is used
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         try:
@@ -123,7 +125,8 @@ def compile_template(source: str, location: Location) -> Template:
                                f"in {source!r}") from None
     names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
     return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
-                    frozenset(_attr_refs(tree, "inputs")), render)
+                    frozenset(_attr_refs(tree, "inputs")), render,
+                    frozenset(_step_fields(tree)))
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]
@@ -147,6 +150,36 @@ def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]],
 
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and bool(_HAS_TEMPLATE.search(value))
+
+
+def _step_fields(tree: nodes.Node) -> Iterator[tuple[str, str]]:
+    """(step id, field) for each `steps.<id>.<field>`; field "*" where `steps.<id>` is whole."""
+    step_nodes: dict[int, str] = {}
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, (nodes.Getattr, nodes.Getitem))
+        step_id = _step_id_of(node)
+        if step_id is not None:
+            step_nodes[id(node)] = step_id
+    read_further: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, (nodes.Getattr, nodes.Getitem))
+        inner = node.node
+        if id(inner) in step_nodes:
+            field = node.attr if isinstance(node, nodes.Getattr) else (
+                node.arg.value if isinstance(node.arg, nodes.Const) else "*")
+            read_further.add(id(inner))
+            yield step_nodes[id(inner)], str(field)
+    for node_id, step_id in step_nodes.items():
+        if node_id not in read_further:
+            yield step_id, "*"
+
+
+def _step_id_of(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    if not (isinstance(node.node, nodes.Name) and node.node.name == "steps"):
+        return None
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    return node.arg.value if isinstance(node.arg, nodes.Const) else None
 
 
 def _attr_refs(tree: nodes.Node, root: str) -> Iterator[str]:
@@ -187,6 +220,10 @@ class TemplatedValue:
     @property
     def step_refs(self) -> frozenset[str]:
         return frozenset().union(*(t.step_refs for t in self.templates))
+
+    @property
+    def step_fields(self) -> frozenset[tuple[str, str]]:
+        return frozenset().union(*(t.step_fields for t in self.templates))
 
     @property
     def input_refs(self) -> frozenset[str]:

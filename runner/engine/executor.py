@@ -118,6 +118,7 @@ class Run:
         self.journal = journal
         self.resume = resume
         self.run_id = run_id
+        self.kept = _fields_read(playbook)  # what the journal keeps of each step's items
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -284,7 +285,7 @@ class Run:
         tally.succeeded += record is not None
         self.emit(IterationFinished(step.id, index, status))
         if self.journal is not None:
-            self.journal.item(step.id, index, status, record)
+            self.journal.item(step.id, index, status, _kept(record, self.kept.get(step.id)))
         return record
 
     async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
@@ -390,8 +391,11 @@ class Run:
         request = build_request(endpoint, params)
         service = self.services[str(step.service)]
         tally.calls += 1
-        call_id = self.journal.intent(step.id, index, endpoint.qualified_name, endpoint.kind,
-                                      params) if self.journal is not None else 0
+        call_id = 0
+        if self.journal is not None:  # the intent is on disk before the request leaves
+            call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
+                                          endpoint.kind, params)
+            await self.journal.durable()
         try:
             checked, attempts, seconds = await service.call(
                 request, timeouts=step.timeout, retries=step.retries,
@@ -521,6 +525,32 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
+
+
+def _fields_read(playbook: Playbook) -> dict[str, frozenset[str]]:
+    """For each step, the fields of `steps.<id>` any template reads ("*": all of it)."""
+    templates: list[Template] = []
+    for step in playbook.steps:
+        for value in (step.params, step.for_each, step.outputs):
+            templates += value.templates if value is not None else []
+        templates += [t for t in (step.when, *step.expect) if t is not None]
+        if step.retry is not None:
+            templates += [t for t in (step.retry.until, step.retry.fail_when) if t is not None]
+    templates += playbook.outputs.templates if playbook.outputs is not None else []
+    read: dict[str, set[str]] = {}
+    for template in templates:
+        for step_id, field_name in template.step_fields:
+            read.setdefault(step_id, set()).add(field_name)
+    return {step_id: frozenset(fields) for step_id, fields in read.items()}
+
+
+def _kept(record: dict[str, Any] | None, read: frozenset[str] | None) -> Any:
+    """What the journal keeps of an item's record: only what later templates read, so a
+    resumed run has it, and the journal does not copy every response it has no use for."""
+    if record is None or (read is not None and "*" in read):
+        return record
+    fields = (read or frozenset()) & {"response", "values", "outputs", "status", "items"}
+    return {key: record[key] for key in fields | {"outputs"} if key in record}
 
 
 def _outcome_of(error: RunError, kind: str) -> str:

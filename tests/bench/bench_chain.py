@@ -27,6 +27,7 @@ import aiohttp
 import httpx
 
 from runner.engine.launch import execute
+from runner.journal import Journal, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 
 ROUNDS = 3
@@ -96,9 +97,15 @@ async def httpx_loop(base: str) -> None:
         await _bounded(list(range(CHAINS)), chain)
 
 
-async def engine(playbook: Playbook, inputs: dict[str, Any]) -> None:
-    result = await execute(playbook, inputs, lambda event: None)
+async def engine(playbook: Playbook, inputs: dict[str, Any],
+                 journal_file: Path | None = None) -> None:
+    journal = Journal(journal_file) if journal_file else None
+    if journal is not None:
+        journal.begin(new_run_id(), playbook.name, playbook.file, "-", inputs, None)
+    result = await execute(playbook, inputs, lambda event: None, journal=journal)
     assert result.status == "ok", result.error
+    if journal is not None:
+        journal.close()
 
 
 def _timed(run: Callable[[], Coroutine[Any, Any, None]]) -> float:
@@ -125,6 +132,7 @@ def main() -> None:
             runs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
                 "aiohttp loop (baseline)": lambda: aiohttp_loop(base),
                 "engine": lambda: engine(playbook, inputs),
+                "engine + journal": lambda: engine(playbook, inputs, Path(folder) / "j.sqlite"),
                 "httpx.AsyncClient loop": lambda: httpx_loop(base),
             }
             print(f"{CHAINS} create -> detail chains, {IN_FLIGHT} in flight, {base}; "
@@ -138,6 +146,8 @@ def main() -> None:
             print(f"{label:<26} {median:6.2f} s  {2 * CHAINS / median:8.0f} req/s")
         baseline = medians["aiohttp loop (baseline)"]
         print(json.dumps({"engine_vs_aiohttp": round(baseline / medians["engine"], 3),
+                          "journal_vs_no_journal": round(
+                              medians["engine"] / medians["engine + journal"], 3),
                           "httpx_vs_aiohttp": round(
                               baseline / medians["httpx.AsyncClient loop"], 3)}))
     finally:
