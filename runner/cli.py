@@ -116,7 +116,9 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Render and check every request that can be known; send nothing.")
 @click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the run's result as JSON to this file.")
+              help="Write the run's result as JSON (schemas/report.schema.json) to this file.")
+@click.option("--report-junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run as JUnit XML (a test case per step and per failed item).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every call.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
 @click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
@@ -126,15 +128,16 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Continue a crashed, killed or failed run: finished items are not repeated.")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
-        dry_run: bool, report_json: Path | None, verbose: bool, quiet: bool,
-        sim_faults: Path | None, journal: Path | None, resume: str | None) -> None:
+        dry_run: bool, report_json: Path | None, report_junit: Path | None, verbose: bool,
+        quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
     sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
                                      report_json, verbose, quiet, sim_faults=sim_faults,
-                                     journal=journal, resume=resume)))
+                                     journal=journal, resume=resume,
+                                     report_junit=report_junit)))
 
 
 @main.group()

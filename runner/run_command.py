@@ -17,6 +17,7 @@ from runner.journal import Journal, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport
+from runner.reporting.junit import JUnitReport
 from runner.secrets import REDACTOR
 from runner.sim.faults import load_faults
 from runner.yamlio import load_file
@@ -35,6 +36,7 @@ class RunOptions:
     sim_faults: Path | None = None
     journal: Path | None = None  # default .outbound/journal.sqlite; None with --dry-run
     resume: str | None = None
+    report_junit: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -98,7 +100,9 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> in
                           None)
     console = ConsoleReporter(verbose=options.verbose, quiet=options.quiet)
     report = JsonReport() if options.report_json else None
-    listeners = [console, *([report] if report else []), *options.extra_listeners]
+    junit = JUnitReport() if options.report_junit else None
+    listeners = [console, *([report] if report else []), *([junit] if junit else []),
+                 *options.extra_listeners]
 
     def emit(event: Event) -> None:
         safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
@@ -121,6 +125,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> in
             journal.finish(status, exit_code, outputs, error_text)
     if report and options.report_json:
         report.write(options.report_json, result.exit_code)
+    if junit and options.report_junit:
+        junit.write(options.report_junit)
     if result.error is not None:
         raise result.error
     return 0

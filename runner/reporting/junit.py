@@ -1,0 +1,76 @@
+"""`--report-junit FILE`: the run as JUnit XML, for GitLab, Jenkins and the like.
+
+One <testsuite> per run (the playbook); one <testcase> per step, failed or skipped as the step
+was; and one <testcase> per failed item of a `for_each`, named `step[index]`, with its reason.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from runner.engine.events import Event, RunFinished, RunStarted, StepFinished
+
+
+class JUnitReport:
+    """Collects events; `write()` saves the XML."""
+
+    def __init__(self) -> None:
+        self.name = "outbound run"
+        self.run_id = ""
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self.steps: list[StepFinished] = []
+        self.duration = 0.0
+        self.error: str | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.name, self.run_id = event.playbook, event.run_id
+        elif isinstance(event, StepFinished):
+            self.steps.append(event)
+        elif isinstance(event, RunFinished):
+            self.duration, self.error = event.duration, event.error
+
+    def document(self) -> ET.ElementTree:
+        cases = []
+        for step in self.steps:
+            case = ET.Element("testcase", classname=self.name, name=step.step,
+                              time=f"{step.duration:.3f}")
+            if step.status == "failed":
+                _failure(case, step.error or "failed")
+            elif step.status == "skipped":
+                ET.SubElement(case, "skipped", message="every item was skipped (when)")
+            cases.append(case)
+            for index, reason in step.failures:
+                item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
+                                  name=f"{step.step}[{index}]", time="0.000")
+                _failure(item, reason)
+                cases.append(item)
+        failures = sum(1 for c in cases if c.find("failure") is not None)
+        skipped = sum(1 for c in cases if c.find("skipped") is not None)
+        suite = ET.Element("testsuite", name=self.name, tests=str(len(cases)),
+                           failures=str(failures), errors="0", skipped=str(skipped),
+                           time=f"{self.duration:.3f}", timestamp=self.started,
+                           hostname=socket.gethostname())
+        if self.run_id:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="run_id", value=self.run_id)
+        suite.extend(cases)
+        if self.error and not any(step.status == "failed" for step in self.steps):
+            ET.SubElement(suite, "system-err").text = self.error
+        root = ET.Element("testsuites", name="outbound", tests=str(len(cases)),
+                          failures=str(failures), errors="0", time=f"{self.duration:.3f}")
+        root.append(suite)
+        ET.indent(root)
+        return ET.ElementTree(root)
+
+    def write(self, path: str | Path) -> None:
+        self.document().write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def _failure(case: ET.Element, reason: str) -> None:
+    failure = ET.SubElement(case, "failure", message=reason.splitlines()[0][:500],
+                            type="failure")
+    failure.text = reason

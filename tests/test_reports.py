@@ -1,0 +1,84 @@
+"""The JUnit and JSON reports, checked against their schemas."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from runner.validation import file_schema
+from tests.conftest import DATA, outbound
+
+JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
+BLOCKLISTED = """\
+playbook_version: 1
+name: some numbers are blocklisted
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  numbers: {type: array, default: ["13800000001", "99900000002", "13800000003", "99900000004"]}
+steps:
+  - id: reserve
+    for_each: "{{ inputs.numbers }}"
+    as: number
+    max_failures: 2
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+  - id: listed
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2201"}
+    paginate: all
+"""
+
+
+def test_junit_shows_each_step_and_each_failed_item(tmp_path: Path) -> None:
+    playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
+    playbook.write_text(BLOCKLISTED)
+    result = outbound("run", str(playbook), "--sim", "--report-junit", str(junit))
+    assert result.exit_code == 1  # partial: two items failed within max_failures
+    JUNIT_XSD.validate(str(junit))
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "2")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"reserve", "listed", "reserve[1]", "reserve[3]"}
+    failure = cases["reserve[1]"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == (
+        "iteration 1: huawei-isales.appoint.create answered 04000003: the reserved number is "
+        "blocklisted (the vendor says: the reserved number is a blocklisted number)")
+    assert cases["reserve"].find("failure") is None  # the step itself went on
+
+
+def test_junit_of_a_failed_step(in_repo: Path, tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--var",
+                      "campaign_id=404", "--report-junit", str(junit))
+    assert result.exit_code == 1
+    JUNIT_XSD.validate(str(junit))
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    failure = cases["reserve"].find("failure")
+    assert failure is not None and "answered 0200007" in (failure.text or "")
+
+
+@pytest.mark.parametrize(("args", "status"), [
+    (["playbooks/crm-callbacks.yaml", "--sim"], "ok"),
+    (["playbooks/speech-callbacks.yaml", "--sim", "--var", "campaign_id=404"], "failed"),
+    (["playbooks/crm-callbacks.yaml", "--dry-run"], "ok"),
+    (["BLOCKLISTED", "--sim"], "partial"),
+])
+def test_json_reports_match_the_shipped_schema(in_repo: Path, tmp_path: Path,
+                                               args: list[str], status: str) -> None:
+    if args[0] == "BLOCKLISTED":
+        args[0] = str(tmp_path / "p.yaml")
+        Path(args[0]).write_text(BLOCKLISTED)
+    report = tmp_path / "report.json"
+    outbound("run", *args, "--report-json", str(report))
+    document = json.loads(report.read_text())
+    assert file_schema("report").issues(document) == []
+    assert document["status"] == status
+    assert (document["run_id"] is None) == ("--dry-run" in args)
