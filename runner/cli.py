@@ -126,10 +126,13 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @journal_option
 @click.option("--resume", metavar="RUN_ID",
               help="Continue a crashed, killed or failed run: finished items are not repeated.")
+@click.option("--shard", metavar="K/N",
+              help="Run shard K of N: a stable share of every for_each, with its own journal.")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
         dry_run: bool, report_json: Path | None, report_junit: Path | None, verbose: bool,
-        quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None) -> None:
+        quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None,
+        shard: str | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
@@ -137,7 +140,7 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
     sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
                                      report_json, verbose, quiet, sim_faults=sim_faults,
                                      journal=journal, resume=resume,
-                                     report_junit=report_junit)))
+                                     report_junit=report_junit, shard=shard)))
 
 
 @main.group()
@@ -157,6 +160,23 @@ def runs_list(journal: Path | None, output_format: str) -> None:
     opened = Journal(journal or default_path())
     found = opened.runs()
     click.echo(runs_json(found) if output_format == "json" else runs_text(found))
+
+
+@runs.command("merge")
+@click.argument("reports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report-json", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the merged JSON report.")
+@click.option("--report-junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the merged run as JUnit XML.")
+@handles_errors
+def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path | None) -> None:
+    """Combine the JSON reports of a sharded run's jobs into one. Exit: the merged run's."""
+    from runner.reporting.merge import merge_reports
+
+    merged = merge_reports(reports, report_json, report_junit)
+    click.echo(f"merged {len(reports)} reports: {merged['status']} (exit {merged['exit_code']})")
+    sys.exit(merged["exit_code"])
 
 
 @runs.command("show")

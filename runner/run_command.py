@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.events import Event
+from runner.engine.executor import Shard
 from runner.engine.launch import execute
 from runner.errors import FileError, Finding, InputError, Location, OutboundError
 from runner.journal import Journal, default_path, new_run_id
@@ -37,6 +38,7 @@ class RunOptions:
     journal: Path | None = None  # default .outbound/journal.sqlite; None with --dry-run
     resume: str | None = None
     report_junit: Path | None = None
+    shard: str | None = None  # K/N
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -58,18 +60,36 @@ def read_vars_file(path: Path) -> dict[str, Any]:
     return document.data
 
 
+def parse_shard(text: str | None) -> Shard | None:
+    if text is None:
+        return None
+    number, _, count = text.partition("/")
+    if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+        raise InputError.plain(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return Shard(int(number), int(count))
+
+
+def _journal_path(options: RunOptions, shard: Shard | None) -> Path:
+    path = options.journal or default_path()
+    if shard is None or options.journal:
+        return path
+    return path.with_name(f"{path.stem}.shard-{shard.number}-of-{shard.count}{path.suffix}")
+
+
 def run(options: RunOptions) -> int:
     """Load, check, run, journal and report; returns the exit code."""
     playbook = load_playbook(options.playbook)
-    journal = None if options.dry_run else Journal(options.journal or default_path())
+    shard = parse_shard(options.shard)
+    journal = None if options.dry_run else Journal(_journal_path(options, shard))
     try:
-        return _run(options, playbook, journal)
+        return _run(options, playbook, journal, shard)
     finally:
         if journal is not None:
             journal.close()
 
 
-def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> int:
+def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
+         shard: Shard | None) -> int:
     recorded = None
     if options.resume:
         if journal is None:
@@ -97,7 +117,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> in
             journal.reopen(run_id)
         else:
             journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
-                          None)
+                          str(shard) if shard else None)
     console = ConsoleReporter(verbose=options.verbose, quiet=options.quiet)
     report = JsonReport() if options.report_json else None
     junit = JUnitReport() if options.report_junit else None
@@ -114,7 +134,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None) -> in
     try:
         result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
                                      dry_run=options.dry_run, sim_faults=faults,
-                                     journal=journal, resume=recorded, run_id=run_id))
+                                     journal=journal, resume=recorded, run_id=run_id,
+                                     shard=shard))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)

@@ -166,3 +166,50 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     # every create the simulator made is a journaled intent: answered, or reconciled later
     assert outcomes.get("ok", 0) + outcomes.get("none", 0) >= wanted
     assert outcomes.get("ok", 0) <= wanted
+
+
+def test_two_shards_together_make_every_reservation_once(live: str, tmp_path: Path,
+                                                         own_journal: Path) -> None:
+    prefix, wanted = next(PREFIXES), 40
+    before = _creates(live)
+    reports = []
+    for shard in ("1/2", "2/2"):
+        report = tmp_path / f"shard-{shard[0]}.json"
+        result = outbound("run", PLAYBOOK, "--var", f"count={wanted}", "--var",
+                          f"prefix={prefix}", "--shard", shard, "--report-json", str(report))
+        assert result.exit_code == 0, result.output
+        assert f"(shard {shard})" in result.stdout
+        reports.append(json.loads(report.read_text()))
+    made = [next(s for s in r["steps"] if s["id"] == "reserve")["succeeded"] for r in reports]
+    assert sum(made) == wanted and all(0 < m < wanted for m in made)
+    assert _creates(live) - before == wanted
+    numbers = _mine(reports[-1]["outputs"]["numbers"], prefix)
+    assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(wanted)]
+    for k in (1, 2):  # each shard keeps its own journal beside the default one
+        assert own_journal.with_name(f"journal.shard-{k}-of-2.sqlite").exists()
+    merged, junit = tmp_path / "merged.json", tmp_path / "merged.xml"
+    result = outbound("runs", "merge", str(tmp_path / "shard-1.json"),
+                      str(tmp_path / "shard-2.json"), "--report-json", str(merged),
+                      "--report-junit", str(junit))
+    assert result.exit_code == 0
+    document = json.loads(merged.read_text())
+    reserve = next(s for s in document["steps"] if s["id"] == "reserve")
+    assert (reserve["iterations"], reserve["succeeded"]) == (wanted, wanted)
+    assert document["shard"] == "1/2,2/2" and document["status"] == "ok"
+
+
+def test_an_item_always_lands_in_the_same_one_shard() -> None:
+    from runner.engine.executor import Shard
+
+    items: list[Any] = [f"1380000{n:04d}" for n in range(200)] + [{"id": n} for n in range(50)]
+    shards = [Shard(k, 3) for k in (1, 2, 3)]
+    owners = [[s.number for s in shards if s.owns(item)] for item in items]
+    assert all(len(o) == 1 for o in owners)
+    assert owners == [[s.number for s in shards if s.owns(item)] for item in items]
+    assert {o[0] for o in owners} == {1, 2, 3}
+
+
+def test_a_bad_shard_is_refused(in_repo: Path) -> None:
+    result = outbound("run", PLAYBOOK, "--shard", "3/2")
+    assert result.exit_code == 2
+    assert "--shard '3/2': expected K/N with 1 <= K <= N" in result.stderr

@@ -16,6 +16,7 @@ class RunStarted:
     simulated: bool
     run_id: str = ""
     resumed: bool = False
+    shard: str | None = None
 
 
 @dataclass(frozen=True)

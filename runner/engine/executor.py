@@ -8,6 +8,8 @@ where it becomes known, by `_where`, so a message reads
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,7 +103,8 @@ class Run:
                  services: Mapping[str, ServiceClient], clock: Clock, emit: Emit, *,
                  env: Mapping[str, str] | None = None, dry_run: bool = False,
                  simulated: bool = False, journal: Journal | None = None,
-                 resume: Recorded | None = None, run_id: str = "") -> None:
+                 resume: Recorded | None = None, run_id: str = "",
+                 shard: Shard | None = None) -> None:
         self.playbook = playbook
         self.inputs = dict(inputs)
         self.services = services
@@ -118,12 +121,14 @@ class Run:
         self.journal = journal
         self.resume = resume
         self.run_id = run_id
+        self.shard = shard
         self.kept = _fields_read(playbook)  # what the journal keeps of each step's items
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         self.emit(RunStarted(self.playbook.name, self.playbook.file, self.inputs, self.dry_run,
-                             self.simulated, self.run_id, self.resume is not None))
+                             self.simulated, self.run_id, self.resume is not None,
+                             str(self.shard) if self.shard else None))
         try:
             for step in self.playbook.steps:
                 await self._step(step)
@@ -190,6 +195,8 @@ class Run:
         else:
             listed = self._list_to_iterate(step)
             items, total = _aiter(listed), len(listed)
+        if self.shard is not None:  # this job's share; indexes stay those of the whole list
+            items, total = self.shard.share(items), None
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
@@ -451,6 +458,37 @@ class Run:
 _END: Any = object()
 
 
+@dataclass(frozen=True)
+class Shard:
+    """`--shard K/N`: the items of every for_each whose hash falls to shard K of N."""
+
+    number: int
+    count: int
+
+    def owns(self, item: Any) -> bool:
+        text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(text.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.number - 1
+
+    async def share(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        index = 0
+        async for item in items:
+            if self.owns(item):
+                yield _Indexed(index, item)
+            index += 1
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.count}"
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """An item that keeps its index in the whole list (a shard's items are not contiguous)."""
+
+    index: int
+    item: Any
+
+
 class _Puller:
     """Hands the next (index, item) of an async iterator to one worker at a time."""
 
@@ -465,6 +503,8 @@ class _Puller:
             if item is _END:
                 return _END
             self.index += 1
+            if isinstance(item, _Indexed):
+                return item.index, item.item
             return self.index - 1, item
 
     async def close(self) -> None:

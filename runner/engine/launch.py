@@ -13,7 +13,7 @@ import httpx
 from runner.auth import build_auth
 from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit, Warned
-from runner.engine.executor import Run, RunResult
+from runner.engine.executor import Run, RunResult, Shard
 from runner.engine.services import ServiceClient
 from runner.errors import Finding, InputError, OutboundError
 from runner.journal import Journal, Recorded
@@ -30,7 +30,7 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   transport: httpx.AsyncBaseTransport | None = None,
                   clock: Clock | None = None, sim_faults: FaultPlan | None = None,
                   journal: Journal | None = None, resume: Recorded | None = None,
-                  run_id: str = "") -> RunResult:
+                  run_id: str = "", shard: Shard | None = None) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
@@ -48,7 +48,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
             stack.push_async_callback(each.aclose)
         services = _services(playbook, inputs, env, transports, clock, live=live)
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
-                  simulated=simulate, journal=journal, resume=resume, run_id=run_id)
+                  simulated=simulate, journal=journal, resume=resume, run_id=run_id,
+                  shard=shard)
         return await run.execute()
 
 

@@ -53,7 +53,8 @@ class ConsoleReporter:
         self._write(f"{event.playbook}  ({event.file}, {mode})")
         if event.run_id:
             verb = "resuming run" if event.resumed else "run"
-            self._write(f"{verb} {event.run_id}")
+            self._write(f"{verb} {event.run_id}" + (f" (shard {event.shard})" if event.shard
+                                                     else ""))
 
     def _on_StepStarted(self, event: StepStarted) -> None:
         if event.total is not None:

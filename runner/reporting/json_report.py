@@ -30,6 +30,7 @@ class JsonReport:
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.document.update(run_id=event.run_id or None, resumed=event.resumed,
+                                 shard=event.shard,
                                  playbook=event.playbook, file=event.file,
                                  inputs=dict(event.inputs), dry_run=event.dry_run,
                                  simulated=event.simulated,

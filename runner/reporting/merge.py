@@ -1,0 +1,89 @@
+"""`outbound runs merge`: the JSON reports of a sharded run's jobs, as one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.engine.events import RunFinished, RunStarted, StepFinished
+from runner.errors import FileError, Finding, Location
+from runner.reporting.junit import JUnitReport
+from runner.validation import file_schema
+
+_WORST = {"ok": 0, "partial": 1, "failed": 2}
+
+
+def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -> dict[str, Any]:
+    reports = [_read(path) for path in paths]
+    first = reports[0]
+    steps: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for step in report["steps"]:
+            steps.setdefault(step["id"], _empty(step["id"]))
+            _add(steps[step["id"]], step)
+    merged = {
+        "report_version": 1, "run_id": ",".join(r["run_id"] or "-" for r in reports),
+        "merged_from": [r["run_id"] or "-" for r in reports], "resumed": False,
+        "shard": ",".join(r.get("shard") or "-" for r in reports),
+        "playbook": first["playbook"], "file": first["file"], "inputs": first["inputs"],
+        "dry_run": any(r.get("dry_run") for r in reports),
+        "simulated": all(r.get("simulated") for r in reports),
+        "started_at": min(r.get("started_at", "") for r in reports),
+        "status": max((r["status"] for r in reports), key=_WORST.__getitem__),
+        "exit_code": max(r["exit_code"] for r in reports),
+        "duration_s": max(r["duration_s"] for r in reports),
+        "outputs": {r.get("shard") or str(i): r["outputs"] for i, r in enumerate(reports)},
+        "error": "\n".join(r["error"] for r in reports if r["error"]) or None,
+        "warnings": [w for r in reports for w in r["warnings"]],
+        "steps": list(steps.values()),
+    }
+    out.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if junit is not None:
+        _junit(merged).write(junit)
+    return merged
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FileError([Finding(Location(str(path)), f"not a JSON report ({exc})")]) from None
+    issues = file_schema("report").issues(report)
+    if issues:
+        raise FileError([Finding(Location(str(path), path=i.path), i.message) for i in issues])
+    return report
+
+
+def _empty(step_id: str) -> dict[str, Any]:
+    return {"id": step_id, "status": "skipped", "calls": 0, "iterations": 0, "succeeded": 0,
+            "skipped": 0, "failed": 0, "duration_s": 0.0, "error": None, "retries": 0,
+            "result_codes": {}, "failures": []}
+
+
+def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
+    for key in ("calls", "iterations", "succeeded", "skipped", "failed", "retries"):
+        total[key] += step[key]
+    total["duration_s"] = max(total["duration_s"], step["duration_s"])
+    ranks = {"skipped": 0, "ok": 1, "failed": 2}
+    total["status"] = max(total["status"], step["status"], key=ranks.__getitem__)
+    if step["error"]:
+        total["error"] = "\n".join(filter(None, [total["error"], step["error"]]))
+    for code, count in step["result_codes"].items():
+        total["result_codes"][code] = total["result_codes"].get(code, 0) + count
+    total["failures"] = sorted(total["failures"] + step["failures"],
+                               key=lambda f: (f["iteration"] is None, f["iteration"] or 0))
+
+
+def _junit(merged: dict[str, Any]) -> JUnitReport:
+    report = JUnitReport()
+    report(RunStarted(merged["playbook"], merged["file"], merged["inputs"], False, False,
+                      merged["run_id"]))
+    for step in merged["steps"]:
+        report(StepFinished(step["id"], step["status"], step["calls"], step["iterations"],
+                            step["succeeded"], step["skipped"], step["failed"],
+                            step["duration_s"], step["error"], step["retries"],
+                            tuple((f["iteration"], f["reason"]) for f in step["failures"])))
+    report(RunFinished(merged["status"], merged["duration_s"], error=merged["error"]))
+    return report
