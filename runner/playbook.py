@@ -19,6 +19,7 @@ from runner.errors import FileError, Finding, InputError, JsonPath, Location, Ou
 from runner.spec import Endpoint, Spec, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
 from runner.validation import CompiledSchema, compile_schema, file_schema, suggest
+from runner.window import CallingWindow
 from runner.yamlio import Document, load_file
 
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
@@ -194,6 +195,7 @@ class Playbook:
     outputs: TemplatedValue | None = None
     description: str = ""
     base_dir: Path = field(default_factory=Path)
+    calling_window: CallingWindow | None = None
 
 
 def load_playbook(path: str | Path) -> Playbook:
@@ -262,7 +264,19 @@ class _Builder:
                               set(), None)
         self._check_streams(steps, outputs)
         return Playbook(self.raw["name"], self.document.file, services, inputs, tuple(steps),
-                        outputs, self.raw.get("description", ""), self.base_dir)
+                        outputs, self.raw.get("description", ""), self.base_dir,
+                        self._window())
+
+    def _window(self) -> CallingWindow | None:
+        raw = self.raw.get("calling_window")
+        if raw is None:
+            return None
+        raw = {**raw, "to": "23:59:59" if raw.get("to") == "24:00" else raw.get("to", "23:59:59")}
+        try:
+            return CallingWindow.parse(raw)
+        except OutboundError as error:
+            self.problem(("calling_window", "timezone"), str(error))
+            return None
 
     def _service(self, name: str, raw: Mapping[str, Any]) -> ServiceBinding | None:
         at: JsonPath = ("services", name)

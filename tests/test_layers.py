@@ -20,7 +20,7 @@ MODULES = sorted(
 LAYERS = {
     "runner": 0, "runner.errors": 0, "runner.resources": 0, "runner.clock": 0,
     "runner.secrets": 0,
-    "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1,
+    "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1, "runner.window": 1,
     "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3, "runner.auth": 3,
     "runner.sim": 4, "runner.journal": 4, "runner.engine": 5,
     "runner.filecheck": 6, "runner.reporting": 6,

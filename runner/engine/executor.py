@@ -48,6 +48,7 @@ from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
 from runner.templating import Template, compile_template
+from runner.window import OutsideCallingWindow
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
 
@@ -129,14 +130,19 @@ class Run:
         self.emit(RunStarted(self.playbook.name, self.playbook.file, self.inputs, self.dry_run,
                              self.simulated, self.run_id, self.resume is not None,
                              str(self.shard) if self.shard else None))
+        window = self.playbook.calling_window
+        if self.dry_run and window is not None:
+            state = "open" if window.is_open(self.clock.now()) else "closed: creates would wait"
+            self.emit(Warned(None, f"calling window ({window.describe()}) is {state} now"))
         try:
             for step in self.playbook.steps:
                 await self._step(step)
             outputs = {} if self.dry_run or self.playbook.outputs is None else \
                 self.playbook.outputs.render(self.scope)
         except OutboundError as error:
-            self.emit(RunFinished("failed", time.perf_counter() - started, error=str(error)))
-            return RunResult("failed", error=error, steps=self.finished)
+            status = "paused" if isinstance(error, OutsideCallingWindow) else "failed"
+            self.emit(RunFinished(status, time.perf_counter() - started, error=str(error)))
+            return RunResult(status, error=error, steps=self.finished)
         tolerated = [(s.step, i, why) for s in self.finished.values() for i, why in s.failures]
         if tolerated:  # the run went on past failed items (max_failures): it is not a success
             partial = RunError([Finding(Location(), f"{len(tolerated)} item"
@@ -171,8 +177,8 @@ class Run:
                         or {"skipped": True, "outputs": {}}
         except OutboundError as failure:
             error = failure
-        status = "failed" if error else ("skipped" if tally.iterations and
-                                         tally.skipped == tally.iterations else "ok")
+        status = "paused" if isinstance(error, OutsideCallingWindow) else "failed" if error \
+            else ("skipped" if tally.iterations and tally.skipped == tally.iterations else "ok")
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                                 tally.skipped, tally.failed, time.perf_counter() - started,
                                 str(error) if error else None, tally.retries,
@@ -200,6 +206,7 @@ class Run:
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
+        paused: list[OutsideCallingWindow] = []
         pull = _Puller(items)
 
         def too_many() -> bool:
@@ -207,11 +214,14 @@ class Run:
                                                          else pull.index)
 
         async def worker() -> None:
-            while not too_many() and (next_item := await pull()) is not _END:
+            while not too_many() and not paused and (next_item := await pull()) is not _END:
                 index, item = next_item
                 scope = {**self.scope, step.loop_var: item}
                 try:
                     record = await self._iteration(step, scope, index, tally)
+                except OutsideCallingWindow as pause:
+                    paused.append(pause)  # in-flight items finish; no new one starts
+                    continue
                 except OutboundError as error:
                     failures.append(error)  # in-flight items finish; no new one starts
                     continue
@@ -226,6 +236,8 @@ class Run:
         self.steps[step.id] = _collect([results[i] for i in sorted(results)])
         if failures and (too_many() or step.max_failures == 0):
             raise _stopped(step, failures, pull.index, total)
+        if paused:
+            raise paused[0]
 
     def _list_to_iterate(self, step: Step) -> list[Any]:
         assert step.for_each is not None
@@ -278,6 +290,10 @@ class Run:
             return recorded if status == "ok" else None
         try:
             record = await self._run_iteration(step, scope, index, tally)
+        except OutsideCallingWindow:  # not a failure: the item waits for --resume
+            tally.iterations -= 1
+            self.emit(IterationFinished(step.id, index, "paused"))
+            raise
         except OutboundError as error:
             if index is not None:
                 error.add_context(f"iteration {index}")
@@ -311,6 +327,7 @@ class Run:
             params = unknown.params  # the same request, with the same appointment time
         else:
             params = step.params.render(scope)
+        self._check_window(step, index)
         items: list[Any] | None = None
         if step.paginate:
             paged = await fetch_all(
@@ -321,6 +338,17 @@ class Run:
         else:
             checked = await self._call_until(step, params, scope, index, tally)
         return self._finish_record(step, scope, checked, items)
+
+    def _check_window(self, step: Step, index: int | None) -> None:
+        window = self.playbook.calling_window
+        if window is None or step.endpoint is None or step.endpoint.kind != "create":
+            return
+        if not window.is_open(self.clock.now()):
+            where = f"iteration {index}: " if index is not None else ""
+            raise OutsideCallingWindow([Finding(Location(), (
+                f"{where}outside the calling window ({window.describe()}): no new create is "
+                "started; resume this run inside the window with --resume "
+                f"{self.run_id or 'RUN_ID'}"))])
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:

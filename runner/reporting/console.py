@@ -19,7 +19,7 @@ from runner.engine.events import (
     Warned,
 )
 
-_MARK = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip"}
+_MARK = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip", "paused": "wait"}
 
 
 class ConsoleReporter:
@@ -105,6 +105,9 @@ class ConsoleReporter:
             self._write(f"        ... and {len(event.failures) - 20} more failed items")
 
     def _on_RunFinished(self, event: RunFinished) -> None:
+        if event.status == "paused":
+            self._write(f"run paused outside its calling window after {event.duration:.2f}s")
+            return
         if event.error and event.status != "partial":
             self._write(f"run failed after {event.duration:.2f}s")
             return

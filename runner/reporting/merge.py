@@ -12,7 +12,7 @@ from runner.errors import FileError, Finding, Location
 from runner.reporting.junit import JUnitReport
 from runner.validation import file_schema
 
-_WORST = {"ok": 0, "partial": 1, "failed": 2}
+_WORST = {"ok": 0, "paused": 1, "partial": 2, "failed": 3}
 
 
 def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
     for key in ("calls", "iterations", "succeeded", "skipped", "failed", "retries"):
         total[key] += step[key]
     total["duration_s"] = max(total["duration_s"], step["duration_s"])
-    ranks = {"skipped": 0, "ok": 1, "failed": 2}
+    ranks = {"skipped": 0, "ok": 1, "paused": 2, "failed": 3}
     total["status"] = max(total["status"], step["status"], key=ranks.__getitem__)
     if step["error"]:
         total["error"] = "\n".join(filter(None, [total["error"], step["error"]]))

@@ -1,0 +1,56 @@
+"""Calling windows: when a playbook's creates may be sent (calling rules forbid other hours).
+
+    calling_window: {days: [mon, tue, wed, thu, fri], from: "09:00", to: "20:00",
+                     timezone: Asia/Shanghai}
+
+Outside the window a run starts no new create; what is in flight finishes, the journal keeps
+where the run stopped, and the run exits with EXIT_PAUSED so the next scheduled job resumes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from runner.errors import InputError, RunError
+
+EXIT_PAUSED = 75  # EX_TEMPFAIL: not a failure; run it again later (with --resume)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class OutsideCallingWindow(RunError):
+    """A create was due outside the playbook's calling window; the run paused."""
+
+    exit_code = EXIT_PAUSED
+
+
+@dataclass(frozen=True)
+class CallingWindow:
+    days: frozenset[int]  # 0 = Monday
+    start: dt.time
+    end: dt.time
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> CallingWindow:
+        try:
+            zone = ZoneInfo(raw.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError.plain(f"calling_window: unknown time zone {raw.get('timezone')!r}"
+                                   " (use an IANA name such as Asia/Shanghai)") from None
+        days = raw.get("days", list(DAYS))
+        return cls(frozenset(DAYS.index(day) for day in days),
+                   dt.time.fromisoformat(raw.get("from", "00:00")),
+                   dt.time.fromisoformat(raw.get("to", "23:59:59")), zone)
+
+    def is_open(self, epoch: float) -> bool:
+        local = dt.datetime.fromtimestamp(epoch, self.zone)
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def describe(self) -> str:
+        days = ", ".join(DAYS[d] for d in sorted(self.days))
+        return (f"{days} {self.start.strftime('%H:%M')}-{self.end.strftime('%H:%M')} "
+                f"{self.zone.key}")

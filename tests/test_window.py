@@ -1,0 +1,91 @@
+"""Calling windows: no create outside them; the run pauses (exit 75) and resumes later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from runner.window import DAYS, EXIT_PAUSED
+from tests.conftest import outbound
+
+
+def _noon_zone() -> tuple[str, str]:
+    """A zone where it is now about noon, and today's weekday there (no window wraps midnight)."""
+    now = dt.datetime.now(dt.UTC)
+    offset = (12 - now.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    zone = "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+    local = now + dt.timedelta(hours=offset)
+    return zone, DAYS[local.weekday()]
+
+
+PLAYBOOK = """\
+playbook_version: 1
+name: windowed
+calling_window: WINDOW
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: first
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "13800000001",
+             userAccount: ops, appointTime: "{{ now_ms() + 86400000 }}"}
+  - id: later
+    wait: 2h
+  - id: second
+    for_each: ["13800000002", "13800000003"]
+    as: number
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 86400000 }}"}
+"""
+
+
+def _playbook(tmp_path: Path, window: str) -> Path:
+    path = tmp_path / "windowed.yaml"
+    path.write_text(PLAYBOOK.replace("WINDOW", window))
+    return path
+
+
+def test_outside_the_window_nothing_is_sent_and_the_run_pauses(tmp_path: Path) -> None:
+    zone, today = _noon_zone()
+    other_day = DAYS[(DAYS.index(today) + 3) % 7]
+    report = tmp_path / "r.json"
+    result = outbound("run", str(_playbook(tmp_path, f"{{days: [{other_day}], timezone: {zone}}}")),
+                      "--sim", "--report-json", str(report))
+    assert result.exit_code == EXIT_PAUSED
+    assert "outside the calling window" in result.stderr
+    assert "--resume 2" in result.stderr  # it names the run to resume (ids start with the year)
+    document = json.loads(report.read_text())
+    assert document["status"] == "paused" and document["steps"][0]["calls"] == 0
+
+
+def test_dry_run_says_whether_the_window_is_open(tmp_path: Path) -> None:
+    zone, _ = _noon_zone()
+    open_now = outbound("run", str(_playbook(tmp_path, f"{{from: '11:00', to: '13:00', "
+                                                       f"timezone: {zone}}}")), "--dry-run")
+    assert f"calling window ({', '.join(DAYS)} 11:00-13:00 {zone}) is open now" in open_now.stdout
+    closed = outbound("run", str(_playbook(tmp_path, f"{{from: '01:00', to: '02:00', "
+                                                     f"timezone: {zone}}}")), "--dry-run")
+    assert "is closed: creates would wait now" in closed.stdout
+
+
+def test_a_window_that_closes_mid_run_pauses_it_and_resume_finishes(tmp_path: Path) -> None:
+    zone, _ = _noon_zone()
+    playbook = _playbook(tmp_path, f"{{from: '11:00', to: '13:00', timezone: {zone}}}")
+    first = outbound("run", str(playbook), "--sim")  # the 2h wait moves simulated time past 13:00
+    assert first.exit_code == EXIT_PAUSED, first.output
+    assert "  ok    first  1 call" in first.stdout
+    assert "  wait  second  0 calls" in first.stdout
+    run_id = next(line.split()[1] for line in first.stdout.splitlines() if line.startswith("run "))
+    resumed = outbound("run", str(playbook), "--sim", "--resume", run_id)  # back inside it
+    assert resumed.exit_code == 0, resumed.output
+    assert "  ok    first  0 calls" in resumed.stdout  # done before: not sent again
+    assert "  ok    second  2 calls" in resumed.stdout
+
+
+def test_an_unknown_time_zone_is_an_input_error(tmp_path: Path) -> None:
+    result = outbound("validate", str(_playbook(tmp_path, "{timezone: Mars/Olympus}")))
+    assert result.exit_code == 2
+    assert "calling_window: unknown time zone 'Mars/Olympus'" in result.output
