@@ -125,7 +125,9 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="With --sim: a fault plan (YAML) the simulator follows.")
 @journal_option
 @click.option("--resume", metavar="RUN_ID",
-              help="Continue a crashed, killed or failed run: finished items are not repeated.")
+              help="Continue a crashed, killed, failed or paused run: finished items are not "
+                   "repeated. 'latest': the newest unfinished run of this playbook, or a new "
+                   "run when there is none.")
 @click.option("--shard", metavar="K/N",
               help="Run shard K of N: a stable share of every for_each, with its own journal.")
 @handles_errors

@@ -245,6 +245,14 @@ class Journal:
                 recorded.unknown[(step, iteration)] = UnknownCreate(call_id, json.loads(params))
         return recorded
 
+    def latest_unfinished(self, file: str, shard: str | None) -> str | None:
+        """The newest run of playbook `file` (and shard) that did not finish ok, if any."""
+        self._commit()
+        row = self.db.execute(
+            "SELECT run_id FROM runs WHERE file = ? AND shard IS ? AND status != 'ok' "
+            "ORDER BY started_at DESC LIMIT 1", (file, shard)).fetchone()
+        return str(row[0]) if row else None
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         self._commit()
         rows = self.db.execute(

@@ -91,13 +91,18 @@ def run(options: RunOptions) -> int:
 def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
          shard: Shard | None) -> int:
     recorded = None
-    if options.resume:
+    resume = options.resume
+    if resume == "latest" and journal is not None:
+        resume = journal.latest_unfinished(playbook.file, str(shard) if shard else None)
+        if resume is None:
+            _say("no unfinished run of this playbook to resume; starting a new run")
+    if resume:
         if journal is None:
             raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
         if options.variables or options.vars_file:
             raise InputError.plain("--resume continues with the run's own inputs; "
                                    "--var and --vars-file cannot change them")
-        recorded = journal.recorded(options.resume)
+        recorded = journal.recorded(resume)
         if recorded.status == "ok":
             _say(f"run {recorded.run_id} already finished; nothing to do")
             return 0

@@ -89,3 +89,17 @@ def test_an_unknown_time_zone_is_an_input_error(tmp_path: Path) -> None:
     result = outbound("validate", str(_playbook(tmp_path, "{timezone: Mars/Olympus}")))
     assert result.exit_code == 2
     assert "calling_window: unknown time zone 'Mars/Olympus'" in result.output
+
+
+def test_resume_latest_continues_the_paused_run_or_starts_one(tmp_path: Path) -> None:
+    zone, _ = _noon_zone()
+    playbook = _playbook(tmp_path, f"{{from: '11:00', to: '13:00', timezone: {zone}}}")
+    fresh = outbound("run", str(playbook), "--sim", "--resume", "latest")
+    assert fresh.stdout.startswith("no unfinished run of this playbook to resume; starting a "
+                                   "new run\n")
+    assert fresh.exit_code == EXIT_PAUSED
+    paused_id = next(line.split()[1] for line in fresh.stdout.splitlines()
+                     if line.startswith("run "))
+    resumed = outbound("run", str(playbook), "--sim", "--resume", "latest")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming run {paused_id}" in resumed.stdout

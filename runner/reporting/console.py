@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from runner.engine.events import (
@@ -18,6 +19,7 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
+from runner.reporting.specs import table
 
 _MARK = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip", "paused": "wait"}
 
@@ -32,8 +34,11 @@ class ConsoleReporter:
         self.quiet = quiet
         self.live = self.out.isatty()
         self.dry_run = False
-        self.totals: dict[str, int] = {}
+        self.totals: dict[str, int | None] = {}
         self.done: dict[str, int] = {}
+        self.began: dict[str, float] = {}
+        self.finished: list[StepFinished] = []
+        self.shown = 0.0
 
     def __call__(self, event: Event) -> None:
         handler = getattr(self, f"_on_{type(event).__name__}", None)
@@ -57,17 +62,28 @@ class ConsoleReporter:
                                                      else ""))
 
     def _on_StepStarted(self, event: StepStarted) -> None:
-        if event.total is not None:
+        if event.call is None:  # a for_each announcing its items (total None: streamed)
             self.totals[event.step] = event.total
             self.done[event.step] = 0
+            self.began[event.step] = time.monotonic()
 
     def _on_IterationFinished(self, event: IterationFinished) -> None:
         if event.step in self.totals:
             self.done[event.step] += 1
-            if self.live:
-                self.out.write(f"\r\x1b[K  ...  {event.step}  {self.done[event.step]}/"
-                               f"{self.totals[event.step]}")
+            now = time.monotonic()
+            if self.live and (now - self.shown > 0.1 or self.done[event.step] == 1):
+                self.shown = now
+                self.out.write("\r\x1b[K" + self._progress(event.step, now))
                 self.out.flush()
+
+    def _progress(self, step: str, now: float) -> str:
+        done, total = self.done[step], self.totals[step]
+        rate = done / max(now - self.began[step], 1e-6)
+        if total:
+            filled = int(20 * done / total)
+            bar = "#" * filled + "." * (20 - filled)
+            return f"  ...  {step}  [{bar}] {done}/{total}  {rate:.0f}/s"
+        return f"  ...  {step}  {done} items  {rate:.0f}/s"
 
     def _on_CallFinished(self, event: CallFinished) -> None:
         if self.verbose:
@@ -90,6 +106,7 @@ class ConsoleReporter:
         self._write(f"  ----  {event.step}: not planned, {event.reason}")
 
     def _on_StepFinished(self, event: StepFinished) -> None:
+        self.finished.append(event)
         if self.dry_run and event.status == "ok":
             return
         parts = [f"{event.calls} call{'s' * (event.calls != 1)}"]
@@ -104,7 +121,21 @@ class ConsoleReporter:
         if len(event.failures) > 20:
             self._write(f"        ... and {len(event.failures) - 20} more failed items")
 
+    def _summary(self) -> None:
+        """A table of the steps, once the run is over (when some step had items)."""
+        if self.quiet or self.dry_run or not any(s.iterations > 1 for s in self.finished):
+            return
+        rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES",
+                 "TIME"]]
+        rows += [[s.step, s.status, str(s.calls), str(s.iterations), str(s.succeeded),
+                  str(s.skipped), str(s.failed), str(s.retries), f"{s.duration:.2f}s"]
+                 for s in self.finished]
+        self._write("")
+        for line in table(rows).splitlines():
+            self._write("  " + line)
+
     def _on_RunFinished(self, event: RunFinished) -> None:
+        self._summary()
         if event.status == "paused":
             self._write(f"run paused outside its calling window after {event.duration:.2f}s")
             return

@@ -1,0 +1,50 @@
+"""The console view as a person sees it: live progress on a terminal, a summary at the end."""
+
+from __future__ import annotations
+
+import io
+
+from runner.engine.events import (
+    IterationFinished,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from runner.reporting.console import ConsoleReporter
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_for_each_shows_a_progress_bar_with_counts_and_rate() -> None:
+    screen = Terminal()
+    console = ConsoleReporter(screen)
+    console(RunStarted("p", "p.yaml", {}, False, True, "r1"))
+    console(StepStarted("reserve", "reserve", None, total=4))
+    for index in range(2):
+        console(IterationFinished("reserve", index, "ok"))
+    shown = screen.getvalue()
+    assert "  ...  reserve  [#####...............] 1/4  " in shown
+    assert shown.rstrip().endswith("/s")
+
+
+def test_the_run_ends_with_a_summary_table_unless_quiet() -> None:
+    events = [RunStarted("p", "p.yaml", {}, False, True, "r1"),
+              StepFinished("reserve", "ok", 5, 5, 4, 1, 0, 0.5, retries=2),
+              StepFinished("confirm", "ok", 1, 1, 1, 0, 0, 0.1),
+              RunFinished("ok", 0.7)]
+    for quiet in (False, True):
+        screen = io.StringIO()
+        console = ConsoleReporter(screen, quiet=quiet)
+        for event in events:
+            console(event)
+        lines = screen.getvalue().splitlines()
+        if quiet:
+            assert lines == ["run ok in 0.70s"]
+        else:
+            assert lines[-4].split() == ["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED",
+                                         "FAILED", "RETRIES", "TIME"]
+            assert lines[-3].split() == ["reserve", "ok", "5", "5", "4", "1", "0", "2", "0.50s"]
