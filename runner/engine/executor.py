@@ -32,7 +32,7 @@ from runner.engine.events import (
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.requests import OutgoingRequest, build_request
 from runner.engine.responses import CheckedResponse
-from runner.engine.services import ServiceClient
+from runner.engine.services import READ_KINDS, ServiceClient
 from runner.errors import (
     ExpectationFailed,
     Finding,
@@ -427,10 +427,12 @@ class Run:
         service = self.services[str(step.service)]
         tally.calls += 1
         call_id = 0
-        if self.journal is not None:  # the intent is on disk before the request leaves
+        if self.journal is not None:
             call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
                                           endpoint.kind, params)
-            await self.journal.durable()
+            if endpoint.kind not in READ_KINDS:  # a write's intent is on disk before it leaves;
+                await self.journal.durable()  # a read a crash forgets is just read again
+
         try:
             checked, attempts, seconds = await service.call(
                 request, timeouts=step.timeout, retries=step.retries,
