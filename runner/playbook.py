@@ -18,7 +18,7 @@ from typing import Any
 from runner.errors import FileError, Finding, InputError, JsonPath, Location, OutboundError
 from runner.spec import Endpoint, Spec, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
-from runner.validation import CompiledSchema, compile_schema, file_schema, suggest
+from runner.validation import CompiledSchema, compile_schema, schema_findings, suggest
 from runner.window import CallingWindow
 from runner.yamlio import Document, load_file
 
@@ -200,26 +200,23 @@ class Playbook:
 
 def load_playbook(path: str | Path) -> Playbook:
     """Load a playbook and check everything that can be checked before a run."""
-    document = load_file(path)
-    issues = file_schema("playbook").issues(document.data)
-    if issues:
-        raise FileError([Finding(document.locate(i.path, key=i.at_key), i.message)
-                         for i in issues])
-    builder = _Builder(document)
-    playbook = builder.build()
-    if builder.findings:
-        raise FileError(builder.findings)
+    playbook, findings = _build(load_file(path))
+    if findings or playbook is None:
+        raise FileError(findings)
     return playbook
 
 
 def check_playbook_document(document: Document) -> list[Finding]:
     """Every problem of a loaded playbook file (for `outbound validate`)."""
-    issues = file_schema("playbook").issues(document.data)
-    if issues:
-        return [Finding(document.locate(i.path, key=i.at_key), i.message) for i in issues]
+    return _build(document)[1]
+
+
+def _build(document: Document) -> tuple[Playbook | None, list[Finding]]:
+    findings = schema_findings(document, "playbook")
+    if findings:
+        return None, findings
     builder = _Builder(document)
-    builder.build()
-    return builder.findings
+    return builder.build(), builder.findings
 
 
 class _Builder:

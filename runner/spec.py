@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from runner.errors import FileError, Finding, InputError, JsonPath
 from runner.resources import data_dir
-from runner.validation import CompiledSchema, compile_schema, file_schema, suggest
+from runner.validation import CompiledSchema, compile_schema, schema_findings, suggest
 from runner.yamlio import Document, load_file
 
 ParamLocation = Literal["path", "query", "header", "body"]
@@ -223,9 +223,9 @@ def _load_spec(path: str) -> Spec:
 
 def check_spec_document(document: Document) -> list[Finding]:
     """Every problem of a loaded spec file: its schema first, then the cross-field rules."""
-    issues = file_schema("spec").issues(document.data)
-    if issues:
-        return [Finding(document.locate(i.path, key=i.at_key), i.message) for i in issues]
+    findings = schema_findings(document, "spec")
+    if findings:
+        return findings
     spec = build_spec(document)
     return [Finding(document.locate(path, key=at_key), message)
             for path, message, at_key in _semantic_findings(spec, document.data)]

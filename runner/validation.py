@@ -22,8 +22,9 @@ from jsonschema import Draft202012Validator
 from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing import Registry, Resource
 
-from runner.errors import JsonPath
+from runner.errors import Finding, JsonPath
 from runner.resources import data_dir
+from runner.yamlio import Document
 
 METASCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
@@ -133,6 +134,12 @@ def _fast_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any] | None:
 def file_schema(kind: str) -> CompiledSchema:
     """The schema of a `spec` or `playbook` file, from `schemas/<kind>.schema.json`."""
     return CompiledSchema(_load_shipped(f"{kind}.schema.json"))
+
+
+def schema_findings(document: Document, kind: str) -> list[Finding]:
+    """How a loaded file breaks `schemas/<kind>.schema.json`, each located in the file."""
+    return [Finding(document.locate(issue.path, key=issue.at_key), issue.message)
+            for issue in file_schema(kind).issues(document.data)]
 
 
 def metaschema_issues(schema: Any) -> list[SchemaIssue]:

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FileError, Finding
+from runner.errors import FileError
 from runner.spec import Endpoint
-from runner.validation import file_schema
+from runner.validation import file_schema, schema_findings
 from runner.yamlio import load_file
 
 PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift"})
@@ -83,10 +83,9 @@ class FaultPlan:
 def load_faults(path: str | Path) -> FaultPlan:
     """A fault plan from a YAML file, checked against schemas/faults.schema.json."""
     document = load_file(path)
-    issues = file_schema("faults").issues(document.data)
-    if issues:
-        raise FileError([Finding(document.locate(i.path, key=i.at_key), i.message)
-                         for i in issues])
+    findings = schema_findings(document, "faults")
+    if findings:
+        raise FileError(findings)
     return plan_from(document.data)
 
 
