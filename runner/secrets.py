@@ -40,16 +40,21 @@ class Redactor:
         text = str(value).strip()
         if len(text) < MIN_LENGTH:
             return
-        pieces = [text] + [line.strip() for line in text.splitlines() if len(line.strip()) >= 16]
-        for piece in pieces:
-            raw = piece.encode()
-            self._forms.update({piece, quote(piece, safe=""), quote_plus(piece),
-                                base64.b64encode(raw).decode(),
-                                base64.urlsafe_b64encode(raw).decode(),
-                                base64.b64encode(raw).decode().rstrip("=")})
-        self._forms.discard("")
-        self._pattern = re.compile("|".join(
-            re.escape(form) for form in sorted(self._forms, key=len, reverse=True)))
+        raw = text.encode()
+        self._forms.update({text, quote(text, safe=""), quote_plus(text),
+                            base64.b64encode(raw).decode(),
+                            base64.urlsafe_b64encode(raw).decode(),
+                            base64.b64encode(raw).decode().rstrip("=")})
+        for line in text.splitlines()[1:]:  # a PEM key's lines, should one leak on its own
+            if len(line.strip()) >= 16:
+                self._forms.update({line.strip(), quote(line.strip(), safe="")})
+        self._pattern = None  # compiled again when next needed
+
+    def _secrets(self) -> re.Pattern[str] | None:
+        if self._pattern is None and self._forms:
+            self._pattern = re.compile("|".join(
+                re.escape(form) for form in sorted(self._forms, key=len, reverse=True)))
+        return self._pattern
 
     def add_name(self, name: str) -> None:
         """A header or query parameter whose value is always masked."""
@@ -61,8 +66,9 @@ class Redactor:
         return re.compile(rf"(?i)(\b(?:{names})\b\"?\s*[=:]\s*)(\"?)[^&\s\",}}]+")
 
     def text(self, text: str) -> str:
-        if self._pattern is not None and any(form in text for form in self._forms):
-            text = self._pattern.sub(MASK, text)
+        pattern = self._secrets()
+        if pattern is not None and any(form in text for form in self._forms):
+            text = pattern.sub(MASK, text)
         lowered = text.lower()
         if any(name in lowered for name in self._names):
             text = self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)

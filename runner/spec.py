@@ -322,6 +322,9 @@ def _semantic_findings(spec: Spec, raw: Mapping[str, Any]) -> Iterator[Problem]:
         yield from _reconcile_problems(spec, endpoint, where)
         yield from _result_code_problems(spec, raw["endpoints"][name], where)
         yield from _example_problems(spec, endpoint, where)
+        for param in endpoint.params.values():
+            yield from _stray_keywords(param.schema, (*where, "params", param.name, "schema"))
+        yield from _stray_keywords(endpoint.response_schema, (*where, "response", "schema"))
 
 
 def _path_placeholder_problems(endpoint: Endpoint, where: JsonPath) -> Iterator[Problem]:
@@ -423,6 +426,43 @@ def _example_section_problems(spec: Spec, endpoint: Endpoint, location: str,
     for issue in validator.issues(renamed):
         yield ((*at, *issue.path), f"the example's request breaks the {section} params: "
                f"{issue.message}", issue.at_key)
+
+
+_KEYWORDS = frozenset((
+    "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary",
+    "$comment", "$defs", "definitions", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+    "dependentSchemas", "prefixItems", "items", "contains", "properties", "patternProperties",
+    "additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties", "type",
+    "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
+    "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxContains",
+    "minContains", "maxProperties", "minProperties", "required", "dependentRequired", "title",
+    "description", "default", "deprecated", "readOnly", "writeOnly", "examples", "format",
+    "contentEncoding", "contentMediaType", "contentSchema",
+))
+_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
+              "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions",
+                   "dependentSchemas")
+
+
+def _stray_keywords(schema: Any, at: JsonPath) -> Iterator[Problem]:
+    """Keys that are no JSON Schema keyword: JSON Schema ignores them, so a YAML slip such as
+    `{description: a, b}` (a stray key `b`) would pass unseen. Annotations start with x-."""
+    if not isinstance(schema, Mapping):
+        return
+    for key in schema:
+        if key not in _KEYWORDS and not str(key).startswith("x-"):
+            yield ((*at, key), f"{key!r} is not a JSON Schema keyword (in YAML, a value with a "
+                   "comma inside {...} needs quotes; annotations start with x-)", True)
+    for key in _SUBSCHEMA:
+        if key in schema:
+            yield from _stray_keywords(schema[key], (*at, key))
+    for key in _SUBSCHEMA_MAPS:
+        for name, sub in (schema.get(key) or {}).items():
+            yield from _stray_keywords(sub, (*at, key, name))
+    for key in ("allOf", "anyOf", "oneOf", "prefixItems"):
+        for index, sub in enumerate(schema.get(key) or []):
+            yield from _stray_keywords(sub, (*at, key, index))
 
 
 def _schema_has_field(schema: Mapping[str, Any], dotted: str) -> bool:
