@@ -130,11 +130,13 @@ def specs_show(endpoint: str, output_format: str) -> None:
                    "run when there is none.")
 @click.option("--shard", metavar="K/N",
               help="Run shard K of N: a stable share of every for_each, with its own journal.")
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep every exchange, redacted, as a cassette (for outbound check --replay).")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
         dry_run: bool, report_json: Path | None, report_junit: Path | None, verbose: bool,
         quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None,
-        shard: str | None) -> None:
+        shard: str | None, record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
@@ -142,7 +144,44 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
     sys.exit(run_playbook(RunOptions(playbook, variables, vars_file, simulate, dry_run,
                                      report_json, verbose, quiet, sim_faults=sim_faults,
                                      journal=journal, resume=resume,
-                                     report_junit=report_junit, shard=shard)))
+                                     report_junit=report_junit, shard=shard,
+                                     record=record)))
+
+
+@main.command()
+@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set an input.")
+@click.option("--sim", "simulate", is_flag=True, help="Check the embedded simulator.")
+@click.option("--allow-writes", is_flag=True, help="Let the probe call creates and updates.")
+@click.option("--fail-on", type=click.Choice(["breaking", "warning"]), default="breaking",
+              show_default=True, help="Which findings make the exit code 1.")
+@click.option("--slow", type=float, metavar="SECONDS",
+              help="Warn about answers slower than this.")
+@click.option("--record", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep every exchange, redacted, as a cassette in this folder.")
+@click.option("--replay", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Check recorded cassettes instead of calling anything.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
+              default="text", show_default=True, help="Output format.")
+@handles_errors
+def check(playbook: Path, variables: tuple[str, ...], simulate: bool, allow_writes: bool,
+          fail_on: str, slow: float | None, record: Path | None, replay: Path | None,
+          output_format: str) -> None:
+    """Compare a probe playbook's answers with the specs: breaking changes and warnings.
+
+    Exit 0 without breaking findings (or warnings, with --fail-on warning), 1 with, 2 on bad
+    input.
+    """
+    from runner.contract.check import CheckOptions
+    from runner.contract.check import check as run_check
+    from runner.reporting.check import check_json, check_junit, check_text
+    from runner.run_command import parse_variables
+
+    result = run_check(CheckOptions(playbook, parse_variables(variables), simulate,
+                                    allow_writes, slow, record, replay))
+    render = {"text": check_text, "json": check_json, "junit": check_junit}[output_format]
+    click.echo(render(result))
+    sys.exit(result.exit_code(fail_on))
 
 
 @main.group()

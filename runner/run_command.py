@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.contract.check import cassette_of, write_cassettes
 from runner.engine.events import Event
 from runner.engine.executor import Shard
 from runner.engine.launch import execute
+from runner.engine.services import Exchange
 from runner.errors import FileError, Finding, InputError, Location, OutboundError
 from runner.journal import Journal, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
@@ -39,6 +41,7 @@ class RunOptions:
     resume: str | None = None
     report_junit: Path | None = None
     shard: str | None = None  # K/N
+    record: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -137,10 +140,14 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
     try:
+        exchanges: list[Exchange] = []
         result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
                                      dry_run=options.dry_run, sim_faults=faults,
                                      journal=journal, resume=recorded, run_id=run_id,
-                                     shard=shard))
+                                     shard=shard,
+                                     observe=exchanges.append if options.record else None))
+        if options.record:
+            write_cassettes(options.record, [cassette_of(e) for e in exchanges])
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)

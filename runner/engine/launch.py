@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from runner.auth import build_auth
 from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run, RunResult, Shard
-from runner.engine.services import ServiceClient
+from runner.engine.services import Exchange, ServiceClient
 from runner.errors import Finding, InputError, OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
@@ -30,7 +30,9 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   transport: httpx.AsyncBaseTransport | None = None,
                   clock: Clock | None = None, sim_faults: FaultPlan | None = None,
                   journal: Journal | None = None, resume: Recorded | None = None,
-                  run_id: str = "", shard: Shard | None = None) -> RunResult:
+                  run_id: str = "", shard: Shard | None = None,
+                  observe: Callable[[Exchange], None] | None = None,
+                  lenient_responses: bool = False) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
@@ -47,9 +49,11 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
         for each in {id(t): t for t in transports.values()}.values():
             stack.push_async_callback(each.aclose)
         services = _services(playbook, inputs, env, transports, clock, live=live)
+        for service in services.values():
+            service.observe = observe
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate, journal=journal, resume=resume, run_id=run_id,
-                  shard=shard)
+                  shard=shard, lenient_responses=lenient_responses)
         return await run.execute()
 
 

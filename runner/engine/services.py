@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -59,6 +60,17 @@ class RateLimiter:
         self.next_free = max(self.next_free, self.clock.now() + seconds)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request as sent (before signing) and the answer as it came."""
+
+    request: OutgoingRequest
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    seconds: float
+
+
 class ServiceClient:
     """Sends checked requests to one vendor service through an httpx transport.
 
@@ -70,7 +82,8 @@ class ServiceClient:
     def __init__(self, name: str, spec: Spec, base_url: str,
                  transport: httpx.AsyncBaseTransport, clock: Clock, *,
                  rate_limit: float | None = None, timeouts: Timeouts | None = None,
-                 retries: Retries | None = None, auth: httpx.Auth | None = None) -> None:
+                 retries: Retries | None = None, auth: httpx.Auth | None = None,
+                 observe: Callable[[Exchange], None] | None = None) -> None:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
@@ -80,6 +93,7 @@ class ServiceClient:
         self.limiter = RateLimiter(rate_limit, clock)
         self.retries = retries or Retries()
         self.auth = auth
+        self.observe = observe  # sees every answer as it came (check, --record)
 
     async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
                    retries: Retries | None = None,
@@ -134,6 +148,7 @@ class ServiceClient:
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
         name = request.endpoint.qualified_name
+        started = time.perf_counter()
         try:
             status, headers, content = await asyncio.wait_for(
                 self._exchange(request, limits), limits.total)
@@ -153,6 +168,9 @@ class ServiceClient:
             raise TransportError([Finding(Location(), f"{name}: the connection failed "
                                           f"({exc or type(exc).__name__}); the outcome is "
                                           "unknown")]) from None
+        if self.observe is not None:
+            self.observe(Exchange(request, status, headers, content,
+                                  time.perf_counter() - started))
         return check_response(self.spec, request.endpoint, status, headers, content,
                               now=self.clock.now(), lenient_schema=lenient_schema)
 

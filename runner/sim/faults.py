@@ -50,7 +50,7 @@ class Fault:
     times: int | None = None  # how many more times it may happen (None: no limit)
 
     def applies_to(self, endpoint: Endpoint) -> bool:
-        return bool(self.targets & {"*", endpoint.kind, endpoint.qualified_name})
+        return bool(self.targets & {"*", endpoint.kind, endpoint.name, endpoint.qualified_name})
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)

@@ -55,10 +55,32 @@ class Reservation:
         return int(self.fields["appointTime"]) - lead
 
 
+def _seeded() -> dict[str, Reservation]:
+    """The vendor pages' own examples, already called: the reservation of the list page and
+    the call of the detail page (VDN 8), so a read-only probe finds something to read."""
+    listed: dict[str, Any] = {"appointId": "174730253678826340158055543045", "callType": "2",
+              "appointTime": 1747302523000, "calledNo": "66660001", "taskId": "1106025109",
+              "taskName": "预占", "taskStatus": "2", "timeout": True, "userAccount": "116",
+              "userName": "116", "beginTime": 1747302513000, "endTime": 1747302523000,
+              "callFlag": "2", "callerNo": "710002", "failCode": "00604", "result": "0101",
+              "busiResult": "预约业务结果>aab", "createTime": 1747302536000}
+    call: dict[str, Any] = {"callId": "1644464743-1388", "called": "88881955", "callEndTime":
+            "2022-02-10 11:45:51", "vdnId": 8, "callStatus": "6", "failCode": "00000",
+            "resultCode": "OB99999", "callBeginTime": "2022-02-10 11:45:47",
+            "recordPath": "", "ackBeginTime": "2022-02-10 11:45:43"}
+    rejected = {"callId": listed["appointId"], "called": "66660001", "vdnId": 8,
+                "callStatus": "5", "failCode": "00604", "resultCode": "OB00001",
+                "ackBeginTime": "2025-05-15 09:48:33", "callEndTime": "2025-05-15 09:48:43",
+                "recordPath": ""}
+    return {listed["appointId"]: Reservation(listed, 8, call=rejected),
+            call["callId"]: Reservation({**listed, "appointId": call["callId"],
+                                         "calledNo": call["called"]}, 8, call=call)}
+
+
 @dataclass
 class ISales(Vendor):
     clock: Clock
-    reservations: dict[str, Reservation] = field(default_factory=dict)
+    reservations: dict[str, Reservation] = field(default_factory=_seeded)
     sequence: int = 0
 
     handlers: ClassVar[dict[str, str]] = {

@@ -1,0 +1,1 @@
+"""Contract checks: how vendors drift from their specs, live or from recorded traffic."""

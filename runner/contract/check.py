@@ -1,0 +1,153 @@
+"""`outbound check`: a probe playbook's answers, compared field by field with the specs.
+
+Live, the probe runs like any playbook (reads only, unless --allow-writes) and every answer
+is compared as it came, even one the engine would reject. `--record DIR` keeps each exchange as
+a cassette (redacted JSON); `--replay DIR` compares recorded answers with the current specs
+without any network, so a spec change is checked against real past traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.contract.drift import BREAKING, DriftFinding, compare, deduplicated
+from runner.engine.launch import execute
+from runner.engine.services import READ_KINDS, Exchange
+from runner.errors import (
+    FileError,
+    Finding,
+    InputError,
+    Location,
+    ResponseInvalid,
+    VendorError,
+)
+from runner.playbook import Playbook, load_playbook, resolve_inputs
+from runner.secrets import REDACTOR
+from runner.spec import Spec
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    playbook: Path
+    variables: dict[str, str] = field(default_factory=dict)
+    simulate: bool = False
+    allow_writes: bool = False
+    slow_after: float | None = None
+    record: Path | None = None
+    replay: Path | None = None
+
+
+@dataclass
+class CheckResult:
+    findings: list[DriftFinding]
+    answers: int
+    problem: str | None = None  # the probe could not run through (not a drift)
+
+    def exit_code(self, fail_on: str) -> int:
+        if self.problem:
+            return 1
+        failing = [f for f in self.findings if f.severity == BREAKING or fail_on == "warning"]
+        return 1 if failing else 0
+
+
+@dataclass(frozen=True)
+class Cassette:
+    """One recorded exchange."""
+
+    endpoint: str
+    method: str
+    path: str
+    status: int
+    seconds: float
+    body: Any  # the decoded JSON, or the text when it was not JSON
+
+    def to_json(self) -> str:
+        return REDACTOR.text(json.dumps(self.__dict__, ensure_ascii=False, indent=2))
+
+
+def check(options: CheckOptions) -> CheckResult:
+    playbook = load_playbook(options.playbook)
+    if options.replay is not None:
+        return _compare_all(playbook, _read_cassettes(options.replay), options.slow_after)
+    _refuse_writes(playbook, options.allow_writes)
+    inputs = resolve_inputs(playbook, options.variables, frozenset(options.variables))
+    exchanges: list[Exchange] = []
+    result = asyncio.run(execute(playbook, inputs, lambda event: None,
+                                 simulate=options.simulate, observe=exchanges.append,
+                                 lenient_responses=True))
+    cassettes = [cassette_of(exchange) for exchange in exchanges]
+    if options.record is not None:
+        write_cassettes(options.record, cassettes)
+    checked = _compare_all(playbook, cassettes, options.slow_after)
+    error = result.error
+    last = cassettes[-1].endpoint if cassettes else None
+    explained = isinstance(error, (VendorError, ResponseInvalid)) and any(
+        f.endpoint == last for f in checked.findings)  # the drift found stopped the probe
+    if error is not None and not explained:
+        checked.problem = REDACTOR.text(str(error))
+    return checked
+
+
+def _refuse_writes(playbook: Playbook, allowed: bool) -> None:
+    writes = [s for s in playbook.steps if s.endpoint and s.endpoint.kind not in READ_KINDS]
+    if writes and not allowed:
+        raise InputError([Finding(s.location, f"step {s.id} calls {s.endpoint.qualified_name}"
+                                  f" ({s.endpoint.kind}); a check only reads unless "
+                                  "--allow-writes") for s in writes if s.endpoint])
+
+
+def cassette_of(exchange: Exchange) -> Cassette:
+    """An exchange as a cassette: the answer decoded, the request described."""
+    request = exchange.request
+    try:
+        body: Any = json.loads(exchange.content)
+    except (ValueError, UnicodeDecodeError):
+        body = exchange.content.decode("utf-8", errors="replace")
+    return Cassette(request.endpoint.qualified_name, request.method, request.describe(),
+                    exchange.status, round(exchange.seconds, 4), body)
+
+
+def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
+                 slow_after: float | None) -> CheckResult:
+    specs: dict[str, Spec] = {b.spec.service: b.spec for b in playbook.services.values()}
+    findings: list[DriftFinding] = []
+    for cassette in cassettes:
+        service, _, name = cassette.endpoint.partition(".")
+        spec = specs.get(service)
+        if spec is None or name not in spec.endpoints:
+            continue  # traffic of an endpoint this playbook's specs no longer have
+        endpoint = spec.endpoints[name]
+        if isinstance(cassette.body, str):
+            findings.append(DriftFinding(BREAKING, cassette.endpoint, "$", "not JSON",
+                                         "a JSON body", repr(cassette.body[:60])))
+            continue
+        findings += compare(spec, endpoint, cassette.body, seconds=cassette.seconds,
+                            slow_after=slow_after)
+    return CheckResult(deduplicated(findings), len(cassettes))
+
+
+def write_cassettes(folder: Path, cassettes: Sequence[Cassette]) -> None:
+    """Each cassette as redacted JSON, numbered in the order of the calls."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, cassette in enumerate(cassettes, start=1):
+        name = f"{index:04d}-{cassette.endpoint}.json"
+        (folder / name).write_text(cassette.to_json() + "\n", encoding="utf-8")
+
+
+def _read_cassettes(folder: Path) -> list[Cassette]:
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise InputError.plain(f"--replay {folder}: no cassettes (*.json) there")
+    cassettes = []
+    for path in files:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            cassettes.append(Cassette(**raw))
+        except (OSError, ValueError, TypeError) as exc:
+            raise FileError([Finding(Location(str(path)), f"not a cassette ({exc})")]) from None
+    return cassettes

@@ -1,0 +1,130 @@
+"""`outbound check` against a served simulator: silent when nothing drifted, and each drift
+reported as exactly that finding, with its severity and exit code; then the same offline."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.sim import demo_credentials
+from tests.conftest import outbound, sim_server
+
+PROBE = "playbooks/contract-probe.yaml"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    with sim_server() as base:
+        yield base
+
+
+@pytest.fixture
+def live(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
+    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
+        monkeypatch.setenv(name, served)
+    for name, value in demo_credentials.ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    _faults(served)
+    return served
+
+
+def _faults(base: str, *faults: dict[str, Any]) -> None:
+    request = urllib.request.Request(f"{base}/_sim/faults", method="PUT",
+                                     data=json.dumps({"faults": list(faults)}).encode())
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def _check(*args: str) -> tuple[int, list[dict[str, Any]], str | None]:
+    result = outbound("check", PROBE, "--format", "json", *args)
+    document = json.loads(result.output)
+    return result.exit_code, document["findings"], document["problem"]
+
+
+def test_no_drift_no_finding(live: str) -> None:
+    assert _check() == (0, [], None)
+
+
+@pytest.mark.parametrize(("fault", "expected", "code"), [
+    ({"action": "remove", "field": "data.*.appointId", "on": "huawei-isales.appoint.list"},
+     [("breaking", "huawei-isales.appoint.list", "$.data[].appointId", "required field gone")],
+     1),
+    ({"action": "retype", "field": "totalCount", "value": "4", "on": "huawei-isales.appoint.list"},
+     [("breaking", "huawei-isales.appoint.list", "$.totalCount", "type changed")], 1),
+    ({"action": "add", "field": "data.nickname", "value": "x", "on": "callresult.detail"},
+     [("warning", "huawei-isales.callresult.detail", "$.data.nickname",
+       "undocumented field added")], 0),
+    ({"action": "retype", "field": "data.list.*.taskStatus", "value": 9, "on": "task.page"},
+     [("warning", "speech-openapi.task.page", "$.data.list[].taskStatus", "new enum value")], 0),
+    ({"action": "retype", "field": "data.callStatus", "value": True, "on": "callresult.detail"},
+     [("breaking", "huawei-isales.callresult.detail", "$.data.callStatus",
+       "enum value no longer matches")], 1),
+    ({"action": "rename", "field": "returnCode", "to": "retCode", "on": "callresult.detail"},
+     [("breaking", "huawei-isales.callresult.detail", "$.returnCode", "envelope code moved"),
+      ("breaking", "huawei-isales.callresult.detail", "$.returnCode", "required field gone"),
+      ("warning", "huawei-isales.callresult.detail", "$.retCode", "undocumented field added")],
+     1),
+    ({"action": "new_code", "code": "0200099", "on": "callresult.detail"},
+     [("warning", "huawei-isales.callresult.detail", "$.returnCode",
+       "result code not in the spec")], 0),
+])
+def test_each_drift_is_exactly_its_finding(live: str, fault: dict[str, Any],
+                                           expected: list[tuple[str, ...]], code: int) -> None:
+    _faults(live, {"kind": "drift", **{k: v for k, v in fault.items()}})
+    exit_code, findings, problem = _check()
+    assert problem is None
+    got = sorted((f["severity"], f["endpoint"], f["path"], f["kind"]) for f in findings)
+    assert got == sorted(expected)
+    assert exit_code == code
+
+
+def test_fail_on_warning_and_slow_answers(live: str) -> None:
+    _faults(live, {"kind": "latency", "seconds": 0.3, "on": "crm.tasks.list"})
+    exit_code, findings, _ = _check("--slow", "0.2")
+    assert [(f["severity"], f["endpoint"], f["kind"]) for f in findings] == [
+        ("warning", "crm.tasks.list", "slow answer")]
+    assert exit_code == 0
+    assert _check("--slow", "0.2", "--fail-on", "warning")[0] == 1
+
+
+def test_a_recorded_check_replays_offline_with_the_same_findings(live: str,
+                                                                 tmp_path: Path) -> None:
+    _faults(live, {"kind": "drift", "action": "retype", "field": "data.*.callType",
+                   "value": 2, "on": "appoint.list"})
+    cassettes = tmp_path / "cassettes"
+    live_code, live_findings, _ = _check("--record", str(cassettes))
+    assert live_findings and live_code == 1
+    recorded = sorted(cassettes.glob("*.json"))
+    assert len(recorded) == 4
+    assert demo_credentials.ISALES_SK not in "".join(p.read_text() for p in recorded)
+    offline_code, offline_findings, _ = _check("--replay", str(cassettes))
+    assert (offline_code, offline_findings) == (live_code, live_findings)
+
+
+def test_a_probe_that_writes_is_refused(in_repo: Path) -> None:
+    result = outbound("check", "playbooks/crm-callbacks.yaml", "--sim")
+    assert result.exit_code == 2
+    assert "step reserve calls huawei-isales.appoint.create (create); a check only reads " \
+           "unless --allow-writes" in result.stderr
+
+
+def test_junit_output(live: str) -> None:
+    _faults(live, {"kind": "drift", "action": "remove", "field": "data.total", "on": "task.page"})
+    result = outbound("check", PROBE, "--format", "junit")
+    assert result.exit_code == 1
+    assert '<failure message="breaking speech-openapi.task.page $.data.total' in result.output
+
+
+def test_a_campaign_recorded_by_run_is_checked_offline(in_repo: Path, tmp_path: Path) -> None:
+    cassettes = tmp_path / "run-cassettes"
+    result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--record",
+                      str(cassettes))
+    assert result.exit_code == 0, result.output
+    assert len(list(cassettes.glob("*.json"))) == 19  # every call of the campaign
+    replay = outbound("check", "playbooks/speech-callbacks.yaml", "--replay", str(cassettes))
+    assert replay.exit_code == 0, replay.output
+    assert replay.output.strip() == "19 answers checked: they match the specs"
