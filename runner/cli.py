@@ -92,6 +92,36 @@ def specs_list(output_format: str) -> None:
     click.echo(spec_list_json(found) if output_format == "json" else spec_list_text(found))
 
 
+@specs.command("diff")
+@click.argument("old")
+@click.argument("new")
+@handles_errors
+def specs_diff(old: str, new: str) -> None:
+    """What changed from spec OLD to NEW (names or files). Exit 1 when something breaks."""
+    from runner.catalog import spec_named
+    from runner.contract.diff import diff_specs
+
+    changes = diff_specs(spec_named(old), spec_named(new))
+    for change in changes:
+        click.echo(str(change))
+    breaking = sum(change.breaking for change in changes)
+    click.echo(f"{len(changes)} change{'s' * (len(changes) != 1)}, {breaking} breaking")
+    sys.exit(1 if breaking else 0)
+
+
+@specs.command("export-openapi")
+@click.argument("spec")
+@handles_errors
+def specs_export_openapi(spec: str) -> None:
+    """The spec (a name or a file) as an OpenAPI 3.1 document (JSON) on stdout."""
+    import json
+
+    from runner.catalog import spec_named
+    from runner.contract.openapi import export_openapi
+
+    click.echo(json.dumps(export_openapi(spec_named(spec)), ensure_ascii=False, indent=2))
+
+
 @specs.command("show")
 @click.argument("endpoint")
 @format_option

@@ -1,0 +1,138 @@
+"""`outbound specs diff OLD NEW`: what changed between two versions of a spec, for playbooks.
+
+A change is breaking when a playbook that worked with OLD may fail with NEW: an endpoint or a
+param it uses gone, a param newly required, a rule tightened (a narrower range, a shorter
+length, fewer enum values, another pattern or type), a response field it may read gone,
+retyped or no longer always there, the envelope moved. Additions and loosenings are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from runner.spec import Endpoint, Spec
+
+
+@dataclass(frozen=True)
+class Change:
+    breaking: bool
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{'breaking' if self.breaking else 'ok      '}  {self.where}: {self.what}"
+
+
+def diff_specs(old: Spec, new: Spec) -> list[Change]:
+    changes: list[Change] = []
+    if (old.envelope and new.envelope) and old.envelope.code != new.envelope.code:
+        changes.append(Change(True, "envelope", f"the result code moved from "
+                              f"{old.envelope.code} to {new.envelope.code}"))
+    if old.auth.scheme != new.auth.scheme:
+        changes.append(Change(True, "auth", f"scheme {old.auth.scheme} became "
+                              f"{new.auth.scheme} (credentials change)"))
+    for code in sorted(set(new.result_codes) - set(old.result_codes)):
+        changes.append(Change(False, f"result_codes.{code}",
+                              f"added: {new.result_codes[code].meaning}"))
+    for code in sorted(set(old.result_codes) - set(new.result_codes)):
+        changes.append(Change(False, f"result_codes.{code}", "removed"))
+    for name in sorted(set(old.endpoints) | set(new.endpoints)):
+        if name not in new.endpoints:
+            changes.append(Change(True, name, "endpoint removed"))
+        elif name not in old.endpoints:
+            changes.append(Change(False, name, "endpoint added"))
+        else:
+            changes += _endpoint(old.endpoints[name], new.endpoints[name])
+    return changes
+
+
+def _endpoint(old: Endpoint, new: Endpoint) -> Iterator[Change]:
+    name = old.name
+    if (old.method, old.path) != (new.method, new.path):
+        yield Change(False, name, f"now {new.method} {new.path} (was {old.method} {old.path};"
+                     " the engine follows the spec)")
+    for param in sorted(set(old.params) | set(new.params)):
+        where = f"{name} params.{param}"
+        before, after = old.params.get(param), new.params.get(param)
+        if after is None:
+            yield Change(True, where, "param removed")
+        elif before is None:
+            yield Change(after.required, where, "param added" + (", required" if
+                                                                   after.required else ""))
+        else:
+            if after.required and not before.required:
+                yield Change(True, where, "now required")
+            yield from _rules(where, before.schema, after.schema)
+    yield from _fields(name, "$", old.response_schema, new.response_schema)
+
+
+def _raised(before: Any, after: Any) -> bool:
+    return bool(after > before)
+
+
+def _lowered(before: Any, after: Any) -> bool:
+    return bool(after < before)
+
+
+_TIGHTER: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": _raised, "exclusiveMinimum": _raised, "minLength": _raised, "minItems": _raised,
+    "maximum": _lowered, "exclusiveMaximum": _lowered, "maxLength": _lowered,
+    "maxItems": _lowered}
+
+
+def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[Change]:
+    if _types(old) != _types(new):
+        yield Change(bool(_types(old) - _types(new)), where,
+                     f"type {_show(_types(old))} became {_show(_types(new))}")
+    for key, tighter in _TIGHTER.items():
+        before, after = old.get(key), new.get(key)
+        if before != after:
+            breaking = after is not None and (before is None or tighter(before, after))
+            yield Change(breaking, where, f"{key} {before} became {after}")
+    if old.get("pattern") != new.get("pattern"):
+        yield Change(new.get("pattern") is not None, where,
+                     f"pattern {old.get('pattern')} became {new.get('pattern')}")
+    if "enum" in old or "enum" in new:
+        before, after = old.get("enum"), new.get("enum")
+        if before is not None and after is not None:
+            gone = [v for v in before if v not in after]
+            added = [v for v in after if v not in before]
+            if gone:
+                yield Change(True, where, f"enum values removed: {gone}")
+            if added:
+                yield Change(False, where, f"enum values added: {added}")
+        elif before != after:
+            yield Change(after is not None, where, "enum " + ("added" if after else "removed"))
+
+
+def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
+    if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
+        return
+    where = f"{name} response {path}"
+    if path != "$" and _types(old) != _types(new):
+        yield Change(True, where, f"type {_show(_types(old))} became {_show(_types(new))}")
+    before, after = old.get("properties", {}), new.get("properties", {})
+    required_before, required_after = set(old.get("required", [])), set(new.get("required", []))
+    for field_name in sorted(set(before) | set(after)):
+        at = f"{path}.{field_name}"
+        if field_name not in after:
+            yield Change(True, f"{name} response {at}", "field removed")
+        elif field_name not in before:
+            yield Change(False, f"{name} response {at}", "field added")
+        else:
+            if field_name in required_before and field_name not in required_after:
+                yield Change(True, f"{name} response {at}", "no longer always there")
+            yield from _fields(name, at, before[field_name], after[field_name])
+    if isinstance(old.get("items"), Mapping) and isinstance(new.get("items"), Mapping):
+        yield from _fields(name, f"{path}[]", old["items"], new["items"])
+
+
+def _types(schema: Mapping[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    return set(kind) if isinstance(kind, list) else {kind} if kind else set()
+
+
+def _show(types: set[str]) -> str:
+    return "|".join(sorted(types)) or "any"

@@ -1,0 +1,86 @@
+"""`outbound specs export-openapi` and `outbound specs diff`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.conftest import ROOT, outbound
+
+SHIPPED = ["huawei-isales", "speech-openapi", "crm"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_spec_exports_a_valid_openapi_document(in_repo: Path, name: str) -> None:
+    result = outbound("specs", "export-openapi", name)
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    validate(document)  # raises if the document is not valid OpenAPI 3.1
+    assert document["openapi"] == "3.1.0"
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    listed = json.loads(outbound("specs", "list", "--format", "json").output)
+    assert sorted(op["operationId"] for op in operations) == sorted(
+        e["endpoint"] for e in listed if e["service"] == name)
+
+
+def test_the_export_carries_params_bodies_examples_and_security(in_repo: Path) -> None:
+    document = json.loads(outbound("specs", "export-openapi", "huawei-isales").output)
+    create = document["paths"]["/rest/isales/v1/openapi/campaigns/{vdnId}/appoint/create"]["post"]
+    assert create["parameters"][0] == {
+        "name": "vdnId", "in": "path", "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 9999},
+        "description": "virtual call center (VDN) ID, an integer from 1 to 9999"}
+    body = create["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["calledNo"]["pattern"] == "^[0-9*#]{1,24}$"
+    assert body["examples"]["example1"]["value"]["calledNo"] == "66660001"
+    assert document["components"]["securitySchemes"]["huaweiC2"]["name"] == "Authorization"
+
+
+def _changed_spec(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    text = (ROOT / "specs" / "huawei-isales.yaml").read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "huawei-isales-v2.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_spec_does_not_differ_from_itself(in_repo: Path) -> None:
+    result = outbound("specs", "diff", "huawei-isales", "specs/huawei-isales.yaml")
+    assert (result.exit_code, result.output) == (0, "0 changes, 0 breaking\n")
+
+
+def test_breaking_changes_are_labelled_and_fail(in_repo: Path, tmp_path: Path) -> None:
+    changed = _changed_spec(
+        tmp_path,
+        ("      remark:\n        in: body\n        description: remarks\n"
+         "        schema: {type: string}\n", ""),
+        (', "remark": "Remarks"}', "}"),
+        ("                taskName: {type: string, description: campaign (task) name}\n", ""),
+        ('  "0200022": {meaning: called too fast, retryable: true, throttle: true}',
+         '  "0200022": {meaning: called too fast, retryable: true, throttle: true}\n'
+         '  "0200023": {meaning: campaign paused}'))
+    result = outbound("specs", "diff", "huawei-isales", str(changed))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "ok        result_codes.0200023: added: campaign paused",
+        "breaking  appoint.create params.remark: param removed",
+        "breaking  appoint.list response $.data[].taskName: field removed",
+        "3 changes, 2 breaking"]
+
+
+def test_additions_alone_do_not_fail(in_repo: Path, tmp_path: Path) -> None:
+    changed = _changed_spec(
+        tmp_path, ('enum: ["1", "2"]\n          description: "1 = manual',
+                   'enum: ["1", "2", "3"]\n          description: "1 = manual'),
+        ("                remark: {type: string, description: remarks}\n",
+         "                remark: {type: string, description: remarks}\n"
+         "                channel: {type: string}\n"))
+    result = outbound("specs", "diff", "huawei-isales", str(changed))
+    assert result.exit_code == 0, result.output
+    assert "ok        appoint.create params.callType: enum values added: ['3']" in result.output
+    assert "ok        appoint.list response $.data[].channel: field added" in result.output
