@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.contract.drift import BREAKING, DriftFinding, compare, deduplicated
+from runner.contract.drift import (
+    BREAKING,
+    DriftFinding,
+    compare,
+    deduplicated,
+    missing_documented,
+)
 from runner.engine.launch import execute
+from runner.engine.responses import dig
 from runner.engine.services import READ_KINDS, Exchange
 from runner.errors import (
     FileError,
@@ -28,7 +35,7 @@ from runner.errors import (
 )
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.secrets import REDACTOR
-from runner.spec import Spec
+from runner.spec import Endpoint, Spec
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
                  slow_after: float | None) -> CheckResult:
     specs: dict[str, Spec] = {b.spec.service: b.spec for b in playbook.services.values()}
     findings: list[DriftFinding] = []
+    answers: dict[str, tuple[Endpoint, list[Any]]] = {}
     for cassette in cassettes:
         service, _, name = cassette.endpoint.partition(".")
         spec = specs.get(service)
@@ -128,7 +136,18 @@ def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
             continue
         findings += compare(spec, endpoint, cassette.body, seconds=cassette.seconds,
                             slow_after=slow_after)
+        if _succeeded(spec, cassette.body):
+            answers.setdefault(cassette.endpoint, (endpoint, []))[1].append(cassette.body)
+    gone = {(f.endpoint, f.path) for f in findings if f.kind == "required field gone"}
+    for endpoint, bodies in answers.values():
+        findings += [f for f in missing_documented(endpoint, bodies)
+                     if (f.endpoint, f.path) not in gone]
     return CheckResult(deduplicated(findings), len(cassettes))
+
+
+def _succeeded(spec: Spec, body: Any) -> bool:
+    envelope = spec.envelope
+    return envelope is None or str(dig(body, envelope.code)) in envelope.success
 
 
 def write_cassettes(folder: Path, cassettes: Sequence[Cassette]) -> None:

@@ -5,8 +5,11 @@ breaking   a required field gone, a type changed, an enum value whose form no lo
 warning    an undocumented field added, a new value of the documented form for an enum, a
            result code not in the spec's table, an answer slower than the threshold
 
-A documented field that is optional and absent is not reported: vendors leave optional fields
-out all the time, and a check must not cry wolf. Paths are written with [] for list items
+An optional field left out of one answer is not reported: vendors leave optional fields out
+all the time, and a check must not cry wolf. A field the vendor page's example answer shows
+and no answer of a check had is breaking ("documented field missing"), unless the spec marks
+it `x-sometimes` (sent only in some states, such as a call's times before the call). Paths are
+written with [] for list items
 (`data[].appointId`), so one change seen on every item of every page is one finding.
 """
 
@@ -176,6 +179,42 @@ def _short(value: Any, limit: int = 40) -> str:
 
 def _describe(rules: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in rules.items())
+
+
+def field_paths(value: Any, path: str = "$") -> Iterator[str]:
+    """Every object field in `value`, as a path with [] for list items."""
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            yield f"{path}.{key}"
+            yield from field_paths(sub, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from field_paths(item, f"{path}[]")
+
+
+def missing_documented(endpoint: Endpoint, answers: list[Any]) -> list[DriftFinding]:
+    """Fields the vendor's own example answer has, which no answer of this check had, though
+    their parent object came back: the vendor stopped sending them (breaking)."""
+    documented = {p for e in endpoint.examples if e.has_response
+                  for p in field_paths(e.response_body)}
+    seen = {p for body in answers for p in field_paths(body)}
+    parents_seen = {p.rsplit(".", 1)[0] for p in seen}  # a parent came back with some field
+    missing = sorted(p for p in documented - seen if p.rsplit(".", 1)[0] in parents_seen
+                     and not _sometimes(endpoint.response_schema, p))
+    return [DriftFinding(BREAKING, endpoint.qualified_name, p, "documented field missing",
+                         "sent (the vendor page's example has it)", "absent from every answer")
+            for p in missing]
+
+
+def _sometimes(schema: Any, path: str) -> bool:
+    """Whether the spec says the field at `path` is sent only sometimes (x-sometimes)."""
+    parent_path, _, name = path.rpartition(".")
+    node: Any = schema
+    for part in parent_path.removeprefix("$").replace("[]", ".[]").split("."):
+        if not part or not isinstance(node, Mapping):
+            continue
+        node = node.get("items") if part == "[]" else node.get("properties", {}).get(part)
+    return isinstance(node, Mapping) and name in node.get("x-sometimes", [])
 
 
 def deduplicated(findings: list[DriftFinding]) -> list[DriftFinding]:
