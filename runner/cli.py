@@ -149,6 +149,8 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Write the run's result as JSON (schemas/report.schema.json) to this file.")
 @click.option("--report-junit", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run as JUnit XML (a test case per step and per failed item).")
+@click.option("--report-html", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run's report as one self-contained HTML page.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every call.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
 @click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
@@ -164,7 +166,8 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Keep every exchange, redacted, as a cassette (for outbound check --replay).")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
-        dry_run: bool, report_json: Path | None, report_junit: Path | None, verbose: bool,
+        dry_run: bool, report_json: Path | None, report_junit: Path | None,
+        report_html: Path | None, verbose: bool,
         quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None,
         shard: str | None, record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
@@ -175,7 +178,7 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
                                      report_json, verbose, quiet, sim_faults=sim_faults,
                                      journal=journal, resume=resume,
                                      report_junit=report_junit, shard=shard,
-                                     record=record)))
+                                     record=record, report_html=report_html)))
 
 
 @main.command()
@@ -248,6 +251,27 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
     merged = merge_reports(reports, report_json, report_junit)
     click.echo(f"merged {len(reports)} reports: {merged['status']} (exit {merged['exit_code']})")
     sys.exit(merged["exit_code"])
+
+
+@runs.command("report")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Where to write the report (one self-contained page).")
+@click.option("--journal", "journals", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A journal to read (repeat for the journals of a sharded run's shards).")
+@handles_errors
+def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path, ...]) -> None:
+    """A run's report as HTML: steps, timeline, rates, latency, outcomes, failures.
+
+    Give the run ids of every shard (and their journals) to merge a sharded run.
+    """
+    from runner.journal import Journal, default_path
+    from runner.reporting.html import load, render
+
+    opened = [Journal(path) for path in journals or (default_path(),)]
+    html_file.write_text(render(load(opened, run_ids)), encoding="utf-8")
+    click.echo(f"report written to {html_file}")
 
 
 @runs.command("show")

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
     endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
     finished_at REAL, status INTEGER, result_code TEXT, outcome TEXT, duration REAL,
-    error TEXT);
+    error TEXT, facts TEXT, response TEXT);
 CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
@@ -64,7 +64,8 @@ WHOLE_STEP = -1  # the `iteration` of a step without for_each
 _INTENT = ("INSERT INTO calls (id, run_id, step, iteration, endpoint, kind, params, sent_at) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
-            "duration = ?, error = ? WHERE id = ?")
+            "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
+_ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
 _ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
          "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _BATCHED = (_INTENT, _OUTCOME, _ITEM)  # queued and written together, in this order
@@ -121,6 +122,7 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            self._add_missing_columns()
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
@@ -129,6 +131,13 @@ class Journal:
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
         self._rows: dict[str, list[tuple[Any, ...]]] = {sql: [] for sql in _BATCHED}
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in present:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def close(self) -> None:
         self._commit()
@@ -194,10 +203,18 @@ class Journal:
         return call_id
 
     def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
-                outcome: str, duration: float, error: str | None = None) -> None:
-        """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by)."""
+                outcome: str, duration: float, error: str | None = None,
+                facts: Mapping[str, list[Any]] | None = None, response: Any = None) -> None:
+        """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by).
+
+        `facts` are the answer's enumerated values (callStatus, failCode, ...) for reports;
+        `response` is kept for failed calls only, cut to 4 KB.
+        """
         self._write(_OUTCOME, (time.time(), status, result_code, outcome, duration,
-                               REDACTOR.text(error) if error else None, call_id))
+                               REDACTOR.text(error) if error else None,
+                               _json(facts) if facts else None,
+                               _json(response)[:4096] if response is not None else None,
+                               call_id))
 
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
@@ -253,6 +270,11 @@ class Journal:
             "ORDER BY started_at DESC LIMIT 1", (file, shard)).fetchone()
         return str(row[0]) if row else None
 
+    def has_run(self, run_id: str) -> bool:
+        self._commit()
+        return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() \
+            is not None
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         self._commit()
         rows = self.db.execute(
@@ -292,10 +314,14 @@ class Journal:
         return run
 
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
-        keys = ("step", "iteration", "endpoint", "kind", "params", "status", "result_code",
-                "outcome", "duration", "error")
+        """Every call of a run, in order, with its intent and outcome."""
+        self._commit()
+        keys = ("step", "iteration", "endpoint", "kind", "params", "sent_at", "finished_at",
+                "status", "result_code", "outcome", "duration", "error", "facts", "response")
         for row in self.db.execute(f"SELECT {', '.join(keys)} FROM calls WHERE run_id = ? "
                                    "ORDER BY id", (run_id,)):
             call = dict(zip(keys, row, strict=True))
-            call["params"] = json.loads(call["params"])
+            call["iteration"] = None if call["iteration"] == WHOLE_STEP else call["iteration"]
+            for key in ("params", "facts", "response"):
+                call[key] = json.loads(call[key]) if call[key] else None
             yield call

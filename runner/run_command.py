@@ -19,6 +19,8 @@ from runner.errors import FileError, Finding, InputError, Location, OutboundErro
 from runner.journal import Journal, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
+from runner.reporting.html import load as load_html
+from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import REDACTOR
@@ -42,6 +44,7 @@ class RunOptions:
     report_junit: Path | None = None
     shard: str | None = None  # K/N
     record: Path | None = None
+    report_html: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
 
 
@@ -160,6 +163,9 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         report.write(options.report_json, result.exit_code)
     if junit and options.report_junit:
         junit.write(options.report_junit)
+    if options.report_html and journal is not None:
+        options.report_html.write_text(render_html(load_html([journal], [run_id])),
+                                       encoding="utf-8")
     if result.error is not None:
         raise result.error
     return 0

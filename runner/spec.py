@@ -159,6 +159,34 @@ class Endpoint:
     def response_validator(self) -> CompiledSchema:
         return compile_schema(self.response_schema)
 
+    @cached_property
+    def enumerated(self) -> dict[str, tuple[tuple[str, ...], Mapping[str, str]]]:
+        """Response fields with documented meanings (x-enum-meanings): dotted name ->
+        (the path, with "[]" for list items, and the meanings)."""
+        found: dict[str, tuple[tuple[str, ...], Mapping[str, str]]] = {}
+
+        def walk(schema: Any, path: tuple[str, ...]) -> None:
+            if not isinstance(schema, Mapping):
+                return
+            if "x-enum-meanings" in schema and path:
+                found[".".join(p for p in path if p != "[]")] = (path, schema["x-enum-meanings"])
+            for name, sub in schema.get("properties", {}).items():
+                walk(sub, (*path, name))
+            if "items" in schema:
+                walk(schema["items"], (*path, "[]"))
+
+        walk(self.response_schema, ())
+        return found
+
+    def facts(self, body: Any) -> dict[str, list[Any]]:
+        """The values an answer holds for each field with documented meanings."""
+        facts: dict[str, list[Any]] = {}
+        for name, (path, _) in self.enumerated.items():
+            values = _values_at(body, path)
+            if values:
+                facts[name] = values
+        return facts
+
     def canonical_param(self, name: str) -> str | None:
         """The param `name` refers to, directly or by one of its documented aliases."""
         if name in self.params:
@@ -188,6 +216,19 @@ class Spec:
                 f"{self.service} has no endpoint {name!r}" + suggest(name, self.endpoints)
                 + f" (it has: {', '.join(sorted(self.endpoints))})"
             ) from None
+
+
+def _values_at(body: Any, path: tuple[str, ...]) -> list[Any]:
+    nodes = [body]
+    for part in path:
+        following: list[Any] = []
+        for node in nodes:
+            if part == "[]" and isinstance(node, list):
+                following.extend(node)
+            elif isinstance(node, Mapping) and part in node:
+                following.append(node[part])
+        nodes = following
+    return [n for n in nodes if isinstance(n, (str, int, float, bool))]
 
 
 # ---------------------------------------------------------------- loading

@@ -440,10 +440,12 @@ class Run:
                 lenient_schema=step.invalid_response == "warn" or self.lenient_responses)
         except RunError as error:
             if self.journal is not None:
+                body = getattr(error, "body", None)
                 self.journal.outcome(call_id, status=getattr(error, "status", None),
                                      result_code=getattr(error, "code", None),
                                      outcome=_outcome_of(error, endpoint.kind), duration=0.0,
-                                     error=str(error))
+                                     error=str(error), facts=endpoint.facts(body),
+                                     response=body)
             tally.retries += error.retries
             self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                    getattr(error, "status", None), getattr(error, "code", None),
@@ -452,7 +454,8 @@ class Run:
         tally.retries += attempts - 1
         if self.journal is not None:
             self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
-                                 outcome="ok", duration=seconds)
+                                 outcome="ok", duration=seconds,
+                                 facts=endpoint.facts(checked.body))
         self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                checked.status, checked.result_code, seconds, attempts))
         for warning in checked.warnings:

@@ -1,0 +1,401 @@
+"""`outbound runs report RUN_ID --html FILE`: a campaign's report as one self-contained page.
+
+Built from the journal. Inline CSS and SVG only: it opens with no network, from a CI artifact
+or an e-mail. Every chart has its numbers as a table beside it (for screen readers, and for
+anyone who wants the figures), reads in light and dark surroundings, and prints. Successes
+are aggregated, never listed, so a 100,000-call run gives a page that still opens at once.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runner.catalog import all_specs
+from runner.errors import InputError
+from runner.journal import Journal
+from runner.secrets import REDACTOR
+
+MAX_FAILURES = 200  # listed in full; the rest are counted
+RESULT_CODE = "result code"  # the meanings key of an endpoint's result codes
+BUCKETS = 40  # points on the time charts
+_STATUS_RANK = {"ok": 0, "paused": 1, "partial": 2, "running": 3, "interrupted": 3,
+                "failed": 4}
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What the report needs of one run (or of the shards of one run, merged)."""
+
+    runs: Sequence[Mapping[str, Any]]
+    calls: Sequence[Mapping[str, Any]]
+    meanings: Mapping[tuple[str, str], Mapping[str, str]]  # (endpoint, field) -> meanings
+
+
+def load(journals: Sequence[Journal], run_ids: Sequence[str]) -> RunData:
+    """The runs `run_ids` (shards of one run, or one run), each found in one of `journals`."""
+    runs: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        journal = next((j for j in journals if j.has_run(run_id)), None)
+        if journal is None:
+            raise InputError.plain(f"no journal given has the run {run_id!r} (journals: "
+                                   + ", ".join(str(j.path) for j in journals) + ")")
+        runs.append(journal.run(run_id))
+        calls.extend(journal.calls(run_id))
+    endpoints = [e for spec in all_specs().values() for e in spec.endpoints.values()]
+    meanings = {(endpoint.qualified_name, name): dict(enumerated[1])
+                for endpoint in endpoints for name, enumerated in endpoint.enumerated.items()}
+    meanings.update({(endpoint.qualified_name, RESULT_CODE): {
+        code: entry.meaning for code, entry in endpoint.result_codes.items()}
+        for endpoint in endpoints})
+    return RunData(runs, calls, meanings)
+
+
+def render(data: RunData) -> str:
+    sections = [_header(data), _steps(data), _over_time(data), _result_codes(data),
+                _facts(data), _failures(data)]
+    title = html.escape(f"{data.runs[0]['playbook']}: run report")
+    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{title}</title><style>{_CSS}</style></head><body><main>"
+            + "".join(sections) + "</main></body></html>\n")
+    return REDACTOR.text(page)
+
+
+# ------------------------------------------------------------------ sections
+
+
+def _header(data: RunData) -> str:
+    first = data.runs[0]
+    started = min(r["started_at"] for r in data.runs)
+    finished = [r["finished_at"] for r in data.runs if r["finished_at"]]
+    end = max(finished) if len(finished) == len(data.runs) else None
+    status = max((r["status"] for r in data.runs), key=lambda s: _STATUS_RANK.get(s, 3))
+    exits = sorted({str(r["exit_code"]) for r in data.runs if r["exit_code"] is not None})
+    rows = [("Playbook", f"{first['playbook']} ({first['file']})"),
+            ("Run", ", ".join(f"{r['run_id']}" + (f" (shard {r['shard']})" if r["shard"]
+                                                 else "") for r in data.runs)),
+            ("Started", _when(started)), ("Finished", _when(end) if end else "not finished"),
+            ("Duration", f"{end - started:.1f} s" if end else "-"),
+            ("Status", status), ("Exit code", ", ".join(exits) or "-"),
+            ("Calls", str(len(data.calls))),
+            ("Inputs", json.dumps(first["inputs"], ensure_ascii=False))]
+    status_class = f' class="status-{html.escape(status)}"'
+    cells = "".join(f"<tr><th scope=\"row\">{html.escape(k)}</th><td"
+                    f"{status_class if k == 'Status' else ''}"
+                    f" data-field=\"{html.escape(k.lower())}\">{html.escape(v)}</td></tr>"
+                    for k, v in rows)
+    return (f"<header><h1>{html.escape(first['playbook'])}</h1>"
+            f"<table class=\"facts\" id=\"run\">{cells}</table></header>")
+
+
+def _steps(data: RunData) -> str:
+    steps: dict[str, dict[str, Any]] = {}
+    for run in data.runs:
+        for step in run["steps"]:
+            total = steps.setdefault(step["step"], {"step": step["step"], "status": "ok",
+                                                    **dict.fromkeys(_STEP_COUNTS, 0)})
+            for key in _STEP_COUNTS:
+                if key != "unknown":
+                    total[key] += step[key]
+            if step["status"] != "ok":
+                total["status"] = step["status"]
+    spans: dict[str, list[float]] = {}
+    for call in data.calls:
+        if call["step"] in steps:
+            if call["outcome"] in (None, "unknown"):
+                steps[call["step"]]["unknown"] += 1
+            end = call["finished_at"] or call["sent_at"]
+            span = spans.setdefault(call["step"], [call["sent_at"], end])
+            span[0], span[1] = min(span[0], call["sent_at"]), max(span[1], end)
+    header = "".join(f"<th scope=\"col\">{h}</th>" for h in
+                     ("Step", "Status", "Calls", "Items", "OK", "Skipped", "Failed", "Retries",
+                      "Unknown outcome"))
+    rows = "".join(
+        f"<tr data-step=\"{html.escape(s['step'])}\"><th scope=\"row\">{html.escape(s['step'])}"
+        f"</th><td>{html.escape(s['status'])}</td>"
+        + "".join(f"<td data-count=\"{k}\">{s[k]}</td>" for k in _STEP_COUNTS) + "</tr>"
+        for s in steps.values())
+    table = f"<table id=\"steps\"><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+    return (f"<section><h2>Steps</h2>{table}"
+            + _figure("timeline", "When each step ran", _timeline(spans),
+                      [("Step", "From (s)", "To (s)"), *_timeline_rows(spans)]) + "</section>")
+
+
+_STEP_COUNTS = ("calls", "iterations", "succeeded", "skipped", "failed", "retries", "unknown")
+
+
+def _over_time(data: RunData) -> str:
+    done = [c for c in data.calls if c["finished_at"]]
+    if not done:
+        return "<section><h2>Requests over time</h2><p>No call finished.</p></section>"
+    start = min(c["sent_at"] for c in done)
+    end = max(c["finished_at"] for c in done)
+    width = max(end - start, 1e-3) / BUCKETS
+    buckets: list[list[Mapping[str, Any]]] = [[] for _ in range(BUCKETS)]
+    for call in done:
+        buckets[min(int((call["finished_at"] - start) / width), BUCKETS - 1)].append(call)
+    rate, median, p95 = [], [], []
+    for i, bucket in enumerate(buckets):
+        x = (i + 0.5) * width
+        rate.append((x, len(bucket) / width))
+        latencies = sorted(c["duration"] * 1000 for c in bucket if c["duration"])
+        if latencies:
+            median.append((x, statistics.median(latencies)))
+            p95.append((x, latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]))
+    rows = [(f"{x:.2f}", f"{r:.1f}", _at(median, x), _at(p95, x)) for x, r in rate]
+    return ("<section><h2>Requests over time</h2>"
+            + _figure("rate", "Requests per second",
+                      _line_chart({"requests/s": rate}, "seconds into the run", "requests/s"),
+                      [("Second", "Requests/s"), *((r[0], r[1]) for r in rows)])
+            + _figure("latency", "Latency (median and p95)",
+                      _line_chart({"median": median, "p95": p95}, "seconds into the run", "ms"),
+                      [("Second", "Median ms", "p95 ms"), *((r[0], r[2], r[3]) for r in rows)])
+            + "</section>")
+
+
+def _result_codes(data: RunData) -> str:
+    counts = Counter((c["endpoint"], _code_of(c)) for c in data.calls)
+    endpoints = sorted({endpoint for endpoint, _ in counts})
+    figures = []
+    for endpoint in endpoints:
+        meanings = data.meanings.get((endpoint, RESULT_CODE), {})
+        rows = sorted(((code, n) for (e, code), n in counts.items() if e == endpoint),
+                      key=lambda row: -row[1])
+        labelled = [(f"{code} {meanings[code]}" if code in meanings else code, n)
+                    for code, n in rows]
+        figures.append(_figure(f"codes-{endpoint}", f"Result codes of {endpoint}",
+                               _bar_chart(labelled), [("Result", "Meaning", "Calls")] + [
+                                   (code, meanings.get(code, ""), str(n)) for code, n in rows]))
+    return "<section><h2>Vendor result codes</h2>" + "".join(figures) + "</section>"
+
+
+def _facts(data: RunData) -> str:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for call in data.calls:
+        for field_name, values in (call["facts"] or {}).items():
+            for value in values:
+                counts[(call["endpoint"], field_name, str(value))] += 1
+    figures = []
+    for endpoint, field_name in sorted({(e, f) for e, f, _ in counts}):
+        meanings = data.meanings.get((endpoint, field_name), {})
+        rows = sorted(((v, n) for (e, f, v), n in counts.items()
+                       if (e, f) == (endpoint, field_name)), key=lambda row: -row[1])
+        labelled = [(f"{v} {meanings[v]}" if v in meanings else v, n) for v, n in rows]
+        figures.append(_figure(f"facts-{endpoint}-{field_name}", f"{field_name} in answers of "
+                               f"{endpoint}", _bar_chart(labelled), [("Value", "Meaning",
+                                                                      "Count")] + [
+            (v, meanings.get(v, ""), str(n)) for v, n in rows]))
+    if not figures:
+        return ""
+    return "<section><h2>Outcomes</h2>" + "".join(figures) + "</section>"
+
+
+def _failures(data: RunData) -> str:
+    failed = [(run, f) for run in data.runs for f in run["failures"]]
+    if not failed:
+        return "<section><h2>Failures</h2><p id=\"no-failures\">None.</p></section>"
+    last_call: dict[tuple[str, Any], Mapping[str, Any]] = {}
+    for call in data.calls:
+        if call["outcome"] != "ok":
+            last_call[(call["step"], call["iteration"])] = call
+    items = []
+    for _, failure in failed[:MAX_FAILURES]:
+        found = last_call.get((failure["step"], failure["iteration"]))
+        where = failure["step"] + (f"[{failure['iteration']}]" if failure["iteration"]
+                                   is not None else "")
+        detail = ""
+        if found is not None:
+            detail = (f"<h4>Request ({html.escape(found['endpoint'])})</h4>"
+                      f"<pre>{html.escape(_pretty(found['params']))}</pre>"
+                      f"<h4>Answer</h4><pre>{html.escape(_pretty(found['response']))}</pre>")
+        items.append(f"<details class=\"failure\"><summary><strong>{html.escape(where)}"
+                     f"</strong>: {html.escape((failure['reason'] or '').splitlines()[0])}"
+                     f"</summary>{detail}</details>")
+    more = len(failed) - MAX_FAILURES
+    tail = f"<p>... and {more} more failed items (see outbound runs show).</p>" if more > 0 \
+        else ""
+    return (f"<section><h2>Failures ({len(failed)})</h2><div id=\"failures\">"
+            + "".join(items) + f"</div>{tail}</section>")
+
+
+# ------------------------------------------------------------------ charts
+
+
+def _figure(key: str, caption: str, chart: str, table: Sequence[Sequence[str]]) -> str:
+    head, *body = table
+    heads = "".join(f"<th scope=\"col\">{html.escape(h)}</th>" for h in head)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in body)
+    ident = html.escape(key.replace(".", "-"))
+    return (f"<figure id=\"{ident}\"><figcaption>{html.escape(caption)}</figcaption>{chart}"
+            f"<details><summary>Numbers</summary><table class=\"numbers\"><thead><tr>{heads}"
+            f"</tr></thead><tbody>{rows}</tbody></table></details></figure>")
+
+
+def _bar_chart(rows: Sequence[tuple[str, int]]) -> str:
+    if not rows:
+        return "<p>No data.</p>"
+    top = max(n for _, n in rows) or 1
+    label_width, bar_width, height = 280, 360, 22
+    total_height = height * len(rows) + 30
+    bars = []
+    for i, (label, n) in enumerate(rows):
+        y = i * height + 4
+        width = bar_width * n / top
+        bars.append(
+            f"<text x=\"{label_width - 6}\" y=\"{y + 13}\" text-anchor=\"end\">"
+            f"{html.escape(_cut(label, 38))}</text>"
+            f"<rect class=\"bar\" x=\"{label_width}\" y=\"{y}\" width=\"{width:.1f}\" "
+            f"height=\"{height - 6}\" data-label=\"{html.escape(label)}\" data-value=\"{n}\">"
+            f"<title>{html.escape(label)}: {n}</title></rect>"
+            f"<text x=\"{label_width + width + 4:.1f}\" y=\"{y + 13}\">{n}</text>")
+    axis_y = height * len(rows) + 4
+    ticks = "".join(
+        f"<line class=\"tick\" x1=\"{label_width + bar_width * f:.1f}\" y1=\"{axis_y}\" "
+        f"x2=\"{label_width + bar_width * f:.1f}\" y2=\"{axis_y + 4}\"/>"
+        f"<text x=\"{label_width + bar_width * f:.1f}\" y=\"{axis_y + 16}\" "
+        f"text-anchor=\"middle\">{_num(top * f)}</text>" for f in (0, 0.5, 1))
+    return (f"<svg role=\"img\" class=\"chart bars\" viewBox=\"0 0 {label_width + bar_width + 60}"
+            f" {total_height}\" width=\"100%\">{''.join(bars)}<line class=\"axis\" "
+            f"x1=\"{label_width}\" y1=\"{axis_y}\" x2=\"{label_width + bar_width}\" "
+            f"y2=\"{axis_y}\"/>{ticks}</svg>")
+
+
+def _line_chart(series: Mapping[str, Sequence[tuple[float, float]]], x_label: str,
+                y_label: str) -> str:
+    points = [p for values in series.values() for p in values]
+    if not points:
+        return "<p>No data.</p>"
+    left, top, width, height = 56, 10, 560, 180
+    max_x = max(x for x, _ in points) or 1
+    max_y = max(y for _, y in points) or 1
+
+    def at(x: float, y: float) -> str:
+        return f"{left + width * x / max_x:.1f},{top + height - height * y / max_y:.1f}"
+
+    lines = "".join(
+        f"<polyline class=\"line s{i}\" fill=\"none\" data-series=\"{html.escape(name)}\" "
+        f"points=\"{' '.join(at(x, y) for x, y in values)}\"/>"
+        for i, (name, values) in enumerate(series.items()))
+    y_ticks = "".join(
+        f"<text x=\"{left - 6}\" y=\"{top + height - height * f + 4:.1f}\" "
+        f"text-anchor=\"end\">{_num(max_y * f)}</text>"
+        f"<line class=\"grid\" x1=\"{left}\" x2=\"{left + width}\" "
+        f"y1=\"{top + height - height * f:.1f}\" y2=\"{top + height - height * f:.1f}\"/>"
+        for f in (0, 0.5, 1))
+    x_ticks = "".join(
+        f"<text x=\"{left + width * f:.1f}\" y=\"{top + height + 16}\" text-anchor=\"middle\">"
+        f"{_num(max_x * f)}</text>" for f in (0, 0.5, 1))
+    legend = "".join(f"<text class=\"legend s{i}\" x=\"{left + 10 + 110 * i}\" y=\"{top + 12}\">"
+                     f"&#9632; {html.escape(name)}</text>" for i, name in enumerate(series))
+    return (f"<svg role=\"img\" class=\"chart lines\" viewBox=\"0 0 {left + width + 20} "
+            f"{top + height + 44}\" width=\"100%\">{y_ticks}<line class=\"axis\" x1=\"{left}\" "
+            f"y1=\"{top + height}\" x2=\"{left + width}\" y2=\"{top + height}\"/>"
+            f"<line class=\"axis\" x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" "
+            f"y2=\"{top + height}\"/>{x_ticks}{lines}{legend}"
+            f"<text x=\"{left + width / 2}\" y=\"{top + height + 36}\" text-anchor=\"middle\">"
+            f"{html.escape(x_label)}</text><text x=\"12\" y=\"{top + height / 2}\" "
+            f"transform=\"rotate(-90 12 {top + height / 2})\" text-anchor=\"middle\">"
+            f"{html.escape(y_label)}</text></svg>")
+
+
+def _timeline(spans: Mapping[str, list[float]]) -> str:
+    if not spans:
+        return "<p>No call was made.</p>"
+    start = min(s for s, _ in spans.values())
+    end = max(e for _, e in spans.values())
+    total = max(end - start, 1e-3)
+    label_width, bar_width, height = 140, 460, 22
+    bars = "".join(
+        f"<text x=\"{label_width - 6}\" y=\"{i * height + 17}\" text-anchor=\"end\">"
+        f"{html.escape(step)}</text><rect class=\"span\" data-step=\"{html.escape(step)}\" "
+        f"x=\"{label_width + bar_width * (s - start) / total:.1f}\" y=\"{i * height + 4}\" "
+        f"width=\"{max(bar_width * (e - s) / total, 2):.1f}\" height=\"{height - 6}\">"
+        f"<title>{html.escape(step)}: {s - start:.2f}-{e - start:.2f} s</title></rect>"
+        for i, (step, (s, e)) in enumerate(spans.items()))
+    axis_y = height * len(spans) + 4
+    ticks = "".join(f"<text x=\"{label_width + bar_width * f:.1f}\" y=\"{axis_y + 14}\" "
+                    f"text-anchor=\"middle\">{_num(total * f)} s</text>" for f in (0, 0.5, 1))
+    view_width = label_width + bar_width + 40
+    return (f"<svg role=\"img\" class=\"chart timeline\" viewBox=\"0 0 {view_width} "
+            f"{axis_y + 22}\" width=\"100%\">{bars}<line class=\"axis\" "
+            f"x1=\"{label_width}\" y1=\"{axis_y}\" x2=\"{label_width + bar_width}\" "
+            f"y2=\"{axis_y}\"/>{ticks}</svg>")
+
+
+def _timeline_rows(spans: Mapping[str, list[float]]) -> list[tuple[str, str, str]]:
+    if not spans:
+        return []
+    start = min(s for s, _ in spans.values())
+    return [(step, f"{s - start:.2f}", f"{e - start:.2f}") for step, (s, e) in spans.items()]
+
+
+# ------------------------------------------------------------------ small helpers
+
+
+def _code_of(call: Mapping[str, Any]) -> str:
+    if call["result_code"]:
+        return str(call["result_code"])
+    if call["status"]:
+        return f"HTTP {call['status']}"
+    return "no answer" if call["outcome"] in ("unknown", None) else "not sent"
+
+
+def _at(points: Iterable[tuple[float, float]], x: float) -> str:
+    return next((f"{y:.1f}" for px, y in points if px == x), "")
+
+
+def _num(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pretty(value: Any) -> str:
+    return "-" if value is None else json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch)) if epoch else "-"
+
+
+_CSS = """
+:root { --fg: #1b1f24; --bg: #ffffff; --muted: #57606a; --line: #d0d7de;
+        --c0: #0969da; --c1: #bf3989; --c2: #1a7f37; --bad: #cf222e; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9da7b3; --line: #30363d;
+          --c0: #58a6ff; --c1: #f778ba; --c2: #3fb950; --bad: #ff7b72; } }
+@media print { :root { --fg: #000; --bg: #fff; --muted: #333; --line: #999; }
+  details { display: block; } details > summary { display: none; } }
+body { color: var(--fg); background: var(--bg); font: 15px/1.45 system-ui, sans-serif;
+       margin: 0; }
+main { max-width: 980px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 1.6em; margin: 0 0 12px; } h2 { border-bottom: 1px solid var(--line);
+  padding-bottom: 4px; margin-top: 32px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid var(--line); }
+td[data-count] { text-align: right; font-variant-numeric: tabular-nums; }
+.facts th { color: var(--muted); font-weight: normal; }
+.status-failed, .status-partial { color: var(--bad); font-weight: bold; }
+.status-ok { color: var(--c2); font-weight: bold; }
+figure { margin: 16px 0 24px; } figcaption { font-weight: 600; margin-bottom: 4px; }
+svg.chart { max-width: 760px; display: block; }
+svg text { fill: var(--fg); font-size: 12px; }
+.axis, .tick { stroke: var(--fg); stroke-width: 1; } .grid { stroke: var(--line); }
+.bar, .span { fill: var(--c0); } .line { stroke-width: 2; }
+.line.s0 { stroke: var(--c0); } .line.s1 { stroke: var(--c1); }
+.legend.s0 { fill: var(--c0); } .legend.s1 { fill: var(--c1); }
+details.failure { border-left: 3px solid var(--bad); padding: 4px 10px; margin: 6px 0; }
+pre { background: color-mix(in srgb, var(--fg) 6%, var(--bg)); padding: 8px; overflow: auto; }
+summary { cursor: pointer; color: var(--muted); }
+"""
