@@ -189,3 +189,14 @@ def test_a_hundred_thousand_calls_make_a_small_page() -> None:
     dom = Dom(page)
     assert dom.bars["codes-huawei-isales-appoint-create"] == {"0200000": 98_000,
                                                               "04000003": 2000}
+
+
+def test_every_chart_has_its_numbers_as_a_table_for_screen_readers(tmp_path: Path) -> None:
+    playbook, page = tmp_path / "p.yaml", tmp_path / "report.html"
+    playbook.write_text(BLOCKLISTED.replace("default: 30", "default: 6"))
+    outbound("run", str(playbook), "--sim", "--report-html", str(page))
+    text = page.read_text()
+    charts = text.count('<svg role="img"')
+    assert charts >= 5
+    assert text.count('aria-describedby="') == charts
+    assert text.count('<table class="numbers sr-only"') == charts

@@ -235,9 +235,13 @@ def _figure(key: str, caption: str, chart: str, table: Sequence[Sequence[str]]) 
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
                    for row in body)
     ident = html.escape(key.replace(".", "-"))
-    return (f"<figure id=\"{ident}\"><figcaption>{html.escape(caption)}</figcaption>{chart}"
-            f"<details><summary>Numbers</summary><table class=\"numbers\"><thead><tr>{heads}"
-            f"</tr></thead><tbody>{rows}</tbody></table></details></figure>")
+    labelled = chart.replace("<svg role=\"img\"", f"<svg role=\"img\" aria-labelledby="
+                             f"\"{ident}-caption\" aria-describedby=\"{ident}-numbers\"", 1)
+    return (f"<figure id=\"{ident}\"><figcaption id=\"{ident}-caption\">"
+            f"{html.escape(caption)}</figcaption>{labelled}"
+            f"<table class=\"numbers sr-only\" id=\"{ident}-numbers\"><caption>"
+            f"{html.escape(caption)}</caption><thead><tr>{heads}</tr></thead><tbody>{rows}"
+            f"</tbody></table></figure>")
 
 
 def _bar_chart(rows: Sequence[tuple[str, int]]) -> str:
@@ -375,8 +379,11 @@ _CSS = """
 @media (prefers-color-scheme: dark) {
   :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9da7b3; --line: #30363d;
           --c0: #58a6ff; --c1: #f778ba; --c2: #3fb950; --bad: #ff7b72; } }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden;
+           clip: rect(0 0 0 0); white-space: nowrap; }
 @media print { :root { --fg: #000; --bg: #fff; --muted: #333; --line: #999; }
-  details { display: block; } details > summary { display: none; } }
+  .sr-only { position: static; width: auto; height: auto; clip: auto; white-space: normal; }
+  details { display: block; } }
 body { color: var(--fg); background: var(--bg); font: 15px/1.45 system-ui, sans-serif;
        margin: 0; }
 main { max-width: 980px; margin: 0 auto; padding: 24px; }
