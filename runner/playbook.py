@@ -91,6 +91,10 @@ def _retries(raw: Any) -> Retries | None:
                    parse_duration(raw.get("max_delay", base.max_delay)))
 
 
+def _bytes(text: str) -> int:
+    return int(text[:-2]) * {"KB": 1024, "MB": 1024 * 1024}[text[-2:]]
+
+
 def _max_failures(raw: Any) -> float:
     """A count (5), or a fraction of the items (a "10%" becomes 0.1, marked by being < 1)."""
     if raw is None:
@@ -112,6 +116,7 @@ class ServiceBinding:
     timeout: Timeouts | None
     verify: bool | Path = True  # TLS: check certificates (True), against a CA bundle, or not
     retries: Retries | None = None
+    max_response: int = 32 * 1024 * 1024  # bytes
 
 
 @dataclass(frozen=True)
@@ -292,7 +297,7 @@ class _Builder:
             name, spec, self.template(base_url, (*at, "base_url")) if base_url else None,
             credentials, parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None,
             _timeouts(raw.get("timeout")), self._verify(raw.get("verify", True), (*at, "verify")),
-            _retries(raw.get("retries")))
+            _retries(raw.get("retries")), _bytes(raw.get("max_response", "32MB")))
 
     def _verify(self, raw: bool | str, at: JsonPath) -> bool | Path:
         if isinstance(raw, bool):

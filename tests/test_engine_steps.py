@@ -71,6 +71,9 @@ def test_paging_stops_at_an_empty_page(tmp_path: Path) -> None:
     assert vendor.calls["GET items"] == 3
 
 
+DETAIL_STEP = "  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
+
+
 def test_a_repeating_page_stops_paging_with_a_warning(tmp_path: Path) -> None:
     vendor = ScriptedVendor(total=9, ignore_offset=True)
     result, events = run_steps(tmp_path, vendor, LIST_ALL, outputs=ITEMS)
@@ -81,14 +84,47 @@ def test_a_repeating_page_stops_paging_with_a_warning(tmp_path: Path) -> None:
                                 "stopped paging (the vendor may be ignoring the page position)"]
 
 
-def test_max_pages_caps_a_list_that_never_ends(tmp_path: Path) -> None:
+def test_max_pages_stops_a_list_that_never_ends(tmp_path: Path) -> None:
     vendor = ScriptedVendor(always_full=True)
     steps = LIST_ALL.replace("paginate: all", "paginate: {max_pages: 4}")
-    result, events = run_steps(tmp_path, vendor, steps, outputs=ITEMS)
+    result, _ = run_steps(tmp_path, vendor, steps, outputs=ITEMS)
     assert vendor.calls["GET items"] == 4
-    assert len(result.outputs["ids"]) == 12
-    assert warnings(events) == ["stopped testvendor.items.list after max_pages=4 pages "
-                                "(12 items)"]
+    assert result.exit_code == 1
+    assert str(result.error) == (
+        "step all: testvendor.items.list: still more after max_pages=4 pages (12 items); the "
+        "list would be incomplete. If it is really this long, raise paginate.max_pages")
+
+
+def test_a_page_with_more_items_than_asked_is_an_error(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(always_full=True, page_bonus=2)
+    result, _ = run_steps(tmp_path, vendor, LIST_ALL)
+    assert result.exit_code == 1
+    assert str(result.error) == ("step all: testvendor.items.list: page 1 has 5 items, more "
+                                 "than the 3 asked for (the vendor ignores the page size)")
+
+
+def test_a_retry_after_of_a_week_fails_at_once(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(detail_status=429, retry_after="604800")
+    result, _ = run_steps(tmp_path, vendor, DETAIL_STEP)
+    assert result.exit_code == 1
+    assert vendor.calls["GET jobs"] == 1
+    assert str(result.error).splitlines()[-1] == (
+        "  Retry-After asks for 604800s, more than the 120s the engine waits; try again later "
+        "(with --resume)")
+
+
+def test_an_answer_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(total=5000)
+    steps = LIST_ALL.replace("limit: 3", "limit: 100")
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: t\nservices:\n  v: {{spec: {SPEC}, "
+                    f"base_url: 'http://vendor.test', max_response: 1KB}}\nsteps:\n{steps}",
+                    encoding="utf-8")
+    result = asyncio.run(execute(load_playbook(path), {}, lambda e: None,
+                                 transport=httpx.ASGITransport(app=vendor),
+                                 clock=SimulatedClock()))
+    assert result.exit_code == 1
+    assert "answered more than 1024 bytes (max_response); refused" in str(result.error)
 
 
 POLL = """\

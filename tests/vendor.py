@@ -28,6 +28,7 @@ class ScriptedVendor:
     detail_status: int = 200  # an HTTP error for job.detail, with a non-JSON body
     retry_after: str | None = None
     bad_type: bool = False  # list items carry a string id
+    page_bonus: int = 0  # extra items on every full page (a vendor ignoring the limit)
     calls: Counter[str] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)
     in_flight: int = 0
@@ -73,7 +74,8 @@ class ScriptedVendor:
 
     def _page(self, offset: int, limit: int) -> dict[str, Any]:
         if self.always_full:
-            return {"code": "0", "items": [{"id": offset + i} for i in range(limit)]}
+            return {"code": "0", "items": [{"id": offset + i}
+                                           for i in range(limit + self.page_bonus)]}
         start = 0 if self.ignore_offset else offset
         ids = list(range(start, min(start + limit, self.total)))
         items: list[Any] = [{"id": str(i) if self.bad_type else i} for i in ids]

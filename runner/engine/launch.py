@@ -122,7 +122,8 @@ def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, s
         auth = build_auth(name, binding.spec.auth, credentials, clock)
         services[name] = ServiceClient(name, binding.spec, base_url, transports[name], clock,
                                        rate_limit=binding.rate_limit, timeouts=binding.timeout,
-                                       retries=binding.retries, auth=auth)
+                                       retries=binding.retries, auth=auth,
+                                       max_response=binding.max_response)
     return services
 
 

@@ -1,8 +1,9 @@
 """Following a list endpoint's pages, as its spec says, with guards against endless paging.
 
 A walk stops at the first of: the total reached, a short page, an empty page. A page that
-repeats the one before (a vendor ignoring the offset) and the `max_pages` cap stop it too,
-with a warning, so a misbehaving vendor can never keep a run paging forever.
+repeats the one before (a vendor ignoring the offset) stops it with a warning. Reaching the
+`max_pages` cap, or a page with more items than asked for, is an error: the list would be
+incomplete or not the one asked for, and later steps must not act on it.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ async def iter_pages(endpoint: Endpoint, params: Mapping[str, Any],
         if not isinstance(page, list):
             raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: "
                                            f"{pagination.items} is not a list on page {pages}")])
+        if len(page) > size:
+            raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: page "
+                                           f"{pages} has {len(page)} items, more than the "
+                                           f"{size} asked for (the vendor ignores the page "
+                                           "size)")])
         if page and page == previous:
             warn(f"page {pages} of {endpoint.qualified_name} repeats the page before it; "
                  "stopped paging (the vendor may be ignoring the page position)")
@@ -79,8 +85,10 @@ async def iter_pages(endpoint: Endpoint, params: Mapping[str, Any],
         if not page or len(page) < size or (isinstance(total, int) and seen >= total):
             return
         if pages >= max_pages:
-            warn(f"stopped {endpoint.qualified_name} after max_pages={max_pages} pages "
-                 f"({seen_items} items" + (f" of {total})" if isinstance(total, int) else ")"))
-            return
+            of = f" of {total}" if isinstance(total, int) else ""
+            raise ResponseInvalid([Finding(Location(), (
+                f"{endpoint.qualified_name}: still more after max_pages={max_pages} pages "
+                f"({seen_items} items{of}); the list would be incomplete. If it is really "
+                "this long, raise paginate.max_pages"))])
         position += size if pagination.style == "offset" else 1
         previous = page

@@ -62,15 +62,15 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
                    content: bytes, *, now: float, lenient_schema: bool = False) -> CheckedResponse:
     """Interpret one answer; raise the error that says what went wrong, or return the body."""
     name = endpoint.qualified_name
-    body = _decode(name, status, content)
+    retry_after = retry_after_seconds(headers.get("retry-after"), now)
+    body = _decode(name, status, content, retry_after)
     envelope = spec.envelope
     code = dig(body, envelope.code) if envelope and isinstance(body, Mapping) else None
     if status >= 400 and (code is None or str(code) in envelope.success):  # type: ignore[union-attr]
         raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
                                        f"{_STATUS_MEANING.get(status, _status_class(status))}"
                                        + _excerpt_suffix(content))],
-                              status=status,
-                              retry_after=retry_after_seconds(headers.get("retry-after"), now))
+                              status=status, retry_after=retry_after)
     if envelope is not None:
         _check_envelope(spec, endpoint, body, code)
     issues = endpoint.response_validator.issues(body)
@@ -90,14 +90,15 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
                            warnings)
 
 
-def _decode(name: str, status: int, content: bytes) -> Any:
+def _decode(name: str, status: int, content: bytes, retry_after: float | None) -> Any:
     try:
         return json.loads(content)
     except (ValueError, UnicodeDecodeError):
         if status >= 400:
             raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
                                            f"{_STATUS_MEANING.get(status, _status_class(status))}"
-                                           + _excerpt_suffix(content))], status=status) from None
+                                           + _excerpt_suffix(content))], status=status,
+                                 retry_after=retry_after) from None
         raise ResponseInvalid([Finding(Location(), f"{name} answered HTTP {status} with a body "
                                        f"that is not JSON: {_excerpt(content)}")]) from None
 

@@ -26,6 +26,7 @@ from runner.errors import (
     Finding,
     HTTPStatusError,
     Location,
+    ResponseInvalid,
     RunError,
     TransportError,
     VendorError,
@@ -83,7 +84,8 @@ class ServiceClient:
                  transport: httpx.AsyncBaseTransport, clock: Clock, *,
                  rate_limit: float | None = None, timeouts: Timeouts | None = None,
                  retries: Retries | None = None, auth: httpx.Auth | None = None,
-                 observe: Callable[[Exchange], None] | None = None) -> None:
+                 observe: Callable[[Exchange], None] | None = None,
+                 max_response: int = 32 * 1024 * 1024) -> None:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
@@ -94,6 +96,7 @@ class ServiceClient:
         self.retries = retries or Retries()
         self.auth = auth
         self.observe = observe  # sees every answer as it came (check, --record)
+        self.max_response = max_response
 
     async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
                    retries: Retries | None = None,
@@ -141,6 +144,9 @@ class ServiceClient:
         if not (retryable and is_read):
             return None
         if hinted is not None and hinted > MAX_RETRY_AFTER:
+            error.findings = [*error.findings, Finding(Location(), (
+                f"Retry-After asks for {hinted:.0f}s, more than the {MAX_RETRY_AFTER:.0f}s the "
+                "engine waits; try again later (with --resume)"))]
             return None
         return hinted if hinted is not None else _backoff(attempt, policy)
 
@@ -168,6 +174,10 @@ class ServiceClient:
             raise TransportError([Finding(Location(), f"{name}: the connection failed "
                                           f"({exc or type(exc).__name__}); the outcome is "
                                           "unknown")]) from None
+        if len(content) > self.max_response:
+            raise ResponseInvalid([Finding(Location(), (
+                f"{name} answered more than {self.max_response} bytes (max_response); "
+                "refused"))])
         if self.observe is not None:
             self.observe(Exchange(request, status, headers, content,
                                   time.perf_counter() - started))
@@ -181,7 +191,8 @@ class ServiceClient:
             url += "?" + urlencode(request.query)
         outgoing = httpx.Request(request.method, _url(url), headers=request.headers,
                                  content=request.content or None,
-                                 extensions={"timeout": _timeouts(limits.connect, limits.read)})
+                                 extensions={"timeout": _timeouts(limits.connect, limits.read),
+                                             "outbound.max_response": self.max_response})
         flow = self.auth.async_auth_flow(outgoing) if self.auth else None
         if flow is not None:
             outgoing = await flow.__anext__()

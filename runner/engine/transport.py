@@ -50,7 +50,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     request.method, str(request.url), headers=headers,
                     data=request.content or None, allow_redirects=False,
                     timeout=_timeout(request.extensions.get("timeout"))) as answer:
-                body = await answer.read()
+                body = await _read(answer, request.extensions.get("outbound.max_response"))
                 return httpx.Response(  # a ready stream: content= would encode and copy again
                     answer.status, stream=httpx.ByteStream(body), request=request,
                     headers=[(k, v) for k, v in answer.raw_headers
@@ -70,6 +70,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def _read(answer: aiohttp.ClientResponse, limit: int | None) -> bytes:
+    """The body; past `limit` bytes only limit + 1 are read (the caller refuses it). A body
+    shorter than its Content-Length still raises, as a dropped connection must."""
+    length = answer.content_length
+    if limit is None or (length is not None and length <= limit):
+        return await answer.read()
+    return await answer.content.read(limit + 1)
 
 
 @lru_cache(maxsize=64)
