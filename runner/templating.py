@@ -13,9 +13,12 @@ Rules:
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import re
 import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +52,62 @@ def _uuid() -> str:
     return str(uuid_module.uuid4())
 
 
+MAX_OUTPUT = 1_000_000  # characters (or items) a value may grow to
+TIME_LIMIT = 2.0  # seconds one rendering may take
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """Dotted access reads a mapping's keys first: `response.items` is the vendor's field
-    `items`, not the dict method, so data fields are never shadowed by Python names."""
+    `items`, not the dict method, so data fields are never shadowed by Python names.
+
+    `*` and `**` are checked before they run: `'x' * 10**9` or `10 ** 10 ** 10` would take
+    memory or time without bound."""
+
+    intercepted_binops = frozenset({"*", "**"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
+                        and len(sequence) * times > MAX_OUTPUT:
+                    raise jinja2.exceptions.SecurityError(
+                        f"the result would hold more than {MAX_OUTPUT} items")
+        if operator == "**" and isinstance(right, (int, float)) and isinstance(left, (int, float)):
+            if abs(right) > 1000 or (abs(left) > 1 and abs(right) * _digits(left) > 10_000):
+                raise jinja2.exceptions.SecurityError("the power is too large to compute")
+        return super().call_binop(context, operator, left, right)
+
+
+def _digits(number: float) -> int:
+    return len(str(int(abs(number))))
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """SIGALRM after `seconds` (main thread only; elsewhere the other bounds still hold)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
@@ -85,13 +136,24 @@ class Template:
     _render: Callable[[Mapping[str, Any]], Any]
     step_fields: frozenset[tuple[str, str]] = frozenset()  # (id, field) of `steps.<id>.<field>`;
     # field "*" when the whole `steps.<id>` is used
+    bounded: bool = False  # has a loop, a macro or a call: render under the time limit
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         try:
-            value = self._render(scope)
+            if self.bounded:
+                with _time_limit(TIME_LIMIT):
+                    value = self._render(scope)
+            else:
+                value = self._render(scope)
             if isinstance(value, jinja2.Undefined):
                 value._fail_with_undefined_error()
+            if isinstance(value, str) and len(value) > MAX_OUTPUT:
+                raise TemplateError.at(self.location, f"the value is {len(value)} characters "
+                                       f"long, more than {MAX_OUTPUT}; in {self.source!r}")
             return value
+        except _TooSlow:
+            raise TemplateError.at(self.location, f"rendering took more than {TIME_LIMIT:g}s; "
+                                   f"in {self.source!r}") from None
         except OutboundError as error:  # raised by a function such as secret()
             error.add_context(str(self.location))
             raise
@@ -124,9 +186,11 @@ def compile_template(source: str, location: Location) -> Template:
         raise TemplateError.at(location, f"template syntax error: {exc.message} "
                                f"in {source!r}") from None
     names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
+    loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock,
+                                             nodes.Call)))
     return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
                     frozenset(_attr_refs(tree, "inputs")), render,
-                    frozenset(_step_fields(tree)))
+                    frozenset(_step_fields(tree)), loops)
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]

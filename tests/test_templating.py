@@ -70,3 +70,49 @@ def test_a_templated_structure_renders_each_leaf_and_names_what_it_reads() -> No
                                                                 "c": "plain"}
     assert value.names == {"inputs", "item"}
     assert value.input_refs == {"n"}
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("{{ x.__class__.__mro__[1].__subclasses__() }}", "not allowed: access to attribute "
+                                                      "'__class__'"),
+    ("{{ x.__globals__ }}", "has no attribute '__globals__'"),
+    ("{{ x.mro() }}", "has no attribute 'mro'"),
+    ("{{ '{0.__class__}'.format(x) }}", "not allowed: access to attribute '__class__'"),
+    ("{{ '%s' % x.__class__ }}", "not allowed: access to attribute '__class__'"),
+    ("{{ cycler.__init__.__globals__ }}", "not allowed: access to attribute '__init__'"),
+    ("{{ range(10**9) | list }}", "Range too big"),
+    ("{{ 'x' * 10**9 }}", "the result would hold more than 1000000 items"),
+    ("{{ [0] * 10**8 }}", "the result would hold more than 1000000 items"),
+    ("{{ 2 ** 100000000 }}", "the power is too large to compute"),
+    ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "RecursionError"),
+])
+def test_known_sandbox_escapes_and_bombs_fail_cleanly(source: str, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        render(source, x=1)
+    assert message in str(caught.value)
+
+
+def test_rendering_is_bounded_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import runner.templating
+
+    monkeypatch.setattr(runner.templating, "TIME_LIMIT", 0.3)
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="rendering took more than 0.3s"):
+        render("{% set l = range(1000) | list %}{% for a in l %}{% for b in l %}"
+               "{% for c in l %}.{% endfor %}{% endfor %}{% endfor %}")
+    assert time.monotonic() - started < 5
+
+
+def test_rendering_is_bounded_in_output_size() -> None:
+    with pytest.raises(TemplateError, match="more than 1000000"):
+        render("{% for a in range(3000) %}{{ s }}{% endfor %}", s="x" * 400)
+
+
+def test_vendor_text_that_looks_like_a_template_is_never_evaluated() -> None:
+    hostile = {"name": "{{ range(10**9) | list }}", "remark": "{% for x in y %}{% endfor %}",
+               "nested": [{"v": "{{ config.__class__ }}"}]}
+    assert render("{{ r }}", r=hostile) == hostile
+    assert render("{{ r.nested[0].v }}", r=hostile) == "{{ config.__class__ }}"
+    assert render("id {{ r.name }}", r=hostile) == "id {{ range(10**9) | list }}"
