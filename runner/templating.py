@@ -13,9 +13,9 @@ Rules:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
-import re
 import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -77,9 +77,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                         and len(sequence) * times > MAX_OUTPUT:
                     raise jinja2.exceptions.SecurityError(
                         f"the result would hold more than {MAX_OUTPUT} items")
-        if operator == "**" and isinstance(right, (int, float)) and isinstance(left, (int, float)):
-            if abs(right) > 1000 or (abs(left) > 1 and abs(right) * _digits(left) > 10_000):
-                raise jinja2.exceptions.SecurityError("the power is too large to compute")
+        numbers = isinstance(right, (int, float)) and isinstance(left, (int, float))
+        if operator == "**" and numbers and (
+                abs(right) > 1000 or (abs(left) > 1 and abs(right) * _digits(left) > 10_000)):
+            raise jinja2.exceptions.SecurityError("the power is too large to compute")
         return super().call_binop(context, operator, left, right)
 
 
