@@ -534,6 +534,13 @@ def shipped_spec_files() -> list[Path]:
     return sorted(data_dir("specs").glob("*.yaml"))
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def find_spec_file(reference: str, base_dir: Path | None = None) -> Path:
     """Resolve a playbook's `spec:`: a path to a file, else ./specs/NAME.yaml, else shipped.
 
@@ -541,16 +548,17 @@ def find_spec_file(reference: str, base_dir: Path | None = None) -> Path:
     directory.
     """
     looks_like_path = reference.endswith((".yaml", ".yml")) or "/" in reference
+    shown = reference if len(reference) <= 80 else reference[:77] + "..."
     if looks_like_path:
         for root in filter(None, (base_dir, Path.cwd())):
             candidate = root / reference
-            if candidate.is_file():
+            if _is_file(candidate):
                 return candidate
-        raise InputError.plain(f"spec file {reference!r} does not exist")
+        raise InputError.plain(f"spec file {shown!r} does not exist")
     for folder in (Path.cwd() / "specs", data_dir("specs")):
         candidate = folder / f"{reference}.yaml"
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     known = sorted({p.stem for p in [*Path("specs").glob("*.yaml"), *shipped_spec_files()]})
-    raise InputError.plain(f"no spec named {reference!r}" + suggest(reference, known)
+    raise InputError.plain(f"no spec named {shown!r}" + suggest(reference[:200], known)
                            + f" (known: {', '.join(known)})")

@@ -144,6 +144,12 @@ steps:
     params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "13800000001", userAccount: ops,
              appointTime: "{{ now_ms() + 3600000 }}", remark: "token {{ secret('NOTE_TOKEN') }}"}
     outputs: {remark: "token {{ secret('NOTE_TOKEN') }}", id: "{{ values.appointId }}"}
+  - id: per_item
+    for_each: ["2201", "{{ secret('NOTE_TOKEN') }}"]
+    as: task
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "{{ task }}", offset: 0, limit: 5}
+    outputs: {asked: "{{ task }}"}
   - id: leak
     call: isales.appoint.create
     params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ secret('NOTE_TOKEN') }}",
@@ -161,8 +167,12 @@ def _forms(secret: str) -> list[str]:
             base64.b64encode(secret.encode()).decode()]
 
 
+def _run_id(output: str) -> str:
+    return next(line.split()[1] for line in output.splitlines() if line.startswith("run "))
+
+
 def test_secret_values_appear_in_no_output(live_env: str, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+                                           tmp_path: Path, own_journal: Path) -> None:
     token = "tok/3n+v@lue=9 x"
     monkeypatch.setenv("NOTE_TOKEN", token)
     failing = tmp_path / "failing.yaml"
@@ -170,8 +180,10 @@ def test_secret_values_appear_in_no_output(live_env: str, monkeypatch: pytest.Mo
     passing = tmp_path / "passing.yaml"
     passing.write_text(SECRET_PLAYBOOK[:SECRET_PLAYBOOK.index("  - id: leak")]
                        + SECRET_PLAYBOOK[SECRET_PLAYBOOK.index("outputs:\n  echoed"):])
-    report = tmp_path / "report.json"
-    ok = outbound("run", str(passing), "-v", "--report-json", str(report))
+    report, cassettes = tmp_path / "report.json", tmp_path / "cassettes"
+    ok = outbound("run", str(passing), "-v", "--report-json", str(report), "--record",
+                  str(cassettes), "--report-html", str(tmp_path / "report.html"),
+                  "--report-junit", str(tmp_path / "junit.xml"))
     assert ok.exit_code == 0, ok.output
     assert '"remark": "token [redacted]"' in ok.stdout
     assert '"remark": "token [redacted]"' in report.read_text()
@@ -181,7 +193,14 @@ def test_secret_values_appear_in_no_output(live_env: str, monkeypatch: pytest.Mo
     dry = outbound("run", str(failing), "--dry-run")
     assert '"remark": "token [redacted]"' in dry.stdout
     written = {"run output": ok.output, "report": report.read_text(),
-               "failing run": failed.output, "dry run": dry.output}
+               "failing run": failed.output, "dry run": dry.output,
+               "html report": (tmp_path / "report.html").read_text(),
+               "junit": (tmp_path / "junit.xml").read_text(),
+               "journal": b"".join(p.read_bytes() for p in own_journal.parent.glob(
+                   "journal.sqlite*")).decode("utf-8", errors="replace"),  # with its WAL
+               "shown run": outbound("runs", "show", _run_id(ok.stdout)).output}
+    written |= {f"cassette {p.name}": p.read_text() for p in cassettes.glob("*.json")}
+    assert len(written) > 8
     secrets = [token, demo_credentials.ISALES_SK, demo_credentials.ISALES_AK]
     for where, text in written.items():
         for secret in secrets:
