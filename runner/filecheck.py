@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.errors import Finding, Location, OutboundError
+from runner.errors import FileError, Finding, Location, OutboundError
 from runner.playbook import check_playbook_document
-from runner.spec import check_spec_document
+from runner.spec import load_spec
 from runner.yamlio import Document, load_file
 
 Checker = Callable[[Document], list[Finding]]
@@ -39,7 +39,16 @@ class CheckReport:
 
 
 def _checkers() -> dict[str, Checker]:
-    return {"spec_version": check_spec_document, "playbook_version": check_playbook_document}
+    return {"spec_version": _check_spec, "playbook_version": check_playbook_document}
+
+
+def _check_spec(document: Document) -> list[Finding]:
+    """Through the spec cache: playbooks checked next load the same files without a recheck."""
+    try:
+        load_spec(document.file)
+    except FileError as error:
+        return list(error.findings)
+    return []
 
 
 def check_paths(paths: Iterable[str | Path], *, missing_ok: bool = False) -> CheckReport:

@@ -52,9 +52,13 @@ class CompiledSchema:
         self._validator = Draft202012Validator(
             schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
         )
-        self._fast = _fast_validator(schema)
+        self._fast: Callable[[Any], Any] | None = None
+        self._uses = 0
 
     def _fast_valid(self, instance: Any) -> bool:
+        self._uses += 1
+        if self._uses == _FAST_AFTER:  # generating the code costs about a millisecond: only
+            self._fast = _fast_validator(self.schema)  # for schemas that are used again
         if self._fast is None:
             return False
         try:
@@ -77,6 +81,9 @@ class CompiledSchema:
         best = max(by_path, key=_relevance)  # max() keeps the first of equals
         rest = [e for e in by_path if e is not best]
         return [issue for error in [best, *rest] for issue in _explain(error)]
+
+
+_FAST_AFTER = 3  # uses of a schema before its fast validator is generated
 
 
 def compile_schema(schema: Mapping[str, Any]) -> CompiledSchema:

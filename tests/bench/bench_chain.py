@@ -6,7 +6,7 @@ a hand-written
 aiohttp loop, and a hand-written loop on a default httpx.AsyncClient. Prints each one's
 throughput and its ratio to the aiohttp loop (the engine's target: at least 0.5).
 
-    .venv/bin/pip install -e '.[bench]' && .venv/bin/python tests/bench/bench_chain.py
+    .venv/bin/python tests/bench/bench_chain.py [IN_FLIGHT]   (default 32; try 1)
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from runner.playbook import Playbook, load_playbook, resolve_inputs
 
 ROUNDS = 3
 CHAINS = 2000
-IN_FLIGHT = 32
+IN_FLIGHT = int(sys.argv[1]) if len(sys.argv) > 1 else 32  # bench_chain.py 1: one at a time
 HERE = Path(__file__).resolve().parent
 CREATE_PATH = "/rest/isales/v1/openapi/campaigns/8/appoint/create"
 DETAIL_PATH = "/rest/isales/v1/openapi/campaigns/8/callresultdetail/{}"
