@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from runner.errors import InputError
 from runner.secrets import REDACTOR
 
@@ -103,8 +105,11 @@ def _key(iteration: int | None) -> int:
 
 def _json(value: Any) -> str:
     """JSON text with every secret masked (one pass over the text, not a walk of the value)."""
-    return REDACTOR.text(json.dumps(value, ensure_ascii=False, default=str,
-                                    separators=(",", ":")))
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return REDACTOR.text(text)
 
 
 def new_run_id() -> str:

@@ -35,6 +35,7 @@ class Redactor:
         self._names: set[str] = set(SENSITIVE_NAMES)
         self._pattern: re.Pattern[str] | None = None
         self._named: re.Pattern[str] = self._names_pattern()
+        self._any_name = self._names_quick()
 
     def add(self, value: Any) -> None:
         text = str(value).strip()
@@ -60,6 +61,10 @@ class Redactor:
         """A header or query parameter whose value is always masked."""
         self._names.add(name.lower())
         self._named = self._names_pattern()
+        self._any_name = self._names_quick()
+
+    def _names_quick(self) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(n) for n in sorted(self._names)), re.IGNORECASE)
 
     def _names_pattern(self) -> re.Pattern[str]:
         names = "|".join(re.escape(n) for n in sorted(self._names, key=len, reverse=True))
@@ -67,10 +72,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         pattern = self._secrets()
-        if pattern is not None and any(form in text for form in self._forms):
+        if pattern is not None and pattern.search(text):
             text = pattern.sub(MASK, text)
-        lowered = text.lower()
-        if any(name in lowered for name in self._names):
+        if self._any_name.search(text):  # cheap, before the exact (slower) pattern
             text = self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
         return text
 

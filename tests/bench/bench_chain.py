@@ -30,7 +30,7 @@ from runner.engine.launch import execute
 from runner.journal import Journal, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 
-ROUNDS = 3
+ROUNDS = 5
 CHAINS = 2000
 IN_FLIGHT = int(sys.argv[1]) if len(sys.argv) > 1 else 32  # bench_chain.py 1: one at a time
 HERE = Path(__file__).resolve().parent
