@@ -84,3 +84,19 @@ def test_additions_alone_do_not_fail(in_repo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ok        appoint.create params.callType: enum values added: ['3']" in result.output
     assert "ok        appoint.list response $.data[].channel: field added" in result.output
+
+
+def test_response_rules_break_when_the_vendor_may_send_more(in_repo: Path,
+                                                            tmp_path: Path) -> None:
+    changed = _changed_spec(
+        tmp_path,
+        ('                  enum: ["1", "2"]\n                  x-enum-meanings',
+         '                  enum: ["1", "2", "3"]\n                  x-enum-meanings'),
+        ("              vdnId: {type: integer, minimum: 1, maximum: 9999}",
+         "              vdnId: {type: integer, minimum: 1, maximum: 999}"))
+    result = outbound("specs", "diff", "huawei-isales", str(changed))
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1] == "2 changes, 1 breaking"
+    assert ("breaking  appoint.list response $.data[].callType: enum values added: ['3']"
+            in result.output)
+    assert "ok        " in result.output and "vdnId: maximum 9999 became 999" in result.output

@@ -4,6 +4,11 @@ A change is breaking when a playbook that worked with OLD may fail with NEW: an 
 param it uses gone, a param newly required, a rule tightened (a narrower range, a shorter
 length, fewer enum values, another pattern or type), a response field it may read gone,
 retyped or no longer always there, the envelope moved. Additions and loosenings are not.
+
+Rules on response fields run the other way: what the vendor sends is what playbooks branch
+on and pass to later calls, so a response rule is breaking when it lets the vendor send what
+the old spec ruled out (a wider range, a longer length, a new enum value, a pattern dropped
+or changed). A tighter response rule only narrows what a playbook can meet.
 """
 
 from __future__ import annotations
@@ -64,7 +69,11 @@ def _endpoint(old: Endpoint, new: Endpoint) -> Iterator[Change]:
         else:
             if after.required and not before.required:
                 yield Change(True, where, "now required")
-            yield from _rules(where, before.schema, after.schema)
+            if _types(before.schema) != _types(after.schema):
+                yield Change(bool(_types(before.schema) - _types(after.schema)), where,
+                             f"type {_show(_types(before.schema))} became "
+                             f"{_show(_types(after.schema))}")
+            yield from _rules(where, before.schema, after.schema, sent=True)
     yield from _fields(name, "$", old.response_schema, new.response_schema)
 
 
@@ -82,17 +91,21 @@ _TIGHTER: dict[str, Callable[[Any, Any], bool]] = {
     "maxItems": _lowered}
 
 
-def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[Change]:
-    if _types(old) != _types(new):
-        yield Change(bool(_types(old) - _types(new)), where,
-                     f"type {_show(_types(old))} became {_show(_types(new))}")
+def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
+           *, sent: bool) -> Iterator[Change]:
+    """Rule changes on a value the playbook sends (`sent`: tighter breaks) or receives
+    (looser breaks)."""
     for key, tighter in _TIGHTER.items():
         before, after = old.get(key), new.get(key)
         if before != after:
-            breaking = after is not None and (before is None or tighter(before, after))
+            if sent:
+                breaking = after is not None and (before is None or tighter(before, after))
+            else:
+                breaking = before is not None and (after is None or tighter(after, before))
             yield Change(breaking, where, f"{key} {before} became {after}")
     if old.get("pattern") != new.get("pattern"):
-        yield Change(new.get("pattern") is not None, where,
+        changed = old.get("pattern") if not sent else new.get("pattern")
+        yield Change(changed is not None, where,
                      f"pattern {old.get('pattern')} became {new.get('pattern')}")
     if "enum" in old or "enum" in new:
         before, after = old.get("enum"), new.get("enum")
@@ -100,11 +113,12 @@ def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterat
             gone = [v for v in before if v not in after]
             added = [v for v in after if v not in before]
             if gone:
-                yield Change(True, where, f"enum values removed: {gone}")
+                yield Change(sent, where, f"enum values removed: {gone}")
             if added:
-                yield Change(False, where, f"enum values added: {added}")
+                yield Change(not sent, where, f"enum values added: {added}")
         elif before != after:
-            yield Change(after is not None, where, "enum " + ("added" if after else "removed"))
+            yield Change((after if sent else before) is not None, where,
+                         "enum " + ("added" if after else "removed"))
 
 
 def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
@@ -113,6 +127,8 @@ def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
     where = f"{name} response {path}"
     if path != "$" and _types(old) != _types(new):
         yield Change(True, where, f"type {_show(_types(old))} became {_show(_types(new))}")
+    if path != "$":
+        yield from _rules(where, old, new, sent=False)
     before, after = old.get("properties", {}), new.get("properties", {})
     required_before, required_after = set(old.get("required", [])), set(new.get("required", []))
     for field_name in sorted(set(before) | set(after)):
