@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from runner.reporting.html import load as load_html
 from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
-from runner.secrets import REDACTOR
+from runner.secrets import MASK, REDACTOR
 from runner.sim.faults import load_faults
 from runner.yamlio import load_file
 
@@ -94,6 +95,24 @@ def run(options: RunOptions) -> int:
             journal.close()
 
 
+def _resumed_inputs(recorded: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The run's journalled inputs, with those that were journalled masked (they held a
+    secret) given again on the command line; no other input may change."""
+    masked = sorted(name for name, value in recorded.items() if MASK in json.dumps(value))
+    changed = sorted(set(given) - set(masked))
+    if changed:
+        raise InputError.plain(
+            f"--resume continues with the run's own inputs; --var cannot change "
+            f"{', '.join(changed)}" + (f" (only {', '.join(masked)}, journalled masked, may be "
+                                       "given again)" if masked else ""))
+    missing = [name for name in masked if name not in given]
+    if missing:
+        raise InputError.plain(
+            f"the journal holds input {', '.join(missing)} masked (it contained a secret); "
+            f"give it again to resume (--var NAME=VALUE for {', '.join(missing)})")
+    return {**recorded, **given}
+
+
 def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
          shard: Shard | None) -> int:
     recorded = None
@@ -105,14 +124,16 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if resume:
         if journal is None:
             raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
-        if options.variables or options.vars_file:
+        if options.vars_file:
             raise InputError.plain("--resume continues with the run's own inputs; "
-                                   "--var and --vars-file cannot change them")
+                                   "--vars-file cannot change them")
         recorded = journal.recorded(resume)
         if recorded.status == "ok":
             _say(f"run {recorded.run_id} already finished; nothing to do")
             return 0
-        inputs = resolve_inputs(playbook, recorded.inputs)
+        again = parse_variables(options.variables)
+        inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
+                                frozenset(again))
     else:
         given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
         from_command_line = parse_variables(options.variables)

@@ -97,12 +97,45 @@ def test_resuming_a_finished_run_does_nothing(live: str) -> None:
 
 
 def test_resume_refuses_new_inputs_and_unknown_runs(live: str) -> None:
-    result = outbound("run", PLAYBOOK, "--resume", "nope", "--var", "count=3")
+    _faults(live, {"kind": "vendor_code", "code": "04000003", "on": CREATE, "times": 1})
+    failed = outbound("run", PLAYBOOK, "--var", "count=2", "--var", f"prefix={next(PREFIXES)}")
+    _faults(live)
+    assert failed.exit_code == 1
+    result = outbound("run", PLAYBOOK, "--resume", _run_id(failed.stdout), "--var", "count=3")
     assert result.exit_code == 2
-    assert "--resume continues with the run's own inputs" in result.stderr
+    assert "--resume continues with the run's own inputs; --var cannot change count" in (
+        result.stderr)
     result = outbound("run", PLAYBOOK, "--resume", "nope")
     assert result.exit_code == 2
     assert "has no run 'nope'" in result.stderr
+
+
+def test_an_input_journalled_masked_is_asked_for_again(live: str, tmp_path: Path) -> None:
+    playbook = tmp_path / "with-token.yaml"
+    playbook.write_text((ROOT / PLAYBOOK).read_text(encoding="utf-8").replace(
+        "inputs:\n", "inputs:\n  token: {type: string, minLength: 8}\n").replace(
+        "userAccount: ops", "userAccount: \"{{ inputs.token[:4] }}\""), encoding="utf-8")
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": "vendor_code", "code": "04000003", "on": CREATE, "times": 1})
+    failed = outbound("run", str(playbook), "--var", "count=3", "--var", f"prefix={prefix}",
+                      "--var", "token=agent007x")
+    _faults(live)
+    assert failed.exit_code == 1, failed.output
+    run_id = _run_id(failed.stdout)
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").output)
+    assert shown["inputs"]["token"] == "[redacted]"  # a sensitive name: never written down
+
+    asked = outbound("run", str(playbook), "--resume", run_id)
+    assert asked.exit_code == 2
+    assert ("the journal holds input token masked (it contained a secret); give it again "
+            "to resume (--var NAME=VALUE for token)") in asked.stderr
+    report = tmp_path / "report.json"
+    resumed = outbound("run", str(playbook), "--resume", run_id, "--var", "token=agent007x",
+                       "--report-json", str(report))
+    assert resumed.exit_code == 0, resumed.output
+    numbers = _mine(json.loads(report.read_text())["outputs"]["numbers"], prefix)
+    assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(3)]
+    assert "agent007x" not in report.read_text()
 
 
 def test_runs_list_and_show_tell_what_happened(live: str) -> None:
