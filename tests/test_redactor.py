@@ -1,0 +1,31 @@
+"""The redactor on its own: every form of a secret, and sensitive names in any case."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+from runner.secrets import Redactor
+
+
+def test_a_registered_secret_is_masked_in_every_form() -> None:
+    redactor = Redactor()
+    redactor.add("s3cret/value+1")
+    text = " ".join(["s3cret/value+1", quote("s3cret/value+1", safe=""),
+                     base64.b64encode(b"s3cret/value+1").decode()])
+    assert redactor.text(text) == "[redacted] [redacted] [redacted]"
+
+
+def test_sensitive_names_are_masked_whatever_their_case() -> None:
+    redactor = Redactor()
+    text = ('Authorization: Bearer-abc123 X-API-KEY=zzz9&page=2 {"Token":"v1","calledNo":"66"}'
+            " PASSWORD: hunter2")
+    assert redactor.text(text) == ('Authorization: [redacted] X-API-KEY=[redacted]&page=2 '
+                                   '{"Token":"[redacted]","calledNo":"66"} PASSWORD: [redacted]')
+
+
+def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
+    redactor = Redactor()
+    redactor.add("s3cret/value+1")
+    text = '{"calledNo":"13800000001","userAccount":"116","taskId":"2201"}'
+    assert redactor.text(text) == text
