@@ -182,7 +182,7 @@ class Endpoint:
         """The values an answer holds for each field with documented meanings."""
         facts: dict[str, list[Any]] = {}
         for name, (path, _) in self.enumerated.items():
-            values = _values_at(body, path)
+            values = [v for v in nodes_at(body, path) if isinstance(v, (str, int, float, bool))]
             if values:
                 facts[name] = values
         return facts
@@ -218,17 +218,18 @@ class Spec:
             ) from None
 
 
-def _values_at(body: Any, path: tuple[str, ...]) -> list[Any]:
+def nodes_at(body: Any, path: Sequence[str], every: str = "[]") -> list[Any]:
+    """The values at `path` in a JSON body; the part `every` stands for each item of a list."""
     nodes = [body]
     for part in path:
         following: list[Any] = []
         for node in nodes:
-            if part == "[]" and isinstance(node, list):
+            if part == every and isinstance(node, list):
                 following.extend(node)
             elif isinstance(node, Mapping) and part in node:
                 following.append(node[part])
         nodes = following
-    return [n for n in nodes if isinstance(n, (str, int, float, bool))]
+    return nodes
 
 
 # ---------------------------------------------------------------- loading

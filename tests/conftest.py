@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from runner.cli import main
+from runner.sim import demo_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -73,3 +74,18 @@ def sim_server(*options: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """One `outbound sim serve` for the module's tests; its URL."""
+    with sim_server() as base:
+        yield base
+
+
+def use_simulator(monkeypatch: pytest.MonkeyPatch, base: str) -> None:
+    """The shipped playbooks' services pointed at `base`, with the simulator's credentials."""
+    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
+        monkeypatch.setenv(name, base)
+    for name, value in demo_credentials.ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)

@@ -25,7 +25,7 @@ from runner.playbook import load_playbook, resolve_inputs
 from runner.sim import demo_credentials
 from runner.sim.app import Simulator
 from runner.spec import Auth
-from tests.conftest import ROOT
+from tests.conftest import ROOT, use_simulator
 
 
 def test_the_vendors_md_test_vector() -> None:
@@ -77,10 +77,7 @@ class Recording(httpx.AsyncBaseTransport):
 
 def test_requests_signed_by_the_engine_pass_independent_verifiers(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in demo_credentials.ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    for name in ("ISALES_URL", "SPEECH_URL"):
-        monkeypatch.setenv(name, "http://127.0.0.1:8700")
+    use_simulator(monkeypatch, "http://127.0.0.1:8700")  # in process: no server listens
     clock = SimulatedClock()
     network = Recording(Simulator(clock=clock))
     playbook = load_playbook(ROOT / "playbooks" / "speech-callbacks.yaml")

@@ -5,30 +5,20 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.sim import demo_credentials
-from tests.conftest import outbound, sim_server
+from tests.conftest import outbound, use_simulator
 
 PROBE = "playbooks/contract-probe.yaml"
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    with sim_server() as base:
-        yield base
-
-
 @pytest.fixture
 def live(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
-    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
-        monkeypatch.setenv(name, served)
-    for name, value in demo_credentials.ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
+    use_simulator(monkeypatch, served)
     _faults(served)
     return served
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import itertools
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runner.sim import demo_credentials
-from tests.conftest import outbound, sim_server
+from tests.conftest import outbound, use_simulator
 
 PLAYBOOK = """\
 playbook_version: 1
@@ -87,12 +85,6 @@ FAULTS: dict[str, tuple[dict[str, Any], tuple[str, Any], str, bool]] = {
 NUMBERS = (f"1390000{n:04d}" for n in itertools.count())
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    with sim_server() as base:
-        yield base
-
-
 def _control(base: str, method: str, path: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)
@@ -110,9 +102,7 @@ def test_each_fault_on_each_endpoint(served: str, name: str, endpoint: str, tmp_
     if fault["kind"] == "drift" and fault["action"] == "remove":
         plan["field"] = DRIFT_FIELDS[endpoint]
     _control(served, "PUT", "/_sim/faults", {"seed": 1, "faults": [plan]})
-    monkeypatch.setenv("ISALES_URL", served)
-    for variable, value in demo_credentials.ENVIRONMENT.items():
-        monkeypatch.setenv(variable, value)
+    use_simulator(monkeypatch, served)
     playbook, report = tmp_path / "probe.yaml", tmp_path / "report.json"
     playbook.write_text(PLAYBOOK)
     before = _control(served, "GET", "/_sim/state")["calls"].get(ENDPOINTS["create"][1], 0)

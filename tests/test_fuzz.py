@@ -93,12 +93,17 @@ PLAYBOOK = yaml.safe_load((ROOT / "playbooks" / "crm-callbacks.yaml").read_text(
     encoding="utf-8"))
 
 
+def _written(tmp_path_factory: pytest.TempPathFactory, data: Any) -> Path:
+    path = tmp_path_factory.mktemp("fuzzed") / "file.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @FUZZ
 @given(data=mutated(SPEC))
 def test_mutated_specs_give_a_clean_verdict(tmp_path_factory: pytest.TempPathFactory,
                                             data: Any) -> None:
-    path = tmp_path_factory.mktemp("spec") / "spec.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path = _written(tmp_path_factory, data)
     result = outbound("validate", str(path))
     assert result.exit_code in (0, 2)
     _clean(result.output)
@@ -108,8 +113,7 @@ def test_mutated_specs_give_a_clean_verdict(tmp_path_factory: pytest.TempPathFac
 @given(data=mutated(PLAYBOOK))
 def test_mutated_playbooks_validate_and_run_cleanly(tmp_path_factory: pytest.TempPathFactory,
                                                     data: Any) -> None:
-    path = tmp_path_factory.mktemp("playbook") / "p.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path = _written(tmp_path_factory, data)
     checked = outbound("validate", str(path))
     assert checked.exit_code in (0, 2)
     _clean(checked.output)

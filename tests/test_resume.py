@@ -10,32 +10,22 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runner.sim import demo_credentials
-from tests.conftest import ROOT, outbound, sim_server
+from tests.conftest import ROOT, outbound, use_simulator
 
 PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
 CREATE = "huawei-isales.appoint.create"
 PREFIXES = (f"13{n:05d}" for n in count(10))
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    with sim_server() as base:
-        yield base
-
-
 @pytest.fixture
 def live(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
-    monkeypatch.setenv("ISALES_URL", served)
-    for name, value in demo_credentials.ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
+    use_simulator(monkeypatch, served)
     return served
 
 

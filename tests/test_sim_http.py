@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runner.sim import demo_credentials
-from tests.conftest import ROOT, free_port, outbound, sim_server
+from tests.conftest import ROOT, free_port, outbound, sim_server, use_simulator
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,7 @@ def skewed() -> Iterator[str]:
 
 @pytest.fixture
 def live_env(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
-    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
-        monkeypatch.setenv(name, served)
-    for name, value in demo_credentials.ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
+    use_simulator(monkeypatch, served)
     monkeypatch.delenv("SPEECH_PRIVATE_KEY", raising=False)
     return served
 
@@ -121,8 +118,7 @@ def test_wrong_credentials_fail_with_an_authentication_error(
 def test_a_clock_ten_minutes_off_fails_authentication(
         skewed: str, live_env: str, monkeypatch: pytest.MonkeyPatch, playbook: str,
         message: str) -> None:
-    for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
-        monkeypatch.setenv(name, skewed)
+    use_simulator(monkeypatch, skewed)
     result = outbound("run", f"playbooks/{playbook}.yaml")
     assert result.exit_code == 1
     assert message in result.stderr

@@ -69,10 +69,9 @@ def _endpoint(old: Endpoint, new: Endpoint) -> Iterator[Change]:
         else:
             if after.required and not before.required:
                 yield Change(True, where, "now required")
-            if _types(before.schema) != _types(after.schema):
-                yield Change(bool(_types(before.schema) - _types(after.schema)), where,
-                             f"type {_show(_types(before.schema))} became "
-                             f"{_show(_types(after.schema))}")
+            was, now = _types(before.schema), _types(after.schema)
+            if was != now:  # breaking when a type the playbook may send is gone
+                yield Change(bool(was - now), where, f"type {_show(was)} became {_show(now)}")
             yield from _rules(where, before.schema, after.schema, sent=True)
     yield from _fields(name, "$", old.response_schema, new.response_schema)
 
@@ -104,8 +103,8 @@ def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
                 breaking = before is not None and (after is None or tighter(after, before))
             yield Change(breaking, where, f"{key} {before} became {after}")
     if old.get("pattern") != new.get("pattern"):
-        changed = old.get("pattern") if not sent else new.get("pattern")
-        yield Change(changed is not None, where,
+        binding = new.get("pattern") if sent else old.get("pattern")  # the rule playbooks relied on
+        yield Change(binding is not None, where,
                      f"pattern {old.get('pattern')} became {new.get('pattern')}")
     if "enum" in old or "enum" in new:
         before, after = old.get("enum"), new.get("enum")

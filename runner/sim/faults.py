@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import FileError
-from runner.spec import Endpoint
+from runner.spec import Endpoint, nodes_at
 from runner.validation import file_schema, schema_findings
 from runner.yamlio import load_file
 
@@ -117,7 +117,7 @@ def drift(body: Any, fault: Fault, envelope_code: str | None) -> Any:
                 changed["resultCode"] = changed[envelope_code]
         return changed
     parts = str(fault.get("field", "")).split(".")
-    for parent in _parents(changed, parts[:-1]):
+    for parent in nodes_at(changed, parts[:-1], every="*"):
         name = parts[-1]
         if not isinstance(parent, dict):
             continue
@@ -128,16 +128,3 @@ def drift(body: Any, fault: Fault, envelope_code: str | None) -> Any:
         elif action == "add" or (action == "retype" and name in parent):
             parent[name] = fault.get("value")
     return changed
-
-
-def _parents(node: Any, path: list[str]) -> list[Any]:
-    nodes = [node]
-    for part in path:
-        following: list[Any] = []
-        for current in nodes:
-            if part == "*" and isinstance(current, list):
-                following.extend(current)
-            elif isinstance(current, dict) and part in current:
-                following.append(current[part])
-        nodes = following
-    return nodes
