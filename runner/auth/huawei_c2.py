@@ -17,25 +17,36 @@ import hashlib
 import hmac
 import time
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import parse_qsl
 
 import httpx
 
 from runner.clock import Clock
 
 PREFIX = "auth-v2"
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+# byte value -> its text in `enc`: one str.translate over the bytes read as latin-1 encodes a
+# whole body in C (urllib's quote goes byte by byte in Python, twice as slow on a JSON body)
+_ENCODED = [chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)]
 
 
 def enc(value: str | bytes) -> str:
-    return quote(value if isinstance(value, bytes) else value.encode(), safe="-._~")
+    data = value if isinstance(value, bytes) else value.encode()
+    return data.decode("latin-1").translate(_ENCODED)
 
 
 def timestamp_text(epoch: float, form: str = "seconds") -> str:
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    text = _utc_second(int(epoch))
     if form == "milliseconds":
         text += f".{int(epoch * 1000) % 1000:03d}"
     return text + "Z"
+
+
+@lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def canonical_request(method: str, path: str, query: Sequence[tuple[str, str]],
@@ -46,8 +57,13 @@ def canonical_request(method: str, path: str, query: Sequence[tuple[str, str]],
     if query or sign_empty_query:
         lines.append("&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(query)))
     lines.append(names)
-    lines += [f"{enc(name)}:{enc(value)}" for name, value in headers]
+    lines += [_header_line(name, value) for name, value in headers]
     return "\n".join(lines) + "\n" + enc(body)
+
+
+@lru_cache(maxsize=256)
+def _header_line(name: str, value: str) -> str:  # the same Host and Content-Type every call
+    return f"{enc(name)}:{enc(value)}"
 
 
 def authorization(ak: str, sk: str, timestamp: str, method: str, path: str,
@@ -57,11 +73,16 @@ def authorization(ak: str, sk: str, timestamp: str, method: str, path: str,
     signed = sorted((name.lower(), value) for name, value in headers.items())
     names = ";".join(name for name, _ in signed)
     prefix = f"{PREFIX}/{ak}/{timestamp}/{names}"
-    signing_key = hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).hexdigest()
+    signing_key = _signing_key(sk, prefix)
     canonical = canonical_request(method, path, query, signed, body,
                                   sign_empty_query=sign_empty_query)
     signature = hmac.new(signing_key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
     return f"{prefix}/{signature}"
+
+
+@lru_cache(maxsize=8)
+def _signing_key(sk: str, prefix: str) -> str:  # one per second, shared by that second's calls
+    return hmac.new(sk.encode(), prefix.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -75,14 +96,19 @@ class HuaweiC2Auth(httpx.Auth):
     timestamp_format: str = "seconds"
     sign_empty_query: bool = False
 
+    _signed: frozenset[bytes] = field(init=False, repr=False)
+
     requires_request_body = True
 
+    def __post_init__(self) -> None:
+        self._signed = frozenset(name.lower().encode() for name in self.signed_headers)
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                   for name, value in request.headers.raw if name.lower() in self._signed}
         request.headers["Authorization"] = authorization(
             self.ak, self.sk, timestamp_text(self.clock.now(), self.timestamp_format),
-            request.method, raw_path(request.url), query_pairs(request.url),
-            {name: request.headers[name] for name in self.signed_headers
-             if name in request.headers},
+            request.method, raw_path(request.url), query_pairs(request.url), headers,
             request.content, sign_empty_query=self.sign_empty_query)
         yield request
 

@@ -84,8 +84,8 @@ _NO_TRANSPORT = _Unsent()
 
 
 def _tls_transports(playbook: Playbook, emit: Emit) -> dict[str, httpx.AsyncBaseTransport]:
-    """One aiohttp transport per TLS setting (most playbooks: one for all services)."""
-    from runner.engine.transport import AiohttpTransport  # see its docstring: speed
+    """One HTTP/1.1 transport per TLS setting (most playbooks: one for all services)."""
+    from runner.engine.transport import Http1Transport  # see its docstring: speed
 
     by_setting: dict[bool | Path, httpx.AsyncBaseTransport] = {}
     chosen = {}
@@ -95,7 +95,7 @@ def _tls_transports(playbook: Playbook, emit: Emit) -> dict[str, httpx.AsyncBase
                               "(verify: false): anyone on the path can read and change its "
                               "traffic"))
         if binding.verify not in by_setting:
-            by_setting[binding.verify] = AiohttpTransport(verify=_ssl(binding.verify))
+            by_setting[binding.verify] = Http1Transport(verify=_ssl(binding.verify))
         chosen[name] = by_setting[binding.verify]
     return chosen
 

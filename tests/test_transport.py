@@ -1,0 +1,258 @@
+"""The live-run transport against a raw loopback server that answers exactly as each test says.
+
+What matters most is which exception each failure becomes: only "never connected" may let a
+create be sent again; everything after the request left must read as "outcome unknown".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+
+from runner.engine.transport import Http1Transport
+from tests.conftest import free_port
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
+Answer = Callable[[bytes], Awaitable[bytes | None]]  # request bytes -> reply (None: hang up)
+
+
+class Server:
+    """Reads each request (head and Content-Length body) and writes what `answer` returns;
+    None hangs up without answering, and `hang_up` closes the connection after each answer."""
+
+    def __init__(self, answer: Answer, *, hang_up: bool = False) -> None:
+        self.answer = answer
+        self.hang_up = hang_up
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.open_now = 0
+        self.most_open = 0
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                reply = await self.answer(request)
+                if reply is None:
+                    break
+                writer.write(reply)
+                await writer.drain()
+                if self.hang_up:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+def fixed(*replies: bytes | None) -> Answer:
+    """Answer the n-th request with replies[n] (the last one repeats)."""
+    seen = 0
+
+    async def answer(request: bytes) -> bytes | None:
+        nonlocal seen
+        seen += 1
+        return replies[min(seen, len(replies)) - 1]
+
+    return answer
+
+
+def within(server: Server, test: Callable[[str], Awaitable[None]]) -> Server:
+    """Run `test(base_url)` while `server` serves; the server, to see what it saw."""
+    async def body() -> None:
+        async with server as base:
+            await test(base)
+
+    asyncio.run(body())
+    return server
+
+
+async def call(base: str, transport: Http1Transport, *, read: float = 5.0,
+               max_response: int | None = None) -> httpx.Response:
+    request = httpx.Request("POST", base + "/rest/x?page=1", content=b'{"a":1}',
+                            headers={"Content-Type": "application/json"},
+                            extensions={"timeout": {"connect": 2.0, "read": read, "pool": 2.0},
+                                        "outbound.max_response": max_response})
+    response = await transport.handle_async_request(request)
+    await response.aread()
+    return response
+
+
+def test_sends_the_request_as_built_and_reuses_the_connection() -> None:
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        first = await call(base, transport)
+        second = await call(base, transport)
+        assert (first.status_code, first.json(), second.json()) == (200, {"ok": True},
+                                                                     {"ok": True})
+        await transport.aclose()
+
+    server = within(Server(fixed(OK)), test)
+    assert server.connections == 1
+    head, _, body = server.requests[0].partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"POST /rest/x?page=1 HTTP/1.1"
+    assert b"Content-Length: 7" in head and b"Host: 127.0.0.1:" in head
+    assert body == b'{"a":1}'
+
+
+GZIPPED = gzip.compress(b'{"ok":true}', mtime=0)
+
+
+@pytest.mark.parametrize("reply", [
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"4\r\n{\"ok\r\n7\r\n\":true}\r\n0\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\n" + OK,
+    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(GZIPPED), GZIPPED),
+], ids=["chunked", "interim-100", "gzip"])
+def test_reads_every_framing_of_an_answer(reply: bytes) -> None:
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        assert (await call(base, transport)).json() == {"ok": True}
+        assert (await call(base, transport)).json() == {"ok": True}
+        await transport.aclose()
+
+    assert within(Server(fixed(reply)), test).connections == 1
+
+
+def test_a_body_that_runs_to_the_close_ends_there() -> None:
+    transport = Http1Transport()
+    unframed = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"ok\":true}"
+
+    async def test(base: str) -> None:
+        assert (await call(base, transport)).json() == {"ok": True}
+        assert (await call(base, transport)).json() == {"ok": True}
+        await transport.aclose()
+
+    assert within(Server(fixed(unframed), hang_up=True), test).connections == 2
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        await call(base, transport)
+        await asyncio.sleep(0.05)  # the server has hung up by now, without saying it would
+        assert (await call(base, transport)).json() == {"ok": True}
+        await transport.aclose()
+
+    assert within(Server(fixed(OK), hang_up=True), test).connections == 2
+
+
+def test_a_server_that_hangs_up_after_reading_leaves_the_outcome_unknown() -> None:
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        with pytest.raises(httpx.ReadError, match="closed the connection without answering"):
+            await call(base, transport)
+
+    server = within(Server(fixed(None)), test)
+    assert len(server.requests) == 1  # it arrived: a create here must not be sent again
+
+
+def test_half_an_answer_is_a_protocol_error() -> None:
+    transport = Http1Transport()
+    half = b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"ok\""
+
+    async def test(base: str) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="in the middle of its answer"):
+            await call(base, transport)
+
+    within(Server(fixed(half), hang_up=True), test)
+
+
+def test_garbage_is_a_protocol_error() -> None:
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="not valid HTTP"):
+            await call(base, transport)
+
+    within(Server(fixed(b"SMTP ready\r\n\r\n")), test)
+
+
+def test_silence_past_the_read_timeout_is_a_read_timeout() -> None:
+    transport = Http1Transport()
+
+    async def silent(request: bytes) -> bytes | None:
+        await asyncio.sleep(2)
+        return OK
+
+    async def test(base: str) -> None:
+        with pytest.raises(httpx.ReadTimeout, match=r"no data for 0\.2s"):
+            await call(base, transport, read=0.2)
+        await transport.aclose()
+
+    within(Server(silent), test)
+
+
+def test_a_slow_trickle_within_the_read_timeout_is_not_a_timeout() -> None:
+    transport = Http1Transport()
+
+    async def trickle(request: bytes) -> bytes | None:
+        await asyncio.sleep(0.15)
+        return OK
+
+    async def test(base: str) -> None:
+        for _ in range(3):  # the timer armed by one call must not fire into the next
+            assert (await call(base, transport, read=0.2)).json() == {"ok": True}
+        await asyncio.sleep(0.3)
+        assert (await call(base, transport, read=0.2)).json() == {"ok": True}
+        await transport.aclose()
+
+    within(Server(trickle), test)
+
+
+def test_a_refused_port_is_a_connect_error() -> None:
+    transport = Http1Transport()
+    with pytest.raises(httpx.ConnectError, match=r"cannot connect to 127\.0\.0\.1"):
+        asyncio.run(call(f"http://127.0.0.1:{free_port()}", transport))
+
+
+def test_an_answer_past_the_limit_is_cut_at_limit_plus_one() -> None:
+    transport = Http1Transport()
+    big = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100_000
+
+    async def test(base: str) -> None:
+        assert len((await call(base, transport, max_response=1000)).content) == 1001
+        assert (await call(base, transport)).json() == {"ok": True}  # on a new connection
+        await transport.aclose()
+
+    assert within(Server(fixed(big, OK)), test).connections == 2
+
+
+def test_connections_never_exceed_the_limit() -> None:
+    transport = Http1Transport(max_connections=2)
+
+    async def slow(request: bytes) -> bytes | None:
+        await asyncio.sleep(0.02)
+        return OK
+
+    async def test(base: str) -> None:
+        answers = await asyncio.gather(*(call(base, transport) for _ in range(10)))
+        assert [a.status_code for a in answers] == [200] * 10
+        await transport.aclose()
+
+    server = within(Server(slow), test)
+    assert (server.most_open, len(server.requests)) == (2, 10)
