@@ -91,7 +91,7 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
 
 
 def _decode(name: str, status: int, content: bytes, retry_after: float | None) -> Any:
-    try:
+    try:  # not orjson: it reads an integer past 64 bits as a float, losing digits of an id
         return json.loads(content)
     except (ValueError, UnicodeDecodeError):
         if status >= 400:

