@@ -28,6 +28,7 @@ import httptools
 import httpx
 
 Origin = tuple[str, str, int]
+WATCH_EVERY = 1.0  # seconds between looks for silent connections (a quarter of a shorter timeout)
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
@@ -35,11 +36,15 @@ class Http1Transport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True, max_connections: int = 100,
                  keepalive_expiry: float = 5.0) -> None:
-        self._tls = verify if isinstance(verify, ssl.SSLContext) else _tls_context(verify)
+        self._verify = verify
+        self._tls: ssl.SSLContext | None = None  # made on the first https connection (40 ms)
         self._keepalive_expiry = keepalive_expiry
         self._idle: dict[Origin, list[_Connection]] = {}
         self._free = max_connections  # connections that may still be opened
         self._waiting: deque[asyncio.Future[None]] = deque()
+        self._busy: set[_Connection] = set()  # awaiting an answer, watched for silence
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_every = WATCH_EVERY
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -47,9 +52,12 @@ class Http1Transport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
         message = _head(request) + await request.aread()
         connection = await self._acquire(origin, timeouts, request)
+        read_timeout = timeouts.get("read")
+        if read_timeout:
+            self._watch(connection, read_timeout)
         try:
             status, headers, content = await connection.exchange(
-                message, timeouts.get("read"), request.extensions.get("outbound.max_response"))
+                message, read_timeout, request.extensions.get("outbound.max_response"))
         except httpx.TransportError as exc:
             exc.request = request
             self._release(connection)
@@ -92,7 +100,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
     async def _connect(self, origin: Origin, timeout: float | None,
                        request: httpx.Request) -> _Connection:
         scheme, host, port = origin
-        tls = self._tls if scheme == "https" else None
+        tls = self._tls_context() if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
@@ -107,7 +115,35 @@ class Http1Transport(httpx.AsyncBaseTransport):
                                      request=request) from None
         return connection
 
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = (self._verify if isinstance(self._verify, ssl.SSLContext)
+                         else _tls_context(self._verify))
+        return self._tls
+
+    def _watch(self, connection: _Connection, read_timeout: float) -> None:
+        """Read timeouts: one watchdog looks over every waiting connection a few times per
+        timeout, instead of a timer per request (asyncio keeps timers in a heap ordered in
+        Python; arming and cancelling one per request cost ~8 us)."""
+        self._busy.add(connection)
+        every = min(WATCH_EVERY, read_timeout / 4)
+        if self._watchdog is None or every < self._watch_every:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+            self._watch_every = every
+            self._watchdog = connection.loop.call_later(every, self._look, connection.loop)
+
+    def _look(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for connection in list(self._busy):
+            connection.check_silence(now)
+        self._watchdog = (loop.call_later(self._watch_every, self._look, loop) if self._busy
+                          else None)
+        if self._watchdog is None:
+            self._watch_every = WATCH_EVERY
+
     def _release(self, connection: _Connection) -> None:
+        self._busy.discard(connection)
         if connection.reusable:
             connection.idle_since = connection.loop.time()
             self._idle.setdefault(connection.origin, []).append(connection)
@@ -157,8 +193,8 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._answer: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._limit: int | None = None
+        self._read_timeout: float | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -179,25 +215,17 @@ class _Connection(asyncio.Protocol):
         answer: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]]
         self._answer = answer = self.loop.create_future()
         self._last_data = self.loop.time()
-        if read_timeout:
-            self._timer = self.loop.call_later(read_timeout, self._check_timeout, read_timeout)
+        self._read_timeout = read_timeout
         self._transport.write(message)
         try:
             return await answer
         finally:
             self._answer = None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
 
-    def _check_timeout(self, read_timeout: float) -> None:
-        quiet = self.loop.time() - self._last_data
-        if quiet < read_timeout:  # data came meanwhile: wait out the rest of the period
-            self._timer = self.loop.call_later(read_timeout - quiet, self._check_timeout,
-                                               read_timeout)
-            return
-        self._timer = None
-        self._fail(httpx.ReadTimeout(f"no data for {read_timeout:g}s"))
+    def check_silence(self, now: float) -> None:
+        """Fail the answer awaited when no data has come for the read timeout."""
+        if self._read_timeout and now - self._last_data >= self._read_timeout:
+            self._fail(httpx.ReadTimeout(f"no data for {self._read_timeout:g}s"))
 
     def close(self) -> None:
         self.reusable = False
