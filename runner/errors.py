@@ -12,7 +12,8 @@ The tree::
         ├── HTTPStatusError       the vendor answered 4xx/5xx without a business code
         ├── VendorError           the envelope's result code says the call failed
         ├── ResponseInvalid       the body is not JSON, or breaks the response schema
-        └── ExpectationFailed     an `expect` of the step did not hold
+        ├── ExpectationFailed     an `expect` of the step did not hold
+        └── JournalError          the journal cannot be written: nothing more is sent
 
 Every error carries `Finding`s: a message and the `Location` it is about, so it prints as
 ``playbooks/x.yaml:12:7 (steps[2].params.vdnId): 10000 is greater than the maximum of 9999``.
@@ -169,6 +170,11 @@ class ResponseInvalid(RunError):
 
 class ExpectationFailed(RunError):
     """One or more `expect` conditions of a step were false."""
+
+
+class JournalError(RunError):
+    """The journal file cannot be written (a full disk, a lost file): a call it cannot
+    record must not be sent."""
 
 
 def merge(errors: Iterable[OutboundError]) -> list[Finding]:

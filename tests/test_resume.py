@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import signal
@@ -236,3 +237,33 @@ def test_a_bad_shard_is_refused(in_repo: Path) -> None:
     result = outbound("run", PLAYBOOK, "--shard", "3/2")
     assert result.exit_code == 2
     assert "--shard '3/2': expected K/N with 1 <= K <= N" in result.stderr
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
+        live: str, tmp_path: Path) -> None:
+    """A full disk (SQLite's page limit stands in for one): creates stop unsent, and every
+    reservation the simulator made has its intent in the journal."""
+    from runner.engine.launch import execute
+    from runner.journal import Journal, new_run_id
+    from runner.playbook import load_playbook, resolve_inputs
+
+    prefix = next(PREFIXES)
+    playbook = load_playbook(ROOT / PLAYBOOK)
+    inputs = resolve_inputs(playbook, {"count": 400, "prefix": prefix})
+    journal = Journal(tmp_path / "full.sqlite")
+    run_id = new_run_id()
+    journal.begin(run_id, playbook.name, playbook.file, "-", inputs, None)
+    pages = journal.db.execute("PRAGMA page_count").fetchone()[0]
+    journal.db.execute(f"PRAGMA max_page_count = {pages + 4}")
+    before = _creates(live)
+    result = asyncio.run(execute(playbook, inputs, lambda event: None, journal=journal,
+                                 run_id=run_id))
+    journal.close()
+    assert result.status == "failed" and result.exit_code == 1
+    assert "cannot be written (database or disk is full); the run stops here" \
+        in str(result.error)
+    made = _creates(live) - before
+    with sqlite3.connect(tmp_path / "full.sqlite") as db:
+        intents = db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = 'create'",
+                             (run_id,)).fetchone()[0]
+    assert 0 < made <= intents < 400
