@@ -10,11 +10,12 @@ no outcome) before deciding to send them again.
 Everything written goes through the redactor first: no secret reaches the file. The file uses
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
 
-Writes are grouped: inside the event loop they join one open transaction, committed once per
-turn of the loop (a commit per row cost the benchmark 40% of its throughput). A call awaits
-`durable()` after its intent, so the intent is on disk before the request leaves; outcomes and
-item results ride the next commit, and one a kill takes away leaves the call unknown, which
-`--resume` resolves the same way. If the file cannot be written (a full disk), `durable()`
+Writes are grouped: inside the event loop they join one open transaction, committed at the end
+of the loop's turn when a call waits for it, else within GROUP_SECONDS (a commit per row cost
+the benchmark 40% of its throughput). A write call awaits `durable()` after its intent, so the
+intent is on disk before the request leaves; outcomes, item results and reads' intents ride a
+later commit, and one a kill takes away leaves a create unknown (which `--resume` reconciles)
+or a read to be read again. If the file cannot be written (a full disk), `durable()`
 raises `JournalError`: no create is sent unrecorded.
 
 Checkpoints (copying the WAL into the database file, with an fsync) run in a thread of their
@@ -79,6 +80,7 @@ _ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record,
          "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _BATCHED = (_INTENT, _OUTCOME, _ITEM)  # queued and written together, in this order
 CHECKPOINT_EVERY = 200  # commits between background checkpoints
+GROUP_SECONDS = 0.05  # how long rows nobody waits for may gather before their commit
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Journal:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
         self._commit_scheduled: asyncio.Handle | None = None
+        self._prompt = False  # the scheduled commit is at the end of this turn, not later
         self._committed: asyncio.Future[None] | None = None
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
@@ -185,7 +188,8 @@ class Journal:
             return
         if self._commit_scheduled is None:
             self._committed = loop.create_future()
-            self._commit_scheduled = loop.call_soon(self._commit)
+            self._commit_scheduled = loop.call_later(GROUP_SECONDS, self._commit)
+            self._prompt = False
 
     def _commit(self) -> None:
         self._commit_scheduled = None
@@ -244,8 +248,13 @@ class Journal:
         """Wait until every row written so far is committed; JournalError if it cannot be."""
         if self.failure is not None:
             raise self.failure
-        if self._committed is not None:
-            await asyncio.shield(self._committed)
+        if self._committed is None:
+            return
+        if not self._prompt and self._commit_scheduled is not None:  # now someone waits:
+            self._commit_scheduled.cancel()  # commit at the end of this turn
+            self._commit_scheduled = asyncio.get_running_loop().call_soon(self._commit)
+            self._prompt = True
+        await asyncio.shield(self._committed)
 
     # ------------------------------------------------------------ writing a run
 
