@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from runner.engine.transport import Http1Transport
+from runner.engine.transport import DeadlinePassed, Http1Transport
 from tests.conftest import free_port
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
@@ -31,6 +31,7 @@ class Server:
         self.requests: list[bytes] = []
         self.open_now = 0
         self.most_open = 0
+        self.writers: set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -41,6 +42,7 @@ class Server:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.writers.add(writer)
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)
         try:
@@ -256,3 +258,27 @@ def test_connections_never_exceed_the_limit() -> None:
 
     server = within(Server(slow), test)
     assert (server.most_open, len(server.requests)) == (2, 10)
+
+
+def test_an_answer_that_trickles_past_the_total_time_is_cut_off() -> None:
+    transport = Http1Transport()
+
+    async def trickle(request: bytes) -> bytes | None:
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    server = Server(trickle)
+
+    async def test(base: str) -> None:
+        request = httpx.Request("GET", base + "/slow", extensions={
+            "timeout": {"read": 0.3}, "outbound.total": 0.5})
+        started = asyncio.get_running_loop().time()
+        sending = asyncio.ensure_future(transport.handle_async_request(request))
+        while not sending.done():  # a chunk every 0.1 s: never silent for the read timeout
+            await asyncio.sleep(0.1)
+            for writer in list(server.writers):
+                writer.write(b"1\r\nx\r\n")
+        with pytest.raises(DeadlinePassed, match="total time ran out"):
+            await sending
+        assert 0.5 <= asyncio.get_running_loop().time() - started < 1.0
+
+    within(server, test)

@@ -118,4 +118,5 @@ def raw_path(url: httpx.URL) -> str:
 
 
 def query_pairs(url: httpx.URL) -> list[tuple[str, str]]:
-    return parse_qsl(url.query.decode("ascii"), keep_blank_values=True)
+    query = url.query
+    return parse_qsl(query.decode("ascii"), keep_blank_values=True) if query else []

@@ -12,7 +12,7 @@ from runner.errors import Finding, Location, RequestRejected
 from runner.spec import LOCATIONS, Endpoint, ParamLocation
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: that costs a microsecond a call; nothing changes one
 class OutgoingRequest:
     """A request as it will be sent; `content` is the body's bytes, serialized once."""
 

@@ -22,6 +22,7 @@ import httpx
 from runner.clock import Clock
 from runner.engine.requests import OutgoingRequest
 from runner.engine.responses import CheckedResponse, check_response
+from runner.engine.transport import DeadlinePassed
 from runner.errors import (
     Finding,
     HTTPStatusError,
@@ -97,6 +98,9 @@ class ServiceClient:
         self.auth = auth
         self.observe = observe  # sees every answer as it came (check, --record)
         self.max_response = max_response
+        # a transport that keeps each call's total timeout itself (Http1Transport) spares a
+        # task and a timer per call; for the others (the simulator in-process) asyncio does
+        self._keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
 
     async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
                    retries: Retries | None = None,
@@ -156,9 +160,16 @@ class ServiceClient:
         name = request.endpoint.qualified_name
         started = time.perf_counter()
         try:
-            status, headers, content = await asyncio.wait_for(
-                self._exchange(request, limits), limits.total)
-        except TimeoutError:
+            if self._keeps_deadlines:
+                # Yield once before sending: the workers whose answers came in this turn
+                # all finish first, and their sends go out together. Measured in one process,
+                # alternating: 0.54 s without the yield, 0.41 s with (bench_chain).
+                await asyncio.sleep(0)
+                status, headers, content = await self._exchange(request, limits)
+            else:
+                status, headers, content = await asyncio.wait_for(
+                    self._exchange(request, limits), limits.total)
+        except (TimeoutError, DeadlinePassed):
             raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
                                           f"total timeout of {limits.total:g}s; the outcome is "
                                           "unknown")]) from None
@@ -198,6 +209,7 @@ class ServiceClient:
         outgoing = httpx.Request(request.method, target, headers=headers,
                                  stream=httpx.ByteStream(request.content),
                                  extensions={"timeout": _timeouts(limits.connect, limits.read),
+                                             "outbound.total": limits.total,
                                              "outbound.max_response": self.max_response})
         # Every scheme (runner.auth) signs synchronously, so httpx's synchronous flow driver
         # serves; its async one is an async generator per call, ~5 us of asyncio bookkeeping.
@@ -206,10 +218,7 @@ class ServiceClient:
             outgoing = next(flow)
         while True:
             response = await self.transport.handle_async_request(outgoing)
-            try:
-                content = await _content(response)
-            finally:
-                await response.aclose()
+            content = await _content(response)
             if flow is None:
                 break
             try:  # an auth scheme may want the response (a challenge) and send again
@@ -222,11 +231,15 @@ class ServiceClient:
 
 
 async def _content(response: httpx.Response) -> bytes:
-    """The body. A whole body the transport already holds, not content-encoded, is taken as
-    it is; httpx's reading machinery (decoders, chunkers) costs 9 us a call for nothing."""
+    """The body, read and closed. A whole body the transport already holds, not
+    content-encoded, is taken as it is (nothing to close); httpx's reading machinery
+    (decoders, chunkers, closing) costs 10 us a call for nothing."""
     if type(response.stream) is httpx.ByteStream and "content-encoding" not in response.headers:
         return b"".join(response.stream)
-    return await response.aread()
+    try:
+        return await response.aread()
+    finally:
+        await response.aclose()
 
 
 @lru_cache(maxsize=4096)

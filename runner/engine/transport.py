@@ -28,11 +28,22 @@ import httptools
 import httpx
 
 Origin = tuple[str, str, int]
-WATCH_EVERY = 1.0  # seconds between looks for silent connections (a quarter of a shorter timeout)
+WATCH_EVERY = 1.0  # seconds between looks at waiting connections (or a quarter of a timeout)
+
+
+class DeadlinePassed(httpx.ReadTimeout):
+    """The call's total time (extensions["outbound.total"]) ran out before the answer did."""
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
-    """Sends httpx requests over pooled HTTP/1.1 connections, at most `max_connections`."""
+    """Sends httpx requests over pooled HTTP/1.1 connections, at most `max_connections`.
+
+    Besides httpx's connect/read/pool timeouts it keeps a total one per call
+    (extensions["outbound.total"], seconds), raising DeadlinePassed: the caller needs no
+    timer of its own (`keeps_deadlines`).
+    """
+
+    keeps_deadlines = True
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True, max_connections: int = 100,
                  keepalive_expiry: float = 5.0) -> None:
@@ -50,11 +61,17 @@ class Http1Transport(httpx.AsyncBaseTransport):
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         timeouts: dict[str, float | None] = request.extensions.get("timeout") or {}
+        total: float | None = request.extensions.get("outbound.total")
         message = _head(request) + await request.aread()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + total if total else None
+        if total:  # connecting, or waiting for a connection, spends the total too
+            timeouts = {**timeouts, "pool": _within(timeouts.get("pool"), total),
+                        "connect": _within(timeouts.get("connect"), total)}
         connection = await self._acquire(origin, timeouts, request)
         read_timeout = timeouts.get("read")
-        if read_timeout:
-            self._watch(connection, read_timeout)
+        if read_timeout or deadline is not None:
+            self._watch(connection, read_timeout, deadline)
         try:
             status, headers, content = await connection.exchange(
                 message, read_timeout, request.extensions.get("outbound.max_response"))
@@ -121,12 +138,15 @@ class Http1Transport(httpx.AsyncBaseTransport):
                          else _tls_context(self._verify))
         return self._tls
 
-    def _watch(self, connection: _Connection, read_timeout: float) -> None:
-        """Read timeouts: one watchdog looks over every waiting connection a few times per
-        timeout, instead of a timer per request (asyncio keeps timers in a heap ordered in
-        Python; arming and cancelling one per request cost ~8 us)."""
+    def _watch(self, connection: _Connection, read_timeout: float | None,
+               deadline: float | None) -> None:
+        """Read timeouts and deadlines: one watchdog looks over every waiting connection a few
+        times per timeout, instead of a timer per request (asyncio keeps timers in a heap
+        ordered in Python; arming and cancelling one per request cost ~8 us)."""
         self._busy.add(connection)
-        every = min(WATCH_EVERY, read_timeout / 4)
+        connection.deadline = deadline
+        every = min(WATCH_EVERY, (read_timeout or WATCH_EVERY * 4) / 4,
+                    (deadline - connection.loop.time()) / 4 if deadline else WATCH_EVERY)
         if self._watchdog is None or every < self._watch_every:
             if self._watchdog is not None:
                 self._watchdog.cancel()
@@ -195,6 +215,7 @@ class _Connection(asyncio.Protocol):
         self._answer: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]] | None = None
         self._limit: int | None = None
         self._read_timeout: float | None = None
+        self.deadline: float | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -223,9 +244,12 @@ class _Connection(asyncio.Protocol):
             self._answer = None
 
     def check_silence(self, now: float) -> None:
-        """Fail the answer awaited when no data has come for the read timeout."""
+        """Fail the answer awaited when no data has come for the read timeout, or when the
+        call's deadline has passed."""
         if self._read_timeout and now - self._last_data >= self._read_timeout:
             self._fail(httpx.ReadTimeout(f"no data for {self._read_timeout:g}s"))
+        elif self.deadline is not None and now >= self.deadline:
+            self._fail(DeadlinePassed("the call's total time ran out"))
 
     def close(self) -> None:
         self.reusable = False
@@ -305,6 +329,10 @@ class _Connection(asyncio.Protocol):
         self.close()
         if self._answer is not None and not self._answer.done():
             self._answer.set_exception(error)
+
+
+def _within(limit: float | None, total: float) -> float:
+    return total if limit is None else min(limit, total)
 
 
 def _head(request: httpx.Request) -> bytes:
