@@ -4,9 +4,10 @@ Runs, in one process and against the same server: the engine (a playbook with th
 iSales spec: every request rendered, checked, signed (C2), sent, and every response
 checked), the same playbook with its journal, a hand-written aiohttp loop, and a
 hand-written loop on a default httpx.AsyncClient. Prints each one's throughput, its ratio
-to the aiohttp loop (the engine's target: at least 0.5) and the journal's cost (engine +
-journal against engine alone; target: at least 0.9).
+to the aiohttp loop (the engine's targets: at least 0.5, then 0.8) and the journal's cost
+(engine + journal against engine alone; target: at least 0.9).
 
+    .venv/bin/pip install -q -e '.[bench]'                     (aiohttp, for the baseline)
     .venv/bin/python tests/bench/bench_chain.py [IN_FLIGHT]   (default 32; try 1)
 """
 
