@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 
 from runner.clock import SimulatedClock
 from runner.engine.launch import execute
+from runner.engine.transport import Http1Transport
 from runner.playbook import load_playbook
 from tests.conftest import ROOT, outbound
+from tests.test_transport import Server, call, fixed, within
 
 EXAMPLES = int(os.environ.get("OUTBOUND_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="OUTBOUND_FUZZ_EXAMPLES"
@@ -187,3 +189,35 @@ def test_the_fuzz_vendor_sees_the_real_request(tmp_path: Path) -> None:
                                  transport=httpx.MockTransport(answer), clock=SimulatedClock()))
     assert result.status == "ok"
     assert seen and seen[0].headers["authorization"].startswith("auth-v2/a/")
+
+
+VALID_ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+                b"\r\n{\"ok\":true}")
+
+
+@FUZZ
+@given(st.one_of(
+    st.binary(max_size=300),
+    st.builds(lambda cut, noise: VALID_ANSWER[:cut] + noise,
+              st.integers(0, len(VALID_ANSWER)), st.binary(max_size=40)),
+    st.builds(lambda at, byte: VALID_ANSWER[:at] + bytes([byte]) + VALID_ANSWER[at + 1:],
+              st.integers(0, len(VALID_ANSWER) - 1), st.integers(0, 255)),
+    st.builds(lambda status: VALID_ANSWER.replace(b"200", status, 1),  # 1xx, 204, 304, 999...
+              st.sampled_from([b"100", b"101", b"103", b"204", b"304", b"000"])
+              | st.integers(100, 999).map(lambda n: b"%d" % n) | st.binary(min_size=3,
+                                                                         max_size=3)),
+))
+def test_the_live_transport_reads_any_bytes_as_an_answer_or_a_transport_error(
+        reply: bytes) -> None:
+    """Whatever a vendor's socket sends, then hangs up: an httpx.Response or an
+    httpx.TransportError (which the engine reports), never another exception, never a hang."""
+    transport = Http1Transport()
+
+    async def test(base: str) -> None:
+        try:
+            response = await asyncio.wait_for(call(base, transport, read=1.0), 5)
+        except httpx.TransportError:
+            return
+        assert isinstance(response.status_code, int)
+
+    within(Server(fixed(reply), hang_up=True), test)

@@ -59,8 +59,8 @@ class Server:
                 await writer.drain()
                 if self.hang_up:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client hung up, or the test is over
         finally:
             self.open_now -= 1
             writer.close()
@@ -79,12 +79,18 @@ def fixed(*replies: bytes | None) -> Answer:
 
 
 def within(server: Server, test: Callable[[str], Awaitable[None]]) -> Server:
-    """Run `test(base_url)` while `server` serves; the server, to see what it saw."""
+    """Run `test(base_url)` while `server` serves; the server, to see what it saw. Anything
+    asyncio had to log on the way (an exception escaping a protocol callback) fails it."""
+    logged: list[dict[str, object]] = []
+
     async def body() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, context:
+                                                         logged.append(context))
         async with server as base:
             await test(base)
 
     asyncio.run(body())
+    assert not logged, logged
     return server
 
 
@@ -124,9 +130,10 @@ GZIPPED = gzip.compress(b'{"ok":true}', mtime=0)
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"4\r\n{\"ok\r\n7\r\n\":true}\r\n0\r\n\r\n",
     b"HTTP/1.1 100 Continue\r\n\r\n" + OK,
+    b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + OK,
     b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
     % (len(GZIPPED), GZIPPED),
-], ids=["chunked", "interim-100", "gzip"])
+], ids=["chunked", "interim-100", "interim-103", "gzip"])
 def test_reads_every_framing_of_an_answer(reply: bytes) -> None:
     transport = Http1Transport()
 
@@ -282,3 +289,14 @@ def test_an_answer_that_trickles_past_the_total_time_is_cut_off() -> None:
         assert 0.5 <= asyncio.get_running_loop().time() - started < 1.0
 
     within(server, test)
+
+
+def test_a_switch_of_protocols_nobody_asked_for_is_a_protocol_error() -> None:
+    transport = Http1Transport()
+    switch = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nframes"
+
+    async def test(base: str) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="switched protocols"):
+            await call(base, transport)
+
+    within(Server(fixed(switch)), test)

@@ -269,6 +269,9 @@ class _Connection(asyncio.Protocol):
         self._last_data = self.loop.time()
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(httpx.RemoteProtocolError("the server switched protocols, which the "
+                                                 "request did not ask for"))
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"the answer is not valid HTTP: {exc}"))
 
@@ -306,10 +309,13 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:  # an interim answer: the real one follows
+        if status == 101:
+            self._fail(httpx.RemoteProtocolError("the server switched protocols, which the "
+                                                 "request did not ask for"))
+        elif 100 <= status < 200:  # an interim answer: the real one follows
             self._reset()
-            return
-        self._complete()
+        else:
+            self._complete()
 
     def _complete(self, truncate: bool = False) -> None:
         answer = self._answer
