@@ -300,3 +300,22 @@ def test_a_switch_of_protocols_nobody_asked_for_is_a_protocol_error() -> None:
             await call(base, transport)
 
     within(Server(fixed(switch)), test)
+
+
+def test_an_interim_answer_then_a_pause_is_not_a_read_timeout() -> None:
+    transport = Http1Transport()
+
+    async def early_hints_then_pause(request: bytes) -> bytes | None:
+        return b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+
+    server = Server(early_hints_then_pause)
+
+    async def test(base: str) -> None:
+        sending = asyncio.ensure_future(call(base, transport, read=0.4))
+        await asyncio.sleep(0.2)  # the watchdog looks every 0.1 s meanwhile
+        for writer in list(server.writers):
+            writer.write(OK)
+        assert (await sending).json() == {"ok": True}
+        await transport.aclose()
+
+    within(server, test)

@@ -216,6 +216,7 @@ class _Connection(asyncio.Protocol):
         self._limit: int | None = None
         self._read_timeout: float | None = None
         self.deadline: float | None = None
+        self._last_data = 0.0  # when data last came (or the request went)
         self._reset()
 
     def _reset(self) -> None:
@@ -224,7 +225,6 @@ class _Connection(asyncio.Protocol):
         self._size = 0
         self._headers_done = False
         self._framed = False  # Content-Length or chunked: the end is known without a close
-        self._last_data = 0.0
 
     async def exchange(self, message: bytes, read_timeout: float | None,
                        limit: int | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
