@@ -142,8 +142,7 @@ class Journal:
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
-        self._commit_scheduled: asyncio.Handle | None = None
-        self._prompt = False  # the scheduled commit is at the end of this turn, not later
+        self._commit_scheduled: asyncio.Handle | None = None  # a TimerHandle: not yet due
         self._committed: asyncio.Future[None] | None = None
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
@@ -168,7 +167,8 @@ class Journal:
         self.db.close()  # the last connection to close checkpoints the rest
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
-        """Queue a row; it is committed with the others at the end of this loop turn."""
+        """Queue a row; it is committed with the others within GROUP_SECONDS, or at the end
+        of this loop turn once a call waits for it (`durable()`); outside the loop, at once."""
         if self.failure is not None:  # being reported already; nothing more can land
             return
         if sql in self._rows:
@@ -189,7 +189,6 @@ class Journal:
         if self._commit_scheduled is None:
             self._committed = loop.create_future()
             self._commit_scheduled = loop.call_later(GROUP_SECONDS, self._commit)
-            self._prompt = False
 
     def _commit(self) -> None:
         self._commit_scheduled = None
@@ -220,8 +219,11 @@ class Journal:
         self.failure = JournalError([Finding(Location(), (
             f"journal {self.path}: cannot be written ({error}); the run stops here, since a "
             "call it cannot record must not be sent"))])
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
+        try:
+            if self.db.in_transaction:  # SQLite may have rolled back already
+                self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
         committed, self._committed = self._committed, None
         if committed is not None and not committed.done():
             committed.set_exception(self.failure)
@@ -250,10 +252,9 @@ class Journal:
             raise self.failure
         if self._committed is None:
             return
-        if not self._prompt and self._commit_scheduled is not None:  # now someone waits:
-            self._commit_scheduled.cancel()  # commit at the end of this turn
+        if isinstance(self._commit_scheduled, asyncio.TimerHandle):  # now someone waits:
+            self._commit_scheduled.cancel()  # commit at the end of this turn instead
             self._commit_scheduled = asyncio.get_running_loop().call_soon(self._commit)
-            self._prompt = True
         await asyncio.shield(self._committed)
 
     # ------------------------------------------------------------ writing a run

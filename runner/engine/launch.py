@@ -15,6 +15,7 @@ from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run, RunResult, Shard
 from runner.engine.services import Exchange, ServiceClient
+from runner.engine.transport import Http1Transport
 from runner.errors import Finding, InputError, OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
@@ -85,8 +86,6 @@ _NO_TRANSPORT = _Unsent()
 
 def _tls_transports(playbook: Playbook, emit: Emit) -> dict[str, httpx.AsyncBaseTransport]:
     """One HTTP/1.1 transport per TLS setting (most playbooks: one for all services)."""
-    from runner.engine.transport import Http1Transport  # see its docstring: speed
-
     by_setting: dict[bool | Path, httpx.AsyncBaseTransport] = {}
     chosen = {}
     for name, binding in playbook.services.items():
