@@ -231,7 +231,7 @@ def runs_list(journal: Path | None, output_format: str) -> None:
     from runner.journal import Journal, default_path
     from runner.reporting.runs import runs_json, runs_text
 
-    opened = Journal(journal or default_path())
+    opened = Journal(journal or default_path(), reader=True)
     found = opened.runs()
     click.echo(runs_json(found) if output_format == "json" else runs_text(found))
 
@@ -269,7 +269,7 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
     from runner.journal import Journal, default_path
     from runner.reporting.html import load, render
 
-    opened = [Journal(path) for path in journals or (default_path(),)]
+    opened = [Journal(path, reader=True) for path in journals or (default_path(),)]
     html_file.write_text(render(load(opened, run_ids)), encoding="utf-8")
     click.echo(f"report written to {html_file}")
 
@@ -284,7 +284,7 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     from runner.journal import Journal, default_path
     from runner.reporting.runs import run_json, run_text
 
-    found = Journal(journal or default_path()).run(run_id)
+    found = Journal(journal or default_path(), reader=True).run(run_id)
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 

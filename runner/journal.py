@@ -1,7 +1,7 @@
 """The run journal: one SQLite file recording every run and every call, so nothing is lost.
 
-Each call is written twice: an *intent* row before the request is sent (step, iteration,
-endpoint, rendered params) and its *outcome* after (HTTP status, result code, duration). Each
+Each call has an *intent* (step, iteration, endpoint, rendered params), recorded before the
+request is sent, and an *outcome* (HTTP status, result code, duration), recorded after. Each
 item's result (the record later steps read) is written when the item finishes. A crash, a kill
 or a failure therefore leaves an exact account: `--resume` skips finished items, feeds their
 recorded results to later steps, and looks up creates whose outcome is unknown (an intent with
@@ -10,13 +10,19 @@ no outcome) before deciding to send them again.
 Everything written goes through the redactor first: no secret reaches the file. The file uses
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
 
-Writes are grouped: inside the event loop they join one open transaction, committed at the end
-of the loop's turn when a call waits for it, else within GROUP_SECONDS (a commit per row cost
-the benchmark 40% of its throughput). A write call awaits `durable()` after its intent, so the
-intent is on disk before the request leaves; outcomes, item results and reads' intents ride a
-later commit, and one a kill takes away leaves a create unknown (which `--resume` reconciles)
-or a read to be read again. If the file cannot be written (a full disk), `durable()`
-raises `JournalError`: no create is sent unrecorded.
+Rows are grouped: inside the event loop they gather for up to GROUP_SECONDS and are committed
+together (a commit per row cost the benchmark 40% of its throughput), a call's outcome folded
+into its intent's row when both are still waiting. A write's intent must be on disk before
+the request leaves, and waiting for a commit before each one cost a tenth of the throughput:
+so `intent()` of a write also appends the row to the *intent log* beside the file
+(`journal.sqlite-intents`, one line and one write(2) each, as safe against a kill as the WAL),
+emptied after each commit. Whoever opens the journal next copies what a kill left in the log
+into the file first, so a create the kill caught is an intent with no outcome, which `--resume`
+reconciles. A read a kill forgets is just read again. If the journal cannot be written (a full
+disk), `intent()` raises `JournalError`: no call is sent unrecorded.
+
+One run writes a journal at a time: the writer holds a lock on the intent log (a second run
+on the same file is refused); readers (`runs list`) copy the log in only when nobody holds it.
 
 Checkpoints (copying the WAL into the database file, with an fsync) run in a thread of their
 own every CHECKPOINT_EVERY commits: SQLite's automatic ones ran inside a commit, stalling the
@@ -26,6 +32,7 @@ event loop, and cost the benchmark a third of the journal's time.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import secrets as random_tokens
@@ -71,14 +78,17 @@ CREATE TABLE IF NOT EXISTS steps (
     finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
 """
 WHOLE_STEP = -1  # the `iteration` of a step without for_each
-_INTENT = ("INSERT INTO calls (id, run_id, step, iteration, endpoint, kind, params, sent_at) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at"
+_CALL = (f"INSERT INTO calls ({_INTENT_COLUMNS}, finished_at, status, result_code, outcome, "
+         f"duration, error, facts, response) VALUES ({', '.join('?' * 16)})")
+_LOGGED = f"INSERT OR IGNORE INTO calls ({_INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
 _OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
             "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
 _ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
 _ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
          "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-_BATCHED = (_INTENT, _OUTCOME, _ITEM)  # queued and written together, in this order
+INTENT_LOG_SUFFIX = "-intents"
 CHECKPOINT_EVERY = 200  # commits between background checkpoints
 GROUP_SECONDS = 0.05  # how long rows nobody waits for may gather before their commit
 
@@ -127,9 +137,13 @@ def new_run_id() -> str:
 
 
 class Journal:
-    """One journal file. Methods are called from the engine's event loop, one at a time."""
+    """One journal file. Methods are called from the engine's event loop, one at a time.
 
-    def __init__(self, path: str | Path) -> None:
+    `reader`: opened to read (`runs list`); it never refuses to open, and copies in the intent
+    log only when no run is writing the journal.
+    """
+
+    def __init__(self, path: str | Path, *, reader: bool = False) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,14 +153,17 @@ class Journal:
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_soon
             self.db.executescript(_SCHEMA)
             self._add_missing_columns()
+            self._log: int | None = self._open_intent_log(reader)
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
-        self._commit_scheduled: asyncio.Handle | None = None  # a TimerHandle: not yet due
-        self._committed: asyncio.Future[None] | None = None
+        self._commit_scheduled: asyncio.TimerHandle | None = None
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
-        self._rows: dict[str, list[tuple[Any, ...]]] = {sql: [] for sql in _BATCHED}
+        self._calls: dict[int, list[Any]] = {}  # rows not yet committed, by call id
+        self._outcomes: list[tuple[Any, ...]] = []  # of calls committed before
+        self._items: list[tuple[Any, ...]] = []
+        self._logged = False  # the intent log holds rows not yet committed
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
@@ -158,64 +175,109 @@ class Journal:
                 if column.split()[0] not in present:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
+    def _open_intent_log(self, reader: bool) -> int | None:
+        """Lock the intent log and copy what a killed run left in it into the file; the open
+        log for a writer, None for a reader."""
+        log = os.open(f"{self.path}{INTENT_LOG_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_APPEND,
+                      0o600)
+        try:
+            fcntl.flock(log, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(log)
+            if reader:
+                return None
+            raise InputError.plain(
+                f"journal {self.path} is being written by another run; runs that overlap need "
+                "a journal each (--journal PATH)") from None
+        self._copy_in(log)
+        if reader:
+            os.close(log)  # which unlocks it
+            return None
+        return log
+
+    def _copy_in(self, log: int) -> None:
+        """Insert the intents the log holds (those already in the file are left as they are)."""
+        size = os.fstat(log).st_size
+        if not size:
+            return
+        rows = []
+        for line in os.pread(log, size, 0).splitlines():
+            try:
+                rows.append(tuple(orjson.loads(line)))
+            except orjson.JSONDecodeError:  # cut short by the kill: that call was not sent
+                continue
+        with self.db:
+            self.db.executemany(_LOGGED, rows)
+        os.ftruncate(log, 0)
+
     def close(self) -> None:
         if self._commit_scheduled is not None:  # a commit queued on the loop: do it now
             self._commit_scheduled.cancel()
         self._commit()
+        if self._log is not None:
+            os.close(self._log)
+            self._log = None
         if self._checkpointer is not None:
             self._checkpointer.join()
         self.db.close()  # the last connection to close checkpoints the rest
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
-        """Queue a row; it is committed with the others within GROUP_SECONDS, or at the end
-        of this loop turn once a call waits for it (`durable()`); outside the loop, at once."""
+        """Run a statement in the open transaction; it is committed with the rows queued."""
         if self.failure is not None:  # being reported already; nothing more can land
             return
-        if sql in self._rows:
-            self._rows[sql].append(parameters)
-        else:
-            try:
-                if not self.db.in_transaction:
-                    self.db.execute("BEGIN")
-                self.db.execute(sql, parameters)
-            except sqlite3.Error as exc:
-                self._failed(exc)
-                return
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            self.db.execute(sql, parameters)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return
+        self._commit_soon()
+
+    def _commit_soon(self) -> None:
+        """Commit within GROUP_SECONDS inside the event loop; outside it, at once."""
+        if self._commit_scheduled is not None:
+            return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # outside the event loop: commit at once
+        except RuntimeError:
             self._commit()
             return
-        if self._commit_scheduled is None:
-            self._committed = loop.create_future()
-            self._commit_scheduled = loop.call_later(GROUP_SECONDS, self._commit)
+        self._commit_scheduled = loop.call_later(GROUP_SECONDS, self._commit)
 
     def _commit(self) -> None:
         self._commit_scheduled = None
         if self.failure is not None:
             return
         try:
-            if any(self._rows.values()) and not self.db.in_transaction:
+            if (self._calls or self._outcomes or self._items) and not self.db.in_transaction:
                 self.db.execute("BEGIN")
-            for sql, rows in self._rows.items():  # in order: an outcome follows its intent
-                if rows:
-                    self.db.executemany(sql, rows)
-                    rows.clear()
+            if self._calls:
+                self.db.executemany(_CALL, self._calls.values())
+                self._calls.clear()
+            if self._outcomes:
+                self.db.executemany(_OUTCOME, self._outcomes)
+                self._outcomes.clear()
+            if self._items:
+                self.db.executemany(_ITEM, self._items)
+                self._items.clear()
             if self.db.in_transaction:
                 self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._failed(exc)
             return
-        committed, self._committed = self._committed, None
-        if committed is not None and not committed.done():
-            committed.set_result(None)
+        if self._logged and self._log is not None:  # each row of the log is in the file now
+            try:
+                os.ftruncate(self._log, 0)
+                self._logged = False
+            except OSError:
+                pass  # copied in again next time, harmlessly (INSERT OR IGNORE)
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
 
-    def _failed(self, error: sqlite3.Error) -> None:
-        """The file cannot be written: every call waiting for it, and every later one, is
-        told so and stops unsent."""
+    def _failed(self, error: Exception) -> JournalError:
+        """The journal cannot be written: the call at hand, and every later one, stops unsent."""
         self.failure = JournalError([Finding(Location(), (
             f"journal {self.path}: cannot be written ({error}); the run stops here, since a "
             "call it cannot record must not be sent"))])
@@ -224,10 +286,7 @@ class Journal:
                 self.db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-        committed, self._committed = self._committed, None
-        if committed is not None and not committed.done():
-            committed.set_exception(self.failure)
-            committed.exception()  # retrieved here; durable() raises it again
+        return self.failure
 
     def _checkpoint_soon(self) -> None:
         """Copy the WAL into the database file in another thread (its own connection; SQLite
@@ -246,17 +305,6 @@ class Journal:
                                               daemon=True)
         self._checkpointer.start()
 
-    async def durable(self) -> None:
-        """Wait until every row written so far is committed; JournalError if it cannot be."""
-        if self.failure is not None:
-            raise self.failure
-        if self._committed is None:
-            return
-        if isinstance(self._commit_scheduled, asyncio.TimerHandle):  # now someone waits:
-            self._commit_scheduled.cancel()  # commit at the end of this turn instead
-            self._commit_scheduled = asyncio.get_running_loop().call_soon(self._commit)
-        await asyncio.shield(self._committed)
-
     # ------------------------------------------------------------ writing a run
 
     def begin(self, run_id: str, playbook: str, file: str, playbook_sha: str,
@@ -273,11 +321,22 @@ class Journal:
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
-               params: Mapping[str, Any]) -> int:
-        """Record a call about to be sent (await `durable()` before sending it); its id."""
+               params: Mapping[str, Any], *, write: bool) -> int:
+        """Record a call about to be sent; its id. A `write`'s intent is on disk on return
+        (in the intent log). JournalError if the journal cannot be written."""
+        if self.failure is not None:
+            raise self.failure
         call_id, self._next_call = self._next_call, self._next_call + 1
-        self._write(_INTENT, (call_id, self.run_id, step, _key(iteration), endpoint, kind,
-                              _json(dict(params)), time.time()))
+        intent = (call_id, self.run_id, step, _key(iteration), endpoint, kind,
+                  _json(dict(params)), time.time())
+        if write and self._log is not None:
+            try:
+                os.write(self._log, orjson.dumps(intent) + b"\n")
+            except OSError as exc:
+                raise self._failed(exc) from None
+            self._logged = True
+        self._calls[call_id] = [*intent, *_NO_OUTCOME]
+        self._commit_soon()
         return call_id
 
     def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
@@ -288,17 +347,22 @@ class Journal:
         `facts` are the answer's enumerated values (callStatus, failCode, ...) for reports;
         `response` is kept for failed calls only, cut to 4 KB.
         """
-        self._write(_OUTCOME, (time.time(), status, result_code, outcome, duration,
-                               REDACTOR.text(error) if error else None,
-                               _json(facts) if facts else None,
-                               _json(response)[:4096] if response is not None else None,
-                               call_id))
+        answer = (time.time(), status, result_code, outcome, duration,
+                  REDACTOR.text(error) if error else None, _json(facts) if facts else None,
+                  _json(response)[:4096] if response is not None else None)
+        row = self._calls.get(call_id)
+        if row is not None:  # its intent is not committed yet: one row for both
+            row[8:] = answer
+        else:
+            self._outcomes.append((*answer, call_id))
+        self._commit_soon()
 
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
-        self._write(_ITEM, (self.run_id, step, _key(iteration), status,
-             _json(record) if record is not None else None,
-             REDACTOR.text(reason) if reason else None, time.time()))
+        self._items.append((self.run_id, step, _key(iteration), status,
+                            _json(record) if record is not None else None,
+                            REDACTOR.text(reason) if reason else None, time.time()))
+        self._commit_soon()
 
     def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,
              skipped: int, failed: int, retries: int, duration: float,

@@ -192,6 +192,49 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     assert outcomes.get("ok", 0) <= wanted
 
 
+def test_a_create_killed_before_the_next_commit_is_still_in_the_journal(
+        own_journal: Path) -> None:
+    """A write's intent is on disk (in the intent log) before the request may leave; whoever
+    opens the journal next copies it in, as a create with no outcome for --resume."""
+    killed = subprocess.run([sys.executable, "-c", f"""
+import asyncio, os, signal
+from runner.journal import Journal
+journal = Journal({str(own_journal)!r})
+journal.begin("run-1", "Reserve many", "reserve-many.yaml", "-", {{}}, None)
+async def send():
+    journal.intent("reserve", 0, "{CREATE}", "create", {{"calledNo": "13600000000"}},
+                   write=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # as the request would leave, before any commit
+asyncio.run(send())
+"""], cwd=ROOT)
+    assert killed.returncode == -signal.SIGKILL
+    shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
+    assert shown["calls"] == {"no outcome": 1}
+    with sqlite3.connect(own_journal) as db:
+        assert db.execute("SELECT step, iteration, kind, params FROM calls").fetchall() == [
+            ("reserve", 0, "create", '{"calledNo":"13600000000"}')]
+
+
+def test_a_second_run_on_a_journal_being_written_is_refused(live: str,
+                                                            own_journal: Path) -> None:
+    from runner.journal import Journal
+
+    before = _creates(live)
+    writing = Journal(own_journal)
+    try:
+        refused = outbound("run", PLAYBOOK, "--var", "count=2", "--var",
+                           f"prefix={next(PREFIXES)}")
+        assert refused.exit_code == 2
+        assert (f"journal {own_journal} is being written by another run; runs that overlap "
+                "need a journal each (--journal PATH)") in refused.stderr
+        assert outbound("runs", "list").exit_code == 0  # reading it is fine
+    finally:
+        writing.close()
+    assert _creates(live) == before
+    assert outbound("run", PLAYBOOK, "--var", "count=2", "--var",
+                    f"prefix={next(PREFIXES)}").exit_code == 0
+
+
 def test_two_shards_together_make_every_reservation_once(live: str, tmp_path: Path,
                                                          own_journal: Path) -> None:
     prefix, wanted = next(PREFIXES), 40
@@ -242,7 +285,8 @@ def test_a_bad_shard_is_refused(in_repo: Path) -> None:
 def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
         live: str, tmp_path: Path) -> None:
     """A full disk (SQLite's page limit stands in for one): creates stop unsent, and every
-    reservation the simulator made has its intent in the journal."""
+    reservation the simulator made has its intent in the journal (kept by the intent log
+    while the file was full, copied in when the journal is next opened)."""
     from runner.engine.launch import execute
     from runner.journal import Journal, new_run_id
     from runner.playbook import load_playbook, resolve_inputs
@@ -263,7 +307,7 @@ def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
     assert "cannot be written (database or disk is full); the run stops here" \
         in str(result.error)
     made = _creates(live) - before
-    with sqlite3.connect(tmp_path / "full.sqlite") as db:
-        intents = db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = 'create'",
-                             (run_id,)).fetchone()[0]
+    reopened = Journal(tmp_path / "full.sqlite", reader=True)
+    intents = reopened.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = "
+                                  "'create'", (run_id,)).fetchone()[0]
     assert 0 < made <= intents < 400

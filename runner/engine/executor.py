@@ -429,10 +429,10 @@ class Run:
         tally.calls += 1
         call_id = 0
         if self.journal is not None:
+            # a write's intent is on disk before it leaves; a read a crash forgets is read again
             call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
-                                          endpoint.kind, params)
-            if endpoint.kind not in READ_KINDS:  # a write's intent is on disk before it leaves;
-                await self.journal.durable()  # a read a crash forgets is just read again
+                                          endpoint.kind, params,
+                                          write=endpoint.kind not in READ_KINDS)
 
         try:
             checked, attempts, seconds = await service.call(
