@@ -32,10 +32,11 @@ class Redactor:
 
     def __init__(self) -> None:
         self._forms: set[str] = set()
+        self._form_list: tuple[str, ...] = ()
         self._names: set[str] = set(SENSITIVE_NAMES)
+        self._name_list = tuple(self._names)
         self._pattern: re.Pattern[str] | None = None
         self._named: re.Pattern[str] = self._names_pattern()
-        self._any_name = self._names_quick()
 
     def add(self, value: Any) -> None:
         text = str(value).strip()
@@ -50,6 +51,7 @@ class Redactor:
             if len(line.strip()) >= 16:
                 self._forms.update({line.strip(), quote(line.strip(), safe="")})
         self._pattern = None  # compiled again when next needed
+        self._form_list = tuple(self._forms)
 
     def _secrets(self) -> re.Pattern[str] | None:
         if self._pattern is None and self._forms:
@@ -61,22 +63,24 @@ class Redactor:
         """A header or query parameter whose value is always masked."""
         self._names.add(name.lower())
         self._named = self._names_pattern()
-        self._any_name = self._names_quick()
-
-    def _names_quick(self) -> re.Pattern[str]:
-        """Any name at all, searched in lowercased text: ten times faster than IGNORECASE."""
-        return re.compile("|".join(re.escape(n) for n in sorted(self._names)))
+        self._name_list = tuple(self._names)
 
     def _names_pattern(self) -> re.Pattern[str]:
+        """A sensitive name, then its value: a whole quoted string (JSON), else one word, or an
+        auth scheme and its word (`Authorization: Bearer abc`)."""
         names = "|".join(re.escape(n) for n in sorted(self._names, key=len, reverse=True))
-        return re.compile(rf"(?i)(\b(?:{names})\b\"?\s*[=:]\s*)(\"?)[^&\s\",}}]+")
+        return re.compile(rf"(?i)(\b(?:{names})\b\"?\s*[=:]\s*)"
+                          rf"(\"(?:[^\"\\]|\\.)*\"|(?:(?:bearer|basic|digest|token)\s+)?"
+                          rf"[^&\s\",}}]+)")
 
     def text(self, text: str) -> str:
+        # str's own search, one form at a time, is twice as fast as the patterns' alternation
+        # when nothing matches (nearly always), so the patterns run only on a hit
         pattern = self._secrets()
-        if pattern is not None and pattern.search(text):
+        if pattern is not None and _holds_any(text, self._form_list):
             text = pattern.sub(MASK, text)
-        if self._any_name.search(text.lower()):  # cheap, before the exact (slower) pattern
-            text = self._named.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+        if _holds_any(text.lower(), self._name_list):  # names are matched case-insensitively
+            text = self._named.sub(_mask_value, text)
         return text
 
     def value(self, value: T) -> T:
@@ -95,6 +99,18 @@ class Redactor:
             return dataclasses.replace(value, **{
                 f.name: self._walk(getattr(value, f.name)) for f in dataclasses.fields(value)})
         return value
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    quoted = match.group(2).startswith('"')
+    return match.group(1) + (f'"{MASK}"' if quoted else MASK)
+
+
+def _holds_any(text: str, parts: tuple[str, ...]) -> bool:
+    for part in parts:  # noqa: SIM110 (any() over a generator: 40% slower, on every text)
+        if part in text:
+            return True
+    return False
 
 
 REDACTOR = Redactor()

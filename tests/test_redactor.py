@@ -24,6 +24,13 @@ def test_sensitive_names_are_masked_whatever_their_case() -> None:
                                    '{"Token":"[redacted]","calledNo":"66"} PASSWORD: [redacted]')
 
 
+def test_a_sensitive_value_is_masked_whole_scheme_spaces_and_escapes_included() -> None:
+    text = ('{"Authorization": "Bearer abc def", "token": "a\\"b c", "n": 1} '
+            "authorization: Basic dXNlcjpwdw== next")
+    assert Redactor().text(text) == ('{"Authorization": "[redacted]", "token": "[redacted]", '
+                                     '"n": 1} authorization: [redacted] next')
+
+
 def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
     redactor = Redactor()
     redactor.add("s3cret/value+1")
