@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
     status TEXT NOT NULL, record TEXT, reason TEXT, finished_at REAL NOT NULL,
-    PRIMARY KEY (run_id, step, iteration));
+    PRIMARY KEY (run_id, step, iteration)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, calls INTEGER NOT NULL,
     iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
@@ -321,14 +321,14 @@ class Journal:
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
-               params: Mapping[str, Any], *, write: bool) -> int:
+               params: dict[str, Any], *, write: bool) -> int:
         """Record a call about to be sent; its id. A `write`'s intent is on disk on return
         (in the intent log). JournalError if the journal cannot be written."""
         if self.failure is not None:
             raise self.failure
         call_id, self._next_call = self._next_call, self._next_call + 1
         intent = (call_id, self.run_id, step, _key(iteration), endpoint, kind,
-                  _json(dict(params)), time.time())
+                  _json(params), time.time())
         if write and self._log is not None:
             try:
                 os.write(self._log, orjson.dumps(intent) + b"\n")

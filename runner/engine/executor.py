@@ -124,7 +124,8 @@ class Run:
         self.run_id = run_id
         self.shard = shard
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
-        self.kept = _fields_read(playbook)  # what the journal keeps of each step's items
+        read = _fields_read(playbook)
+        self.kept = {step.id: _kept_fields(read.get(step.id)) for step in playbook.steps}
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -309,7 +310,9 @@ class Run:
         tally.succeeded += record is not None
         self.emit(IterationFinished(step.id, index, status))
         if self.journal is not None:
-            self.journal.item(step.id, index, status, _kept(record, self.kept.get(step.id)))
+            kept = self.kept[step.id]
+            self.journal.item(step.id, index, status, record if record is None or kept is None
+                              else {key: record[key] for key in kept if key in record})
         return record
 
     async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
@@ -618,13 +621,13 @@ def _fields_read(playbook: Playbook) -> dict[str, frozenset[str]]:
     return {step_id: frozenset(fields) for step_id, fields in read.items()}
 
 
-def _kept(record: dict[str, Any] | None, read: frozenset[str] | None) -> Any:
-    """What the journal keeps of an item's record: only what later templates read, so a
-    resumed run has it, and the journal does not copy every response it has no use for."""
-    if record is None or (read is not None and "*" in read):
-        return record
-    fields = (read or frozenset()) & {"response", "values", "outputs", "status", "items"}
-    return {key: record[key] for key in fields | {"outputs"} if key in record}
+def _kept_fields(read: frozenset[str] | None) -> tuple[str, ...] | None:
+    """What the journal keeps of a step's item records (None: all): only the fields later
+    templates read, so a resumed run has them, and the journal does not copy every response
+    it has no use for."""
+    if read is not None and "*" in read:
+        return None
+    return ("outputs", *sorted((read or frozenset()) & {"response", "values", "status", "items"}))
 
 
 def _outcome_of(error: RunError, kind: str) -> str:
