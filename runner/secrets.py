@@ -2,15 +2,18 @@
 
 `secret('NAME')` reads the variable NAME, or the file named by NAME_FILE. Every secret value,
 and every credential a run uses, is registered with `REDACTOR`, which replaces the value, its
-URL-encoded and its base64 forms with `[redacted]`. Values of sensitive header and query names
-(Authorization, sign, api_key, ...) are replaced whatever they hold. Reporters and error output
-see text only after it went through `REDACTOR`.
+URL-encoded and its base64 forms, and the value as it reads escaped in JSON and HTML text, with
+`[redacted]`. Values of sensitive header and query names (Authorization, sign, api_key, ...)
+are replaced whatever they hold. Reporters and error output see text only after it went
+through `REDACTOR`.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import html
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -47,6 +50,10 @@ class Redactor:
                             base64.b64encode(raw).decode(),
                             base64.urlsafe_b64encode(raw).decode(),
                             base64.b64encode(raw).decode().rstrip("=")})
+        # as it reads inside JSON text (journal rows, reports) and in an HTML report, should
+        # it hold a quote, a backslash, < or a letter outside ASCII
+        in_json = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+        self._forms.update(in_json | {html.escape(form) for form in {text, *in_json}})
         for line in text.splitlines()[1:]:  # a PEM key's lines, should one leak on its own
             if len(line.strip()) >= 16:
                 self._forms.update({line.strip(), quote(line.strip(), safe="")})

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 from urllib.parse import quote
+
+import orjson
 
 from runner.secrets import Redactor
 
@@ -29,6 +33,20 @@ def test_a_sensitive_value_is_masked_whole_scheme_spaces_and_escapes_included() 
             "authorization: Basic dXNlcjpwdw== next")
     assert Redactor().text(text) == ('{"Authorization": "[redacted]", "token": "[redacted]", '
                                      '"n": 1} authorization: [redacted] next')
+
+
+def test_a_secret_is_masked_inside_json_and_html_text_too() -> None:
+    secret = 'Qx"7\\Zk<\u00e4>\'Wm'
+    redactor = Redactor()
+    redactor.add(secret)
+    for text in (json.dumps({"k": secret}), orjson.dumps({"k": secret}).decode(),
+                 html.escape(secret), html.escape(json.dumps({"k": secret}, ensure_ascii=False))):
+        masked = redactor.text(text)
+        assert "[redacted]" in masked and not {"Qx", "Zk", "Wm"} & set(_pieces(masked)), text
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[i:i + 2] for i in range(len(text) - 1)]
 
 
 def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
