@@ -224,7 +224,10 @@ def nodes_at(body: Any, path: Sequence[str], every: str = "[]") -> list[Any]:
     for part in path:
         following: list[Any] = []
         for node in nodes:
-            if part == every and isinstance(node, list):
+            if isinstance(node, dict):  # what JSON decodes to: checked first, as the cheapest
+                if part in node:
+                    following.append(node[part])
+            elif part == every and isinstance(node, list):
                 following.extend(node)
             elif isinstance(node, Mapping) and part in node:
                 following.append(node[part])

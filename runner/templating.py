@@ -66,7 +66,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Mapping) and attribute in obj:
+        if (type(obj) is dict or isinstance(obj, Mapping)) and attribute in obj:  # dict: cheap
             return obj[attribute]
         return super().getattr(obj, attribute)
 
@@ -205,7 +205,7 @@ def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]],
     def read(scope: Mapping[str, Any]) -> Any:
         value: Any = scope
         for part in parts:
-            if not isinstance(value, Mapping) or part not in value:
+            if not (type(value) is dict or isinstance(value, Mapping)) or part not in value:
                 return jinja_render(scope)
             value = value[part]
         return value
