@@ -32,6 +32,7 @@ event loop, and cost the benchmark a third of the journal's time.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import json
 import os
@@ -189,7 +190,11 @@ class Journal:
             raise InputError.plain(
                 f"journal {self.path} is being written by another run; runs that overlap need "
                 "a journal each (--journal PATH)") from None
-        self._copy_in(log)
+        try:
+            self._copy_in(log)
+        except BaseException:
+            os.close(log)
+            raise
         if reader:
             os.close(log)  # which unlocks it
             return None
@@ -330,8 +335,10 @@ class Journal:
         intent = (call_id, self.run_id, step, _key(iteration), endpoint, kind,
                   _json(params), time.time())
         if write and self._log is not None:
+            line = orjson.dumps(intent) + b"\n"
             try:
-                os.write(self._log, orjson.dumps(intent) + b"\n")
+                if os.write(self._log, line) != len(line):  # the disk filled up mid-line
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             except OSError as exc:
                 raise self._failed(exc) from None
             self._logged = True

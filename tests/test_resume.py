@@ -215,6 +215,19 @@ asyncio.run(send())
             ("reserve", 0, "create", '{"calledNo":"13600000000"}')]
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_intent_log_that_cannot_be_written_sends_no_create(live: str,
+                                                               own_journal: Path) -> None:
+    own_journal.with_name(own_journal.name + "-intents").symlink_to("/dev/full")
+    before = _creates(live)
+    result = outbound("run", PLAYBOOK, "--var", "count=3", "--var", f"prefix={next(PREFIXES)}")
+    assert result.exit_code == 1, result.output
+    assert "cannot be written ([Errno 28] No space left on device); the run stops here" \
+        in result.stderr
+    assert "FAIL  reserve  0 calls, 0 ok" in result.stdout  # none was sent
+    assert _creates(live) == before
+
+
 def test_a_second_run_on_a_journal_being_written_is_refused(live: str,
                                                             own_journal: Path) -> None:
     from runner.journal import Journal

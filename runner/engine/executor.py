@@ -429,13 +429,13 @@ class Run:
         endpoint = _endpoint(step)
         request = build_request(endpoint, params)
         service = self.services[str(step.service)]
-        tally.calls += 1
         call_id = 0
         if self.journal is not None:
             # a write's intent is on disk before it leaves; a read a crash forgets is read again
             call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
                                           endpoint.kind, params,
                                           write=endpoint.kind not in READ_KINDS)
+        tally.calls += 1  # counted once it may be sent
 
         try:
             checked, attempts, seconds = await service.call(
