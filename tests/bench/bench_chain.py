@@ -8,7 +8,11 @@ to the aiohttp loop (the engine's targets: at least 0.5, then 0.8) and the journ
 (engine + journal against engine alone; target: at least 0.9).
 
     .venv/bin/pip install -q -e '.[bench]'                     (aiohttp, for the baseline)
-    .venv/bin/python tests/bench/bench_chain.py [IN_FLIGHT]   (default 32; try 1)
+    .venv/bin/python tests/bench/bench_chain.py [IN_FLIGHT] [DELAY_MS]
+
+IN_FLIGHT: 32 unless given (try 1). DELAY_MS: the server answers that much later (default 0:
+as fast as it can, so the client's own cost is all that is measured; 10 is closer to a real
+vendor, where the engine mostly waits).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from runner.playbook import Playbook, load_playbook, resolve_inputs
 ROUNDS = 5
 CHAINS = 2000
 IN_FLIGHT = int(sys.argv[1]) if len(sys.argv) > 1 else 32  # bench_chain.py 1: one at a time
+DELAY_MS = sys.argv[2] if len(sys.argv) > 2 else "0"
 HERE = Path(__file__).resolve().parent
 CREATE_PATH = "/rest/isales/v1/openapi/campaigns/8/appoint/create"
 DETAIL_PATH = "/rest/isales/v1/openapi/campaigns/8/callresultdetail/{}"
@@ -120,8 +125,8 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py"), str(port)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py"), str(port),
+                               DELAY_MS], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
     base = f"http://127.0.0.1:{port}"
     try:
@@ -137,7 +142,8 @@ def main() -> None:
                 "engine + journal": lambda: engine(playbook, inputs, Path(folder) / "j.sqlite"),
                 "httpx.AsyncClient loop": lambda: httpx_loop(base),
             }
-            print(f"{CHAINS} create -> detail chains, {IN_FLIGHT} in flight, {base}; "
+            print(f"{CHAINS} create -> detail chains, {IN_FLIGHT} in flight, answers delayed "
+                  f"{DELAY_MS} ms, {base}; "
                   f"median of {ROUNDS} interleaved rounds")
             seconds: dict[str, list[float]] = {label: [] for label in runs}
             for _ in range(ROUNDS):

@@ -1,7 +1,10 @@
 """A fast HTTP/1.1 keep-alive server on loopback answering like iSales, for benchmarks.
 
 Plain asyncio, no framework, so the client side is what gets measured: POST answers an
-`appoint.create`, GET a `callresult.detail`, both valid by the shipped spec.
+`appoint.create`, GET a `callresult.detail`, both valid by the shipped spec. An optional
+second argument delays each answer by that many milliseconds, as a real vendor would.
+
+    python loopback_server.py PORT [DELAY_MS]
 """
 
 from __future__ import annotations
@@ -49,7 +52,11 @@ class _Protocol(asyncio.Protocol):
                 return
             self.buffer = self.buffer[end + 4 + length:]
             assert self.transport is not None
-            self.transport.write(_response(CREATE if head.startswith("POST") else DETAIL))
+            answer = _response(CREATE if head.startswith("POST") else DETAIL)
+            if DELAY:
+                asyncio.get_running_loop().call_later(DELAY, self.transport.write, answer)
+            else:
+                self.transport.write(answer)
 
 
 async def main(port: int) -> None:
@@ -59,6 +66,8 @@ async def main(port: int) -> None:
     async with server:
         await server.serve_forever()
 
+
+DELAY = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0
 
 if __name__ == "__main__":
     asyncio.run(main(int(sys.argv[1])))
