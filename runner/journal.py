@@ -155,6 +155,7 @@ class Journal:
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_soon
             self.db.executescript(_SCHEMA)
             self._add_missing_columns()
+            self._others_writing = False  # another process holds the intent log
             self._log: int | None = self._open_intent_log(reader)
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
@@ -187,6 +188,7 @@ class Journal:
         except BlockingIOError:
             os.close(log)
             if reader:
+                self._others_writing = True
                 return None
             raise InputError.plain(
                 f"journal {self.path} is being written by another run; runs that overlap need "
@@ -436,7 +438,17 @@ class Journal:
             " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (limit,))
         keys = ("run_id", "playbook", "status", "exit_code", "started_at", "finished_at",
                 "shard", "resumed", "calls", "failed_items")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        found = [dict(zip(keys, row, strict=True)) for row in rows]
+        for run in found:
+            run["status"] = self._status(run["run_id"], run["status"])
+        return found
+
+    def _status(self, run_id: str, status: str) -> str:
+        """`killed` for a run recorded as running that no process is writing (the lock on
+        the intent log ends with its process, however it ended); `--resume` continues it."""
+        if status != "running" or self._others_writing or run_id == self.run_id:
+            return status
+        return "killed"
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run: its row, steps, failed items and calls."""
@@ -449,6 +461,7 @@ class Journal:
         keys = ("run_id", "playbook", "file", "inputs", "shard", "started_at", "finished_at",
                 "status", "exit_code", "outputs", "error", "resumed")
         run = dict(zip(keys, row, strict=True))
+        run["status"] = self._status(run_id, run["status"])
         run["inputs"] = json.loads(run["inputs"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
         step_keys = ("step", "status", "calls", "iterations", "succeeded", "skipped", "failed",

@@ -210,6 +210,7 @@ asyncio.run(send())
     assert killed.returncode == -signal.SIGKILL
     shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
     assert shown["calls"] == {"no outcome": 1}
+    assert shown["status"] == "killed"  # recorded as running, and no process writes it
     with sqlite3.connect(own_journal) as db:
         assert db.execute("SELECT step, iteration, kind, params FROM calls").fetchall() == [
             ("reserve", 0, "create", '{"calledNo":"13600000000"}')]
@@ -234,13 +235,16 @@ def test_a_second_run_on_a_journal_being_written_is_refused(live: str,
 
     before = _creates(live)
     writing = Journal(own_journal)
+    writing.begin("run-live", "Reserve many", PLAYBOOK, "-", {}, None)
     try:
         refused = outbound("run", PLAYBOOK, "--var", "count=2", "--var",
                            f"prefix={next(PREFIXES)}")
         assert refused.exit_code == 2
         assert (f"journal {own_journal} is being written by another run; runs that overlap "
                 "need a journal each (--journal PATH)") in refused.stderr
-        assert outbound("runs", "list").exit_code == 0  # reading it is fine
+        listed = outbound("runs", "list")  # reading it is fine
+        assert listed.exit_code == 0
+        assert "run-live  running" in listed.output
     finally:
         writing.close()
     assert _creates(live) == before

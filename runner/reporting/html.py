@@ -26,7 +26,7 @@ MAX_FAILURES = 200  # listed in full; the rest are counted
 RESULT_CODE = "result code"  # the meanings key of an endpoint's result codes
 BUCKETS = 40  # points on the time charts
 _STATUS_RANK = {"ok": 0, "paused": 1, "partial": 2, "running": 3, "interrupted": 3,
-                "failed": 4}
+                "killed": 3, "failed": 4}
 
 
 @dataclass(frozen=True)
