@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import html
 import json
 import os
@@ -27,6 +28,8 @@ MASK = "[redacted]"
 MIN_LENGTH = 4  # shorter values ("1", "ops") would mask ordinary text everywhere
 SENSITIVE_NAMES = frozenset({"authorization", "proxy-authorization", "sign", "api_key",
                              "x-api-key", "apikey", "token", "access_token", "password"})
+CLEAN_LENGTH = 80  # texts this short recur (steps, statuses, codes): remember those with no secret
+CLEAN_KEPT = 20_000  # how many; forgotten all at once beyond, and whenever a secret is added
 T = TypeVar("T")
 
 
@@ -40,6 +43,7 @@ class Redactor:
         self._name_list = tuple(self._names)
         self._pattern: re.Pattern[str] | None = None
         self._named: re.Pattern[str] = self._names_pattern()
+        self._clean: set[str] = set()  # short texts known to hold nothing to mask
 
     def add(self, value: Any) -> None:
         text = str(value).strip()
@@ -59,6 +63,7 @@ class Redactor:
                 self._forms.update({line.strip(), quote(line.strip(), safe="")})
         self._pattern = None  # compiled again when next needed
         self._form_list = tuple(self._forms)
+        self._clean.clear()
 
     def _secrets(self) -> re.Pattern[str] | None:
         if self._pattern is None and self._forms:
@@ -71,6 +76,7 @@ class Redactor:
         self._names.add(name.lower())
         self._named = self._names_pattern()
         self._name_list = tuple(self._names)
+        self._clean.clear()
 
     def _names_pattern(self) -> re.Pattern[str]:
         """A sensitive name, then its value: a whole quoted string (JSON), else one word, or an
@@ -81,14 +87,23 @@ class Redactor:
                           rf"[^&\s\",}}]+)")
 
     def text(self, text: str) -> str:
+        if text in self._clean:
+            return text
+        masked = text
         # str's own search, one form at a time, is twice as fast as the patterns' alternation
         # when nothing matches (nearly always), so the patterns run only on a hit
         pattern = self._secrets()
-        if pattern is not None and _holds_any(text, self._form_list):
-            text = pattern.sub(MASK, text)
-        if _holds_any(text.lower(), self._name_list):  # names are matched case-insensitively
-            text = self._named.sub(_mask_value, text)
-        return text
+        if pattern is not None and _holds_any(masked, self._form_list):
+            masked = pattern.sub(MASK, masked)
+        if _holds_any(masked.lower(), self._name_list):  # names match in any case
+            masked = self._named.sub(_mask_value, masked)
+        if masked != text:
+            return masked
+        if len(text) <= CLEAN_LENGTH:
+            if len(self._clean) >= CLEAN_KEPT:
+                self._clean.clear()
+            self._clean.add(text)
+        return text  # the very object given: a walk can tell nothing changed
 
     def value(self, value: T) -> T:
         """`value` with every string in it redacted (mappings, lists, dataclasses)."""
@@ -103,9 +118,19 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return type(value)(self._walk(v) for v in value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return dataclasses.replace(value, **{
-                f.name: self._walk(getattr(value, f.name)) for f in dataclasses.fields(value)})
+            changed = {}  # an event with nothing to mask is passed on as it is, not copied
+            for name in _field_names(type(value)):
+                old = getattr(value, name)
+                new = self._walk(old)
+                if new is not old:
+                    changed[name] = new
+            return dataclasses.replace(value, **changed) if changed else value
         return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _mask_value(match: re.Match[str]) -> str:

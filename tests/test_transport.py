@@ -319,3 +319,26 @@ def test_an_interim_answer_then_a_pause_is_not_a_read_timeout() -> None:
         await transport.aclose()
 
     within(server, test)
+
+
+@pytest.mark.parametrize(("base", "path", "query"), [
+    ("http://127.0.0.1:8700", "/rest/isales/v1/openapi/campaigns/8/callresultdetail/1000042", ""),
+    ("https://isales.example.com/gateway/", "/rest/a/%E4%BD%A0%2Fb", "page=1&q=x+y&r=%26"),
+    ("http://[::1]:8443", "/a/b", "q="),
+    ("HTTP://Example.COM", "/a", "b=1"),
+    ("http://host", "/with space", ""),  # not plain: left to httpx's own parse
+    ("http://host", "/p", "name=\u00fc"),
+])
+def test_a_request_url_is_the_one_httpx_would_parse(base: str, path: str, query: str) -> None:
+    from runner.clock import RealClock
+    from runner.engine.services import ServiceClient
+    from runner.spec import load_spec
+    from tests.conftest import ROOT
+
+    client = ServiceClient("isales", load_spec(ROOT / "specs/huawei-isales.yaml"), base,
+                           Http1Transport(), RealClock())
+    built = client._url(path, query)
+    parsed = httpx.URL(base.rstrip("/") + path + (f"?{query}" if query else ""))
+    assert (str(built), built.raw_path, built.netloc, built.scheme, built.port, built.query) \
+        == (str(parsed), parsed.raw_path, parsed.netloc, parsed.scheme, parsed.port,
+            parsed.query)

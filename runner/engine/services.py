@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class ServiceClient:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
+        self._base: httpx.URL | None = None  # parsed at the first call, which a bad one fails
         self.transport = transport
         self.clock = clock
         self.timeouts = (timeouts or Timeouts()).over(DEFAULT_TIMEOUTS)
@@ -195,12 +197,17 @@ class ServiceClient:
         return check_response(self.spec, request.endpoint, status, headers, content,
                               now=self.clock.now(), lenient_schema=lenient_schema)
 
+    def _url(self, path: str, query: str) -> httpx.URL:
+        if self._base is None:
+            self._base = httpx.URL(self.base_url)
+        joined = _joined(self._base, path, query)
+        if joined is not None:
+            return joined
+        return httpx.URL(self.base_url + path + (f"?{query}" if query else ""))
+
     async def _exchange(self, request: OutgoingRequest,
                         limits: Timeouts) -> tuple[int, Mapping[str, str], bytes]:
-        url = self.base_url + request.path
-        if request.query:
-            url += "?" + urlencode(request.query)
-        target = _url(url)
+        target = self._url(request.path, urlencode(request.query) if request.query else "")
         # Every header given, Host and Content-Length included, and the body as a ready
         # stream: httpx then skips re-encoding the body and re-deriving the headers (7 us).
         headers = [("Host", target.netloc.decode("ascii")), *request.headers.items()]
@@ -242,11 +249,23 @@ async def _content(response: httpx.Response) -> bytes:
         await response.aclose()
 
 
-@lru_cache(maxsize=4096)
-def _url(text: str) -> httpx.URL:
-    """httpx validates a URL character by character; the same URL recurs (every create of a
-    campaign, every page of a list), and an `httpx.URL` is immutable, so parse it once."""
-    return httpx.URL(text)
+_PLAIN = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/%-]*")  # what a URL's path and query may hold
+_REUSABLE = isinstance(getattr(httpx.URL("http://x"), "_uri_reference", None), tuple)
+
+
+def _joined(base: httpx.URL, path: str, query: str) -> httpx.URL | None:
+    """`base` with `path` appended and `query` set, as httpx would parse the whole text, or
+    None where that needs httpx's parse. httpx checks a URL character by character and parses
+    its host with ipaddress (~15 us, 40 in a busy loop), for every URL seen once, like each
+    call result's. A path and query built percent-encoded (requests.py) hold nothing to check,
+    so the parsed base is reused with them (its parts are a named tuple);
+    tests/test_transport.py pins both ways to the same URL."""
+    if not (_REUSABLE and _PLAIN.fullmatch(path) and _PLAIN.fullmatch(query)):
+        return None
+    parts = base._uri_reference
+    url = object.__new__(httpx.URL)
+    url._uri_reference = parts._replace(path=parts.path + path, query=query or None)
+    return url
 
 
 @lru_cache(maxsize=64)

@@ -10,16 +10,26 @@ second argument delays each answer by that many milliseconds, as a real vendor w
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 
-CREATE = json.dumps({"resultCode": "0200000", "resultDesc": "success", "returnCode": "0200000",
-                     "returnDesc": "success", "returnObject": {"id": "ID"}}).encode()
+CREATE_BEFORE_ID, CREATE_AFTER_ID = json.dumps({
+    "resultCode": "0200000", "resultDesc": "success", "returnCode": "0200000",
+    "returnDesc": "success", "returnObject": {"id": "ID"}}).encode().split(b"ID")
 DETAIL = json.dumps({"resultCode": "0200000", "resultDesc": "Query Success!",
                      "returnCode": "0200000", "returnDesc": "Query Success!",
                      "data": {"callId": "ID", "called": "13800000001", "callStatus": "6",
                               "failCode": "00000", "vdnId": 8,
                               "callEndTime": "2026-11-21 10:00:45"}}).encode()
+
+
+_ids = itertools.count(1_000_000)
+
+
+def _created() -> bytes:
+    """An `appoint.create` answer with an id of its own, as a vendor's would be."""
+    return CREATE_BEFORE_ID + str(next(_ids)).encode() + CREATE_AFTER_ID
 
 
 def _response(body: bytes) -> bytes:
@@ -52,7 +62,7 @@ class _Protocol(asyncio.Protocol):
                 return
             self.buffer = self.buffer[end + 4 + length:]
             assert self.transport is not None
-            answer = _response(CREATE if head.startswith("POST") else DETAIL)
+            answer = _response(_created() if head.startswith("POST") else DETAIL)
             if DELAY:
                 asyncio.get_running_loop().call_later(DELAY, self.transport.write, answer)
             else:
