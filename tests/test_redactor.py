@@ -49,6 +49,16 @@ def _pieces(text: str) -> list[str]:
     return [text[i:i + 2] for i in range(len(text) - 1)]
 
 
+def test_a_text_seen_clean_is_masked_once_its_secret_or_name_is_known() -> None:
+    redactor = Redactor()
+    assert redactor.text("id=s3cr3t-42 x-session: abc") == "id=s3cr3t-42 x-session: abc"
+    redactor.add("s3cr3t-42")
+    assert redactor.text("id=s3cr3t-42 x-session: abc") == "id=[redacted] x-session: abc"
+    redactor.add_name("X-Session")
+    assert redactor.text("id=s3cr3t-42 x-session: abc") == ("id=[redacted] "
+                                                             "x-session: [redacted]")
+
+
 def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
     redactor = Redactor()
     redactor.add("s3cret/value+1")
