@@ -1,0 +1,80 @@
+"""The README's CI workflow for scheduled campaigns: it must stay a workflow that would work.
+
+No CI service runs it here, so what can be checked is: it is YAML of a workflow's shape, each
+`outbound` command in it is accepted by the command line as it is today (options renamed since
+would fail), the exit code it treats as "paused" is the runner's, every shard of the matrix is
+run, and each shard's journal is kept (upload-artifact leaves hidden folders out by default).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import pytest
+import yaml
+
+from runner.window import EXIT_PAUSED
+from tests.conftest import ROOT, outbound
+
+SECTION = "### Scheduled campaigns from CI"
+
+
+def _workflow() -> dict[Any, Any]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(SECTION):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None, "the section has no yaml block"
+    workflow = yaml.safe_load(block.group(1))
+    assert isinstance(workflow, dict)
+    return workflow
+
+
+def _steps() -> list[dict[str, Any]]:
+    return [step for job in _workflow()["jobs"].values() for step in job["steps"]]
+
+
+def _commands(shard: int) -> list[list[str]]:
+    """Every `outbound` command the workflow runs, as the shell would split it for `shard`."""
+    commands = []
+    for step in _steps():
+        script = step.get("run", "").replace("\\\n", " ")
+        script = script.replace("${{ matrix.shard }}", str(shard))
+        for line in script.splitlines():
+            words = shlex.split(line.strip())
+            if words and words[0] == "outbound":
+                commands.append(words[1:])
+    return commands
+
+
+def test_the_workflow_is_scheduled_and_runs_every_shard() -> None:
+    workflow = _workflow()
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"].count(" ") == 4
+    shards = workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    runs = [c for c in _commands(shards[0]) if c[0] == "run"]
+    assert runs and all(f"{shards[0]}/{len(shards)}" in c for c in runs)
+    assert sorted(shards) == list(range(1, len(shards) + 1))
+
+
+@pytest.mark.parametrize("command", _commands(1), ids=lambda c: " ".join(c[:2]))
+def test_each_outbound_command_is_accepted(command: list[str]) -> None:
+    # --help is handled once every option is parsed: an unknown option still fails (exit 2)
+    result = outbound(*command, "--help")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_paused_exit_code_is_the_runners() -> None:
+    scripts = " ".join(step.get("run", "") for step in _steps())
+    assert f"-eq {EXIT_PAUSED}" in scripts
+
+
+def test_each_shards_journal_is_kept() -> None:
+    uploads = [step["with"] for step in _steps()
+               if step.get("uses", "").startswith("actions/upload-artifact")
+               and ".outbound/" in step["with"]["path"]]
+    assert uploads and all(upload.get("include-hidden-files") is True for upload in uploads)
+    caches = [step["with"]["path"] for step in _steps()
+              if step.get("uses", "").startswith("actions/cache/")]
+    assert caches and set(caches) == {".outbound"}
