@@ -170,7 +170,8 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
         report_html: Path | None, verbose: bool,
         quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None,
         shard: str | None, record: Path | None) -> None:
-    """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input."""
+    """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input, 75 when
+    it paused outside its calling window (resume it later with --resume)."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
