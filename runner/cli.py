@@ -298,9 +298,10 @@ def sim() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8700, show_default=True, type=int)
 @click.option("--speed", default=1.0, show_default=True, type=float,
-              help="Simulated seconds per real second (60: a minute passes each second).")
+              help="Reserved calls come this many times sooner (60: a minute's wait takes a "
+                   "second); the simulator's clock stays the real one.")
 @click.option("--clock-offset", default=0.0, show_default=True, type=float,
-              help="Start the simulated clock this many seconds off (to test clock skew).")
+              help="Set the simulator's clock this many seconds off (to test clock skew).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
               help="Serve HTTPS with this certificate (PEM); needs --tls-key.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),

@@ -25,8 +25,13 @@ def now_ms(clock: Clock) -> int:
 
 
 class RealClock:
+    """The machine's time, `offset` seconds off (a vendor whose clock is wrong)."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
     def now(self) -> float:
-        return time.time()
+        return time.time() + self.offset
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,22 @@ def test_the_callback_playbook_runs_over_real_http(live_env: str, tmp_path: Path
     document = json.loads(report.read_text())
     assert (document["outputs"]["reserved"], document["outputs"]["answered"]) == (4, 2)
     assert _calls(live_env)["huawei-isales.appoint.create"] - before == 4
+
+
+def test_a_simulator_up_for_a_while_still_takes_signatures_and_appointments(
+        in_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # at --speed 60 the vendors' clock used to run ahead too: five seconds after the start
+    # every signature was "too far from the server's clock", and ten minutes' lead was past
+    with sim_server("--speed", "60") as base:
+        use_simulator(monkeypatch, base)
+        monkeypatch.delenv("SPEECH_PRIVATE_KEY", raising=False)
+        request = urllib.request.Request(f"{base}/_sim/clock?advance=3600", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert abs(json.load(answer)["now"] - time.time()) < 60  # the vendors' real time
+        result = outbound("run", "playbooks/speech-callbacks.yaml", "--var", "lead_minutes=6",
+                          "--var", "poll_every=1s")
+        assert result.exit_code == 0, result.output
+        assert _calls(base)["huawei-isales.appoint.create"] == 4
 
 
 def test_the_crm_playbook_runs_over_real_http(live_env: str) -> None:

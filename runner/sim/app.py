@@ -5,8 +5,8 @@ request against the spec exactly as the engine does before sending, and answers 
 with the vendor's own result codes. Vendor behaviour lives in one module per vendor.
 
 Control endpoints (not part of any vendor API), for tests and demos:
-  GET  /_sim/state              counts of calls and faults per endpoint, the simulated time
-  POST /_sim/clock?advance=SEC  move simulated time forward
+  GET  /_sim/state              counts of calls and faults per endpoint, the vendors' time
+  POST /_sim/clock?advance=SEC  bring reserved calls SEC seconds nearer (see ISales.schedule)
   PUT  /_sim/faults             replace the fault plan (JSON, as schemas/faults.schema.json)
 """
 
@@ -49,6 +49,11 @@ class ConnectionDropped(ConnectionResetError):
 class Simulator:
     """The ASGI app. One instance holds one world: its clock, its vendors' state, its counts.
 
+    `clock` is the vendors' time: what signatures and appointment times are judged by.
+    `schedule` (default: `clock`, when simulated) is what decides when reserved calls happen;
+    served over HTTP it runs apart, faster, so calls come sooner while the vendors' time stays
+    the time clients sign with.
+
     `calls` counts the requests each endpoint processed (a create counted is a reservation
     made); `faults` the faults injected, by endpoint and kind. `in_process` says how to drop a
     connection: raise `ConnectionDropped` for the in-process transport, or, served over HTTP,
@@ -56,15 +61,18 @@ class Simulator:
     """
 
     clock: Clock = field(default_factory=SimulatedClock)
+    schedule: SimulatedClock | None = None
     calls: Counter[str] = field(default_factory=Counter)
     fault_plan: FaultPlan | None = None
     in_process: bool = True
     faults: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        if self.schedule is None and isinstance(self.clock, SimulatedClock):
+            self.schedule = self.clock
         specs = {spec.service: spec for spec in map(load_spec, shipped_spec_files())}
         self.vendors: dict[str, Vendor] = {
-            "huawei-isales": isales.ISales(self.clock),
+            "huawei-isales": isales.ISales(self.clock, self.schedule),
             "speech-openapi": speech.Speech(self.clock),
             "crm": crm.Crm(self.clock),
         }
@@ -188,8 +196,8 @@ class Simulator:
         if path == "/_sim/state" and method == "GET":
             return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls),
                                      "faults": dict(self.faults)})
-        if path == "/_sim/clock" and method == "POST" and isinstance(self.clock, SimulatedClock):
-            self.clock.advance(float(query.get("advance", "0")))
+        if path == "/_sim/clock" and method == "POST" and self.schedule is not None:
+            self.schedule.advance(float(query.get("advance", "0")))
             return SimResponse(200, {"now": self.clock.now()})
         if path == "/_sim/faults" and method == "PUT":
             try:

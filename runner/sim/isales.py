@@ -48,6 +48,7 @@ class Reservation:
     fields: dict[str, Any]
     vdn_id: int
     call: dict[str, Any] | None = None
+    scheduled_at: float = 0.0  # the schedule's time when it was made (see ISales.schedule)
 
     @property
     def fires_at(self) -> int:
@@ -79,9 +80,20 @@ def _seeded() -> dict[str, Reservation]:
 
 @dataclass
 class ISales(Vendor):
+    """`clock` is the vendor's time (signatures, appointment times); `schedule` decides when a
+    reservation's call happens: it fires once the schedule has moved, since the reservation was
+    made, as far as the vendor's clock had to go to its time. In-process both are the engine's
+    simulated clock; served, the schedule runs `--speed` times faster than the vendor's clock
+    and `/_sim/clock?advance` moves it, so calls come sooner while signatures and appointment
+    times are still judged by the time clients have."""
+
     clock: Clock
+    schedule: Clock | None = None  # None: the vendor's clock
     reservations: dict[str, Reservation] = field(default_factory=_seeded)
     sequence: int = 0
+
+    def _scheduled(self) -> float:
+        return (self.schedule or self.clock).now()
 
     handlers: ClassVar[dict[str, str]] = {
         "appoint.list": "list_reservations",
@@ -144,7 +156,8 @@ class ISales(Vendor):
         appoint_id = f"{now}{self.sequence:06d}"
         body.update(appointId=appoint_id, taskName=CAMPAIGNS[body["taskId"]], taskStatus="2",
                     timeout=False, userName=body["userAccount"], createTime=now)
-        self.reservations[appoint_id] = Reservation(body, request.param("vdnId"))
+        self.reservations[appoint_id] = Reservation(body, request.param("vdnId"),
+                                                    scheduled_at=self._scheduled())
         return _envelope(SUCCESS, "success", returnObject={"id": appoint_id})
 
     def list_reservations(self, request: SimRequest) -> SimResponse:
@@ -165,10 +178,12 @@ class ISales(Vendor):
         return _envelope(SUCCESS, "Query Success!", data=found.call)
 
     def _execute_due(self) -> None:
-        now = self.now_ms()
+        scheduled = self._scheduled()
         for reservation in self.reservations.values():
-            if reservation.call is None and reservation.fires_at <= now:
-                self._execute(reservation)
+            if reservation.call is None:
+                moved_ms = (scheduled - reservation.scheduled_at) * 1000
+                if reservation.fires_at <= reservation.fields["createTime"] + moved_ms:
+                    self._execute(reservation)
 
     def _execute(self, reservation: Reservation) -> None:
         fields = reservation.fields

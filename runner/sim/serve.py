@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
-from runner.clock import SimulatedClock
+from runner.clock import RealClock, SimulatedClock
 from runner.sim import demo_credentials
 from runner.sim.app import ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
@@ -24,11 +23,13 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
           faults: FaultPlan | None = None) -> None:
     import uvicorn
 
-    app = Simulator(clock=SimulatedClock(start=time.time() + clock_offset, speed=speed),
+    # the vendors keep the real time (as far off as asked), which clients sign with and reckon
+    # appointment times by; --speed only brings reserved calls sooner
+    app = Simulator(clock=RealClock(offset=clock_offset), schedule=SimulatedClock(speed=speed),
                     fault_plan=faults, in_process=False)
     base = f"{'https' if tls else 'http'}://{host}:{port}"
-    announce(f"vendor simulator on {base} (simulated time runs at {speed:g}x"
-             + (f", {clock_offset:+g}s off" if clock_offset else "") + ")")
+    announce(f"vendor simulator on {base} (reserved calls come {speed:g}x sooner"
+             + (f"; its clock is {clock_offset:+g}s off" if clock_offset else "") + ")")
     announce("every vendor is served at the same address; for the shipped playbooks:")
     for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
         announce(f"  export {name}={base}")
@@ -37,7 +38,8 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
         announce(f"  export {name}={value}")
     if faults is not None:
         announce(f"injecting {len(faults.faults)} kinds of fault (seed {faults.seed})")
-    announce(f"state: GET {base}/_sim/state   advance time: POST {base}/_sim/clock?advance=SECONDS")
+    announce(f"state: GET {base}/_sim/state   "
+             f"bring calls nearer: POST {base}/_sim/clock?advance=SECONDS")
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     uvicorn.run(app, host=host, port=port, log_level="warning",
                 ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
