@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,31 @@ steps:
         "error: step reserve: huawei-isales.appoint.create param calledNo: '138-0000' does not "
         "match '^[0-9*#]{1,24}$' (called number: at most 24 characters of digits, * and #)"]
     assert "  FAIL  reserve  0 calls" in result.stdout
+
+
+def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: blocklisted numbers
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: reserve
+    for_each: "{{ range(25) | list }}"
+    as: n
+    max_failures: 100%
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
+             calledNo: "{{ '9990000%04d' % n }}", appointTime: "{{ now_ms() + 600000 }}"}
+""")
+    result = outbound("run", str(playbook), "--sim", "-q")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 25 items failed within max_failures:"
+    assert len(lines) == 1 + 10 + 1
+    assert lines[1].startswith("error:   step reserve: iteration 0: ")
+    run_id = re.search(r"outbound runs show (\S+) lists every one", lines[-1])
+    assert run_id is not None and lines[-1].startswith("error:   ... and 15 more")
+    shown = outbound("runs", "show", run_id.group(1))
+    assert shown.stdout.count("failed reserve[") == 25

@@ -147,11 +147,10 @@ class Run:
             return RunResult(status, error=error, steps=self.finished)
         tolerated = [(s.step, i, why) for s in self.finished.values() for i, why in s.failures]
         if tolerated:  # the run went on past failed items (max_failures): it is not a success
-            partial = RunError([Finding(Location(), f"{len(tolerated)} item"
-                                        f"{'s' * (len(tolerated) != 1)} failed within "
-                                        "max_failures:")]
-                               + [Finding(Location(), f"  step {step}: {why}")
-                                  for step, _, why in tolerated])
+            head = Finding(Location(), f"{len(tolerated)} item{'s' * (len(tolerated) != 1)} "
+                                       "failed within max_failures:")
+            partial = RunError([head, *_first_few([f"  step {step}: {why}"
+                                                   for step, _, why in tolerated], self.run_id)])
             self.emit(RunFinished("partial", time.perf_counter() - started, outputs,
                                   error=str(partial)))
             return RunResult("partial", outputs, error=partial, steps=self.finished)
@@ -237,7 +236,7 @@ class Run:
             await pull.close()
         self.steps[step.id] = _collect([results[i] for i in sorted(results)])
         if failures and (too_many() or step.max_failures == 0):
-            raise _stopped(step, failures, pull.index, total)
+            raise _stopped(step, failures, pull.index, total, self.run_id)
         if paused:
             raise paused[0]
 
@@ -648,7 +647,7 @@ def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:
 
 
 def _stopped(step: Step, failures: list[OutboundError], started: int,
-             total: int | None) -> OutboundError:
+             total: int | None, run_id: str) -> OutboundError:
     """The error of a for_each step that stopped: its failed items, each with its reason."""
     if len(failures) == 1 and step.max_failures == 0:
         return failures[0]
@@ -657,7 +656,20 @@ def _stopped(step: Step, failures: list[OutboundError], started: int,
     of = f" of {total}" if total is not None else f" of the {started} started"
     head = Finding(Location(), f"{len(failures)} items{of} failed, more than max_failures "
                                f"({limit}); no new item was started:")
-    return type(first)([head, *(Finding(Location(), str(error)) for error in failures)])
+    return type(first)([head, *_first_few([str(error) for error in failures], run_id)])
+
+
+LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
+
+
+def _first_few(reasons: list[str], run_id: str) -> list[Finding]:
+    """The first failed items' reasons, and how many more there are and where they are."""
+    listed = [Finding(Location(), reason) for reason in reasons[:LISTED_FAILURES]]
+    more = len(reasons) - LISTED_FAILURES
+    if more > 0:
+        where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
+        listed.append(Finding(Location(), f"  ... and {more} more{where}"))
+    return listed
 
 
 def _expectation(template: Template, what: str) -> ExpectationFailed:
