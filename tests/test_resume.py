@@ -328,3 +328,34 @@ def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
     intents = reopened.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = "
                                   "'create'", (run_id,)).fetchone()[0]
     assert 0 < made <= intents < 400
+
+
+def test_a_shards_percentage_of_failures_is_of_its_share(in_repo: Path, tmp_path: Path) -> None:
+    # the shard's first item fails: 1 of its ~20 items is within 10%, as 1 of 40 is for the
+    # whole list; judged against the items started so far (1 of 1) it stopped the shard
+    from runner.engine.executor import Shard
+
+    first = next(n for n in range(40) if Shard(1, 2).owns(n))
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text(f"""\
+playbook_version: 1
+name: one bad number
+services:
+  isales: {{spec: huawei-isales}}
+steps:
+  - id: reserve
+    for_each: "{{{{ range(40) | list }}}}"
+    as: n
+    max_failures: 10%
+    call: isales.appoint.create
+    params: {{vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
+             calledNo: "{{{{ ('999' if n == {first} else '137') ~ '0000%04d' % n }}}}",
+             appointTime: "{{{{ now_ms() + 600000 }}}}"}}
+""")
+    report = tmp_path / "r.json"
+    result = outbound("run", str(playbook), "--sim", "--shard", "1/2", "--report-json",
+                      str(report))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[0] == "error: 1 item failed within max_failures:"
+    reserve = json.loads(report.read_text())["steps"][0]
+    assert reserve["failed"] == 1 and reserve["succeeded"] == reserve["iterations"] - 1 > 10

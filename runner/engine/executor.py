@@ -199,11 +199,14 @@ class Run:
         items: AsyncIterator[Any]
         if streamed is not None:
             items, total = self._stream(streamed), None
+            if self.shard is not None:  # this job's share; indexes stay those of the stream
+                items = self.shard.share(items)
         else:
             listed = self._list_to_iterate(step)
+            if self.shard is not None:  # counted, so max_failures: N% is of the share
+                listed = [_Indexed(i, item) for i, item in enumerate(listed)
+                          if self.shard.owns(item)]
             items, total = _aiter(listed), len(listed)
-        if self.shard is not None:  # this job's share; indexes stay those of the whole list
-            items, total = self.shard.share(items), None
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
