@@ -23,6 +23,9 @@ format_option = click.option("--format", "output_format", type=click.Choice(["te
                              default="text", show_default=True, help="Output format.")
 
 
+BROKEN_PIPE = 141  # what a shell reports for a command its reader left (128 + SIGPIPE)
+
+
 def _fail(message: str, code: int) -> None:
     for line in message.splitlines() or [""]:
         click.echo(f"error: {line}", err=True)
@@ -42,6 +45,9 @@ def handles_errors(command: F) -> F:
             _fail(REDACTOR.text(str(error)), error.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(BROKEN_PIPE)
         except Exception as error:  # a bug: say so plainly, details on request
             if os.environ.get("OUTBOUND_DEBUG"):
                 traceback.print_exc()

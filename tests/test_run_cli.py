@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,16 @@ steps:
     assert run_id is not None and lines[-1].startswith("error:   ... and 15 more")
     shown = outbound("runs", "show", run_id.group(1))
     assert shown.stdout.count("failed reserve[") == 25
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:
+    # `outbound run ... --dry-run | head`: no "internal error", the shell's exit for it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", "docs/demo-campaign.yaml", "--sim",
+         "--dry-run", "--var", "count=3000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"Callback campaign")
+    process.stdout.close()
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""
