@@ -92,14 +92,14 @@ class ISales(Vendor):
     reservations: dict[str, Reservation] = field(default_factory=_seeded)
     sequence: int = 0
 
-    def _scheduled(self) -> float:
-        return (self.schedule or self.clock).now()
-
     handlers: ClassVar[dict[str, str]] = {
         "appoint.list": "list_reservations",
         "appoint.create": "create_reservation",
         "callresult.detail": "call_result",
     }
+
+    def _scheduled(self) -> float:
+        return (self.schedule or self.clock).now()
 
     def authenticate(self, request: SimRequest) -> SimResponse | None:
         """C2 signature check, as CC-iSales does it: HTTP 401 with no business code."""

@@ -28,7 +28,8 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
     app = Simulator(clock=RealClock(offset=clock_offset), schedule=SimulatedClock(speed=speed),
                     fault_plan=faults, in_process=False)
     base = f"{'https' if tls else 'http'}://{host}:{port}"
-    announce(f"vendor simulator on {base} (reserved calls come {speed:g}x sooner"
+    pace = f"reserved calls come {speed:g}x sooner" if speed != 1 else "calls come on time"
+    announce(f"vendor simulator on {base} ({pace}"
              + (f"; its clock is {clock_offset:+g}s off" if clock_offset else "") + ")")
     announce("every vendor is served at the same address; for the shipped playbooks:")
     for name in ("ISALES_URL", "SPEECH_URL", "CRM_URL"):
