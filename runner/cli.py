@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from runner.errors import OutboundError
+from runner.errors import OutboundError, Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +43,8 @@ def handles_errors(command: F) -> F:
             from runner.secrets import REDACTOR
 
             _fail(REDACTOR.text(str(error)), error.exit_code)
+        except Stopped:
+            _fail("stopped by SIGTERM", Stopped.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool

@@ -177,6 +177,13 @@ class JournalError(RunError):
     record must not be sent."""
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, a container or machine stopping): the run stops as for
+    Ctrl-C, its journal saying so, and the command exits 143 (128 + SIGTERM)."""
+
+    exit_code = 143
+
+
 def merge(errors: Iterable[OutboundError]) -> list[Finding]:
     """All findings of several errors, in order."""
     return [finding for error in errors for finding in error.findings]

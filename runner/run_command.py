@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
@@ -16,7 +19,7 @@ from runner.engine.events import Event
 from runner.engine.executor import Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
-from runner.errors import FileError, Finding, InputError, Location, OutboundError
+from runner.errors import FileError, Finding, InputError, Location, OutboundError, Stopped
 from runner.journal import Journal, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
@@ -163,6 +166,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
 
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
+    previous = _on_sigterm(_stop)
     try:
         exchanges: list[Exchange] = []
         result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
@@ -177,7 +181,11 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
         status, exit_code, error_text = "failed", error.exit_code, str(error)
         raise
+    except Stopped:
+        exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
+        raise
     finally:
+        _on_sigterm(previous)
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
     if report and options.report_json:
@@ -190,6 +198,19 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Set SIGTERM's handler (only the main thread may); the one it replaces."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM: unwind as Ctrl-C does (requests in flight are abandoned, their creates left
+    for --resume to reconcile; the journal commits what it has and records the stop)."""
+    raise Stopped
 
 
 def _sha(path: Path) -> str:

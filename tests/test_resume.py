@@ -192,6 +192,36 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     assert outcomes.get("ok", 0) <= wanted
 
 
+def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
+                                                           own_journal: Path) -> None:
+    """A CI job cancelled (SIGTERM): the run stops at once, journaled as interrupted, exit 143,
+    and --resume finishes it with each reservation made once."""
+    prefix, wanted = next(PREFIXES), 200
+    _faults(live, {"kind": "latency", "seconds": 0.02, "on": CREATE})
+    before = _creates(live)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", PLAYBOOK, "--var", f"count={wanted}", "--var",
+         f"prefix={prefix}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    assert process.stdout is not None
+    run_id = ""
+    while not run_id:
+        line = process.stdout.readline()
+        run_id = line.split()[1] if line.startswith("run ") else ""
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert stderr == "error: stopped by SIGTERM\n"
+    listed = json.loads(outbound("runs", "list", "--format", "json").stdout)
+    mine = next(run for run in listed if run["run_id"] == run_id)
+    assert (mine["status"], mine["exit_code"]) == ("interrupted", 143)
+    assert 0 < _creates(live) - before < wanted
+    _faults(live)
+    assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
+    assert _creates(live) - before == wanted
+
+
 def test_a_create_killed_before_the_next_commit_is_still_in_the_journal(
         own_journal: Path) -> None:
     """A write's intent is on disk (in the intent log) before the request may leave; whoever
