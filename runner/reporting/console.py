@@ -117,7 +117,8 @@ class ConsoleReporter:
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
         for index, reason in event.failures[:20]:
-            self._write(f"        item {index}: {reason.splitlines()[0]}")
+            where = "" if index is None else f"item {index}: "  # None: a step without for_each
+            self._write(f"        {where}{reason.splitlines()[0]}")
         if len(event.failures) > 20:
             self._write(f"        ... and {len(event.failures) - 20} more failed items")
 
