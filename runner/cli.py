@@ -240,8 +240,11 @@ def runs_list(journal: Path | None, output_format: str) -> None:
     from runner.journal import Journal, default_path
     from runner.reporting.runs import runs_json, runs_text
 
-    opened = Journal(journal or default_path(), reader=True)
-    found = opened.runs()
+    path = journal or default_path()
+    if not path.exists():
+        click.echo(f"No runs: there is no journal at {path}")
+        return
+    found = Journal(path, reader=True).runs()
     click.echo(runs_json(found) if output_format == "json" else runs_text(found))
 
 

@@ -141,12 +141,16 @@ def new_run_id() -> str:
 class Journal:
     """One journal file. Methods are called from the engine's event loop, one at a time.
 
-    `reader`: opened to read (`runs list`); it never refuses to open, and copies in the intent
-    log only when no run is writing the journal.
+    `reader`: opened to read (`runs list`); it never refuses to open, copies in the intent
+    log only when no run is writing the journal, and creates nothing: a journal that is not
+    there is an error.
     """
 
     def __init__(self, path: str | Path, *, reader: bool = False) -> None:
         self.path = Path(path)
+        if reader and not self.path.is_file():
+            raise InputError.plain(f"journal {self.path}: no such file (no run was journaled "
+                                   "there; --journal PATH names another)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from runner.journal import GROUP_SECONDS, Journal
+from tests.conftest import outbound
 
 CREATE = "huawei-isales.appoint.create"
 
@@ -55,3 +56,15 @@ def test_a_reader_leaves_the_intent_log_of_a_run_still_writing_alone(tmp_path: P
     assert writer.failure is None
     assert _rows(path) == [(1, "reserve", 0, "create", None, None)]
     assert log.read_bytes() == b""
+
+
+def test_reading_a_journal_that_is_not_there_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "journal.sqlite"
+    listed = outbound("runs", "list", "--journal", str(missing))
+    assert listed.exit_code == 0
+    assert listed.stdout == f"No runs: there is no journal at {missing}\n"
+    shown = outbound("runs", "show", "some-run", "--journal", str(missing))
+    assert shown.exit_code == 2
+    assert shown.stderr == (f"error: journal {missing}: no such file (no run was journaled "
+                            "there; --journal PATH names another)\n")
+    assert not (tmp_path / "typo").exists()
