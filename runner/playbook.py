@@ -350,11 +350,12 @@ class _Builder:
                           earlier: list[str]) -> None:
         at: JsonPath = ("steps", index)
         loop = {step.loop_var} if step.for_each is not None else set()
+        answered = loop if step.wait is not None else loop | RESPONSE_NAMES  # a wait calls none
         parts: list[tuple[TemplatedValue | Template | None, str, set[str]]] = [
             (step.for_each, "for_each", set()),
             (step.when, "when", loop),
             (step.params, "params", loop),
-            (step.outputs, "outputs", loop | RESPONSE_NAMES),
+            (step.outputs, "outputs", answered),
         ]
         parts += [(t, "expect", loop | RESPONSE_NAMES) for t in step.expect]
         if step.retry:
@@ -377,7 +378,7 @@ class _Builder:
             for name in sorted(template.names - allowed):
                 self.findings.append(Finding(where, f"{name!r} is not defined here"
                                              + suggest(name, allowed | GLOBAL_NAMES)
-                                             + _scope_hint(name, extra)))
+                                             + _scope_hint(name, at)))
             for name in sorted(template.input_refs - inputs):
                 self.findings.append(Finding(where, f"there is no input {name!r}"
                                              + suggest(name, inputs)))
@@ -392,7 +393,9 @@ class _Builder:
                 self.findings.append(Finding(where, message))
 
 
-def _scope_hint(name: str, extra: set[str]) -> str:
+def _scope_hint(name: str, at: JsonPath) -> str:
+    if name in RESPONSE_NAMES and at[-1] == "outputs":  # outputs have it, but not a wait's
+        return " (a wait step makes no call, so it has no response)"
     if name in RESPONSE_NAMES:
         return f" ({name} exists only in outputs, expect and retry, after the call)"
     return ""
@@ -421,7 +424,8 @@ class _StepBuilder:
         )
         if "wait" in raw:
             wait = self._duration(raw["wait"], (*at, "wait"))
-            return Step(**common, wait=wait) if wait is not None else None
+            outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
+            return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
         endpoint = self._endpoint(raw["call"])
         if endpoint is None:
             return None

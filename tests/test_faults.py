@@ -157,3 +157,37 @@ def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {plan}:2:12 (faults[0].kind): 'http_eror' is not "
                                     "one of")
+
+
+def test_in_process_a_timeout_is_waited_out_on_simulated_time(tmp_path: Path) -> None:
+    """With --sim the client gives up after its read timeout at once, the simulated clock
+    moving on by that much, instead of sitting through the fault's silence for real."""
+    faults, playbook, report = tmp_path / "f.yaml", tmp_path / "p.yaml", tmp_path / "r.json"
+    faults.write_text("seed: 1\nfaults:\n  - {kind: timeout, seconds: 600, on: [list], "
+                      "times: 1}\n")
+    playbook.write_text("""\
+playbook_version: 1
+name: a slow list
+services:
+  isales:
+    spec: huawei-isales
+    timeout: {read: 45s, total: 600s}
+    retries: {attempts: 2, delay: 1s}
+steps:
+  - id: before
+    wait: 0s
+    outputs: {at: "{{ now_ms() }}"}
+  - id: listed
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2201", offset: 0, limit: 10}
+    outputs: {at: "{{ now_ms() }}"}
+outputs:
+  waited: "{{ (steps.listed.outputs.at - steps.before.outputs.at) // 1000 }}"
+""")
+    result = outbound("run", str(playbook), "--sim", "--sim-faults", str(faults),
+                      "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["steps"][1]["retries"] == 1
+    # the read timeout, 45 s, and the retry's delay (1 s, jittered down to half)
+    assert 45 <= document["outputs"]["waited"] <= 46

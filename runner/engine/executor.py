@@ -323,7 +323,7 @@ class Run:
             return None
         if step.wait is not None:
             await self.clock.sleep(duration_of(step.wait, scope))
-            return {"outputs": {}}
+            return {"outputs": step.outputs.render(scope) if step.outputs else {}}
         assert step.params is not None
         unknown = self.resume.unknown_create(step.id, index) if self.resume else None
         if unknown is not None:  # sent before, outcome unknown: find out before sending again

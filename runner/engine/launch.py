@@ -21,7 +21,7 @@ from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import REDACTOR, read_secret
 from runner.sim import demo_credentials
-from runner.sim.app import ConnectionDropped, Simulator
+from runner.sim.app import AnswerWithheld, ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
 from runner.templating import environment_variables
 
@@ -72,6 +72,11 @@ class InProcess(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         except ConnectionDropped as exc:
             raise httpx.ReadError(str(exc), request=request) from None
+        except AnswerWithheld as exc:  # the client waited its read timeout, in simulated time
+            waited = request.extensions.get("timeout", {}).get("read")
+            if self.simulator.schedule is not None and waited:
+                self.simulator.schedule.advance(float(waited))
+            raise httpx.ReadTimeout(str(exc), request=request) from None
 
 
 class _Unsent(httpx.AsyncBaseTransport):

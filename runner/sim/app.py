@@ -45,6 +45,11 @@ class ConnectionDropped(ConnectionResetError):
     """Raised in-process where a served simulator would drop the connection."""
 
 
+class AnswerWithheld(TimeoutError):
+    """Raised in-process where a served simulator would keep silent (a timeout fault): the
+    caller gives up at once, as a client would after its timeout, on simulated time."""
+
+
 @dataclass
 class Simulator:
     """The ASGI app. One instance holds one world: its clock, its vendors' state, its counts.
@@ -119,6 +124,8 @@ class Simulator:
             await self._drop(send)
             return
         if fault.kind == "timeout":
+            if self.in_process:
+                raise AnswerWithheld("the simulator kept silent (a fault on purpose)")
             await asyncio.sleep(float(fault.get("seconds", 60)))
             await _respond(send, SimResponse(504, {"error": "gateway timeout"}))
             return
