@@ -401,6 +401,10 @@ def _scope_hint(name: str, at: JsonPath) -> str:
     return ""
 
 
+_CALL_ONLY_KEYS = frozenset({"params", "paginate", "retry", "expect", "invalid_response",
+                             "timeout", "retries"})
+
+
 class _StepBuilder:
     def __init__(self, parent: _Builder, index: int, raw: Mapping[str, Any],
                  services: Mapping[str, ServiceBinding]) -> None:
@@ -423,6 +427,10 @@ class _StepBuilder:
             max_failures=_max_failures(raw.get("max_failures")),
         )
         if "wait" in raw:
+            for key in sorted(set(raw) & _CALL_ONLY_KEYS):
+                parent.problem((*at, key), f"a wait step makes no call, so {key} has no effect "
+                               "here (a wait takes id, name, wait, when, for_each, as, "
+                               "concurrency, max_failures and outputs)")
             wait = self._duration(raw["wait"], (*at, "wait"))
             outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
             return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
