@@ -110,6 +110,8 @@ class Recorded:
     run_id: str
     inputs: dict[str, Any]
     status: str
+    playbook: str = ""  # its name, and the SHA-256 of its file, when the run began
+    playbook_sha: str = ""
     items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
     unknown: dict[tuple[str, int], UnknownCreate] = field(default_factory=dict)
 
@@ -401,14 +403,14 @@ class Journal:
     def recorded(self, run_id: str) -> Recorded:
         """What run `run_id` finished, and which of its creates have an unknown outcome."""
         self._commit()
-        row = self.db.execute("SELECT inputs, status FROM runs WHERE run_id = ?",
-                              (run_id,)).fetchone()
+        row = self.db.execute("SELECT inputs, status, playbook, playbook_sha FROM runs WHERE "
+                              "run_id = ?", (run_id,)).fetchone()
         if row is None:
             known = [r[0] for r in self.db.execute(
                 "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
             raise InputError.plain(f"journal {self.path} has no run {run_id!r}"
                                    + (f" (latest: {', '.join(known)})" if known else ""))
-        recorded = Recorded(run_id, json.loads(row[0]), row[1])
+        recorded = Recorded(run_id, json.loads(row[0]), row[1], row[2], row[3])
         for step, iteration, status, record in self.db.execute(
                 "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
                 "status IN ('ok', 'skipped')", (run_id,)):

@@ -20,7 +20,7 @@ from runner.engine.executor import Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
 from runner.errors import FileError, Finding, InputError, Location, OutboundError, Stopped
-from runner.journal import Journal, default_path, new_run_id
+from runner.journal import Journal, Recorded, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.html import load as load_html
@@ -98,6 +98,19 @@ def run(options: RunOptions) -> int:
             journal.close()
 
 
+def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> None:
+    """A run resumes with its own playbook: another one is refused; an edited one is warned
+    about, since finished items are matched by step id and place in their list."""
+    if recorded.playbook != playbook.name:
+        raise InputError.plain(f"run {recorded.run_id} is a run of playbook "
+                               f"{recorded.playbook!r}, not {playbook.name!r} ({file})")
+    if recorded.playbook_sha != _sha(file):
+        sys.stderr.write(
+            f"warning: {file} has changed since run {recorded.run_id} began; finished items "
+            "are matched by step id and place in their list, so if a list or its order "
+            "changed, stop and start a new run instead\n")
+
+
 def _resumed_inputs(recorded: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """The run's journalled inputs, with those that were journalled masked (they held a
     secret) given again on the command line; no other input may change."""
@@ -131,6 +144,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
             raise InputError.plain("--resume continues with the run's own inputs; "
                                    "--vars-file cannot change them")
         recorded = journal.recorded(resume)
+        _check_same_playbook(recorded, playbook, options.playbook)
         if recorded.status == "ok":
             _say(f"run {recorded.run_id} already finished; nothing to do")
             return 0

@@ -389,3 +389,22 @@ steps:
     assert result.stderr.splitlines()[0] == "error: 1 item failed within max_failures:"
     reserve = json.loads(report.read_text())["steps"][0]
     assert reserve["failed"] == 1 and reserve["succeeded"] == reserve["iterations"] - 1 > 10
+
+
+def test_a_run_resumes_only_with_its_own_playbook(in_repo: Path, tmp_path: Path) -> None:
+    failed = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--var",
+                      "campaign_id=404")
+    assert failed.exit_code == 1
+    run_id = failed.stdout.splitlines()[1].split()[1]
+    other = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--resume", run_id)
+    assert other.exit_code == 2
+    assert other.stderr.startswith(f"error: run {run_id} is a run of playbook 'Reserve iSales "
+                                   "callbacks for customers of running speech tasks', not ")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text((ROOT / "playbooks/speech-callbacks.yaml").read_text() + "# edited\n")
+    again = outbound("run", str(edited), "--sim", "--resume", run_id)
+    assert again.stderr.splitlines()[0] == (
+        f"warning: {edited} has changed since run {run_id} began; finished items are matched "
+        "by step id and place in their list, so if a list or its order changed, stop and "
+        "start a new run instead")
+    assert again.exit_code == 1  # it ran: the journalled campaign_id still does not exist
