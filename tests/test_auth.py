@@ -118,6 +118,8 @@ def test_a_changed_byte_breaks_the_signature() -> None:
      "service s: the api-key scheme does not take ak in credentials (it takes: api_key)"),
     (Auth("rsa-sign"), {"app_id": "a", "private_key": "not a key"},
      "service s: credentials.private_key is not a PEM RSA private key"),
+    (Auth("huawei-c2"), {"ak": "x", "sk": ""},  # e.g. secret('ISALES_SK') of an empty variable
+     "service s: credentials.sk is empty (check the variable or file it comes from)"),
 ])
 def test_wrong_credentials_are_refused_before_sending(auth: Auth, credentials: dict[str, str],
                                                       message: str) -> None:

@@ -37,13 +37,17 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
                clock: Clock) -> httpx.Auth | None:
     """The `httpx.Auth` for one service; wrong or missing credentials are an `InputError`."""
     needed = CREDENTIALS[auth.scheme]
-    missing = [name for name in needed if not credentials.get(name)]
+    missing = [name for name in needed if name not in credentials]
     unknown = sorted(set(credentials) - set(needed))
     if missing or unknown:
         problem = f"needs {', '.join(missing)}" if missing else \
             f"does not take {', '.join(unknown)}"
         raise InputError.plain(f"service {service}: the {auth.scheme} scheme {problem} in "
                                f"credentials (it takes: {', '.join(needed) or 'nothing'})")
+    empty = [name for name in needed if not credentials[name]]
+    if empty:  # given, but its variable or file is empty
+        raise InputError.plain(f"service {service}: credentials.{empty[0]} is empty (check the "
+                               "variable or file it comes from)")
     values = {name: str(credentials[name]) for name in needed}
     settings = auth.settings
     if auth.scheme == "huawei-c2":
