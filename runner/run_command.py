@@ -7,16 +7,14 @@ import hashlib
 import json
 import signal
 import sys
-import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
 from runner.engine.events import Event
-from runner.engine.executor import Shard
+from runner.engine.executor import RunResult, Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
 from runner.errors import FileError, Finding, InputError, Location, OutboundError, Stopped
@@ -180,14 +178,12 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
 
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
-    previous = _on_sigterm(_stop)
     try:
         exchanges: list[Exchange] = []
-        result = asyncio.run(execute(playbook, inputs, emit, simulate=options.simulate,
-                                     dry_run=options.dry_run, sim_faults=faults,
-                                     journal=journal, resume=recorded, run_id=run_id,
-                                     shard=shard,
-                                     observe=exchanges.append if options.record else None))
+        result = asyncio.run(_stopped_by_sigterm(execute(
+            playbook, inputs, emit, simulate=options.simulate, dry_run=options.dry_run,
+            sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
+            observe=exchanges.append if options.record else None)))
         if options.record:
             write_cassettes(options.record, [cassette_of(e) for e in exchanges])
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
@@ -199,7 +195,6 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
         raise
     finally:
-        _on_sigterm(previous)
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
     if report and options.report_json:
@@ -214,17 +209,30 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     return 0
 
 
-def _on_sigterm(handler: Any) -> Any:
-    """Set SIGTERM's handler (only the main thread may); the one it replaces."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler)
+async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """The run, stopped on SIGTERM as Ctrl-C stops it: the run is cancelled at its next await
+    (never inside a journal commit), requests in flight are abandoned (their creates left for
+    --resume to reconcile), and `Stopped` is raised once it has unwound."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    signalled: list[int] = []
 
+    def stop() -> None:
+        signalled.append(signal.SIGTERM)
+        if task is not None:
+            task.cancel()
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM: unwind as Ctrl-C does (requests in flight are abandoned, their creates left
-    for --resume to reconcile; the journal commits what it has and records the stop)."""
-    raise Stopped
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (RuntimeError, ValueError):  # not the main thread: no signals to take
+        return await run
+    try:
+        return await run
+    except asyncio.CancelledError:
+        if signalled:
+            raise Stopped from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _sha(path: Path) -> str:
