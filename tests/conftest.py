@@ -18,6 +18,7 @@ from runner.sim import demo_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+FAILING_LIST = DATA / "playbooks" / "failing-list.yaml"  # a step without for_each that fails
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 import xmlschema
 
 from runner.validation import file_schema
-from tests.conftest import DATA, outbound
+from tests.conftest import DATA, FAILING_LIST, outbound
 
 JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 BLOCKLISTED = """\
@@ -66,18 +66,9 @@ def test_junit_of_a_failed_step(in_repo: Path, tmp_path: Path) -> None:
 
 
 def test_junit_counts_a_failed_step_without_for_each_once(tmp_path: Path) -> None:
-    playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
-    playbook.write_text("""\
-playbook_version: 1
-name: one list
-services:
-  isales: {spec: huawei-isales}
-steps:
-  - id: list
-    call: isales.appoint.list
-    params: {vdnId: 8, taskId: "2201", offset: 0, limit: "{{ 10 // 0 }}"}
-""")
-    assert outbound("run", str(playbook), "--sim", "--report-junit", str(junit)).exit_code == 2
+    junit = tmp_path / "junit.xml"
+    assert outbound("run", str(FAILING_LIST), "--sim", "--report-junit",
+                    str(junit)).exit_code == 2
     JUNIT_XSD.validate(str(junit))
     root = ET.parse(junit).getroot()
     assert [c.get("name") for c in root.iter("testcase")] == ["list"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import outbound
+from tests.conftest import FAILING_LIST, outbound
 
 SHIPPED = ["playbooks/speech-callbacks.yaml", "playbooks/crm-callbacks.yaml"]
 
@@ -186,21 +186,10 @@ def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:
     assert process.stderr.read() == b""
 
 
-def test_a_failed_step_without_for_each_shows_its_reason_under_it(tmp_path: Path) -> None:
-    playbook = tmp_path / "p.yaml"
-    playbook.write_text("""\
-playbook_version: 1
-name: one list
-services:
-  isales: {spec: huawei-isales}
-steps:
-  - id: list
-    call: isales.appoint.list
-    params: {vdnId: 8, taskId: "2201", offset: 0, limit: "{{ 10 // 0 }}"}
-""")
-    result = outbound("run", str(playbook), "--sim")
+def test_a_failed_step_without_for_each_shows_its_reason_under_it() -> None:
+    result = outbound("run", str(FAILING_LIST), "--sim")
     assert result.exit_code == 2
     lines = result.stdout.splitlines()
     failed = lines.index(next(line for line in lines if line.startswith("  FAIL  list")))
-    assert lines[failed + 1].startswith(f"        {playbook}:8:")
+    assert lines[failed + 1].startswith(f"        {FAILING_LIST}:9:")
     assert "ZeroDivisionError" in lines[failed + 1]

@@ -105,8 +105,8 @@ async def httpx_loop(base: str) -> None:
 
 
 async def engine(playbook: Playbook, inputs: dict[str, Any],
-                 journal_file: Path | None = None) -> None:
-    journal = Journal(journal_file) if journal_file else None
+                 open_journal: Callable[[], Journal | None] = lambda: None) -> None:
+    journal = open_journal()  # opened inside the timing: a run opens its journal
     if journal is not None:
         journal.begin(new_run_id(), playbook.name, playbook.file, "-", inputs, None)
     result = await execute(playbook, inputs, lambda event: None, journal=journal)
@@ -121,25 +121,36 @@ def _timed(run: Callable[[], Coroutine[Any, Any, None]]) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
+def start_server(delay_ms: str) -> tuple[subprocess.Popen[str], str]:
+    """The loopback server on a free port, answering `delay_ms` late; it and its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py"), str(port),
-                               DELAY_MS], stdout=subprocess.PIPE, text=True)
+                               delay_ms], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    base = f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}"
+
+
+def chain_playbook(folder: str, base: str) -> tuple[Playbook, dict[str, Any]]:
+    """The chain's playbook against `base`, loaded (start-up is measured apart), and inputs."""
+    path = Path(folder) / "chain.yaml"
+    path.write_text(PLAYBOOK.replace("BASE", base).replace("IN_FLIGHT", str(IN_FLIGHT)))
+    playbook = load_playbook(path)
+    numbers = [f"1380000{i:04d}" for i in range(CHAINS)]
+    return playbook, resolve_inputs(playbook, {"numbers": numbers})
+
+
+def main() -> None:
+    server, base = start_server(DELAY_MS)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "chain.yaml"
-            path.write_text(PLAYBOOK.replace("BASE", base).replace("IN_FLIGHT", str(IN_FLIGHT)))
-            playbook = load_playbook(path)  # start-up is measured apart: this is throughput
-            inputs = resolve_inputs(playbook, {"numbers": [f"1380000{i:04d}"
-                                                           for i in range(CHAINS)]})
+            playbook, inputs = chain_playbook(folder, base)
+            journal = Path(folder) / "j.sqlite"
             runs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
                 "aiohttp loop (baseline)": lambda: aiohttp_loop(base),
                 "engine": lambda: engine(playbook, inputs),
-                "engine + journal": lambda: engine(playbook, inputs, Path(folder) / "j.sqlite"),
+                "engine + journal": lambda: engine(playbook, inputs, lambda: Journal(journal)),
                 "httpx.AsyncClient loop": lambda: httpx_loop(base),
             }
             print(f"{CHAINS} create -> detail chains, {IN_FLIGHT} in flight, answers delayed "

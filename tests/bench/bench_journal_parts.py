@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -26,11 +23,9 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from bench_chain import CHAINS, HERE, IN_FLIGHT, PLAYBOOK, ROUNDS, _timed
+from bench_chain import CHAINS, IN_FLIGHT, ROUNDS, _timed, chain_playbook, engine, start_server
 
-from runner.engine.launch import execute
-from runner.journal import Journal, new_run_id
-from runner.playbook import Playbook, load_playbook, resolve_inputs
+from runner.journal import Journal
 
 
 class NotStored(Journal):
@@ -61,32 +56,11 @@ class RecordsNothing(Journal):
         pass
 
 
-async def chain(playbook: Playbook, inputs: dict[str, Any],
-                make: Callable[[], Journal | None]) -> None:
-    journal = make()  # opened inside the timing, as bench_chain.py does
-    if journal is not None:
-        journal.begin(new_run_id(), playbook.name, playbook.file, "-", inputs, None)
-    result = await execute(playbook, inputs, lambda event: None, journal=journal)
-    assert result.status == "ok", result.error
-    if journal is not None:
-        journal.close()
-
-
 def main() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(HERE / "loopback_server.py"), str(port)],
-                              stdout=subprocess.PIPE, text=True)
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server("0")
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "chain.yaml"
-            path.write_text(PLAYBOOK.replace("BASE", base).replace("IN_FLIGHT", str(IN_FLIGHT)))
-            playbook = load_playbook(path)
-            inputs = resolve_inputs(playbook, {"numbers": [f"1380000{i:04d}"
-                                                           for i in range(CHAINS)]})
+            playbook, inputs = chain_playbook(folder, base)
             files = (Path(folder) / f"j{n}.sqlite" for n in count())
             journals: dict[str, Callable[[], Journal | None]] = {
                 "no journal": lambda: None,
@@ -99,7 +73,7 @@ def main() -> None:
             seconds: dict[str, list[float]] = {label: [] for label in journals}
             for _ in range(ROUNDS):
                 for label, make in journals.items():
-                    seconds[label].append(_timed(partial(chain, playbook, inputs, make)))
+                    seconds[label].append(_timed(partial(engine, playbook, inputs, make)))
             medians = {label: statistics.median(times) for label, times in seconds.items()}
             alone = medians["no journal"]
             for label, median in medians.items():
