@@ -121,3 +121,11 @@ def test_a_campaign_recorded_by_run_is_checked_offline(in_repo: Path, tmp_path: 
     replay = outbound("check", "playbooks/speech-callbacks.yaml", "--replay", str(cassettes))
     assert replay.exit_code == 0, replay.output
     assert replay.output.strip() == "19 answers checked: they match the specs"
+
+
+def test_a_finding_shows_values_as_they_came_on_the_wire(live: str) -> None:
+    _faults(live, {"kind": "drift", "action": "retype", "field": "data.callStatus",
+                   "on": "callresult.detail"})  # no value: null
+    _, findings, _ = _check()
+    assert [(f["spec_says"], f["came_back"]) for f in findings] == [
+        ('one of 5, 6, "5", "6"', "null")]

@@ -79,15 +79,15 @@ def _walk(name: str, schema: Any, value: Any, path: str) -> Iterator[DriftFindin
     wanted = _declared_types(schema)
     if wanted and not _is_type(value, wanted):
         yield DriftFinding(BREAKING, name, path, "type changed", " or ".join(sorted(wanted)),
-                           f"{_type_name(value)} {_short(value)}")
+                           _came_back(value))
         return
     if "enum" in schema and value not in schema["enum"]:
         forms = {_type_name(v) for v in schema["enum"]}
         same_form = _type_name(value) in forms
         yield DriftFinding(WARNING if same_form else BREAKING, name, path,
                            "new enum value" if same_form else "enum value no longer matches",
-                           "one of " + ", ".join(repr(v) for v in schema["enum"]),
-                           repr(value))
+                           "one of " + ", ".join(_short(v) for v in schema["enum"]),
+                           _came_back(value))
     yield from _rules(name, schema, value, path)
     if isinstance(value, Mapping):
         yield from _object(name, schema, value, path)
@@ -111,8 +111,7 @@ def _object(name: str, schema: Mapping[str, Any], value: Mapping[str, Any],
             if field_name not in properties:
                 yield DriftFinding(WARNING, name, f"{path}.{field_name}",
                                    "undocumented field added", "no such field",
-                                   f"{_type_name(value[field_name])} "
-                                   f"{_short(value[field_name])}")
+                                   _came_back(value[field_name]))
 
 
 def _rules(name: str, schema: Mapping[str, Any], value: Any,
@@ -173,8 +172,14 @@ def _type_name(value: Any) -> str:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    """A value as JSON text (as it came on the wire), cut to `limit`."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def _came_back(value: Any) -> str:
+    """What came back: its JSON type and value ('string "x"', 'null')."""
+    return "null" if value is None else f"{_type_name(value)} {_short(value)}"
 
 
 def _describe(rules: Mapping[str, Any]) -> str:
