@@ -136,10 +136,12 @@ class TransportError(RunError):
     """No HTTP exchange completed: connect error, reset, timeout.
 
     `reached_server` is False only when the request certainly never left (connect error):
-    the one case where a create may be sent again.
+    the one case where a create may be sent again. `retryable` is False where trying again
+    cannot help (the vendor's TLS certificate is not trusted).
     """
 
     reached_server: bool = True
+    retryable: bool = True
 
 
 @dataclass(eq=False)

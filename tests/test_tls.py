@@ -80,6 +80,12 @@ def test_an_unknown_certificate_is_refused_by_default(
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert "crm.tasks.list: cannot connect to" in result.stderr  # type: ignore[attr-defined]
     assert "certificate verify failed" in result.stderr  # type: ignore[attr-defined]
+    assert result.stderr.rstrip().endswith(  # type: ignore[attr-defined]
+        "the vendor's certificate is not trusted here: if it is the vendor's own CA, give "
+        "the service verify: CA-BUNDLE.pem")
+    failed = next(line for line in result.stdout.splitlines()  # type: ignore[attr-defined]
+                  if line.startswith("  FAIL  tasks"))
+    assert "retr" not in failed  # trying again cannot help: it was not
 
 
 def test_a_private_ca_is_named_per_service(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -142,7 +143,9 @@ class ServiceClient:
             if error.throttle:
                 self.limiter.slow_down(policy.delay * 2 ** attempt)
         elif isinstance(error, TransportError):
-            retryable = True
+            retryable = error.retryable
+            if not retryable:
+                return None
             if not error.reached_server:
                 return _backoff(attempt, policy)  # never sent: safe for any kind
         else:
@@ -176,9 +179,13 @@ class ServiceClient:
                                           f"total timeout of {limits.total:g}s; the outcome is "
                                           "unknown")]) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
+            hint = ("; the vendor's certificate is not trusted here: if it is the vendor's "
+                    "own CA, give the service verify: CA-BUNDLE.pem") if untrusted else ""
             raise TransportError([Finding(Location(), f"{name}: cannot connect to "
-                                          f"{self.base_url} ({exc or type(exc).__name__})")],
-                                 reached_server=False) from None
+                                          f"{self.base_url} ({exc or type(exc).__name__})"
+                                          + hint)],
+                                 reached_server=False, retryable=not untrusted) from None
         except httpx.TimeoutException as exc:
             raise TransportError([Finding(Location(), f"{name}: no answer in time "
                                           f"({type(exc).__name__}); the outcome is unknown")]

@@ -129,7 +129,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
                                        request=request) from None
         except (OSError, ssl.SSLError) as exc:  # refused, unreachable, unknown host, TLS
             raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}",
-                                     request=request) from None
+                                     request=request) from exc  # the cause says if TLS
         return connection
 
     def _tls_context(self) -> ssl.SSLContext:
