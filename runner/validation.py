@@ -237,8 +237,9 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
                                     "maxLength", "format", "const", "exclusiveMinimum"}:
         message += f" ({rule})"
     if error.validator == "required":  # name the missing field, not its parent
-        missing = _missing(error)
-        path = (*path, missing[0]) if missing else path
+        missing = _missing(error)  # one error each: its message names which
+        named = [name for name in missing if error.message.startswith(repr(name))]
+        path = (*path, (named or missing)[0]) if missing else path
     yield SchemaIssue(path, message, keyword=str(error.validator))
 
 

@@ -89,3 +89,13 @@ def test_odd_files_get_a_clean_error(tmp_path: Path, text: str) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert result.output.startswith(str(path))
+
+
+def test_each_missing_key_is_named_at_its_own_path(tmp_path: Path) -> None:
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("playbook_version: 1\nsteps: [{id: a, wait: 1s}]\n")
+    result = outbound("validate", str(playbook))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[:2] == [
+        f"{playbook}:1:1 (name): 'name' is a required property",
+        f"{playbook}:1:1 (services): 'services' is a required property"]
