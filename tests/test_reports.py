@@ -92,3 +92,21 @@ def test_json_reports_match_the_shipped_schema(in_repo: Path, tmp_path: Path,
     assert file_schema("report").issues(document) == []
     assert document["status"] == status
     assert (document["run_id"] is None) == ("--dry-run" in args)
+
+
+def test_merge_refuses_a_report_twice_or_of_another_playbook(in_repo: Path,
+                                                             tmp_path: Path) -> None:
+    shard, other, merged = tmp_path / "s1.json", tmp_path / "o.json", tmp_path / "m.json"
+    assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--shard", "1/2",
+                    "--report-json", str(shard)).exit_code == 0
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim",
+                    "--report-json", str(other)).exit_code == 0
+    run_id = json.loads(shard.read_text())["run_id"]
+    twice = outbound("runs", "merge", str(shard), str(shard), "--report-json", str(merged))
+    assert twice.exit_code == 2
+    assert twice.stderr == (f"error: {shard}: run {run_id} is in {shard} already: merged "
+                            "twice, it would count twice\n")
+    mixed = outbound("runs", "merge", str(shard), str(other), "--report-json", str(merged))
+    assert mixed.exit_code == 2
+    assert "only the shards of one run merge" in mixed.stderr
+    assert not merged.exists()

@@ -17,6 +17,7 @@ _WORST = {"ok": 0, "paused": 1, "partial": 2, "failed": 3}
 
 def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -> dict[str, Any]:
     reports = [_read(path) for path in paths]
+    _check_one_campaign(paths, reports)
     first = reports[0]
     steps: dict[str, dict[str, Any]] = {}
     for report in reports:
@@ -43,6 +44,27 @@ def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -
     if junit is not None:
         _junit(merged).write(junit)
     return merged
+
+
+def _check_one_campaign(paths: Sequence[Path], reports: Sequence[dict[str, Any]]) -> None:
+    """The reports are of one playbook, and no run or shard comes twice (its counts would)."""
+    problems = []
+    first = reports[0]
+    seen: dict[tuple[str, str], Path] = {}
+    for path, report in zip(paths, reports, strict=True):
+        if report["playbook"] != first["playbook"]:
+            problems.append(Finding(Location(str(path)), (
+                f"a report of playbook {report['playbook']!r}, not {first['playbook']!r} "
+                f"({paths[0]}): only the shards of one run merge")))
+        keys = [("run", report["run_id"]), ("shard", report.get("shard"))]
+        twice = next(((kind, key) for kind, key in keys if key and (kind, key) in seen), None)
+        if twice is not None:
+            problems.append(Finding(Location(str(path)), (
+                f"{twice[0]} {twice[1]} is in {seen[twice]} already: merged twice, it would "
+                "count twice")))
+        seen.update({(kind, key): path for kind, key in keys if key and (kind, key) not in seen})
+    if problems:
+        raise FileError(problems)
 
 
 def _read(path: Path) -> dict[str, Any]:
