@@ -1,7 +1,9 @@
-"""`outbound validate`: check spec and playbook files, each on its own, reporting every problem.
+"""`outbound validate`: check spec, playbook and fault-plan files, each on its own, reporting
+every problem.
 
 A broken file never hides the others: each file's problems are collected and the next file
-is checked. A file's kind is read from its version key (`spec_version` or `playbook_version`).
+is checked. A file's kind is read from its key: `spec_version`, `playbook_version`, or `faults`
+(a fault plan for the simulator).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from runner.errors import FileError, Finding, Location, OutboundError
 from runner.playbook import check_playbook_document
 from runner.spec import load_spec
+from runner.validation import schema_findings
 from runner.yamlio import Document, load_file
 
 Checker = Callable[[Document], list[Finding]]
@@ -39,7 +42,8 @@ class CheckReport:
 
 
 def _checkers() -> dict[str, Checker]:
-    return {"spec_version": _check_spec, "playbook_version": check_playbook_document}
+    return {"spec_version": _check_spec, "playbook_version": check_playbook_document,
+            "faults": lambda document: schema_findings(document, "faults")}
 
 
 def _check_spec(document: Document) -> list[Finding]:
@@ -75,14 +79,15 @@ def check_file(path: Path) -> FileResult:
     checkers = _checkers()
     kind_key = next((k for k in checkers if isinstance(data, dict) and k in data), None)
     if kind_key is None:
-        message = ("not a spec or a playbook: expected a mapping with spec_version or "
-                   "playbook_version")
+        message = ("not a spec, a playbook or a fault plan: expected a mapping with "
+                   "spec_version, playbook_version or faults")
         return FileResult(str(path), "unknown", [Finding(document.locate(()), message)])
     try:
         findings = checkers[kind_key](document)
     except OutboundError as error:
         findings = list(error.findings)
-    return FileResult(str(path), kind_key.removesuffix("_version"), findings)
+    kind = "fault plan" if kind_key == "faults" else kind_key.removesuffix("_version")
+    return FileResult(str(path), kind, findings)
 
 
 def _yaml_files(path: Path) -> list[Path]:

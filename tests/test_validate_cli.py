@@ -99,3 +99,13 @@ def test_each_missing_key_is_named_at_its_own_path(tmp_path: Path) -> None:
     assert result.output.splitlines()[:2] == [
         f"{playbook}:1:1 (name): 'name' is a required property",
         f"{playbook}:1:1 (services): 'services' is a required property"]
+
+
+def test_a_fault_plan_is_checked_against_its_schema(tmp_path: Path) -> None:
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("seed: 1\nfaults:\n  - {kind: latency, seconds: 0.1}\n  - {kind: nope}\n")
+    result = outbound("validate", str(plan), str(DATA / "faults"))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0].startswith(f"{plan}:4:12 (faults[1].kind): 'nope' is "
+                                                    "not one of ['latency', ")
+    assert result.output.splitlines()[-1] == "1 problem in 1 of 2 files"
