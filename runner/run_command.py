@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,15 @@ from runner.engine.events import Event
 from runner.engine.executor import RunResult, Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
-from runner.errors import FileError, Finding, InputError, Location, OutboundError, Stopped
+from runner.errors import (
+    FileError,
+    Finding,
+    InputError,
+    Location,
+    OutboundError,
+    RunError,
+    Stopped,
+)
 from runner.journal import Journal, Recorded, default_path, new_run_id
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
@@ -88,6 +97,7 @@ def run(options: RunOptions) -> int:
     """Load, check, run, journal and report; returns the exit code."""
     playbook = load_playbook(options.playbook)
     shard = parse_shard(options.shard)
+    _prepare_destinations(options)
     journal = None if options.dry_run else Journal(_journal_path(options, shard))
     try:
         return _run(options, playbook, journal, shard)
@@ -184,8 +194,6 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
             playbook, inputs, emit, simulate=options.simulate, dry_run=options.dry_run,
             sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
             observe=exchanges.append if options.record else None)))
-        if options.record:
-            write_cassettes(options.record, [cassette_of(e) for e in exchanges])
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
@@ -197,16 +205,49 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     finally:
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
+    ended = f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
+    if options.record:
+        _write_out("--record", options.record, ended, lambda folder: write_cassettes(
+            folder, [cassette_of(e) for e in exchanges]))
     if report and options.report_json:
-        report.write(options.report_json, result.exit_code)
+        _write_out("--report-json", options.report_json, ended,
+                   lambda path: report.write(path, result.exit_code))
     if junit and options.report_junit:
-        junit.write(options.report_junit)
+        _write_out("--report-junit", options.report_junit, ended, junit.write)
     if options.report_html and journal is not None:
-        options.report_html.write_text(render_html(load_html([journal], [run_id])),
-                                       encoding="utf-8")
+        html = render_html(load_html([journal], [run_id]))
+        _write_out("--report-html", options.report_html, ended,
+                   lambda path: path.write_text(html, encoding="utf-8"))
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _prepare_destinations(options: RunOptions) -> None:
+    """Make the folders the reports and cassettes go to, and see they can be written, before
+    anything is sent: a run must not end with its report lost."""
+    files = [("--report-json", options.report_json), ("--report-junit", options.report_junit),
+             ("--report-html", options.report_html)]
+    folders = [(option, path.parent) for option, path in files if path is not None]
+    if options.record is not None:
+        folders.append(("--record", options.record))
+    for option, folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError.plain(f"{option}: cannot make the folder {folder} "
+                                   f"({exc.strerror or exc})") from None
+        if not os.access(folder, os.W_OK):
+            raise InputError.plain(f"{option}: the folder {folder} cannot be written")
+
+
+def _write_out(option: str, path: Path, ended: str, write: Callable[[Path], object]) -> None:
+    """Write a report; a failure (a full disk) is an error that says the run is journaled."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise RunError.plain(f"{option} {path}: cannot be written ({exc.strerror or exc}); "
+                             f"{ended}, and its journal has it") from None
 
 
 async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:

@@ -110,3 +110,28 @@ def test_merge_refuses_a_report_twice_or_of_another_playbook(in_repo: Path,
     assert mixed.exit_code == 2
     assert "only the shards of one run merge" in mixed.stderr
     assert not merged.exists()
+
+
+def test_a_report_goes_where_asked_or_the_run_does_not_start(in_repo: Path,
+                                                             tmp_path: Path) -> None:
+    nested = tmp_path / "reports" / "today" / "run.json"
+    assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--report-json",
+                    str(nested)).exit_code == 0
+    assert json.loads(nested.read_text())["status"] == "ok"  # its folders were made
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    refused = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--report-junit",
+                       str(blocked / "junit.xml"))
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"error: --report-junit: cannot make the folder {blocked} ")
+    assert "run " not in refused.stdout  # nothing ran
+
+
+def test_a_report_that_cannot_be_written_says_the_run_is_journaled(in_repo: Path) -> None:
+    result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--report-json",
+                      "/dev/full")
+    assert result.exit_code == 1
+    run_id = result.stdout.splitlines()[1].split()[1]
+    assert result.stderr == ("error: --report-json /dev/full: cannot be written (No space "
+                             f"left on device); the run itself ended ok (run {run_id}), and "
+                             "its journal has it\n")
