@@ -279,10 +279,12 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
     Give the run ids of every shard (and their journals) to merge a sharded run.
     """
     from runner.journal import Journal, default_path
+    from runner.outfiles import write_out
     from runner.reporting.html import load, render
 
     opened = [Journal(path, reader=True) for path in journals or (default_path(),)]
-    html_file.write_text(render(load(opened, run_ids)), encoding="utf-8")
+    html = render(load(opened, run_ids))
+    write_out("--html", html_file, lambda path: path.write_text(html, encoding="utf-8"))
     click.echo(f"report written to {html_file}")
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ from runner.errors import (
     InputError,
     Location,
     OutboundError,
-    RunError,
     Stopped,
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id
+from runner.outfiles import make_folder, write_out
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.html import load as load_html
@@ -205,49 +204,34 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     finally:
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
-    ended = f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
+    ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
+             + ", and its journal has it")
     if options.record:
-        _write_out("--record", options.record, ended, lambda folder: write_cassettes(
-            folder, [cassette_of(e) for e in exchanges]))
+        write_out("--record", options.record, lambda folder: write_cassettes(
+            folder, [cassette_of(e) for e in exchanges]), after_run=ended)
     if report and options.report_json:
-        _write_out("--report-json", options.report_json, ended,
-                   lambda path: report.write(path, result.exit_code))
+        write_out("--report-json", options.report_json,
+                  lambda path: report.write(path, result.exit_code), after_run=ended)
     if junit and options.report_junit:
-        _write_out("--report-junit", options.report_junit, ended, junit.write)
+        write_out("--report-junit", options.report_junit, junit.write, after_run=ended)
     if options.report_html and journal is not None:
         html = render_html(load_html([journal], [run_id]))
-        _write_out("--report-html", options.report_html, ended,
-                   lambda path: path.write_text(html, encoding="utf-8"))
+        write_out("--report-html", options.report_html,
+                  lambda path: path.write_text(html, encoding="utf-8"), after_run=ended)
     if result.error is not None:
         raise result.error
     return 0
 
 
 def _prepare_destinations(options: RunOptions) -> None:
-    """Make the folders the reports and cassettes go to, and see they can be written, before
-    anything is sent: a run must not end with its report lost."""
+    """The folders of the reports and cassettes, made before anything is sent."""
     files = [("--report-json", options.report_json), ("--report-junit", options.report_junit),
              ("--report-html", options.report_html)]
-    folders = [(option, path.parent) for option, path in files if path is not None]
+    for option, path in files:
+        if path is not None:
+            make_folder(option, path.parent)
     if options.record is not None:
-        folders.append(("--record", options.record))
-    for option, folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError.plain(f"{option}: cannot make the folder {folder} "
-                                   f"({exc.strerror or exc})") from None
-        if not os.access(folder, os.W_OK):
-            raise InputError.plain(f"{option}: the folder {folder} cannot be written")
-
-
-def _write_out(option: str, path: Path, ended: str, write: Callable[[Path], object]) -> None:
-    """Write a report; a failure (a full disk) is an error that says the run is journaled."""
-    try:
-        write(path)
-    except OSError as exc:
-        raise RunError.plain(f"{option} {path}: cannot be written ({exc.strerror or exc}); "
-                             f"{ended}, and its journal has it") from None
+        make_folder("--record", options.record)
 
 
 async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:

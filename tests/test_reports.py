@@ -135,3 +135,16 @@ def test_a_report_that_cannot_be_written_says_the_run_is_journaled(in_repo: Path
     assert result.stderr == ("error: --report-json /dev/full: cannot be written (No space "
                              f"left on device); the run itself ended ok (run {run_id}), and "
                              "its journal has it\n")
+
+
+def test_merge_makes_its_folder_and_names_one_it_cannot(in_repo: Path, tmp_path: Path) -> None:
+    shard = tmp_path / "s1.json"
+    assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--shard", "1/2",
+                    "--report-json", str(shard)).exit_code == 0
+    merged = tmp_path / "out" / "merged.json"
+    assert outbound("runs", "merge", str(shard), "--report-json", str(merged)).exit_code == 0
+    assert json.loads(merged.read_text())["merged_from"]
+    blocked = outbound("runs", "merge", str(shard), "--report-json", str(shard / "m.json"))
+    assert blocked.exit_code == 2
+    assert blocked.stderr == (f"error: --report-json {shard / 'm.json'}: cannot be written "
+                              f"({shard} is a file, not a folder)\n")

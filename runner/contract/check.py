@@ -33,6 +33,7 @@ from runner.errors import (
     ResponseInvalid,
     VendorError,
 )
+from runner.outfiles import write_out
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.secrets import REDACTOR
 from runner.spec import Endpoint, Spec
@@ -89,7 +90,7 @@ def check(options: CheckOptions) -> CheckResult:
                                  lenient_responses=True))
     cassettes = [cassette_of(exchange) for exchange in exchanges]
     if options.record is not None:
-        write_cassettes(options.record, cassettes)
+        write_out("--record", options.record, lambda folder: write_cassettes(folder, cassettes))
     checked = _compare_all(playbook, cassettes, options.slow_after)
     error = result.error
     last = cassettes[-1].endpoint if cassettes else None

@@ -9,6 +9,7 @@ from typing import Any
 
 from runner.engine.events import RunFinished, RunStarted, StepFinished
 from runner.errors import FileError, Finding, Location
+from runner.outfiles import write_out
 from runner.reporting.junit import JUnitReport
 from runner.validation import file_schema
 
@@ -40,9 +41,10 @@ def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -
         "warnings": [w for r in reports for w in r["warnings"]],
         "steps": list(steps.values()),
     }
-    out.write_text(json.dumps(merged, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(merged, ensure_ascii=False, indent=2) + "\n"
+    write_out("--report-json", out, lambda path: path.write_text(text, encoding="utf-8"))
     if junit is not None:
-        _junit(merged).write(junit)
+        write_out("--report-junit", junit, _junit(merged).write)
     return merged
 
 

@@ -1,0 +1,45 @@
+"""Files the command writes (reports, cassettes): their folders made, their failures clear.
+
+A report is asked for so that CI gets it: a folder that cannot be made is found before a run
+sends anything, and a write that still fails (a full disk) is one error naming the option and
+the file, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from runner.errors import InputError, RunError
+
+
+def make_folder(option: str, folder: Path) -> None:
+    """`folder` exists and can be written, or an InputError (exit 2) says why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.plain(f"{option}: cannot make the folder {folder} ({_why(exc)})"
+                               ) from None
+    if not os.access(folder, os.W_OK):
+        raise InputError.plain(f"{option}: the folder {folder} cannot be written")
+
+
+def write_out(option: str, path: Path, write: Callable[[Path], object], *,
+              after_run: str = "") -> None:
+    """Write `path` with `write`, its folder made first. A failure is an InputError (exit 2),
+    or, after a run that happened (`after_run` says how it ended), a RunError (exit 1)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+    except OSError as exc:
+        message = f"{option} {path}: cannot be written ({_why(exc)})"
+        if after_run:
+            raise RunError.plain(f"{message}; {after_run}") from None
+        raise InputError.plain(message) from None
+
+
+def _why(error: OSError) -> str:
+    if isinstance(error, FileExistsError):  # mkdir of a folder whose name a file has
+        return f"{error.filename} is a file, not a folder"
+    return error.strerror or str(error)
