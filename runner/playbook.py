@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FileError, Finding, InputError, JsonPath, Location, OutboundError
+from runner.errors import (
+    FileError,
+    Finding,
+    InputError,
+    JsonPath,
+    Location,
+    OutboundError,
+    format_json_path,
+)
 from runner.spec import Endpoint, Spec, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
 from runner.validation import CompiledSchema, compile_schema, schema_findings, suggest
@@ -590,7 +598,7 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
                                     f"--var {name}=... or put it in --vars-file"))
             continue
         for issue in spec.validator.issues(value):
-            where = ".".join(str(p) for p in (name, *issue.path))
+            where = format_json_path((name, *issue.path))
             findings.append(Finding(Location(), f"input {where}: {issue.message}"))
         values[name] = value
     if findings:

@@ -83,6 +83,8 @@ def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
     (["--var", "vdnid=8"], "error: --var vdnid: the playbook has no input 'vdnid'; did you mean"
                            " 'vdn_id'?"),
     (["--var", "novalue"], "error: --var 'novalue': expected NAME=VALUE"),
+    (["--var", 'customers=[{"speech_task": 1618}]'],
+     "error: input customers[0].number: 'number' is a required property"),
 ])
 def test_bad_vars_are_refused_before_anything_runs(in_repo: Path, args: list[str],
                                                    message: str) -> None:
