@@ -7,13 +7,14 @@ import hashlib
 import json
 import signal
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
-from runner.engine.events import Event
+from runner.engine.events import Event, RunFinished
 from runner.engine.executor import RunResult, Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
@@ -187,6 +188,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
 
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
+    stop: KeyboardInterrupt | None = None
+    started = time.perf_counter()
     try:
         exchanges: list[Exchange] = []
         result = asyncio.run(_stopped_by_sigterm(execute(
@@ -198,9 +201,15 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
         status, exit_code, error_text = "failed", error.exit_code, str(error)
         raise
-    except Stopped:
-        exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
-        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Stopped): reports still go out
+        stop = interrupt
+        if isinstance(interrupt, Stopped):
+            exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
+        interrupted = RunFinished("interrupted", time.perf_counter() - started, error=error_text)
+        if report is not None:
+            report(interrupted)
+        if junit is not None:
+            junit(interrupted)
     finally:
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
@@ -211,13 +220,15 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
             folder, [cassette_of(e) for e in exchanges]), after_run=ended)
     if report and options.report_json:
         write_out("--report-json", options.report_json,
-                  lambda path: report.write(path, result.exit_code), after_run=ended)
+                  lambda path: report.write(path, exit_code), after_run=ended)
     if junit and options.report_junit:
         write_out("--report-junit", options.report_junit, junit.write, after_run=ended)
     if options.report_html and journal is not None:
         html = render_html(load_html([journal], [run_id]))
         write_out("--report-html", options.report_html,
                   lambda path: path.write_text(html, encoding="utf-8"), after_run=ended)
+    if stop is not None:
+        raise stop
     if result.error is not None:
         raise result.error
     return 0

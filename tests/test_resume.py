@@ -11,15 +11,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 
-from tests.conftest import ROOT, outbound, use_simulator
+from runner.validation import file_schema
+from tests.conftest import DATA, ROOT, outbound, use_simulator
 
 PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
+JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 CREATE = "huawei-isales.appoint.create"
 PREFIXES = (f"13{n:05d}" for n in count(10))
 
@@ -195,14 +199,15 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
 def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
                                                            own_journal: Path) -> None:
     """A CI job cancelled (SIGTERM): the run stops at once, journaled as interrupted, exit 143,
-    and --resume finishes it with each reservation made once."""
+    its reports written so, and --resume finishes it with each reservation made once."""
     prefix, wanted = next(PREFIXES), 200
     _faults(live, {"kind": "latency", "seconds": 0.02, "on": CREATE})
     before = _creates(live)
+    report, junit = own_journal.parent / "r.json", own_journal.parent / "junit.xml"
     process = subprocess.Popen(
         [sys.executable, "-m", "runner", "run", PLAYBOOK, "--var", f"count={wanted}", "--var",
-         f"prefix={prefix}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+         f"prefix={prefix}", "--report-json", str(report), "--report-junit", str(junit)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     run_id = ""
     while not run_id:
@@ -216,6 +221,13 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
     listed = json.loads(outbound("runs", "list", "--format", "json").stdout)
     mine = next(run for run in listed if run["run_id"] == run_id)
     assert (mine["status"], mine["exit_code"]) == ("interrupted", 143)
+    document = json.loads(report.read_text())
+    assert not list(file_schema("report").issues(document))
+    assert (document["status"], document["exit_code"]) == ("interrupted", 143)
+    JUNIT_XSD.validate(str(junit))
+    errored = [case for case in ET.parse(junit).getroot().iter("testcase")
+               if case.find("error") is not None]
+    assert [case.get("name") for case in errored] == ["run"]
     assert 0 < _creates(live) - before < wanted
     _faults(live)
     assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0

@@ -92,7 +92,8 @@ class StepFinished:
 
 @dataclass(frozen=True)
 class RunFinished:
-    status: str  # ok | partial (items failed within max_failures) | failed
+    status: str  # ok | partial (items failed within max_failures) | failed | paused
+    #              | interrupted (Ctrl-C or SIGTERM; to the reports only)
     duration: float
     outputs: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None

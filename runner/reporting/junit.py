@@ -24,6 +24,7 @@ class JUnitReport:
         self.steps: list[StepFinished] = []
         self.duration = 0.0
         self.error: str | None = None
+        self.status = ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -31,7 +32,7 @@ class JUnitReport:
         elif isinstance(event, StepFinished):
             self.steps.append(event)
         elif isinstance(event, RunFinished):
-            self.duration, self.error = event.duration, event.error
+            self.duration, self.error, self.status = event.duration, event.error, event.status
 
     def document(self) -> ET.ElementTree:
         cases = []
@@ -50,20 +51,30 @@ class JUnitReport:
                                   name=f"{step.step}[{index}]", time="0.000")
                 _failure(item, reason)
                 cases.append(item)
+        if self.status == "interrupted":  # the rest never ran: an error, not a failure
+            case = ET.Element("testcase", classname=self.name, name="run",
+                              time=f"{self.duration:.3f}")
+            ET.SubElement(case, "error", message=self.error or "interrupted",
+                          type="interrupted").text = "the run was stopped before its end; " \
+                "outbound run ... --resume RUN_ID continues it"
+            cases.append(case)
         failures = sum(1 for c in cases if c.find("failure") is not None)
+        errors = sum(1 for c in cases if c.find("error") is not None)
         skipped = sum(1 for c in cases if c.find("skipped") is not None)
         suite = ET.Element("testsuite", name=self.name, tests=str(len(cases)),
-                           failures=str(failures), errors="0", skipped=str(skipped),
+                           failures=str(failures), errors=str(errors), skipped=str(skipped),
                            time=f"{self.duration:.3f}", timestamp=self.started,
                            hostname=socket.gethostname())
         if self.run_id:
             properties = ET.SubElement(suite, "properties")
             ET.SubElement(properties, "property", name="run_id", value=self.run_id)
         suite.extend(cases)
-        if self.error and not any(step.status == "failed" for step in self.steps):
+        if self.error and self.status != "interrupted" and not any(
+                step.status == "failed" for step in self.steps):
             ET.SubElement(suite, "system-err").text = self.error
         root = ET.Element("testsuites", name="outbound", tests=str(len(cases)),
-                          failures=str(failures), errors="0", time=f"{self.duration:.3f}")
+                          failures=str(failures), errors=str(errors),
+                          time=f"{self.duration:.3f}")
         root.append(suite)
         ET.indent(root)
         return ET.ElementTree(root)

@@ -13,7 +13,7 @@ from runner.outfiles import write_out
 from runner.reporting.junit import JUnitReport
 from runner.validation import file_schema
 
-_WORST = {"ok": 0, "paused": 1, "partial": 2, "failed": 3}
+_WORST = {"ok": 0, "paused": 1, "partial": 2, "interrupted": 3, "failed": 4}
 
 
 def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -> dict[str, Any]:
