@@ -250,10 +250,11 @@ async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:
     (never inside a journal commit), requests in flight are abandoned (their creates left for
     --resume to reconcile), and `Stopped` is raised once it has unwound."""
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    signalled: list[int] = []
+    signalled = False
 
     def stop() -> None:
-        signalled.append(signal.SIGTERM)
+        nonlocal signalled
+        signalled = True
         if task is not None:
             task.cancel()
 

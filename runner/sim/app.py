@@ -77,7 +77,7 @@ class Simulator:
             self.schedule = self.clock
         specs = {spec.service: spec for spec in map(load_spec, shipped_spec_files())}
         self.vendors: dict[str, Vendor] = {
-            "huawei-isales": isales.ISales(self.clock, self.schedule),
+            "huawei-isales": isales.ISales(self.clock, self.schedule or self.clock),
             "speech-openapi": speech.Speech(self.clock),
             "crm": crm.Crm(self.clock),
         }

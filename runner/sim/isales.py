@@ -88,7 +88,7 @@ class ISales(Vendor):
     times are still judged by the time clients have."""
 
     clock: Clock
-    schedule: Clock | None = None  # None: the vendor's clock
+    schedule: Clock
     reservations: dict[str, Reservation] = field(default_factory=_seeded)
     sequence: int = 0
 
@@ -97,9 +97,6 @@ class ISales(Vendor):
         "appoint.create": "create_reservation",
         "callresult.detail": "call_result",
     }
-
-    def _scheduled(self) -> float:
-        return (self.schedule or self.clock).now()
 
     def authenticate(self, request: SimRequest) -> SimResponse | None:
         """C2 signature check, as CC-iSales does it: HTTP 401 with no business code."""
@@ -157,7 +154,7 @@ class ISales(Vendor):
         body.update(appointId=appoint_id, taskName=CAMPAIGNS[body["taskId"]], taskStatus="2",
                     timeout=False, userName=body["userAccount"], createTime=now)
         self.reservations[appoint_id] = Reservation(body, request.param("vdnId"),
-                                                    scheduled_at=self._scheduled())
+                                                    scheduled_at=self.schedule.now())
         return _envelope(SUCCESS, "success", returnObject={"id": appoint_id})
 
     def list_reservations(self, request: SimRequest) -> SimResponse:
@@ -178,7 +175,7 @@ class ISales(Vendor):
         return _envelope(SUCCESS, "Query Success!", data=found.call)
 
     def _execute_due(self) -> None:
-        scheduled = self._scheduled()
+        scheduled = self.schedule.now()
         for reservation in self.reservations.values():
             if reservation.call is None:
                 moved_ms = (scheduled - reservation.scheduled_at) * 1000
