@@ -376,6 +376,19 @@ class _Builder:
         for value, key, extra in parts:
             if value is not None:
                 self._check_scope(value, (*at, key), inputs, earlier, extra, step.id)
+                if "values" in extra and step.endpoint is not None:
+                    self._check_values(value, step.endpoint)
+
+    def _check_values(self, value: TemplatedValue | Template, endpoint: Endpoint) -> None:
+        """`values.<name>` reads a value the endpoint's spec names."""
+        named = set(endpoint.values)
+        for template in value.templates if isinstance(value, TemplatedValue) else [value]:
+            for name in sorted(template.value_refs - named):
+                listed = (f"its values: {', '.join(sorted(named))}" if named else
+                          "it names none; read the answer through response")
+                self.findings.append(Finding(template.location, (
+                    f"{endpoint.qualified_name} names no value {name!r}"
+                    + suggest(name, named) + f" ({listed})")))
 
     def _check_scope(self, value: TemplatedValue | Template, at: JsonPath, inputs: set[str],
                      earlier: list[str], extra: set[str], own_id: str | None) -> None:

@@ -138,6 +138,7 @@ class Template:
     step_fields: frozenset[tuple[str, str]] = frozenset()  # (id, field) of `steps.<id>.<field>`;
     # field "*" when the whole `steps.<id>` is used
     bounded: bool = False  # has a loop, a macro or a call: render under the time limit
+    value_refs: frozenset[str] = frozenset()  # the names it reads through `values.<name>`
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         try:
@@ -191,7 +192,7 @@ def compile_template(source: str, location: Location) -> Template:
                                              nodes.Call)))
     return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
                     frozenset(_attr_refs(tree, "inputs")), render,
-                    frozenset(_step_fields(tree)), loops)
+                    frozenset(_step_fields(tree)), loops, frozenset(_attr_refs(tree, "values")))
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]
