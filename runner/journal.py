@@ -103,6 +103,15 @@ class UnknownCreate:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class AnsweredCreate:
+    """A create the vendor answered ok, in an item that did not finish (it failed after)."""
+
+    call_id: int
+    status: int
+    body: Any
+
+
 @dataclass
 class Recorded:
     """What an earlier attempt of a run finished, for `--resume`."""
@@ -114,6 +123,7 @@ class Recorded:
     playbook_sha: str = ""
     items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
     unknown: dict[tuple[str, int], UnknownCreate] = field(default_factory=dict)
+    answered: dict[tuple[str, int], AnsweredCreate] = field(default_factory=dict)
 
     def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
         """(status, record) of an item that finished (ok or skipped), else None."""
@@ -121,6 +131,9 @@ class Recorded:
 
     def unknown_create(self, step: str, iteration: int | None) -> UnknownCreate | None:
         return self.unknown.get((step, _key(iteration)))
+
+    def answered_create(self, step: str, iteration: int | None) -> AnsweredCreate | None:
+        return self.answered.get((step, _key(iteration)))
 
 
 def _key(iteration: int | None) -> int:
@@ -363,11 +376,13 @@ class Journal:
         """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by).
 
         `facts` are the answer's enumerated values (callStatus, failCode, ...) for reports;
-        `response` is kept for failed calls only, cut to 4 KB.
+        `response` is the answer of a failed call, cut to 4 KB, or of a create answered ok,
+        whole (if its item fails after, `--resume` reads it rather than create again).
         """
+        kept = None if response is None else _json(response)
         answer = (time.time(), status, result_code, outcome, duration,
                   REDACTOR.text(error) if error else None, _json(facts) if facts else None,
-                  _json(response)[:4096] if response is not None else None)
+                  kept if kept is None or outcome == "ok" else kept[:4096])
         row = self._calls.get(call_id)
         if row is not None:  # its intent is not committed yet: one row for both
             row[8:] = answer
@@ -415,11 +430,22 @@ class Journal:
                 "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
                 "status IN ('ok', 'skipped')", (run_id,)):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
-        for call_id, step, iteration, params in self.db.execute(
-                "SELECT id, step, iteration, params FROM calls WHERE run_id = ? AND kind = "
-                "'create' AND (outcome IS NULL OR outcome = 'unknown') ORDER BY id", (run_id,)):
-            if (step, iteration) not in recorded.items:
-                recorded.unknown[(step, iteration)] = UnknownCreate(call_id, json.loads(params))
+        # the creates of items that did not finish, in the order sent: the last one counts.
+        # One answered ok is not sent again; its answer is kept, except in journals written
+        # before answers were, where it is looked up as one whose outcome is unknown
+        for call_id, step, iteration, params, outcome, status, response in self.db.execute(
+                "SELECT id, step, iteration, params, outcome, status, response FROM calls "
+                "WHERE run_id = ? AND kind = 'create' AND (outcome IS NULL OR outcome IN "
+                "('unknown', 'ok')) ORDER BY id", (run_id,)):
+            key = (step, iteration)
+            if key in recorded.items:
+                continue
+            if outcome == "ok" and response is not None:
+                recorded.answered[key] = AnsweredCreate(call_id, status, json.loads(response))
+                recorded.unknown.pop(key, None)
+            else:
+                recorded.unknown[key] = UnknownCreate(call_id, json.loads(params))
+                recorded.answered.pop(key, None)
         return recorded
 
     def latest_unfinished(self, file: str, shard: str | None) -> str | None:

@@ -420,3 +420,31 @@ def test_a_run_resumes_only_with_its_own_playbook(in_repo: Path, tmp_path: Path)
         "by step id and place in their list, so if a list or its order changed, stop and "
         "start a new run instead")
     assert again.exit_code == 1  # it ran: the journalled campaign_id still does not exist
+
+
+def test_a_create_answered_ok_in_an_item_that_failed_after_is_not_sent_again(
+        live: str, tmp_path: Path) -> None:
+    """The reservation was made, then the item failed on its outputs: resuming (with the
+    playbook mended) reads the recorded answer instead of reserving the number again."""
+    prefix = next(PREFIXES)
+    playbook = tmp_path / "outputs-broken.yaml"
+    mended = (ROOT / PLAYBOOK).read_text(encoding="utf-8")
+    playbook.write_text(mended.replace('{id: "{{ values.appointId }}"}',
+                                       '{id: "{{ response.returnObject.nothing.id }}"}'))
+    before = _creates(live)
+    first = outbound("run", str(playbook), "--var", "count=3", "--var", f"prefix={prefix}")
+    assert first.exit_code == 1, first.output
+    assert "has no attribute 'nothing'" in first.stderr
+    assert _creates(live) - before == 3  # each item failed after its reservation was made
+    playbook.write_text(mended)
+    report = tmp_path / "report.json"
+    second = outbound("run", str(playbook), "--resume", _run_id(first.stdout),
+                      "--report-json", str(report))
+    assert second.exit_code == 0, second.output
+    for n in range(3):
+        assert (f"iteration {n}: huawei-isales.appoint.create was answered before --resume; "
+                "its recorded answer is used, not sent again") in second.stdout
+    assert _creates(live) - before == 3
+    outputs = json.loads(report.read_text())["outputs"]
+    assert outputs["reserved"] == 3
+    assert sorted(_mine(outputs["numbers"], prefix)) == [f"{prefix}{n:04d}" for n in range(3)]

@@ -31,9 +31,10 @@ from runner.engine.events import (
 )
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.requests import OutgoingRequest, build_request
-from runner.engine.responses import CheckedResponse
+from runner.engine.responses import CheckedResponse, named_values
 from runner.engine.services import READ_KINDS, ServiceClient
 from runner.errors import (
+    AnswerTemplateError,
     ExpectationFailed,
     Finding,
     HTTPStatusError,
@@ -325,6 +326,14 @@ class Run:
             await self.clock.sleep(duration_of(step.wait, scope))
             return {"outputs": step.outputs.render(scope) if step.outputs else {}}
         assert step.params is not None
+        answered = self.resume.answered_create(step.id, index) if self.resume else None
+        if answered is not None:  # made before --resume, and the item failed after: not again
+            endpoint = _endpoint(step)
+            self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was answered "
+                             "before --resume; its recorded answer is used, not sent again"))
+            return self._finish_record(step, scope, CheckedResponse(
+                answered.status, answered.body, None, named_values(endpoint, answered.body)),
+                None)
         unknown = self.resume.unknown_create(step.id, index) if self.resume else None
         if unknown is not None:  # sent before, outcome unknown: find out before sending again
             found = await self._reconcile(step, unknown.params, index, tally)
@@ -359,8 +368,9 @@ class Run:
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:
         local = _response_scope(scope, checked, items)
-        outputs = step.outputs.render(local) if step.outputs else {}
-        self._check_expectations(step, local)
+        with _reading_answer():
+            outputs = step.outputs.render(local) if step.outputs else {}
+            self._check_expectations(step, local)
         record = {"response": checked.body, "values": dict(checked.values), "outputs": outputs,
                   "status": checked.status}
         if items is not None:
@@ -375,7 +385,7 @@ class Run:
         """
         endpoint = _endpoint(step)
         reconcile = endpoint.reconcile
-        where = f"iteration {index}" if index is not None else "the step"
+        where = _which_item(index)
         if reconcile is None:
             raise RunError([Finding(Location(), f"{where}: an earlier {endpoint.qualified_name}"
                                     " was sent and its outcome is unknown, and the spec has no "
@@ -415,10 +425,11 @@ class Run:
                     raise
             else:
                 local = _response_scope(scope, checked, None)
-                if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
-                    raise _expectation(retry.fail_when, "retry.fail_when became true")
-                if retry.until is None or truthy(retry.until.render(local)):
-                    return checked
+                with _reading_answer():
+                    if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
+                        raise _expectation(retry.fail_when, "retry.fail_when became true")
+                    if retry.until is None or truthy(retry.until.render(local)):
+                        return checked
                 if last:
                     raise _expectation(retry.until, f"retry.until was still false after "
                                        f"{retry.attempts} attempts")
@@ -460,7 +471,8 @@ class Run:
         if self.journal is not None:
             self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
                                  outcome="ok", duration=seconds,
-                                 facts=endpoint.facts(checked.body))
+                                 facts=endpoint.facts(checked.body),
+                                 response=checked.body if endpoint.kind == "create" else None)
         self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                checked.status, checked.result_code, seconds, attempts))
         for warning in checked.warnings:
@@ -641,6 +653,19 @@ def _outcome_of(error: RunError, kind: str) -> str:
             isinstance(error, HTTPStatusError) and error.status >= 500)):
         return "unknown"  # a gateway may fail after the vendor made the reservation
     return "failed"
+
+
+def _which_item(index: int | None) -> str:
+    return f"iteration {index}" if index is not None else "the step"
+
+
+@contextmanager
+def _reading_answer() -> Iterator[None]:
+    """A template reading an answer that fails is the run failing: the call was made."""
+    try:
+        yield
+    except TemplateError as error:
+        raise AnswerTemplateError(error.findings, error.context) from None
 
 
 def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:

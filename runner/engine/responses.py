@@ -84,10 +84,14 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
             raise ResponseInvalid([Finding(Location(), m + " (the response breaks the spec)")
                                    for m in messages])
         warnings += tuple(messages)
-    values = {key: next((v for p in paths if (v := dig(body, p)) is not None), None)
-              for key, paths in endpoint.values.items()}
-    return CheckedResponse(status, body, str(code) if code is not None else None, values,
-                           warnings)
+    return CheckedResponse(status, body, str(code) if code is not None else None,
+                           named_values(endpoint, body), warnings)
+
+
+def named_values(endpoint: Endpoint, body: Any) -> dict[str, Any]:
+    """The values the spec names in an answer (`appointId`: the first of its paths found)."""
+    return {key: next((v for p in paths if (v := dig(body, p)) is not None), None)
+            for key, paths in endpoint.values.items()}
 
 
 def _decode(name: str, status: int, content: bytes, retry_after: float | None) -> Any:
