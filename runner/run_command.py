@@ -119,6 +119,21 @@ def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> 
             "changed, stop and start a new run instead\n")
 
 
+def _check_same_inputs(recorded: Recorded, playbook: Playbook) -> None:
+    """The run's inputs still fit the playbook: none of them gone, none needed anew."""
+    gone = sorted(set(recorded.inputs) - set(playbook.inputs))
+    needed = sorted(name for name, spec in playbook.inputs.items()
+                    if name not in recorded.inputs and not spec.has_default)
+    if gone or needed:
+        what = ([f"it has no input {', '.join(gone)} any more"] if gone else []) + (
+            [f"it needs input {', '.join(needed)}, which the run was not given"] if needed
+            else [])
+        raise InputError.plain(
+            f"run {recorded.run_id} cannot resume with {playbook.file} as it is now: "
+            f"{'; '.join(what)} (the playbook was edited since the run began; resume with it "
+            "as it was, or start a new run)")
+
+
 def _resumed_inputs(recorded: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """The run's journalled inputs, with those that were journalled masked (they held a
     secret) given again on the command line; no other input may change."""
@@ -156,6 +171,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         if recorded.status == "ok":
             _say(f"run {recorded.run_id} already finished; nothing to do")
             return 0
+        _check_same_inputs(recorded, playbook)
         again = parse_variables(options.variables)
         inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
                                 frozenset(again))

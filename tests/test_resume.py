@@ -448,3 +448,22 @@ def test_a_create_answered_ok_in_an_item_that_failed_after_is_not_sent_again(
     outputs = json.loads(report.read_text())["outputs"]
     assert outputs["reserved"] == 3
     assert sorted(_mine(outputs["numbers"], prefix)) == [f"{prefix}{n:04d}" for n in range(3)]
+
+
+def test_a_playbook_edited_so_its_inputs_changed_says_why_it_cannot_resume(
+        in_repo: Path, tmp_path: Path) -> None:
+    original = (ROOT / "playbooks/speech-callbacks.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "speech.yaml"
+    edited.write_text(original)
+    failed = outbound("run", str(edited), "--sim", "--var", "campaign_id=404")
+    assert failed.exit_code == 1
+    run_id = failed.stdout.splitlines()[1].split()[1]
+    edited.write_text(original.replace("  agent: {type: string, default: \"116\",",
+                                       "  team: {type: string,")
+                      .replace("inputs.agent", "inputs.team"))
+    again = outbound("run", str(edited), "--sim", "--resume", run_id)
+    assert again.exit_code == 2
+    assert again.stderr.splitlines()[-1] == (
+        f"error: run {run_id} cannot resume with {edited} as it is now: it has no input agent "
+        "any more; it needs input team, which the run was not given (the playbook was edited "
+        "since the run began; resume with it as it was, or start a new run)")
