@@ -100,16 +100,28 @@ def test_a_missing_playbook_file(in_repo: Path) -> None:
     assert result.stderr == "error: playbooks/nope.yaml: no such file\n"
 
 
-def test_a_live_run_names_the_missing_setting_before_sending(in_repo: Path,
-                                                             monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
-    for name in ("SPEECH_URL", "ISALES_URL"):
+def test_a_live_run_names_every_missing_setting_at_once_before_sending(
+        in_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SPEECH_URL", "ISALES_URL", "SPEECH_PRIVATE_KEY", "SPEECH_PRIVATE_KEY_FILE",
+                 "ISALES_SK", "ISALES_SK_FILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPEECH_APP_ID", "app")
+    monkeypatch.setenv("ISALES_AK", "ak")
     result = outbound("run", SHIPPED[0])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: service speech: playbooks/speech-callbacks.yaml:18:15 (services.speech.base_url):"
-        " the environment variable SPEECH_URL is not set in '{{ env.SPEECH_URL }}'"]
+        " the environment variable SPEECH_URL is not set in '{{ env.SPEECH_URL }}'",
+        "error: service speech credentials.private_key, playbooks/speech-callbacks.yaml:19:67 "
+        "(services.speech.credentials.private_key): secret SPEECH_PRIVATE_KEY is not set: set "
+        "the environment variable SPEECH_PRIVATE_KEY, or SPEECH_PRIVATE_KEY_FILE to a file "
+        "holding it",
+        "error: service isales: playbooks/speech-callbacks.yaml:23:15 (services.isales.base_url):"
+        " the environment variable ISALES_URL is not set in '{{ env.ISALES_URL }}'",
+        "error: service isales credentials.sk, playbooks/speech-callbacks.yaml:24:56 "
+        "(services.isales.credentials.sk): secret ISALES_SK is not set: set the environment "
+        "variable ISALES_SK, or ISALES_SK_FILE to a file holding it"]
+    assert result.stdout == ""  # the run never started
 
 
 def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> None:

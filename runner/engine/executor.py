@@ -329,8 +329,9 @@ class Run:
         answered = self.resume.answered_create(step.id, index) if self.resume else None
         if answered is not None:  # made before --resume, and the item failed after: not again
             endpoint = _endpoint(step)
-            self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was answered "
-                             "before --resume; its recorded answer is used, not sent again"))
+            self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was "
+                             "answered before --resume; its recorded answer is used, not sent "
+                             "again"))
             return self._finish_record(step, scope, CheckedResponse(
                 answered.status, answered.body, None, named_values(endpoint, answered.body)),
                 None)

@@ -16,7 +16,7 @@ from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run, RunResult, Shard
 from runner.engine.services import Exchange, ServiceClient
 from runner.engine.transport import Http1Transport
-from runner.errors import Finding, InputError, OutboundError
+from runner.errors import Finding, InputError, Location, OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import REDACTOR, read_secret
@@ -113,35 +113,55 @@ def _ssl(verify: bool | Path) -> ssl.SSLContext | bool:
 def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, str],
               transports: Mapping[str, httpx.AsyncBaseTransport], clock: Clock, *,
               live: bool) -> dict[str, ServiceClient]:
+    """Every service's client. A missing URL or secret is reported before anything is sent,
+    all of them at once (not one per attempt)."""
     services = {}
+    problems = []
     for name, binding in playbook.services.items():
-        if live:  # a missing URL or secret is reported before anything is sent
-            base_url = _base_url(binding, inputs, env)
-            credentials = _credentials(binding, inputs, env)
-        else:  # the simulator stands in with its own address and credentials
-            base_url = f"http://{binding.spec.service}.sim"
-            credentials = demo_credentials.for_scheme(binding.spec.auth.scheme)
-        for value in credentials.values():
-            REDACTOR.add(value)
-        auth = build_auth(name, binding.spec.auth, credentials, clock)
-        services[name] = ServiceClient(name, binding.spec, base_url, transports[name], clock,
-                                       rate_limit=binding.rate_limit, timeouts=binding.timeout,
-                                       retries=binding.retries, auth=auth,
-                                       max_response=binding.max_response)
+        try:
+            services[name] = _service(binding, inputs, env, transports[name], clock, live)
+        except OutboundError as error:
+            problems.append(Finding(Location(), str(error)))
+    if problems:
+        raise InputError(problems)
     return services
 
 
-def _credentials(binding: ServiceBinding, inputs: Mapping[str, Any],
-                 env: Mapping[str, str]) -> dict[str, Any]:
+def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[str, str],
+             transport: httpx.AsyncBaseTransport, clock: Clock, live: bool) -> ServiceClient:
+    if live:
+        base_url, credentials = _live_settings(binding, inputs, env)
+    else:  # the simulator stands in with its own address and credentials
+        base_url = f"http://{binding.spec.service}.sim"
+        credentials = demo_credentials.for_scheme(binding.spec.auth.scheme)
+    for value in credentials.values():
+        REDACTOR.add(value)
+    auth = build_auth(binding.name, binding.spec.auth, credentials, clock)
+    return ServiceClient(binding.name, binding.spec, base_url, transport, clock,
+                         rate_limit=binding.rate_limit, timeouts=binding.timeout,
+                         retries=binding.retries, auth=auth, max_response=binding.max_response)
+
+
+def _live_settings(binding: ServiceBinding, inputs: Mapping[str, Any],
+                   env: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The service's URL and credentials; each one that cannot be had is told, all at once."""
+    problems = []
+    base_url = ""
+    try:
+        base_url = _base_url(binding, inputs, env)
+    except OutboundError as error:
+        problems.append(Finding(Location(), str(error)))
     scope = {"inputs": inputs, "env": env, "secret": read_secret}
-    values = {}
+    credentials = {}
     for key, value in binding.credentials.items():
         try:
-            values[key] = value.render(scope)
+            credentials[key] = value.render(scope)
         except OutboundError as error:
             error.add_context(f"service {binding.name} credentials.{key}")
-            raise
-    return values
+            problems.append(Finding(Location(), str(error)))
+    if problems:
+        raise InputError(problems)
+    return base_url, credentials
 
 
 def _base_url(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[str, str]) -> str:
