@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -246,6 +247,41 @@ def runs_list(journal: Path | None, output_format: str) -> None:
         return
     found = Journal(path, reader=True).runs()
     click.echo(runs_json(found) if output_format == "json" else runs_text(found))
+
+
+@runs.command("prune")
+@click.option("--older-than", required=True, metavar="DURATION",
+              help="Remove the runs that started longer ago than this (e.g. 30d, 12h).")
+@journal_option
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@handles_errors
+def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
+    """Remove old runs from the journal, finished or not, and shrink the file.
+
+    A campaign run from CI every 30 minutes keeps every run it ever made; run this after it
+    (a run started within DURATION, which --resume may still need, is kept).
+    """
+    from runner.errors import InputError
+    from runner.journal import Journal, default_path
+    from runner.playbook import parse_duration
+    from runner.reporting.runs import pruned_text
+
+    try:
+        seconds = parse_duration(older_than)
+    except ValueError:
+        raise InputError.plain(f"--older-than {older_than}: not a duration (e.g. 30d, 12h, "
+                               "90m)") from None
+    path = journal or default_path()
+    if not path.exists():
+        click.echo(f"No runs: there is no journal at {path}")
+        return
+    before = path.stat().st_size
+    opened = Journal(path)  # as the writer: refused while a run writes it
+    try:
+        pruned = opened.prune(time.time() - seconds, dry_run=dry_run)
+    finally:
+        opened.close()
+    click.echo(pruned_text(pruned, older_than, before, path.stat().st_size, dry_run))
 
 
 @runs.command("merge")

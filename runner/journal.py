@@ -136,6 +136,16 @@ class Recorded:
         return self.answered.get((step, _key(iteration)))
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """What `Journal.prune` removed (or would), and how many runs are left."""
+
+    runs: int
+    unfinished: int  # of those removed: they can no longer be resumed
+    calls: int
+    kept: int
+
+
 def _key(iteration: int | None) -> int:
     return WHOLE_STEP if iteration is None else iteration
 
@@ -455,6 +465,27 @@ class Journal:
             "SELECT run_id FROM runs WHERE file = ? AND shard IS ? AND status != 'ok' "
             "ORDER BY started_at DESC LIMIT 1", (file, shard)).fetchone()
         return str(row[0]) if row else None
+
+    def prune(self, started_before: float, *, dry_run: bool = False) -> Pruned:
+        """Remove every run started before `started_before` (a time.time()), with its calls,
+        items and steps, and give the file the room back. The caller holds the journal as its
+        writer, so none of them is being run."""
+        self._commit()
+        old = self.db.execute("SELECT run_id, status FROM runs WHERE started_at < ?",
+                              (started_before,)).fetchall()
+        ids = [(run_id,) for run_id, _ in old]
+        calls = sum(self.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ?", run_id)
+                    .fetchone()[0] for run_id in ids)
+        pruned = Pruned(len(old), sum(status != "ok" for _, status in old), calls,
+                        self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] - len(old))
+        if dry_run or not old:
+            return pruned
+        self.db.execute("BEGIN")
+        for table in ("calls", "items", "steps", "runs"):
+            self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", ids)
+        self.db.execute("COMMIT")
+        self.db.execute("VACUUM")
+        return pruned
 
     def has_run(self, run_id: str) -> bool:
         self._commit()

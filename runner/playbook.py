@@ -30,15 +30,15 @@ from runner.validation import CompiledSchema, compile_schema, schema_findings, s
 from runner.window import CallingWindow
 from runner.yamlio import Document, load_file
 
-_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 RUN_NAMES = frozenset({"inputs", "steps", "env", "now_ms", "secret"})  # in scope everywhere
 RESPONSE_NAMES = frozenset({"response", "values", "status", "items"})  # after the step's call
 DEFAULT_MAX_PAGES = 1000
 
 
 def parse_duration(value: float | int | str) -> float:
-    """Seconds from a number or a string such as 500ms, 5s, 2m, 1h."""
+    """Seconds from a number or a string such as 500ms, 5s, 2m, 1h, 1d."""
     if isinstance(value, (int, float)):
         return float(value)
     match = _DURATION.match(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -68,3 +69,54 @@ def test_reading_a_journal_that_is_not_there_creates_nothing(tmp_path: Path) -> 
     assert shown.stderr == (f"error: journal {missing}: no such file (no run was journaled "
                             "there; --journal PATH names another)\n")
     assert not (tmp_path / "typo").exists()
+
+
+def _age(path: Path, run_ids: list[str], days: float) -> None:
+    """Make runs look `days` older: the test cannot wait a month."""
+    with sqlite3.connect(path) as db:
+        db.executemany("UPDATE runs SET started_at = started_at - ? WHERE run_id = ?",
+                       [(days * 86400, run_id) for run_id in run_ids])
+
+
+def test_prune_removes_old_runs_whole_and_keeps_the_recent_ones(in_repo: Path,
+                                                                  tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    run_ids = []
+    for extra in ((), (), ("--var", "campaign_id=404")):  # the last one fails
+        result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--journal",
+                          str(journal), *extra)
+        run_ids.append(result.stdout.splitlines()[1].split()[1])
+    old, recent = [run_ids[0], run_ids[2]], run_ids[1]
+    _age(journal, old, 40)
+
+    looked = outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal),
+                      "--dry-run")
+    assert looked.exit_code == 0, looked.output
+    assert looked.stdout.startswith("would remove 2 runs started more than 30d ago (")
+    assert looked.stdout.endswith("; 1 of them unfinished, which could no longer be resumed); "
+                                  "1 kept\n")
+    pruned = outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal))
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.startswith("removed 2 runs started more than 30d ago (")
+    with sqlite3.connect(journal) as db:
+        for table in ("runs", "calls", "items", "steps"):
+            left = {row[0] for row in db.execute(f"SELECT DISTINCT run_id FROM {table}")}
+            assert left == {recent}, table
+    listed = outbound("runs", "list", "--journal", str(journal), "--format", "json")
+    assert [run["run_id"] for run in json.loads(listed.stdout)] == [recent]
+    gone = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--journal",
+                    str(journal), "--resume", run_ids[2])
+    assert gone.exit_code == 2
+    assert f"has no run {run_ids[2]!r}" in gone.stderr
+    again = outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal))
+    assert again.stdout == "no run started more than 30d ago; 1 kept\n"
+
+
+def test_prune_says_what_it_needs(in_repo: Path, tmp_path: Path) -> None:
+    result = outbound("runs", "prune", "--older-than", "a month")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --older-than a month: not a duration (e.g. 30d, 12h, 90m)\n"
+    missing = tmp_path / "none.sqlite"
+    result = outbound("runs", "prune", "--older-than", "30d", "--journal", str(missing))
+    assert result.stdout == f"No runs: there is no journal at {missing}\n"
+    assert not missing.exists()

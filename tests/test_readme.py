@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,23 @@ def test_each_shards_journal_is_kept() -> None:
     caches = [step["with"]["path"] for step in _steps()
               if step.get("uses", "").startswith("actions/cache/")]
     assert caches and set(caches) == {".outbound"}
+
+
+def test_the_journal_pruned_is_the_one_the_shard_writes(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each shard's run, on the embedded simulator, then the workflow's prune: it finds the
+    journal the run wrote (a path that drifted would prune nothing, silently)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OUTBOUND_JOURNAL")  # as on a CI machine: the default journal
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "speech-callbacks.yaml").write_text(
+        (ROOT / "playbooks" / "speech-callbacks.yaml").read_text(encoding="utf-8"))
+    for shard in (1, 2):
+        run, prune = (next(c for c in _commands(shard) if c[:2] == first)
+                      for first in (["run", "playbooks/speech-callbacks.yaml"],
+                                    ["runs", "prune"]))
+        result = outbound(*run, "--sim")
+        assert result.exit_code == 0, result.output
+        pruned = outbound(*prune)
+        assert pruned.exit_code == 0, pruned.output
+        assert pruned.stdout == "no run started more than 14d ago; 1 kept\n"

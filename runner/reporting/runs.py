@@ -1,4 +1,4 @@
-"""Renderings of `outbound runs list` and `outbound runs show`."""
+"""Renderings of `outbound runs list`, `runs show` and `runs prune`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner.journal import Pruned
 from runner.reporting.specs import table
 
 
@@ -61,3 +62,22 @@ def run_text(run: Mapping[str, Any]) -> str:
 
 def run_json(run: Mapping[str, Any]) -> str:
     return json.dumps(run, ensure_ascii=False, indent=2)
+
+
+def pruned_text(pruned: Pruned, older_than: str, size_before: int, size_after: int,
+                dry_run: bool) -> str:
+    if not pruned.runs:
+        return f"no run started more than {older_than} ago; {pruned.kept} kept"
+    unfinished = (f"; {pruned.unfinished} of them unfinished, which "
+                  + ("could" if dry_run else "can") + " no longer be resumed"
+                  if pruned.unfinished else "")
+    said = (f"{'would remove' if dry_run else 'removed'} {pruned.runs} "
+            f"run{'s' if pruned.runs != 1 else ''} started more than {older_than} ago "
+            f"({pruned.calls} calls{unfinished}); {pruned.kept} kept")
+    if dry_run:
+        return said
+    return f"{said}; the journal went from {_size(size_before)} to {_size(size_after)}"
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
