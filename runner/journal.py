@@ -458,13 +458,21 @@ class Journal:
                 recorded.answered.pop(key, None)
         return recorded
 
-    def latest_unfinished(self, file: str, shard: str | None) -> str | None:
-        """The newest run of playbook `file` (and shard) that did not finish ok, if any."""
+    def latest_unfinished(self, file: str, shard: str | None,
+                          inputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """The newest run of playbook `file` (and shard) that did not finish ok and has these
+        inputs (as journalled: masked alike), if any; and if not, the newest unfinished run
+        with other inputs, if any."""
         self._commit()
-        row = self.db.execute(
-            "SELECT run_id FROM runs WHERE file = ? AND shard IS ? AND status != 'ok' "
-            "ORDER BY started_at DESC LIMIT 1", (file, shard)).fetchone()
-        return str(row[0]) if row else None
+        wanted = json.loads(_json(dict(inputs)))
+        other = None
+        for run_id, journalled in self.db.execute(
+                "SELECT run_id, inputs FROM runs WHERE file = ? AND shard IS ? AND status != "
+                "'ok' ORDER BY started_at DESC", (file, shard)):
+            if json.loads(journalled) == wanted:
+                return str(run_id), None
+            other = other or str(run_id)
+        return None, other
 
     def prune(self, started_before: float, *, dry_run: bool = False) -> Pruned:
         """Remove every run started before `started_before` (a time.time()), with its calls,

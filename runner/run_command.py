@@ -119,6 +119,14 @@ def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> 
             "changed, stop and start a new run instead\n")
 
 
+def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
+    """A new run's inputs: --vars-file, then --var over it, then the defaults."""
+    given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
+    from_command_line = parse_variables(options.variables)
+    given.update(from_command_line)
+    return resolve_inputs(playbook, given, frozenset(from_command_line))
+
+
 def _check_same_inputs(recorded: Recorded, playbook: Playbook) -> None:
     """The run's inputs still fit the playbook: none of them gone, none needed anew."""
     gone = sorted(set(recorded.inputs) - set(playbook.inputs))
@@ -156,14 +164,19 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
          shard: Shard | None) -> int:
     recorded = None
     resume = options.resume
-    if resume == "latest" and journal is not None:
-        resume = journal.latest_unfinished(playbook.file, str(shard) if shard else None)
+    inputs: dict[str, Any] | None = None
+    if resume == "latest" and journal is not None:  # the newest unfinished run of the same
+        inputs = _given_inputs(options, playbook)    # inputs, so a new export starts anew
+        resume, other = journal.latest_unfinished(playbook.file, str(shard) if shard else None,
+                                                  inputs)
         if resume is None:
-            _say("no unfinished run of this playbook to resume; starting a new run")
+            _say("no unfinished run of this playbook " + ("with these inputs " if other else "")
+                 + "to resume; starting a new run"
+                 + (f" (run {other} is unfinished, with other inputs)" if other else ""))
     if resume:
         if journal is None:
             raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
-        if options.vars_file:
+        if options.vars_file and inputs is None:
             raise InputError.plain("--resume continues with the run's own inputs; "
                                    "--vars-file cannot change them")
         recorded = journal.recorded(resume)
@@ -171,15 +184,13 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         if recorded.status == "ok":
             _say(f"run {recorded.run_id} already finished; nothing to do")
             return 0
-        _check_same_inputs(recorded, playbook)
-        again = parse_variables(options.variables)
-        inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
-                                frozenset(again))
-    else:
-        given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
-        from_command_line = parse_variables(options.variables)
-        given.update(from_command_line)
-        inputs = resolve_inputs(playbook, given, frozenset(from_command_line))
+        if inputs is None:  # --resume RUN_ID: the run's own inputs
+            _check_same_inputs(recorded, playbook)
+            again = parse_variables(options.variables)
+            inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
+                                    frozenset(again))
+    elif inputs is None:
+        inputs = _given_inputs(options, playbook)
     faults = load_faults(options.sim_faults) if options.sim_faults else None
     if faults is not None and not options.simulate:
         raise InputError.plain("--sim-faults works with --sim (for a served simulator: "

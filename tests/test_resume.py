@@ -467,3 +467,26 @@ def test_a_playbook_edited_so_its_inputs_changed_says_why_it_cannot_resume(
         f"error: run {run_id} cannot resume with {edited} as it is now: it has no input agent "
         "any more; it needs input team, which the run was not given (the playbook was edited "
         "since the run began; resume with it as it was, or start a new run)")
+
+
+def test_resume_latest_continues_the_run_with_the_same_inputs_or_starts_anew(
+        in_repo: Path, tmp_path: Path) -> None:
+    """The CI way: the same command each time, with that day's --vars-file."""
+    playbook = "playbooks/speech-callbacks.yaml"
+    bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
+    bad.write_text('campaign_id: "404"\n')  # an export naming a campaign that does not exist
+    good.write_text('campaign_id: "2201"\n')
+    first = outbound("run", playbook, "--sim", "--vars-file", str(bad), "--resume", "latest")
+    assert first.exit_code == 1
+    assert first.stdout.startswith("no unfinished run of this playbook to resume; starting a "
+                                   "new run\n")
+    failed_id = _run_id(first.stdout)
+    again = outbound("run", playbook, "--sim", "--vars-file", str(bad), "--resume", "latest")
+    assert again.exit_code == 1
+    assert f"resuming run {failed_id}\n" in again.stdout
+    fresh = outbound("run", playbook, "--sim", "--vars-file", str(good), "--resume", "latest")
+    assert fresh.exit_code == 0, fresh.output
+    assert fresh.stdout.startswith(
+        "no unfinished run of this playbook with these inputs to resume; starting a new run "
+        f"(run {failed_id} is unfinished, with other inputs)\n")
+    assert _run_id(fresh.stdout) != failed_id
