@@ -7,7 +7,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -215,15 +215,16 @@ def check(playbook: Path, variables: tuple[str, ...], simulate: bool, allow_writ
     Exit 0 without breaking findings (or warnings, with --fail-on warning), 1 with, 2 on bad
     input.
     """
-    from runner.contract.check import CheckOptions
+    from runner.contract.check import CheckOptions, CheckResult
     from runner.contract.check import check as run_check
     from runner.reporting.check import check_json, check_junit, check_text
     from runner.run_command import parse_variables
 
     result = run_check(CheckOptions(playbook, parse_variables(variables), simulate,
                                     allow_writes, slow, record, replay))
-    render = {"text": check_text, "json": check_json, "junit": check_junit}[output_format]
-    click.echo(render(result))
+    renderings: dict[str, Callable[[CheckResult], str]] = {
+        "text": check_text, "json": check_json, "junit": partial(check_junit, fail_on=fail_on)}
+    click.echo(renderings[output_format](result))
     sys.exit(result.exit_code(fail_on))
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 
 from runner.sim import demo_credentials
-from tests.conftest import outbound, use_simulator
+from tests.conftest import DATA, outbound, use_simulator
 
 PROBE = "playbooks/contract-probe.yaml"
+JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 
 
 @pytest.fixture
@@ -105,11 +108,51 @@ def test_a_probe_that_writes_is_refused(in_repo: Path) -> None:
            "unless --allow-writes" in result.stderr
 
 
-def test_junit_output(live: str) -> None:
+def _junit(*args: str) -> tuple[int, ET.Element]:
+    result = outbound("check", PROBE, "--format", "junit", *args)
+    JUNIT_XSD.validate(result.stdout)
+    suite = ET.fromstring(result.stdout).find("testsuite")
+    assert suite is not None
+    return result.exit_code, suite
+
+
+def _cases(suite: ET.Element) -> dict[str, str]:
+    """Each test case's name and how it ended: passed, failure or error."""
+    return {case.get("name", ""): next((c.tag for c in case if c.tag in ("failure", "error")),
+                                       "passed") for case in suite}
+
+
+def test_junit_has_a_case_per_endpoint_and_fails_the_drifted_one(live: str) -> None:
     _faults(live, {"kind": "drift", "action": "remove", "field": "data.total", "on": "task.page"})
-    result = outbound("check", PROBE, "--format", "junit")
-    assert result.exit_code == 1
-    assert '<failure message="breaking speech-openapi.task.page $.data.total' in result.output
+    code, suite = _junit()
+    assert code == 1
+    assert _cases(suite) == {"crm.tasks.list": "passed", "huawei-isales.appoint.list": "passed",
+                             "huawei-isales.callresult.detail": "passed",
+                             "speech-openapi.task.page": "failure"}
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "0")
+    failure = suite.find("testcase[@name='speech-openapi.task.page']/failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("breaking speech-openapi.task.page $.data.total")
+
+
+def test_junit_fails_a_warning_when_warnings_fail_the_check(live: str) -> None:
+    _faults(live, {"kind": "drift", "action": "add", "field": "data.nickname", "value": "x",
+                   "on": "callresult.detail"})
+    assert _cases(_junit()[1])["huawei-isales.callresult.detail"] == "passed"
+    code, suite = _junit("--fail-on", "warning")
+    assert code == 1
+    assert _cases(suite)["huawei-isales.callresult.detail"] == "failure"
+
+
+def test_junit_shows_a_probe_that_could_not_run_as_an_error(live: str,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    monkeypatch.setenv("ISALES_URL", "http://127.0.0.1:9")  # nothing listens there
+    code, suite = _junit()
+    assert code == 1
+    assert _cases(suite) == {"probe": "error"}
+    error = suite.find("testcase/error")
+    assert error is not None and "cannot connect to http://127.0.0.1:9" in (error.text or "")
 
 
 def test_a_campaign_recorded_by_run_is_checked_offline(in_repo: Path, tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ class CheckResult:
     findings: list[DriftFinding]
     answers: int
     problem: str | None = None  # the probe could not run through (not a drift)
+    endpoints: list[str] = field(default_factory=list)  # those that answered, sorted
 
     def exit_code(self, fail_on: str) -> int:
         if self.problem:
@@ -143,7 +144,10 @@ def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
     for endpoint, bodies in answers.values():
         findings += [f for f in missing_documented(endpoint, bodies)
                      if (f.endpoint, f.path) not in gone]
-    return CheckResult(deduplicated(findings), len(cassettes))
+    checked = sorted({c.endpoint for c in cassettes} & {f"{spec.service}.{name}"
+                                                         for spec in specs.values()
+                                                         for name in spec.endpoints})
+    return CheckResult(deduplicated(findings), len(cassettes), endpoints=checked)
 
 
 def _succeeded(spec: Spec, body: Any) -> bool:

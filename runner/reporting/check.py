@@ -27,25 +27,32 @@ def check_json(result: CheckResult) -> str:
                       ensure_ascii=False, indent=2)
 
 
-def check_junit(result: CheckResult) -> str:
-    endpoints = sorted({f.endpoint for f in result.findings})
-    suite = ET.Element("testsuite", name="outbound check", tests=str(max(len(endpoints), 1)),
-                       failures="0", errors="0")
-    failures = 0
-    for endpoint in endpoints:
+def check_junit(result: CheckResult, fail_on: str = BREAKING) -> str:
+    """A test case per endpoint that answered (failing on a breaking finding, or on any with
+    --fail-on warning), and an errored one when the probe could not run through."""
+    suite = ET.Element("testsuite", name="outbound check")
+    failures = errors = 0
+    for endpoint in sorted({*result.endpoints, *(f.endpoint for f in result.findings)}):
         case = ET.SubElement(suite, "testcase", classname="outbound check", name=endpoint)
         mine = [f for f in result.findings if f.endpoint == endpoint]
-        broken = [f for f in mine if f.severity == BREAKING]
-        if broken:
+        failing = [f for f in mine if f.severity == BREAKING or fail_on == "warning"]
+        if failing:
             failures += 1
-            failure = ET.SubElement(case, "failure", message=str(broken[0]), type="breaking")
-            failure.text = "\n".join(str(f) for f in broken)
-        rest = [f for f in mine if f.severity != BREAKING]
+            failure = ET.SubElement(case, "failure", message=str(failing[0]),
+                                    type=failing[0].severity)
+            failure.text = "\n".join(str(f) for f in failing)
+        rest = [f for f in mine if f not in failing]
         if rest:
             ET.SubElement(case, "system-out").text = "\n".join(str(f) for f in rest)
-    if not endpoints:
-        ET.SubElement(suite, "testcase", classname="outbound check", name="specs match")
+    if result.problem:
+        errors += 1
+        case = ET.SubElement(suite, "testcase", classname="outbound check", name="probe")
+        error = ET.SubElement(case, "error", message="the probe did not run through",
+                              type="problem")
+        error.text = result.problem
+    suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
     root = ET.Element("testsuites", name="outbound check")
     root.append(suite)
     ET.indent(root)
