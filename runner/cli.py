@@ -277,7 +277,7 @@ def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
         click.echo(f"No runs: there is no journal at {path}")
         return
     before = path.stat().st_size
-    opened = Journal(path)  # as the writer: refused while a run writes it
+    opened = Journal(path, existing=True)  # as the writer: refused while a run writes it
     try:
         pruned = opened.prune(time.time() - seconds, dry_run=dry_run)
     finally:

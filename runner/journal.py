@@ -159,6 +159,22 @@ def _json(value: Any) -> str:
     return REDACTOR.text(text)
 
 
+def _check_is_journal(path: Path) -> None:
+    """An InputError unless `path` is a journal: there, and holding the runs table."""
+    if not path.is_file():
+        raise InputError.plain(f"journal {path}: no such file (no run was journaled there; "
+                               "--journal PATH names another)")
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'runs'").fetchone()
+    except sqlite3.Error as exc:
+        raise InputError.plain(f"journal {path}: cannot be opened ({exc})") from None
+    if found is None:
+        raise InputError.plain(f"journal {path}: not a journal (it has no runs); --journal "
+                               "PATH names the journal file")
+
+
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + random_tokens.token_hex(3)
 
@@ -168,14 +184,15 @@ class Journal:
 
     `reader`: opened to read (`runs list`); it never refuses to open, copies in the intent
     log only when no run is writing the journal, and creates nothing: a journal that is not
-    there is an error.
+    there is an error. `existing` (a reader's by default): the file must be a journal already,
+    never made one (`runs prune` pointed at the wrong file).
     """
 
-    def __init__(self, path: str | Path, *, reader: bool = False) -> None:
+    def __init__(self, path: str | Path, *, reader: bool = False,
+                 existing: bool | None = None) -> None:
         self.path = Path(path)
-        if reader and not self.path.is_file():
-            raise InputError.plain(f"journal {self.path}: no such file (no run was journaled "
-                                   "there; --journal PATH names another)")
+        if reader if existing is None else existing:
+            _check_is_journal(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)

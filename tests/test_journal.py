@@ -120,3 +120,16 @@ def test_prune_says_what_it_needs(in_repo: Path, tmp_path: Path) -> None:
     result = outbound("runs", "prune", "--older-than", "30d", "--journal", str(missing))
     assert result.stdout == f"No runs: there is no journal at {missing}\n"
     assert not missing.exists()
+
+
+def test_a_file_that_is_not_a_journal_is_never_made_one(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"")  # empty: SQLite would take it for a new database
+    for command in (["runs", "list"], ["runs", "show", "x"],
+                    ["runs", "prune", "--older-than", "1d"]):
+        result = outbound(*command, "--journal", str(notes))
+        assert result.exit_code == 2, command
+        assert result.stderr == (f"error: journal {notes}: not a journal (it has no runs); "
+                                 "--journal PATH names the journal file\n")
+    assert notes.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
