@@ -496,21 +496,23 @@ class Journal:
         items and steps, and give the file the room back. The caller holds the journal as its
         writer, so none of them is being run."""
         self._commit()
-        old = self.db.execute("SELECT run_id, status FROM runs WHERE started_at < ?",
-                              (started_before,)).fetchall()
-        ids = [(run_id,) for run_id, _ in old]
-        calls = sum(self.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ?", run_id)
-                    .fetchone()[0] for run_id in ids)
-        pruned = Pruned(len(old), sum(status != "ok" for _, status in old), calls,
-                        self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] - len(old))
-        if dry_run or not old:
-            return pruned
+        old = "SELECT run_id FROM runs WHERE started_at < ?"
+        (runs, unfinished), = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status != 'ok'), 0) FROM runs WHERE started_at < ?",
+            (started_before,))
+        calls, = self.db.execute(f"SELECT COUNT(*) FROM calls WHERE run_id IN ({old})",
+                                 (started_before,)).fetchone()
+        kept, = self.db.execute("SELECT COUNT(*) FROM runs WHERE started_at >= ?",
+                                (started_before,)).fetchone()
+        if dry_run or not runs:
+            return Pruned(runs, unfinished, calls, kept)
         self.db.execute("BEGIN")
-        for table in ("calls", "items", "steps", "runs"):
-            self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", ids)
+        for table in ("calls", "items", "steps"):
+            self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", (started_before,))
+        self.db.execute("DELETE FROM runs WHERE started_at < ?", (started_before,))
         self.db.execute("COMMIT")
         self.db.execute("VACUUM")
-        return pruned
+        return Pruned(runs, unfinished, calls, kept)
 
     def has_run(self, run_id: str) -> bool:
         self._commit()
