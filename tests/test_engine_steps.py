@@ -260,6 +260,35 @@ def test_an_undefined_name_at_run_time_is_a_clear_error(tmp_path: Path) -> None:
     assert str(result.error).startswith("step job: ")
 
 
+def test_concurrent_waits_overlap_in_simulated_time(tmp_path: Path) -> None:
+    """Four items waiting a minute at once take a minute, as they would for real."""
+    clock = SimulatedClock(start=1000.0)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: w\nservices:\n  v: {{spec: {SPEC}}}\n"
+                    "steps:\n  - id: pause\n    for_each: '{{ range(4) | list }}'\n"
+                    "    concurrency: 4\n    wait: 1m\n", encoding="utf-8")
+    result = asyncio.run(execute(load_playbook(path), {}, lambda e: None, simulate=True,
+                                 clock=clock))
+    assert result.status == "ok"
+    assert clock.now() == pytest.approx(1060.0, abs=0.5)
+
+
+def test_simulated_sleepers_wake_in_the_order_of_their_deadlines() -> None:
+    clock = SimulatedClock(start=0.0)
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, *waits: float) -> None:
+        for seconds in waits:
+            await clock.sleep(seconds)
+            woke.append((name, round(clock.now())))
+
+    async def main() -> None:
+        await asyncio.gather(sleeper("a", 30, 30), sleeper("b", 10, 10, 10, 10))
+
+    asyncio.run(main())
+    assert woke == [("b", 10), ("b", 20), ("a", 30), ("b", 30), ("b", 40), ("a", 60)]
+
+
 @pytest.mark.parametrize(("value", "seconds"), [("10s", 10), ("2m", 120), (1.5, 1.5)])
 def test_wait_moves_simulated_time(tmp_path: Path, value: Any, seconds: float) -> None:
     clock = SimulatedClock(start=1000.0)
