@@ -75,7 +75,7 @@ class InProcess(httpx.AsyncBaseTransport):
         except AnswerWithheld as exc:  # the client waited its read timeout, in simulated time
             waited = request.extensions.get("timeout", {}).get("read")
             if self.simulator.schedule is not None and waited:
-                self.simulator.schedule.advance(float(waited))
+                await self.simulator.schedule.sleep(float(waited))
             raise httpx.ReadTimeout(str(exc), request=request) from None
 
 
