@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 import xmlschema
 
+from runner.engine.launch import execute
+from runner.engine.services import Exchange
+from runner.journal import Journal
+from runner.playbook import load_playbook
 from runner.validation import file_schema
 from tests.conftest import DATA, ROOT, outbound, use_simulator
 
@@ -490,3 +494,37 @@ def test_resume_latest_continues_the_run_with_the_same_inputs_or_starts_anew(
         "no unfinished run of this playbook with these inputs to resume; starting a new run "
         f"(run {failed_id} is unfinished, with other inputs)\n")
     assert _run_id(fresh.stdout) != failed_id
+
+
+def test_a_create_resent_on_resume_carries_its_secret_not_the_mask(
+        in_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal holds the request masked; what is sent again is the real value."""
+    monkeypatch.setenv("OUTBOUND_TEST_REMARK", "remark-secret-7f3a")
+    playbook = tmp_path / "with-secret.yaml"
+    playbook.write_text((ROOT / PLAYBOOK).read_text(encoding="utf-8").replace(
+        "appointTime: \"{{ now_ms() + 3600000 }}\"}",
+        "appointTime: \"{{ now_ms() + 3600000 }}\", "
+        "remark: \"{{ secret('OUTBOUND_TEST_REMARK') }}\"}"))
+    faults = tmp_path / "faults.yaml"
+    faults.write_text(f"seed: 1\nfaults: [{{kind: reset_before, on: {CREATE}, times: 1}}]\n")
+    journal_path = tmp_path / "journal.sqlite"
+    first = outbound("run", str(playbook), "--sim", "--sim-faults", str(faults), "--journal",
+                     str(journal_path), "--var", "count=1")
+    assert first.exit_code == 1 and "the outcome is unknown" in first.stderr, first.output
+    run_id = _run_id(first.stdout)
+    with sqlite3.connect(journal_path) as db:
+        (journalled,), = db.execute("SELECT params FROM calls WHERE kind = 'create'")
+    assert json.loads(journalled)["remark"] == "[redacted]"
+
+    loaded = load_playbook(playbook)
+    journal = Journal(journal_path)
+    recorded = journal.recorded(run_id)
+    journal.reopen(run_id)
+    sent: list[Exchange] = []
+    result = asyncio.run(execute(loaded, recorded.inputs, lambda event: None, simulate=True,
+                                 journal=journal, resume=recorded, run_id=run_id,
+                                 observe=sent.append))
+    journal.close()
+    assert result.status == "ok", result.error
+    creates = [json.loads(e.request.content) for e in sent if e.request.endpoint.kind == "create"]
+    assert [body["remark"] for body in creates] == ["remark-secret-7f3a"]

@@ -47,7 +47,7 @@ from runner.errors import (
 )
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
-from runner.secrets import read_secret
+from runner.secrets import MASK, read_secret
 from runner.templating import Template, compile_template
 from runner.window import OutsideCallingWindow
 
@@ -337,10 +337,12 @@ class Run:
                 None)
         unknown = self.resume.unknown_create(step.id, index) if self.resume else None
         if unknown is not None:  # sent before, outcome unknown: find out before sending again
-            found = await self._reconcile(step, unknown.params, index, tally)
+            # the same request, with the same appointment time (a secret the journal masked
+            # is rendered again)
+            params = _unmasked(unknown.params, step.params.render(scope))
+            found = await self._reconcile(step, params, index, tally)
             if found is not None:
                 return self._finish_record(step, scope, found, None)
-            params = unknown.params  # the same request, with the same appointment time
         else:
             params = step.params.render(scope)
         self._check_window(step, index)
@@ -654,6 +656,18 @@ def _outcome_of(error: RunError, kind: str) -> str:
             isinstance(error, HTTPStatusError) and error.status >= 500)):
         return "unknown"  # a gateway may fail after the vendor made the reservation
     return "failed"
+
+
+def _unmasked(journalled: Any, fresh: Any) -> Any:
+    """A journalled request, each value the journal masked (it held a secret) taken from the
+    request as rendered now: never send `[redacted]` to a vendor."""
+    if isinstance(journalled, dict) and isinstance(fresh, Mapping):
+        return {key: _unmasked(value, fresh.get(key)) for key, value in journalled.items()}
+    if isinstance(journalled, list) and isinstance(fresh, list) and len(journalled) == len(fresh):
+        return [_unmasked(old, new) for old, new in zip(journalled, fresh, strict=True)]
+    if isinstance(journalled, str) and MASK in journalled:
+        return fresh
+    return journalled
 
 
 def _which_item(index: int | None) -> str:
