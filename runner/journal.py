@@ -237,8 +237,8 @@ class Journal:
                 self._others_writing = True
                 return None
             raise InputError.plain(
-                f"journal {self.path} is being written by another run; runs that overlap need "
-                "a journal each (--journal PATH)") from None
+                f"journal {self.path} is being written by another run; wait for it to end "
+                "(runs that overlap need a journal each: --journal PATH)") from None
         try:
             self._copy_in(log)
         except BaseException:

@@ -286,11 +286,14 @@ def test_a_second_run_on_a_journal_being_written_is_refused(live: str,
         refused = outbound("run", PLAYBOOK, "--var", "count=2", "--var",
                            f"prefix={next(PREFIXES)}")
         assert refused.exit_code == 2
-        assert (f"journal {own_journal} is being written by another run; runs that overlap "
-                "need a journal each (--journal PATH)") in refused.stderr
+        assert (f"journal {own_journal} is being written by another run; wait for it to end "
+                "(runs that overlap need a journal each: --journal PATH)") in refused.stderr
         listed = outbound("runs", "list")  # reading it is fine
         assert listed.exit_code == 0
         assert "run-live  running" in listed.output
+        pruned = outbound("runs", "prune", "--older-than", "0s")  # removing from it is not
+        assert pruned.exit_code == 2
+        assert "is being written by another run; wait for it to end" in pruned.stderr
     finally:
         writing.close()
     assert _creates(live) == before
