@@ -4,8 +4,9 @@ Each call has an *intent* (step, iteration, endpoint, rendered params), recorded
 request is sent, and an *outcome* (HTTP status, result code, duration), recorded after. Each
 item's result (the record later steps read) is written when the item finishes. A crash, a kill
 or a failure therefore leaves an exact account: `--resume` skips finished items, feeds their
-recorded results to later steps, and looks up creates whose outcome is unknown (an intent with
-no outcome) before deciding to send them again.
+recorded results to later steps, looks up creates (and other writes) whose outcome is unknown
+(an intent with no outcome) before deciding to send them again, and never sends again one the
+vendor answered ok (its answer is kept, for the item to finish from).
 
 Everything written goes through the redactor first: no secret reaches the file. The file uses
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
@@ -96,16 +97,18 @@ GROUP_SECONDS = 0.05  # how long rows may gather before their commit
 
 
 @dataclass(frozen=True)
-class UnknownCreate:
-    """A create whose request may have been sent, with no recorded outcome."""
+class UnknownWrite:
+    """A create (or another write) whose request may have been sent, with no recorded
+    outcome."""
 
     call_id: int
     params: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class AnsweredCreate:
-    """A create the vendor answered ok, in an item that did not finish (it failed after)."""
+class AnsweredWrite:
+    """A create (or another write) the vendor answered ok, in an item that did not finish
+    (it failed after)."""
 
     call_id: int
     status: int
@@ -122,17 +125,17 @@ class Recorded:
     playbook: str = ""  # its name, and the SHA-256 of its file, when the run began
     playbook_sha: str = ""
     items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
-    unknown: dict[tuple[str, int], UnknownCreate] = field(default_factory=dict)
-    answered: dict[tuple[str, int], AnsweredCreate] = field(default_factory=dict)
+    unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
+    answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
 
     def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
         """(status, record) of an item that finished (ok or skipped), else None."""
         return self.items.get((step, _key(iteration)))
 
-    def unknown_create(self, step: str, iteration: int | None) -> UnknownCreate | None:
+    def unknown_write(self, step: str, iteration: int | None) -> UnknownWrite | None:
         return self.unknown.get((step, _key(iteration)))
 
-    def answered_create(self, step: str, iteration: int | None) -> AnsweredCreate | None:
+    def answered_write(self, step: str, iteration: int | None) -> AnsweredWrite | None:
         return self.answered.get((step, _key(iteration)))
 
 
@@ -457,21 +460,22 @@ class Journal:
                 "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
                 "status IN ('ok', 'skipped')", (run_id,)):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
-        # the creates of items that did not finish, in the order sent: the last one counts.
-        # One answered ok is not sent again; its answer is kept, except in journals written
-        # before answers were, where it is looked up as one whose outcome is unknown
+        # the writes (every kind but the reads, list and detail) of items that did not
+        # finish, in the order sent: the last one counts. One answered ok is not sent again;
+        # its answer is kept, except in journals written before answers were, where it is
+        # looked up as one whose outcome is unknown
         for call_id, step, iteration, params, outcome, status, response in self.db.execute(
                 "SELECT id, step, iteration, params, outcome, status, response FROM calls "
-                "WHERE run_id = ? AND kind = 'create' AND (outcome IS NULL OR outcome IN "
-                "('unknown', 'ok')) ORDER BY id", (run_id,)):
+                "WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome IS NULL OR "
+                "outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,)):
             key = (step, iteration)
             if key in recorded.items:
                 continue
             if outcome == "ok" and response is not None:
-                recorded.answered[key] = AnsweredCreate(call_id, status, json.loads(response))
+                recorded.answered[key] = AnsweredWrite(call_id, status, json.loads(response))
                 recorded.unknown.pop(key, None)
             else:
-                recorded.unknown[key] = UnknownCreate(call_id, json.loads(params))
+                recorded.unknown[key] = UnknownWrite(call_id, json.loads(params))
                 recorded.answered.pop(key, None)
         return recorded
 

@@ -14,6 +14,7 @@ from runner.engine.events import Event, Warned
 from runner.engine.executor import RunResult
 from runner.engine.launch import execute
 from runner.errors import FileError
+from runner.journal import Journal
 from runner.playbook import load_playbook, resolve_inputs
 from tests.conftest import DATA
 from tests.vendor import ScriptedVendor
@@ -489,3 +490,54 @@ def test_past_max_failures_no_new_item_starts(tmp_path: Path, limit: str, starte
         f"step make: 2 items of 6 failed, more than max_failures ({limit}); no new item was "
         "started:")
     assert result.steps["make"].failed == 2
+
+
+def _journalled_run(tmp_path: Path, vendor: ScriptedVendor, steps: str,
+                    resume: str | None = None) -> tuple[RunResult, str]:
+    """A run of `steps` journalled to tmp_path/journal.sqlite, or a resume of run `resume`."""
+    path = tmp_path / "playbook.yaml"
+    path.write_text(f"playbook_version: 1\nname: test\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n{steps}",
+                    encoding="utf-8")
+    playbook = load_playbook(path)
+    journal = Journal(tmp_path / "journal.sqlite")
+    run_id = resume or "run-1"
+    recorded = journal.recorded(resume) if resume else None
+    if resume:
+        journal.reopen(resume)
+    else:
+        journal.begin(run_id, playbook.name, str(path), "-", {}, None)
+    try:
+        result = asyncio.run(execute(playbook, {}, lambda e: None, journal=journal,
+                                     resume=recorded, run_id=run_id, clock=SimulatedClock(),
+                                     transport=httpx.ASGITransport(app=vendor)))
+    finally:
+        journal.close()
+    return result, run_id
+
+
+def test_an_action_with_an_unknown_outcome_is_not_sent_again_on_resume(tmp_path: Path) -> None:
+    """Any write, not only a create: a 5xx may come after the vendor acted."""
+    steps = "  - id: cancel\n    call: v.job.cancel\n    params: {jobId: j1}\n"
+    vendor = ScriptedVendor(cancel_status=502)
+    failed, run_id = _journalled_run(tmp_path, vendor, steps)
+    assert failed.exit_code == 1, failed.error
+    vendor.cancel_status = 200
+    resumed, _ = _journalled_run(tmp_path, vendor, steps, resume=run_id)
+    assert vendor.calls["POST jobs"] == 1  # sent once, never again
+    assert resumed.exit_code == 1
+    assert ("an earlier testvendor.job.cancel was sent and its outcome is unknown, and the spec "
+            "has no reconcile to find out; resolve it by hand") in str(resumed.error)
+
+
+def test_an_action_answered_ok_is_not_sent_again_when_its_step_failed_after(
+        tmp_path: Path) -> None:
+    broken = ("  - id: cancel\n    call: v.job.cancel\n    params: {jobId: j1}\n"
+              "    outputs: {x: \"{{ response.nothing.x }}\"}\n")
+    vendor = ScriptedVendor()
+    failed, run_id = _journalled_run(tmp_path, vendor, broken)
+    assert failed.exit_code == 1
+    mended = broken.replace("response.nothing.x", "response.code")
+    resumed, _ = _journalled_run(tmp_path, vendor, mended, resume=run_id)
+    assert resumed.status == "ok", resumed.error
+    assert vendor.calls["POST jobs"] == 1

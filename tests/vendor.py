@@ -25,6 +25,7 @@ class ScriptedVendor:
     final_state: str = "done"
     detail_codes: list[str] = field(default_factory=list)  # codes to answer before success
     create_status: int = 200
+    cancel_status: int = 200  # job.cancel (an action): a 5xx leaves its outcome unknown
     detail_status: int = 200  # an HTTP error for job.detail, with a non-JSON body
     retry_after: str | None = None
     bad_type: bool = False  # list items carry a string id
@@ -64,6 +65,8 @@ class ScriptedVendor:
         if method == "POST" and path == "/jobs":
             self.bodies.append(json.loads(body))
             return self.create_status, {"code": "0", "id": f"job{len(self.bodies)}"}
+        if method == "POST" and path.endswith("/cancel"):
+            return self.cancel_status, {"code": "0"} if self.cancel_status < 500 else None
         if self.detail_status != 200:
             return self.detail_status, None
         if self.detail_codes:

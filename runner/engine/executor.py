@@ -326,7 +326,7 @@ class Run:
             await self.clock.sleep(duration_of(step.wait, scope))
             return {"outputs": step.outputs.render(scope) if step.outputs else {}}
         assert step.params is not None
-        answered = self.resume.answered_create(step.id, index) if self.resume else None
+        answered = self.resume.answered_write(step.id, index) if self.resume else None
         if answered is not None:  # made before --resume, and the item failed after: not again
             endpoint = _endpoint(step)
             self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was "
@@ -335,7 +335,7 @@ class Run:
             return self._finish_record(step, scope, CheckedResponse(
                 answered.status, answered.body, None, named_values(endpoint, answered.body)),
                 None)
-        unknown = self.resume.unknown_create(step.id, index) if self.resume else None
+        unknown = self.resume.unknown_write(step.id, index) if self.resume else None
         if unknown is not None:  # sent before, outcome unknown: find out before sending again
             # the same request, with the same appointment time (a secret the journal masked
             # is rendered again)
@@ -382,7 +382,7 @@ class Run:
 
     async def _reconcile(self, step: Step, request: dict[str, Any], index: int | None,
                          tally: StepTally) -> CheckedResponse | None:
-        """Look up, through the spec's `reconcile` list, whether an unconfirmed create happened.
+        """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened.
 
         Returns a response standing for the create when it did, None when it did not.
         """
@@ -475,7 +475,7 @@ class Run:
             self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
                                  outcome="ok", duration=seconds,
                                  facts=endpoint.facts(checked.body),
-                                 response=checked.body if endpoint.kind == "create" else None)
+                                 response=None if endpoint.kind in READ_KINDS else checked.body)
         self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                checked.status, checked.result_code, seconds, attempts))
         for warning in checked.warnings:
@@ -652,7 +652,7 @@ def _outcome_of(error: RunError, kind: str) -> str:
     when it may have (the journal's unknown creates are reconciled on --resume)."""
     if isinstance(error, TransportError):
         return "unknown" if error.reached_server else "failed"
-    if kind == "create" and (isinstance(error, ResponseInvalid) or (
+    if kind not in READ_KINDS and (isinstance(error, ResponseInvalid) or (
             isinstance(error, HTTPStatusError) and error.status >= 500)):
         return "unknown"  # a gateway may fail after the vendor made the reservation
     return "failed"
