@@ -24,7 +24,7 @@ from runner.errors import (
     OutboundError,
     format_json_path,
 )
-from runner.spec import Endpoint, Spec, find_spec_file, load_spec
+from runner.spec import READ_KINDS, Endpoint, Spec, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
 from runner.validation import CompiledSchema, compile_schema, schema_findings, suggest
 from runner.window import CallingWindow
@@ -529,9 +529,10 @@ class _StepBuilder:
         if raw is None:
             return None
         at = (*self.at, "retry")
-        if endpoint.kind == "create":
-            self.parent.problem(at, "a create step cannot retry: a create is never re-sent "
-                                "blindly (an unconfirmed one is reconciled instead)")
+        if endpoint.kind not in READ_KINDS:
+            self.parent.problem(at, f"{endpoint.qualified_name} ({endpoint.kind}) cannot "
+                                "retry: a write is never re-sent blindly (an unconfirmed one is "
+                                "reconciled instead)")
         return Retry(
             self.parent.template(raw.get("until"), (*at, "until")),
             self.parent.template(raw.get("fail_when"), (*at, "fail_when")),

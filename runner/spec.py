@@ -22,6 +22,7 @@ from runner.yamlio import Document, load_file
 ParamLocation = Literal["path", "query", "header", "body"]
 LOCATIONS: tuple[ParamLocation, ...] = ("path", "query", "header", "body")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+READ_KINDS = frozenset({"list", "detail"})  # every other kind writes: never sent blindly again
 
 
 @dataclass(frozen=True)

@@ -541,3 +541,15 @@ def test_an_action_answered_ok_is_not_sent_again_when_its_step_failed_after(
     resumed, _ = _journalled_run(tmp_path, vendor, mended, resume=run_id)
     assert resumed.status == "ok", resumed.error
     assert vendor.calls["POST jobs"] == 1
+
+
+def test_a_retry_on_any_write_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: r\nservices:\n  v: {{spec: {SPEC}}}\nsteps:\n"
+                    "  - id: cancel\n    call: v.job.cancel\n    params: {jobId: j1}\n"
+                    "    retry: {until: \"{{ response.code == '0' }}\"}\n", encoding="utf-8")
+    with pytest.raises(FileError) as raised:
+        load_playbook(path)
+    assert str(raised.value).endswith("(steps[0].retry): testvendor.job.cancel (action) cannot "
+                                      "retry: a write is never re-sent blindly (an unconfirmed "
+                                      "one is reconciled instead)")

@@ -24,7 +24,7 @@ from runner.contract.drift import (
 )
 from runner.engine.launch import execute
 from runner.engine.responses import dig
-from runner.engine.services import READ_KINDS, Exchange
+from runner.engine.services import Exchange
 from runner.errors import (
     FileError,
     Finding,
@@ -36,7 +36,7 @@ from runner.errors import (
 from runner.outfiles import write_out
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.secrets import REDACTOR
-from runner.spec import Endpoint, Spec
+from runner.spec import READ_KINDS, Endpoint, Spec
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from runner.engine.events import (
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.requests import OutgoingRequest, build_request
 from runner.engine.responses import CheckedResponse, named_values
-from runner.engine.services import READ_KINDS, ServiceClient
+from runner.engine.services import ServiceClient
 from runner.errors import (
     AnswerTemplateError,
     ExpectationFailed,
@@ -48,6 +48,7 @@ from runner.errors import (
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import MASK, read_secret
+from runner.spec import READ_KINDS
 from runner.templating import Template, compile_template
 from runner.window import OutsideCallingWindow
 

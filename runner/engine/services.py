@@ -35,9 +35,8 @@ from runner.errors import (
     VendorError,
 )
 from runner.playbook import DEFAULT_TIMEOUTS, Retries, Timeouts
-from runner.spec import Spec
+from runner.spec import READ_KINDS, Spec
 
-READ_KINDS = frozenset({"list", "detail"})
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
 
 
