@@ -145,13 +145,13 @@ def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[st
 def _live_settings(binding: ServiceBinding, inputs: Mapping[str, Any],
                    env: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """The service's URL and credentials; each one that cannot be had is told, all at once."""
+    scope = {"inputs": inputs, "env": env, "secret": read_secret}
     problems = []
     base_url = ""
     try:
-        base_url = _base_url(binding, inputs, env)
+        base_url = _base_url(binding, scope)
     except OutboundError as error:
         problems.append(Finding(Location(), str(error)))
-    scope = {"inputs": inputs, "env": env, "secret": read_secret}
     credentials = {}
     for key, value in binding.credentials.items():
         try:
@@ -164,13 +164,12 @@ def _live_settings(binding: ServiceBinding, inputs: Mapping[str, Any],
     return base_url, credentials
 
 
-def _base_url(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[str, str]) -> str:
+def _base_url(binding: ServiceBinding, scope: Mapping[str, Any]) -> str:
     if binding.base_url is None:
         raise InputError.plain(f"service {binding.name} has no base_url: give one in the "
                                "playbook, or run with --sim")
     if isinstance(binding.base_url, str):
         return binding.base_url
-    scope = {"inputs": inputs, "env": env, "secret": read_secret}
     try:
         url = str(binding.base_url.render(scope))
     except OutboundError as error:
