@@ -94,6 +94,7 @@ _ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record,
 INTENT_LOG_SUFFIX = "-intents"
 CHECKPOINT_EVERY = 200  # commits between background checkpoints
 GROUP_SECONDS = 0.05  # how long rows may gather before their commit
+ANSWER_KEPT = 4096  # characters of a failed call's answer kept
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,17 @@ def _json(value: Any) -> str:
     except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
         text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
     return REDACTOR.text(text)
+
+
+def _loaded(text: str | None) -> Any:
+    """A JSON column's value; the text itself where a journal of an earlier version cut it
+    short (a failed call's answer)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _check_is_journal(path: Path) -> None:
@@ -406,13 +418,16 @@ class Journal:
         """`outcome`: ok, failed (the vendor answered no), unknown (no answer to go by).
 
         `facts` are the answer's enumerated values (callStatus, failCode, ...) for reports;
-        `response` is the answer of a failed call, cut to 4 KB, or of a create answered ok,
-        whole (if its item fails after, `--resume` reads it rather than create again).
+        `response` is the answer of a failed call (past ANSWER_KEPT characters of JSON, kept
+        as a text: its start), or of a write answered ok, whole (if its item fails after,
+        `--resume` reads it rather than send it again).
         """
         kept = None if response is None else _json(response)
+        if kept is not None and outcome != "ok" and len(kept) > ANSWER_KEPT:
+            kept = orjson.dumps(kept[:ANSWER_KEPT] + " [cut]").decode()  # still JSON: a text
         answer = (time.time(), status, result_code, outcome, duration,
                   REDACTOR.text(error) if error else None, _json(facts) if facts else None,
-                  kept if kept is None or outcome == "ok" else kept[:4096])
+                  kept)
         row = self._calls.get(call_id)
         if row is not None:  # its intent is not committed yet: one row for both
             row[8:] = answer
@@ -582,5 +597,5 @@ class Journal:
             call = dict(zip(keys, row, strict=True))
             call["iteration"] = None if call["iteration"] == WHOLE_STEP else call["iteration"]
             for key in ("params", "facts", "response"):
-                call[key] = json.loads(call[key]) if call[key] else None
+                call[key] = _loaded(call[key])
             yield call

@@ -133,3 +133,28 @@ def test_a_file_that_is_not_a_journal_is_never_made_one(tmp_path: Path) -> None:
                                  "--journal PATH names the journal file\n")
     assert notes.read_bytes() == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+    call = journal.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
+    answer = {"resultCode": "04000001", "resultDesc": "refused", "data": ["x" * 50] * 200}
+    journal.outcome(call, status=200, result_code="04000001", outcome="failed", duration=0.1,
+                    error="refused", response=answer)
+    journal.item("reserve", 0, "failed", reason="refused")
+    journal.finish("failed", 1, {}, "refused")
+    journal.close()
+
+    kept = next(Journal(path, reader=True).calls("run-1"))["response"]
+    assert isinstance(kept, str) and 4096 <= len(kept) < 4200
+    assert kept.startswith('{"resultCode":"04000001","resultDesc":"refused"')
+    report = tmp_path / "report.html"
+    result = outbound("runs", "report", "run-1", "--html", str(report), "--journal", str(path))
+    assert result.exit_code == 0, result.output
+    assert "04000001" in report.read_text()
+
+    with sqlite3.connect(path) as db:  # as earlier versions cut it: JSON no more
+        db.execute("UPDATE calls SET response = substr(json(?), 1, 4096)", (json.dumps(answer),))
+    assert len(next(Journal(path, reader=True).calls("run-1"))["response"]) == 4096
