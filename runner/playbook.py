@@ -240,6 +240,7 @@ class _Builder:
         self.raw: dict[str, Any] = document.data
         self.findings: list[Finding] = []
         self.base_dir = Path(document.file).parent
+        self.built: dict[str, Step] = {}  # the steps so far, by id
 
     def problem(self, path: JsonPath, message: str, *, key: bool = False) -> None:
         self.findings.append(Finding(self.document.locate(path, key=key), message))
@@ -337,6 +338,7 @@ class _Builder:
             if step is not None:
                 self._check_step_scope(step, index, set(inputs), earlier)
                 steps.append(step)
+                self.built.setdefault(step.id, step)
         return steps
 
     def _check_streams(self, steps: list[Step], outputs: TemplatedValue | None) -> None:
@@ -412,6 +414,32 @@ class _Builder:
                 else:
                     message = f"there is no step {ref!r}" + suggest(ref, earlier)
                 self.findings.append(Finding(where, message))
+            for ref, name in sorted(template.step_fields):
+                if ref in earlier and ref in self.built and name != "*":
+                    self._check_step_field(self.built[ref], name, where)
+
+    def _check_step_field(self, step: Step, name: str, where: Location) -> None:
+        """`steps.<id>.<name>` reads something that step's record has."""
+        has = fields_of(step)
+        if name in has:
+            return
+        if name == "items" and step.endpoint is not None:
+            message = (f"steps.{step.id} has no items: {step.id} is not paginated (give it "
+                       f"paginate: all, or read its answer as steps.{step.id}.response)")
+        else:
+            message = (f"steps.{step.id} has no {name!r}" + suggest(name, has)
+                       + f" (it has: {', '.join(sorted(has))})")
+        self.findings.append(Finding(where, message))
+
+
+def fields_of(step: Step) -> frozenset[str]:
+    """What templates may read of `steps.<id>` once the step ran (for a for_each step, lists
+    over its items)."""
+    if step.wait is not None:
+        fields = {"outputs"}
+    else:
+        fields = {"outputs", "response", "values"} | ({"items"} if step.paginate else set())
+    return frozenset(fields | ({"iterations"} if step.for_each is not None else {"status"}))
 
 
 def _scope_hint(name: str, at: JsonPath) -> str:

@@ -159,6 +159,28 @@ steps:
     assert "  FAIL  reserve  0 calls" in result.stdout
 
 
+def test_for_each_over_a_key_the_answer_lacks_names_it(tmp_path: Path) -> None:
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: tasks
+services:
+  crm: {spec: crm}
+steps:
+  - id: tasks
+    call: crm.tasks.list
+    params: {status: running}
+  - id: pause
+    for_each: "{{ steps.tasks.response.items }}"
+    wait: 1s
+""")
+    result = outbound("run", str(playbook), "--sim")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: step pause: {playbook}:9:5 (steps[1]): for_each must give a list, got the "
+        "method 'items' of a mapping that has no key 'items'"]
+
+
 def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
     playbook = tmp_path / "p.yaml"
     playbook.write_text("""\

@@ -250,6 +250,10 @@ class Run:
         items = step.for_each.render(self.scope)
         if isinstance(items, Mapping):
             items = [{"key": k, "value": v} for k, v in items.items()]
+        if callable(items):  # `answer.items` where the answer has no key `items`
+            name = getattr(items, "__name__", "")
+            raise TemplateError.at(step.location, f"for_each must give a list, got the method "
+                                   f"{name!r} of a mapping that has no key {name!r}")
         if not isinstance(items, list):
             raise TemplateError.at(step.location, f"for_each must give a list, got "
                                    f"{type(items).__name__}")
