@@ -195,6 +195,8 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set an input.")
 @click.option("--sim", "simulate", is_flag=True, help="Check the embedded simulator.")
+@click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --sim: a fault plan for the simulator (drift, say).")
 @click.option("--allow-writes", is_flag=True, help="Let the probe call creates and updates.")
 @click.option("--fail-on", type=click.Choice(["breaking", "warning"]), default="breaking",
               show_default=True, help="Which findings make the exit code 1.")
@@ -207,9 +209,9 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
               default="text", show_default=True, help="Output format.")
 @handles_errors
-def check(playbook: Path, variables: tuple[str, ...], simulate: bool, allow_writes: bool,
-          fail_on: str, slow: float | None, record: Path | None, replay: Path | None,
-          output_format: str) -> None:
+def check(playbook: Path, variables: tuple[str, ...], simulate: bool,
+          sim_faults: Path | None, allow_writes: bool, fail_on: str, slow: float | None,
+          record: Path | None, replay: Path | None, output_format: str) -> None:
     """Compare a probe playbook's answers with the specs: breaking changes and warnings.
 
     Exit 0 without breaking findings (or warnings, with --fail-on warning), 1 with, 2 on bad
@@ -221,7 +223,7 @@ def check(playbook: Path, variables: tuple[str, ...], simulate: bool, allow_writ
     from runner.run_command import parse_variables
 
     result = run_check(CheckOptions(playbook, parse_variables(variables), simulate,
-                                    allow_writes, slow, record, replay))
+                                    allow_writes, slow, record, replay, sim_faults))
     renderings: dict[str, Callable[[CheckResult], str]] = {
         "text": check_text, "json": check_json, "junit": partial(check_junit, fail_on=fail_on)}
     click.echo(renderings[output_format](result))

@@ -35,7 +35,7 @@ from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
-from runner.sim.faults import load_faults
+from runner.sim.faults import load_sim_faults
 from runner.yamlio import load_file
 
 
@@ -191,10 +191,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                                     frozenset(again))
     elif inputs is None:
         inputs = _given_inputs(options, playbook)
-    faults = load_faults(options.sim_faults) if options.sim_faults else None
-    if faults is not None and not options.simulate:
-        raise InputError.plain("--sim-faults works with --sim (for a served simulator: "
-                               "outbound sim serve --faults FILE)")
+    faults = load_sim_faults(options.sim_faults, options.simulate)
     run_id = recorded.run_id if recorded else new_run_id() if journal else ""
     if journal is not None:
         if recorded:

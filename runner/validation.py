@@ -228,6 +228,13 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
     if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
         yield from _unknown_keys(error, path)
         return
+    if error.validator == "not" and isinstance(error.instance, dict) and set(
+            error.validator_value) <= {"required", "description"}:  # a key that must be absent
+        name = next(n for n in error.validator_value.get("required", []) if n in error.instance)
+        why = error.validator_value.get("description")
+        yield SchemaIssue((*path, name), f"{name!r} does not belong here"
+                          + (f" ({why})" if why else ""), keyword="not")
+        return
     message = error.message.replace(repr(error.instance), _short(error.instance))
     if (error.validator == "type" and error.validator_value == "string"
             and isinstance(error.instance, (int, float, bool))):

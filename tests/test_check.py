@@ -101,6 +101,18 @@ def test_a_recorded_check_replays_offline_with_the_same_findings(live: str,
     assert (offline_code, offline_findings) == (live_code, live_findings)
 
 
+def test_a_check_on_the_embedded_simulator_follows_its_fault_plan(in_repo: Path,
+                                                                  tmp_path: Path) -> None:
+    plan = tmp_path / "drift.yaml"
+    plan.write_text("faults:\n  - {kind: drift, action: retype, field: totalCount, value: '4',"
+                    " on: huawei-isales.appoint.list}\n")
+    result = outbound("check", PROBE, "--sim", "--sim-faults", str(plan), "--format", "json")
+    assert result.exit_code == 1
+    assert [(f["endpoint"], f["path"], f["kind"]) for f in json.loads(result.output)[
+        "findings"]] == [("huawei-isales.appoint.list", "$.totalCount", "type changed")]
+    assert outbound("check", PROBE, "--sim", "--format", "json").exit_code == 0
+
+
 def test_a_probe_that_writes_is_refused(in_repo: Path) -> None:
     result = outbound("check", "playbooks/crm-callbacks.yaml", "--sim")
     assert result.exit_code == 2
@@ -168,7 +180,7 @@ def test_a_campaign_recorded_by_run_is_checked_offline(in_repo: Path, tmp_path: 
 
 def test_a_finding_shows_values_as_they_came_on_the_wire(live: str) -> None:
     _faults(live, {"kind": "drift", "action": "retype", "field": "data.callStatus",
-                   "on": "callresult.detail"})  # no value: null
+                   "value": None, "on": "callresult.detail"})
     _, findings, _ = _check()
     assert [(f["spec_says"], f["came_back"]) for f in findings] == [
         ('one of 5, 6, "5", "6"', "null")]

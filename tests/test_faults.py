@@ -159,6 +159,23 @@ def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path:
                                     "one of")
 
 
+def test_a_drift_says_what_its_action_needs_and_nothing_else(tmp_path: Path) -> None:
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("faults:\n"
+                    "  - {kind: drift, action: retype, field: totalCount, to: integer}\n"
+                    "  - {kind: drift, action: rename, field: totalCount}\n"
+                    "  - {kind: drift, action: remove, field: totalCount, value: 1}\n")
+    result = outbound("validate", str(plan))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[:-1] == [
+        f"{plan}:2:58 (faults[0].to): 'to' does not belong here (to: the new name, of a rename "
+        "only)",
+        f"{plan}:2:5 (faults[0].value): 'value' is a required property",
+        f"{plan}:3:5 (faults[1].to): 'to' is a required property",
+        f"{plan}:4:61 (faults[2].value): 'value' does not belong here (value: what a retype or "
+        "an add puts there)"]
+
+
 def test_in_process_a_timeout_is_waited_out_on_simulated_time(tmp_path: Path) -> None:
     """With --sim the client gives up after its read timeout at once, the simulated clock
     moving on by that much, instead of sitting through the fault's silence for real."""

@@ -36,6 +36,7 @@ from runner.errors import (
 from runner.outfiles import write_out
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.secrets import REDACTOR
+from runner.sim.faults import load_sim_faults
 from runner.spec import READ_KINDS, Endpoint, Spec
 
 
@@ -48,6 +49,7 @@ class CheckOptions:
     slow_after: float | None = None
     record: Path | None = None
     replay: Path | None = None
+    sim_faults: Path | None = None
 
 
 @dataclass
@@ -84,11 +86,12 @@ def check(options: CheckOptions) -> CheckResult:
     if options.replay is not None:
         return _compare_all(playbook, _read_cassettes(options.replay), options.slow_after)
     _refuse_writes(playbook, options.allow_writes)
+    faults = load_sim_faults(options.sim_faults, options.simulate)
     inputs = resolve_inputs(playbook, options.variables, frozenset(options.variables))
     exchanges: list[Exchange] = []
     result = asyncio.run(execute(playbook, inputs, lambda event: None,
-                                 simulate=options.simulate, observe=exchanges.append,
-                                 lenient_responses=True))
+                                 simulate=options.simulate, sim_faults=faults,
+                                 observe=exchanges.append, lenient_responses=True))
     cassettes = [cassette_of(exchange) for exchange in exchanges]
     if options.record is not None:
         write_out("--record", options.record, lambda folder: write_cassettes(folder, cassettes))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FileError
+from runner.errors import FileError, InputError
 from runner.spec import Endpoint, nodes_at
 from runner.validation import file_schema, schema_findings
 from runner.yamlio import load_file
@@ -87,6 +87,16 @@ def load_faults(path: str | Path) -> FaultPlan:
     if findings:
         raise FileError(findings)
     return plan_from(document.data)
+
+
+def load_sim_faults(path: Path | None, simulate: bool) -> FaultPlan | None:
+    """The plan `--sim-faults` names, which only the embedded simulator (--sim) follows."""
+    if path is None:
+        return None
+    if not simulate:
+        raise InputError.plain("--sim-faults works with --sim (for a served simulator: "
+                               "outbound sim serve --faults FILE)")
+    return load_faults(path)
 
 
 def plan_from(data: Mapping[str, Any]) -> FaultPlan:
