@@ -228,10 +228,11 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
     if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
         yield from _unknown_keys(error, path)
         return
-    if error.validator == "not" and isinstance(error.instance, dict) and set(
-            error.validator_value) <= {"required", "description"}:  # a key that must be absent
-        name = next(n for n in error.validator_value.get("required", []) if n in error.instance)
-        why = error.validator_value.get("description")
+    absent = error.validator_value if error.validator == "not" else None
+    if isinstance(absent, dict) and isinstance(error.instance, dict) and set(absent) <= {
+            "required", "description"}:  # a key that must not be there
+        name = next(n for n in absent.get("required", []) if n in error.instance)
+        why = absent.get("description")
         yield SchemaIssue((*path, name), f"{name!r} does not belong here"
                           + (f" ({why})" if why else ""), keyword="not")
         return
