@@ -238,8 +238,10 @@ def runs() -> None:
 @runs.command("list")
 @journal_option
 @format_option
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="How many of the newest runs to list (0: all).")
 @handles_errors
-def runs_list(journal: Path | None, output_format: str) -> None:
+def runs_list(journal: Path | None, output_format: str, limit: int) -> None:
     """The latest runs, each with its run_id, status and counts."""
     from runner.journal import Journal, default_path
     from runner.reporting.runs import runs_json, runs_text
@@ -248,8 +250,14 @@ def runs_list(journal: Path | None, output_format: str) -> None:
     if not path.exists():
         click.echo(f"No runs: there is no journal at {path}")
         return
-    found = Journal(path, reader=True).runs()
-    click.echo(runs_json(found) if output_format == "json" else runs_text(found))
+    opened = Journal(path, reader=True)
+    found = opened.runs(limit or None)
+    if output_format == "json":
+        click.echo(runs_json(found))
+        return
+    click.echo(runs_text(found))
+    if limit and len(found) == limit and (total := opened.run_count()) > limit:
+        click.echo(f"the newest {limit} of {total} runs (--limit 0 lists them all)")
 
 
 @runs.command("prune")

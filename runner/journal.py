@@ -538,13 +538,17 @@ class Journal:
         return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() \
             is not None
 
-    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def run_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The newest `limit` runs (None: every run), newest first."""
         self._commit()
         rows = self.db.execute(
             "SELECT r.run_id, r.playbook, r.status, r.exit_code, r.started_at, r.finished_at,"
             " r.shard, r.resumed, (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id),"
             " (SELECT COUNT(*) FROM items i WHERE i.run_id = r.run_id AND i.status = 'failed')"
-            " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (limit,))
+            " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (-1 if limit is None else limit,))
         keys = ("run_id", "playbook", "status", "exit_code", "started_at", "finished_at",
                 "shard", "resumed", "calls", "failed_items")
         found = [dict(zip(keys, row, strict=True)) for row in rows]

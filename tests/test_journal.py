@@ -158,3 +158,19 @@ def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path
     with sqlite3.connect(path) as db:  # as earlier versions cut it: JSON no more
         db.execute("UPDATE calls SET response = substr(json(?), 1, 4096)", (json.dumps(answer),))
     assert len(next(Journal(path, reader=True).calls("run-1"))["response"]) == 4096
+
+
+def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
+        in_repo: Path, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    for _ in range(3):
+        assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "-q", "--journal",
+                        str(journal)).exit_code == 0
+    every = json.loads(outbound("runs", "list", "--journal", str(journal), "--format", "json",
+                                "--limit", "0").stdout)
+    assert len(every) == 3
+    listed = outbound("runs", "list", "--journal", str(journal), "--limit", "2").stdout
+    rows = listed.splitlines()
+    assert [row.split()[0] for row in rows[1:3]] == [run["run_id"] for run in every[:2]]
+    assert rows[3:] == ["the newest 2 of 3 runs (--limit 0 lists them all)"]
+    assert "newest" not in outbound("runs", "list", "--journal", str(journal)).stdout
