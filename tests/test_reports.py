@@ -92,6 +92,9 @@ def test_json_reports_match_the_shipped_schema(in_repo: Path, tmp_path: Path,
     assert file_schema("report").issues(document) == []
     assert document["status"] == status
     assert (document["run_id"] is None) == ("--dry-run" in args)
+    if status == "partial":  # and so is the step whose items failed
+        assert [(s["id"], s["status"]) for s in document["steps"]] == [
+            ("reserve", "partial"), ("listed", "ok")]
 
 
 def test_merge_refuses_a_report_twice_or_of_another_playbook(in_repo: Path,

@@ -207,6 +207,11 @@ steps:
     assert run_id is not None and lines[-1].startswith("error:   ... and 15 more")
     shown = outbound("runs", "show", run_id.group(1))
     assert shown.stdout.count("failed reserve[") == 25
+    console = outbound("run", str(playbook), "--sim").stdout.splitlines()
+    step = next(line for line in console if "  reserve  " in line)
+    assert step.startswith("  PART  reserve  25 calls, 0 ok, 0 skipped, 25 failed, ")
+    under = console[console.index(step) + 1]
+    assert under.startswith("        iteration 0: huawei-isales.appoint.create ")
 
 
 def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:

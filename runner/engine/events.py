@@ -78,7 +78,7 @@ class NotPlanned:
 @dataclass(frozen=True)
 class StepFinished:
     step: str
-    status: str  # ok | failed | skipped
+    status: str  # ok | partial (items failed within max_failures) | failed | skipped | paused
     calls: int
     iterations: int
     succeeded: int

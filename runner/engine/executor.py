@@ -181,6 +181,7 @@ class Run:
         except OutboundError as failure:
             error = failure
         status = "paused" if isinstance(error, OutsideCallingWindow) else "failed" if error \
+            else "partial" if tally.failed \
             else ("skipped" if tally.iterations and tally.skipped == tally.iterations else "ok")
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                                 tally.skipped, tally.failed, time.perf_counter() - started,

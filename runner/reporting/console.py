@@ -21,7 +21,7 @@ from runner.engine.events import (
 )
 from runner.reporting.specs import table
 
-_MARK = {"ok": "ok  ", "failed": "FAIL", "skipped": "skip", "paused": "wait"}
+_MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "paused": "wait"}
 
 
 class ConsoleReporter:
@@ -117,7 +117,8 @@ class ConsoleReporter:
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
         for index, reason in event.failures[:20]:
-            where = "" if index is None else f"item {index}: "  # None: a step without for_each
+            said = index is None or reason.startswith(f"iteration {index}:")  # None: no for_each
+            where = "" if said else f"item {index}: "
             self._write(f"        {where}{reason.splitlines()[0]}")
         if len(event.failures) > 20:
             self._write(f"        ... and {len(event.failures) - 20} more failed items")
