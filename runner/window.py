@@ -50,6 +50,28 @@ class CallingWindow:
         local = dt.datetime.fromtimestamp(epoch, self.zone)
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
+    def next_opening(self, epoch: float) -> dt.datetime:
+        """When the window is next open, from `epoch` on (then itself if open), in its zone."""
+        now = dt.datetime.fromtimestamp(epoch, self.zone)
+        if self.is_open(epoch):
+            return now
+        for ahead in range(8):
+            day = now.date() + dt.timedelta(days=ahead)
+            opening = dt.datetime.combine(day, self.start, self.zone)
+            if day.weekday() in self.days and opening > now:
+                return opening
+        raise AssertionError("a window with a day opens within a week")
+
+    def when_next_open(self, epoch: float) -> str:
+        """'it opens Sat 2026-11-28 01:00 Asia/Shanghai, in 5d 18h' (for messages)."""
+        opening = self.next_opening(epoch)
+        minutes = max(1, round((opening.timestamp() - epoch) / 60))
+        days, minutes = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(minutes, 60)
+        wait = (f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m" if hours
+                else f"{minutes}m")
+        return f"it opens {opening:%a %Y-%m-%d %H:%M} {self.zone.key}, in {wait}"
+
     def describe(self) -> str:
         days = ", ".join(DAYS[d] for d in sorted(self.days))
         return (f"{days} {self.start.strftime('%H:%M')}-{self.end.strftime('%H:%M')} "

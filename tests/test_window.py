@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from runner.window import DAYS, EXIT_PAUSED
+from runner.window import DAYS, EXIT_PAUSED, CallingWindow
 from tests.conftest import outbound
 
 
@@ -68,7 +69,31 @@ def test_dry_run_says_whether_the_window_is_open(tmp_path: Path) -> None:
     assert f"calling window ({', '.join(DAYS)} 11:00-13:00 {zone}) is open now" in open_now.stdout
     closed = outbound("run", str(_playbook(tmp_path, f"{{from: '01:00', to: '02:00', "
                                                      f"timezone: {zone}}}")), "--dry-run")
-    assert "is closed: creates would wait now" in closed.stdout
+    assert "is closed now: the run would pause before its first create; it opens " in \
+        closed.stdout
+
+
+def _at(text: str, zone: str) -> float:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def test_a_closed_window_says_when_it_opens_next() -> None:
+    weekdays = CallingWindow.parse({"days": ["mon", "tue", "wed", "thu", "fri"],
+                                    "from": "09:00", "to": "20:00",
+                                    "timezone": "Asia/Shanghai"})
+    friday_evening = _at("2026-11-27T20:30", "Asia/Shanghai")
+    assert weekdays.when_next_open(friday_evening) == (
+        "it opens Mon 2026-11-30 09:00 Asia/Shanghai, in 2d 12h")
+    tuesday_morning = _at("2026-11-24T08:15", "Asia/Shanghai")
+    assert weekdays.when_next_open(tuesday_morning).endswith("Tue 2026-11-24 09:00 "
+                                                             "Asia/Shanghai, in 45m")
+    inside = _at("2026-11-24T10:00", "Asia/Shanghai")
+    assert weekdays.next_opening(inside).timestamp() == inside
+    # the night the clocks go forward in New York: 15 hours of wall clock, 14 of real time
+    daily = CallingWindow.parse({"from": "09:00", "to": "17:00",
+                                 "timezone": "America/New_York"})
+    assert daily.when_next_open(_at("2026-03-07T18:00", "America/New_York")) == (
+        "it opens Sun 2026-03-08 09:00 America/New_York, in 14h 00m")
 
 
 def test_a_window_that_closes_mid_run_pauses_it_and_resume_finishes(tmp_path: Path) -> None:

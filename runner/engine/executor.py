@@ -136,8 +136,11 @@ class Run:
                              str(self.shard) if self.shard else None))
         window = self.playbook.calling_window
         if self.dry_run and window is not None:
-            state = "open" if window.is_open(self.clock.now()) else "closed: creates would wait"
-            self.emit(Warned(None, f"calling window ({window.describe()}) is {state} now"))
+            now = self.clock.now()
+            state = "open now" if window.is_open(now) else (
+                f"closed now: the run would pause before its first create; "
+                f"{window.when_next_open(now)}")
+            self.emit(Warned(None, f"calling window ({window.describe()}) is {state}"))
         try:
             for step in self.playbook.steps:
                 await self._step(step)
@@ -367,11 +370,12 @@ class Run:
         window = self.playbook.calling_window
         if window is None or step.endpoint is None or step.endpoint.kind != "create":
             return
-        if not window.is_open(self.clock.now()):
+        now = self.clock.now()
+        if not window.is_open(now):
             where = f"iteration {index}: " if index is not None else ""
             raise OutsideCallingWindow([Finding(Location(), (
                 f"{where}outside the calling window ({window.describe()}): no new create is "
-                "started; resume this run inside the window with --resume "
+                f"started; {window.when_next_open(now)}: resume this run then with --resume "
                 f"{self.run_id or 'RUN_ID'}"))])
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
