@@ -150,6 +150,9 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Set an input (typed by the input's schema). Repeatable.")
 @click.option("--vars-file", type=click.Path(dir_okay=False, path_type=Path),
               help="A YAML or JSON file of input values.")
+@click.option("--csv", "csv_inputs", multiple=True, metavar="NAME=FILE",
+              help="Set a list input to the rows of a CSV file (its first row names the "
+                   "columns). Repeatable.")
 @click.option("--sim", "simulate", is_flag=True,
               help="Run against the embedded vendor simulator (no setup, no network).")
 @click.option("--dry-run", is_flag=True,
@@ -174,11 +177,11 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("--record", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every exchange, redacted, as a cassette (for outbound check --replay).")
 @handles_errors
-def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simulate: bool,
-        dry_run: bool, report_json: Path | None, report_junit: Path | None,
-        report_html: Path | None, verbose: bool,
-        quiet: bool, sim_faults: Path | None, journal: Path | None, resume: str | None,
-        shard: str | None, record: Path | None) -> None:
+def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
+        csv_inputs: tuple[str, ...], simulate: bool, dry_run: bool, report_json: Path | None,
+        report_junit: Path | None, report_html: Path | None, verbose: bool, quiet: bool,
+        sim_faults: Path | None, journal: Path | None, resume: str | None, shard: str | None,
+        record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input, 75 when
     it paused outside its calling window (resume it later with --resume)."""
     from runner.run_command import RunOptions
@@ -188,7 +191,8 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None, simu
                                      report_json, verbose, quiet, sim_faults=sim_faults,
                                      journal=journal, resume=resume,
                                      report_junit=report_junit, shard=shard,
-                                     record=record, report_html=report_html)))
+                                     record=record, report_html=report_html,
+                                     csv_inputs=csv_inputs)))
 
 
 @main.command()

@@ -615,12 +615,14 @@ def _has_template(value: Any) -> bool:
 
 
 def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
-                   from_command_line: frozenset[str] = frozenset()) -> dict[str, Any]:
+                   from_command_line: frozenset[str] = frozenset(),
+                   origins: Mapping[str, Callable[[JsonPath], Location]] | None = None,
+                   ) -> dict[str, Any]:
     """The run's inputs: given values (typed by each input's schema), else defaults.
 
     Values named in `from_command_line` are text from ``--var k=v`` and are converted to the
     input's declared type; an unknown or missing input, or a value breaking its schema, is an
-    `InputError` that names it.
+    `InputError` that names it (at its place in the file it came from, for those in `origins`).
     """
     findings: list[Finding] = []
     for name in given:
@@ -632,24 +634,29 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
         if name in given:
             value = given[name]
             if name in from_command_line:
-                value = _typed(value, spec.schema)
+                value = typed_text(value, spec.schema)
         elif spec.has_default:
             value = spec.schema["default"]
         else:
             findings.append(Finding(Location(), f"input {name!r} is required: pass "
                                     f"--var {name}=... or put it in --vars-file"))
             continue
+        origin = (origins or {}).get(name)
         for issue in spec.validator.issues(value):
-            where = format_json_path((name, *issue.path))
-            findings.append(Finding(Location(), f"input {where}: {issue.message}"))
+            if origin is not None:
+                findings.append(Finding(origin(issue.path), issue.message))
+            else:
+                where = format_json_path((name, *issue.path))
+                findings.append(Finding(Location(), f"input {where}: {issue.message}"))
         values[name] = value
     if findings:
         raise InputError(findings)
     return values
 
 
-def _typed(text: Any, schema: Mapping[str, Any]) -> Any:
-    """Convert ``--var`` text to the type the input's schema asks for, when it clearly can."""
+def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:
+    """Convert ``--var`` text (or a CSV cell) to the type the schema asks for, when it clearly
+    can."""
     kind = schema.get("type")
     if not isinstance(text, str) or kind in (None, "string"):
         return text

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
+from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
 from runner.engine.executor import RunResult, Shard
 from runner.engine.launch import execute
@@ -57,6 +58,7 @@ class RunOptions:
     record: Path | None = None
     report_html: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
+    csv_inputs: Sequence[str] = ()  # NAME=FILE
 
 
 def parse_variables(pairs: Sequence[str]) -> dict[str, str]:
@@ -120,11 +122,13 @@ def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> 
 
 
 def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
-    """A new run's inputs: --vars-file, then --var over it, then the defaults."""
+    """A new run's inputs: --vars-file, then --csv and --var over it, then the defaults."""
     given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
+    from_files, origins = read_csv_inputs(options.csv_inputs, playbook.inputs)
     from_command_line = parse_variables(options.variables)
+    given.update(from_files)
     given.update(from_command_line)
-    return resolve_inputs(playbook, given, frozenset(from_command_line))
+    return resolve_inputs(playbook, given, frozenset(from_command_line), origins)
 
 
 def _check_same_inputs(recorded: Recorded, playbook: Playbook) -> None:
@@ -176,9 +180,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if resume:
         if journal is None:
             raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
-        if options.vars_file and inputs is None:
+        if (options.vars_file or options.csv_inputs) and inputs is None:
             raise InputError.plain("--resume continues with the run's own inputs; "
-                                   "--vars-file cannot change them")
+                                   f"{'--vars-file' if options.vars_file else '--csv'} cannot "
+                                   "change them")
         recorded = journal.recorded(resume)
         _check_same_playbook(recorded, playbook, options.playbook)
         if recorded.status == "ok":

@@ -22,7 +22,8 @@ LAYERS = {
     "runner.secrets": 0,
     "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1, "runner.window": 1,
     "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3, "runner.auth": 3,
-    "runner.sim": 4, "runner.journal": 4, "runner.engine": 5, "runner.contract": 6,
+    "runner.sim": 4, "runner.journal": 4, "runner.csvinput": 4, "runner.engine": 5,
+    "runner.contract": 6,
     "runner.filecheck": 6, "runner.reporting": 6,
     "runner.run_command": 7, "runner.cli": 8, "runner.__main__": 9,
 }

@@ -1,0 +1,104 @@
+"""`--csv NAME=FILE`: a list input from a CSV file, as ops export customers from a CRM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import outbound
+
+PLAYBOOK = """\
+playbook_version: 1
+name: callbacks from a CRM export
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  customers:
+    type: array
+    items:
+      type: object
+      required: [number]
+      properties:
+        number: {type: string, pattern: "^[0-9*#]{1,24}$"}
+        minutes: {type: integer, minimum: 1}
+        name: {type: string}
+  numbers: {type: array, items: {type: string}, default: []}
+steps:
+  - id: reserve
+    for_each: "{{ inputs.customers }}"
+    as: c
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ c.number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + c.minutes * 60000 }}"}
+    outputs: {number: "{{ c.number }}", name: "{{ c.name | default('-') }}"}
+outputs:
+  reserved: "{{ steps.reserve.outputs }}"
+  numbers: "{{ inputs.numbers }}"
+"""
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, dict[str, object] | None, str]:
+    playbook, report = tmp_path / "p.yaml", tmp_path / "report.json"
+    playbook.write_text(PLAYBOOK)
+    result = outbound("run", str(playbook), "--sim", "--report-json", str(report), *args)
+    document = json.loads(report.read_text()) if report.exists() else None
+    return result.exit_code, document, result.stderr
+
+
+def test_each_row_of_an_excel_export_is_one_item(tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"  # as Excel saves "CSV UTF-8": a BOM, CRLF, quotes
+    export.write_bytes("\ufeffnumber,minutes,name\r\n13800000001,30,Li Lei\r\n"
+                       '13800000002,45,"Han, Meimei"\r\n\r\n13800000003,60,\r\n'.encode())
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("number\n13900000001\n13900000002\n")
+    code, document, _ = _run(tmp_path, "--csv", f"customers={export}",
+                             "--csv", f"numbers={numbers}")
+    assert code == 0
+    assert document is not None and document["outputs"] == {
+        "reserved": [{"number": "13800000001", "name": "Li Lei"},
+                     {"number": "13800000002", "name": "Han, Meimei"},
+                     {"number": "13800000003", "name": "-"}],  # an empty cell is left out
+        "numbers": ["13900000001", "13900000002"]}
+
+
+def test_rows_that_break_the_schema_are_named_by_line_and_nothing_is_sent(
+        tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("number,minutes\n13800000001,30\n138-0002,soon\n")
+    code, document, stderr = _run(tmp_path, "--csv", f"customers={export}")
+    assert (code, document) == (2, None)
+    assert stderr.splitlines() == [
+        f"error: {export}:3:1 (customers[1].minutes): 'soon' is not of type 'integer'",
+        f"error: {export}:3:1 (customers[1].number): '138-0002' does not match "
+        "'^[0-9*#]{1,24}$'"]
+
+
+def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> None:
+    cases = {"number,minutes\n13800000001,30,9\n": ":2:1: 3 cells, but the header names 2 "
+                                                    "columns",
+             "number,number\n1,2\n": ":1:1: column 'number' is named twice",
+             "": ":1:1: the first row must name every column"}
+    for text, said in cases.items():
+        export = tmp_path / "customers.csv"
+        export.write_text(text)
+        code, _, stderr = _run(tmp_path, "--csv", f"customers={export}")
+        assert (code, stderr) == (2, f"error: {export}{said}\n")
+    export.write_bytes(b"number\n\xff\xfe\n")
+    assert _run(tmp_path, "--csv", f"customers={export}")[2] == (
+        f"error: --csv: {export} is not UTF-8 text (save it as CSV UTF-8)\n")
+    two = tmp_path / "two.csv"
+    two.write_text("number,minutes\n1,2\n")
+    assert _run(tmp_path, "--csv", f"numbers={two}")[2] == (
+        f"error: {two}:1:1: the input's items are single values, so the file needs one column,"
+        " not 2\n")
+    assert _run(tmp_path, "--csv", f"customer={two}")[2] == (
+        "error: --csv customer: the playbook has no input 'customer'; did you mean "
+        "'customers'?\n")
+
+
+def test_a_resumed_run_keeps_its_own_rows(tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("number,minutes\n13800000001,30\n")
+    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}", "--resume", "20261122-x")
+    assert (code, stderr) == (2, "error: --resume continues with the run's own inputs; --csv "
+                                 "cannot change them\n")
