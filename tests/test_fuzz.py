@@ -25,6 +25,7 @@ from runner.engine.launch import execute
 from runner.engine.transport import Http1Transport
 from runner.playbook import load_playbook
 from tests.conftest import ROOT, outbound
+from tests.test_csv_inputs import PLAYBOOK as CSV_PLAYBOOK
 from tests.test_transport import Server, call, fixed, within
 
 EXAMPLES = int(os.environ.get("OUTBOUND_FUZZ_EXAMPLES", "25"))
@@ -132,6 +133,41 @@ def test_odd_var_values_are_refused_cleanly(name: str, value: str) -> None:
         value = value.replace("\x00", "")  # a command line cannot carry NUL
     result = outbound("run", str(ROOT / "playbooks" / "crm-callbacks.yaml"), "--sim", "-q",
                       "--var", f"{name}={value}")
+    assert result.exit_code in (0, 1, 2)
+    _clean(result.output)
+
+
+CELL = st.one_of(st.text(max_size=20), st.sampled_from(
+    ["13800000001", "30", "0", "-5", "1e309", '"', '""', "a,b", "\r", "\ufeff", "{{ 7 * 7 }}"]))
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> bytes:
+    """A table of odd cells under a header of the input's columns (and others), or any bytes."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=300))
+    header = draw(st.lists(st.sampled_from(["number", "minutes", "name", "x", ""]),
+                           min_size=1, max_size=4))
+    rows = draw(st.lists(st.lists(CELL, min_size=len(header) - 1, max_size=len(header) + 1),
+                         max_size=5))
+    quoted = draw(st.booleans())  # else cells go in raw: commas, quotes and all
+
+    def cell(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"' if quoted else text
+
+    lines = (",".join(cell(text) for text in row) for row in [header, *rows])
+    return "\n".join(lines).encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(data=csv_files())
+def test_odd_csv_files_are_read_or_refused_cleanly(tmp_path_factory: pytest.TempPathFactory,
+                                                   data: bytes) -> None:
+    folder = tmp_path_factory.mktemp("csv")
+    (folder / "p.yaml").write_text(CSV_PLAYBOOK)
+    (folder / "export.csv").write_bytes(data)
+    result = outbound("run", str(folder / "p.yaml"), "--sim", "-q", "--journal",
+                      str(folder / "j.sqlite"), "--csv", f"customers={folder / 'export.csv'}")
     assert result.exit_code in (0, 1, 2)
     _clean(result.output)
 
