@@ -102,3 +102,12 @@ def test_a_resumed_run_keeps_its_own_rows(tmp_path: Path) -> None:
     code, _, stderr = _run(tmp_path, "--csv", f"customers={export}", "--resume", "20261122-x")
     assert (code, stderr) == (2, "error: --resume continues with the run's own inputs; --csv "
                                  "cannot change them\n")
+
+
+def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("number,minutes\n" + "".join(f"1380000{n:04d},30\n" for n in range(300)))
+    code, document, _ = _run(tmp_path, "--csv", f"customers={export}")
+    assert code == 0 and document is not None
+    shown = outbound("runs", "show", str(document["run_id"])).stdout.splitlines()
+    assert 'inputs {"customers": <300 items>, "numbers": []}' in shown

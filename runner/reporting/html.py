@@ -20,6 +20,7 @@ from typing import Any
 from runner.catalog import all_specs
 from runner.errors import InputError
 from runner.journal import Journal
+from runner.reporting.runs import inputs_text
 from runner.secrets import REDACTOR
 
 MAX_FAILURES = 200  # listed in full; the rest are counted
@@ -86,7 +87,7 @@ def _header(data: RunData) -> str:
             ("Duration", f"{end - started:.1f} s" if end else "-"),
             ("Status", status), ("Exit code", ", ".join(exits) or "-"),
             ("Calls", str(len(data.calls))),
-            ("Inputs", json.dumps(first["inputs"], ensure_ascii=False))]
+            ("Inputs", inputs_text(first["inputs"]))]
     status_class = f' class="status-{html.escape(status)}"'
     cells = "".join(f"<tr><th scope=\"row\">{html.escape(k)}</th><td"
                     f"{status_class if k == 'Status' else ''}"

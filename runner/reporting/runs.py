@@ -36,12 +36,26 @@ def runs_json(runs: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(list(runs), ensure_ascii=False, indent=2)
 
 
+def inputs_text(inputs: Mapping[str, Any], width: int = 200) -> str:
+    """The inputs as JSON, a long list or mapping told by its size (a CSV's 10,000 rows are
+    not printed whole)."""
+    parts = []
+    for name, value in inputs.items():
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) > width and isinstance(value, (list, dict)):
+            text = f"<{len(value)} {'items' if isinstance(value, list) else 'keys'}>"
+        elif len(text) > width:
+            text = text[:width] + "..."
+        parts.append(f"{json.dumps(name, ensure_ascii=False)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def run_text(run: Mapping[str, Any]) -> str:
     out = [f"run {run['run_id']}  {run['status']} (exit {run['exit_code']})",
            f"playbook {run['playbook']}  ({run['file']})",
            f"started {_when(run['started_at'])} UTC, took {_took(run)}"
            + (f", resumed {run['resumed']}x" if run["resumed"] else ""),
-           f"inputs {json.dumps(run['inputs'], ensure_ascii=False)}", ""]
+           f"inputs {inputs_text(run['inputs'])}", ""]
     rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES"]]
     rows += [[s["step"], s["status"], str(s["calls"]), str(s["iterations"]),
               str(s["succeeded"]), str(s["skipped"]), str(s["failed"]), str(s["retries"])]
