@@ -127,7 +127,8 @@ def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
     from_files, origins = read_csv_inputs(options.csv_inputs, playbook.inputs)
     from_command_line = parse_variables(options.variables)
     given.update(from_files)
-    given.update(from_command_line)
+    given.update(from_command_line)  # --var wins, and is reported as itself
+    origins = {name: where for name, where in origins.items() if name not in from_command_line}
     return resolve_inputs(playbook, given, frozenset(from_command_line), origins)
 
 
