@@ -111,3 +111,12 @@ def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
     assert code == 0 and document is not None
     shown = outbound("runs", "show", str(document["run_id"])).stdout.splitlines()
     assert 'inputs {"customers": <300 items>, "numbers": []}' in shown
+
+
+def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("number,minutes\n13800000001,30\n")
+    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}",
+                           "--var", 'customers=[{"number": "1-2", "minutes": 5}]')
+    assert (code, stderr) == (2, "error: input customers[0].number: '1-2' does not match "
+                                 "'^[0-9*#]{1,24}$'\n")
