@@ -37,6 +37,7 @@ from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
 from runner.sim.faults import load_sim_faults
+from runner.startup import settled
 from runner.yamlio import load_file
 
 
@@ -97,7 +98,9 @@ def _journal_path(options: RunOptions, shard: Shard | None) -> Path:
 
 def run(options: RunOptions) -> int:
     """Load, check, run, journal and report; returns the exit code."""
+    settled()  # the modules
     playbook = load_playbook(options.playbook)
+    settled()  # the playbook, its specs and their schemas
     shard = parse_shard(options.shard)
     _prepare_destinations(options)
     journal = None if options.dry_run else Journal(_journal_path(options, shard))

@@ -19,7 +19,7 @@ MODULES = sorted(
 # Lower numbers are lower layers; a module may import its own layer or below.
 LAYERS = {
     "runner": 0, "runner.errors": 0, "runner.resources": 0, "runner.clock": 0,
-    "runner.secrets": 0,
+    "runner.secrets": 0, "runner.startup": 0,
     "runner.yamlio": 1, "runner.validation": 1, "runner.templating": 1, "runner.window": 1,
     "runner.spec": 2, "runner.playbook": 3, "runner.catalog": 3, "runner.auth": 3,
     "runner.sim": 4, "runner.journal": 4, "runner.csvinput": 4, "runner.engine": 5,
