@@ -257,7 +257,7 @@ def test_an_undefined_name_at_run_time_is_a_clear_error(tmp_path: Path) -> None:
              "    outputs: {x: \"{{ response.no_such_field }}\"}\n")
     result, _ = run_steps(tmp_path, ScriptedVendor(), steps)
     assert result.exit_code == 1  # the run failed, not its input: the call had been made
-    assert "'dict object' has no attribute 'no_such_field'" in str(result.error)
+    assert "no key 'no_such_field' here (the keys: " in str(result.error)
     assert str(result.error).startswith("step job: ")
 
 

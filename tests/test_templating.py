@@ -42,6 +42,10 @@ def test_dotted_access_reads_data_fields_before_python_methods() -> None:
     ("{{ missing }}", {}, "p.yaml:3:9 (steps[0].params.x): 'missing' is undefined in "
                           "'{{ missing }}'"),
     ("{{ d.k }}", {"d": {}}, "'dict object' has no attribute 'k'"),
+    ("{{ c.numbr }}", {"c": {"number": "1", "name": "Li"}},
+     "no key 'numbr' here; did you mean 'number'? (the keys: name, number) in '{{ c.numbr }}'"),
+    ("{{ d['k'] }}", {"d": {str(n): n for n in range(20)}},
+     "no key 'k' here (the keys: 0, 1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, ...)"),
     ("id-{{ missing }}", {}, "'missing' is undefined"),
     ("{{ env.OUTBOUND_SURELY_UNSET_VAR }}", {"env": environment_variables()},
      "the environment variable OUTBOUND_SURELY_UNSET_VAR is not set"),
