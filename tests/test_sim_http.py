@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,17 @@ def test_a_simulator_up_for_a_while_still_takes_signatures_and_appointments(
                           "--var", "poll_every=1s")
         assert result.exit_code == 0, result.output
         assert _calls(base)["huawei-isales.appoint.create"] == 4
+
+
+def test_the_clock_control_refuses_what_is_not_a_time_ahead(served: str) -> None:
+    for advance in ("abc", "-5", "inf", "nan"):
+        request = urllib.request.Request(f"{served}/_sim/clock?advance={advance}",
+                                         method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 400
+        assert json.load(refused.value) == {"error": "advance must be a number of seconds, 0 or "
+                                                     "more (time does not go back)"}
 
 
 def test_the_crm_playbook_runs_over_real_http(live_env: str) -> None:

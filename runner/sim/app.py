@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -204,7 +205,11 @@ class Simulator:
             return SimResponse(200, {"now": self.clock.now(), "calls": dict(self.calls),
                                      "faults": dict(self.faults)})
         if path == "/_sim/clock" and method == "POST" and self.schedule is not None:
-            self.schedule.advance(float(query.get("advance", "0")))
+            seconds = _seconds(query.get("advance", "0"))
+            if seconds is None:
+                return SimResponse(400, {"error": "advance must be a number of seconds, 0 or "
+                                                  "more (time does not go back)"})
+            self.schedule.advance(seconds)
             return SimResponse(200, {"now": self.clock.now()})
         if path == "/_sim/faults" and method == "PUT":
             try:
@@ -217,6 +222,14 @@ class Simulator:
             self.fault_plan = plan_from(data)
             return SimResponse(200, {"faults": len(self.fault_plan.faults)})
         return SimResponse(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < math.inf else None
 
 
 _HTML_ERROR = ("<html><head><title>{status} Bad Gateway</title></head><body><center>"
