@@ -11,8 +11,10 @@ import asyncio
 import copy
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -24,8 +26,10 @@ from runner.clock import SimulatedClock
 from runner.engine.launch import execute
 from runner.engine.transport import Http1Transport
 from runner.playbook import load_playbook
+from runner.sim.app import Simulator
 from tests.conftest import ROOT, outbound
 from tests.test_csv_inputs import PLAYBOOK as CSV_PLAYBOOK
+from tests.test_sim import signed
 from tests.test_transport import Server, call, fixed, within
 
 EXAMPLES = int(os.environ.get("OUTBOUND_FUZZ_EXAMPLES", "25"))
@@ -170,6 +174,24 @@ def test_odd_csv_files_are_read_or_refused_cleanly(tmp_path_factory: pytest.Temp
                       str(folder / "j.sqlite"), "--csv", f"customers={folder / 'export.csv'}")
     assert result.exit_code in (0, 1, 2)
     _clean(result.output)
+
+
+SIM = Simulator()
+ROUTES = [(route.endpoint.method, route.endpoint.path) for route in SIM.routes]
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), segment=st.one_of(st.just("8"), CELL),
+       query=st.dictionaries(st.sampled_from(["pageNum", "pageSize", "taskStatus", "page",
+                                              "limit", "status", "x"]), CELL, max_size=3),
+       body=st.one_of(VALUE.map(lambda v: json.dumps(v, default=str).encode()),
+                      st.binary(max_size=100)))
+def test_the_simulator_answers_any_signed_request_without_a_server_error(
+        route: tuple[str, str], segment: str, query: dict[str, str], body: bytes) -> None:
+    method, template = route
+    path = re.sub(r"\{[^}]+\}", quote(segment, safe="") or "x", template)
+    answer = signed(SIM, method, path, urlencode(query), body if method != "GET" else b"")
+    assert answer.status < 500, (path, query, body, answer.body)
 
 
 LIST_EXAMPLE = next(e for e in (
