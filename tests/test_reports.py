@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
+from runner.journal import Journal
 from runner.validation import file_schema
 from tests.conftest import DATA, FAILING_LIST, outbound
 
@@ -151,3 +152,15 @@ def test_merge_makes_its_folder_and_names_one_it_cannot(in_repo: Path, tmp_path:
     assert blocked.exit_code == 2
     assert blocked.stderr == (f"error: --report-json {shard / 'm.json'}: cannot be written "
                               f"({shard} is a file, not a folder)\n")
+
+
+def test_a_failed_call_keeps_how_long_the_vendor_took(tmp_path: Path) -> None:
+    playbook, journal = tmp_path / "p.yaml", tmp_path / "journal.sqlite"
+    playbook.write_text(BLOCKLISTED)
+    result = outbound("run", str(playbook), "--sim", "--journal", str(journal))
+    assert result.exit_code == 1
+    run_id = json.loads(outbound("runs", "list", "--journal", str(journal), "--format",
+                                 "json").stdout)[0]["run_id"]
+    calls = list(Journal(journal, reader=True).calls(run_id))
+    failed = [call for call in calls if call["outcome"] == "failed"]
+    assert len(failed) == 2 and all(call["duration"] > 0 for call in calls)

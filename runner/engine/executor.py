@@ -463,22 +463,24 @@ class Run:
                                           write=endpoint.kind not in READ_KINDS)
         tally.calls += 1  # counted once it may be sent
 
+        started = time.perf_counter()
         try:
             checked, attempts, seconds = await service.call(
                 request, timeouts=step.timeout, retries=step.retries,
                 lenient_schema=step.invalid_response == "warn" or self.lenient_responses)
         except RunError as error:
+            seconds = time.perf_counter() - started  # every attempt's, as the vendor made us wait
             if self.journal is not None:
                 body = getattr(error, "body", None)
                 self.journal.outcome(call_id, status=getattr(error, "status", None),
                                      result_code=getattr(error, "code", None),
-                                     outcome=_outcome_of(error, endpoint.kind), duration=0.0,
+                                     outcome=_outcome_of(error, endpoint.kind), duration=seconds,
                                      error=str(error), facts=endpoint.facts(body),
                                      response=body)
             tally.retries += error.retries
             self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
                                    getattr(error, "status", None), getattr(error, "code", None),
-                                   0.0, error.retries + 1, str(error)))
+                                   seconds, error.retries + 1, str(error)))
             raise
         tally.retries += attempts - 1
         if self.journal is not None:
