@@ -170,36 +170,10 @@ def _resumed_inputs(recorded: dict[str, Any], given: dict[str, Any]) -> dict[str
 
 def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
          shard: Shard | None) -> int:
-    recorded = None
-    resume = options.resume
-    inputs: dict[str, Any] | None = None
-    if resume == "latest" and journal is not None:  # the newest unfinished run of the same
-        inputs = _given_inputs(options, playbook)    # inputs, so a new export starts anew
-        resume, other = journal.latest_unfinished(playbook.file, str(shard) if shard else None,
-                                                  inputs)
-        if resume is None:
-            _say("no unfinished run of this playbook " + ("with these inputs " if other else "")
-                 + "to resume; starting a new run"
-                 + (f" (run {other} is unfinished, with other inputs)" if other else ""))
-    if resume:
-        if journal is None:
-            raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
-        if (options.vars_file or options.csv_inputs) and inputs is None:
-            raise InputError.plain("--resume continues with the run's own inputs; "
-                                   f"{'--vars-file' if options.vars_file else '--csv'} cannot "
-                                   "change them")
-        recorded = journal.recorded(resume)
-        _check_same_playbook(recorded, playbook, options.playbook)
-        if recorded.status == "ok":
-            _say(f"run {recorded.run_id} already finished; nothing to do")
-            return 0
-        if inputs is None:  # --resume RUN_ID: the run's own inputs
-            _check_same_inputs(recorded, playbook)
-            again = parse_variables(options.variables)
-            inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
-                                    frozenset(again))
-    elif inputs is None:
-        inputs = _given_inputs(options, playbook)
+    chosen = _chosen_run(options, playbook, journal, shard)
+    if chosen is None:
+        return 0
+    inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
     run_id = recorded.run_id if recorded else new_run_id() if journal else ""
     if journal is not None:
@@ -208,25 +182,15 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         else:
             journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
                           str(shard) if shard else None)
-    console = ConsoleReporter(verbose=options.verbose, quiet=options.quiet)
-    report = JsonReport() if options.report_json else None
-    junit = JUnitReport() if options.report_junit else None
-    listeners = [console, *([report] if report else []), *([junit] if junit else []),
-                 *options.extra_listeners]
-
-    def emit(event: Event) -> None:
-        safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
-        for listener in listeners:
-            listener(safe)
-
+    listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
     stop: KeyboardInterrupt | None = None
     started = time.perf_counter()
+    exchanges: list[Exchange] = []
     try:
-        exchanges: list[Exchange] = []
         result = asyncio.run(_stopped_by_sigterm(execute(
-            playbook, inputs, emit, simulate=options.simulate, dry_run=options.dry_run,
+            playbook, inputs, listeners, simulate=options.simulate, dry_run=options.dry_run,
             sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
             observe=exchanges.append if options.record else None)))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
@@ -238,16 +202,86 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         stop = interrupt
         if isinstance(interrupt, Stopped):
             exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
-        interrupted = RunFinished("interrupted", time.perf_counter() - started, error=error_text)
-        if report is not None:
-            report(interrupted)
-        if junit is not None:
-            junit(interrupted)
+        listeners.reports_only(RunFinished("interrupted", time.perf_counter() - started,
+                                           error=error_text))
     finally:
         if journal is not None:
             journal.finish(status, exit_code, outputs, error_text)
     ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
              + ", and its journal has it")
+    _write_reports(options, listeners, exchanges, journal, run_id, exit_code, ended)
+    if stop is not None:
+        raise stop
+    if result.error is not None:
+        raise result.error
+    return 0
+
+
+def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None,
+                shard: Shard | None) -> tuple[dict[str, Any], Recorded | None] | None:
+    """The run's inputs, and the run it resumes if it does; None when that one had finished."""
+    resume, inputs = options.resume, None
+    if resume == "latest" and journal is not None:  # the newest unfinished run of the same
+        inputs = _given_inputs(options, playbook)    # inputs, so a new export starts anew
+        resume, other = journal.latest_unfinished(playbook.file, str(shard) if shard else None,
+                                                  inputs)
+        if resume is None:
+            _say("no unfinished run of this playbook " + ("with these inputs " if other else "")
+                 + "to resume; starting a new run"
+                 + (f" (run {other} is unfinished, with other inputs)" if other else ""))
+    if not resume:
+        return (inputs if inputs is not None else _given_inputs(options, playbook)), None
+    if journal is None:
+        raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
+    if (options.vars_file or options.csv_inputs) and inputs is None:
+        raise InputError.plain("--resume continues with the run's own inputs; "
+                               f"{'--vars-file' if options.vars_file else '--csv'} cannot "
+                               "change them")
+    recorded = journal.recorded(resume)
+    _check_same_playbook(recorded, playbook, options.playbook)
+    if recorded.status == "ok":
+        _say(f"run {recorded.run_id} already finished; nothing to do")
+        return None
+    if inputs is None:  # --resume RUN_ID: the run's own inputs
+        _check_same_inputs(recorded, playbook)
+        again = parse_variables(options.variables)
+        inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
+                                frozenset(again))
+    return inputs, recorded
+
+
+class _Listeners:
+    """Who hears the run's events, each redacted: the console, and the reports asked for."""
+
+    def __init__(self, console: ConsoleReporter, report: JsonReport | None,
+                 junit: JUnitReport | None, extra: Sequence[Any]) -> None:
+        self.report, self.junit = report, junit
+        self._all = [console, *([report] if report else []), *([junit] if junit else []),
+                     *extra]
+
+    @classmethod
+    def asked_by(cls, options: RunOptions) -> _Listeners:
+        return cls(ConsoleReporter(verbose=options.verbose, quiet=options.quiet),
+                   JsonReport() if options.report_json else None,
+                   JUnitReport() if options.report_junit else None, options.extra_listeners)
+
+    def __call__(self, event: Event) -> None:
+        safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
+        for listener in self._all:
+            listener(safe)
+
+    def reports_only(self, event: RunFinished) -> None:
+        """The end of a run stopped from outside: the console said so already."""
+        for report in (self.report, self.junit):
+            if report is not None:
+                report(event)
+
+
+def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[Exchange],
+                   journal: Journal | None, run_id: str, exit_code: int, ended: str) -> None:
+    """The cassettes and reports asked for; `ended` says how the run ended, should a file
+    fail to be written."""
+    report, junit = listeners.report, listeners.junit
     if options.record:
         write_out("--record", options.record, lambda folder: write_cassettes(
             folder, [cassette_of(e) for e in exchanges]), after_run=ended)
@@ -260,11 +294,6 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         html = render_html(load_html([journal], [run_id]))
         write_out("--report-html", options.report_html,
                   lambda path: path.write_text(html, encoding="utf-8"), after_run=ended)
-    if stop is not None:
-        raise stop
-    if result.error is not None:
-        raise result.error
-    return 0
 
 
 def _prepare_destinations(options: RunOptions) -> None:
