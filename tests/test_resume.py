@@ -332,7 +332,7 @@ def test_two_shards_together_make_every_reservation_once(live: str, tmp_path: Pa
 
 
 def test_an_item_always_lands_in_the_same_one_shard() -> None:
-    from runner.engine.executor import Shard
+    from runner.engine.items import Shard
 
     items: list[Any] = [f"1380000{n:04d}" for n in range(200)] + [{"id": n} for n in range(50)]
     shards = [Shard(k, 3) for k in (1, 2, 3)]
@@ -382,7 +382,7 @@ def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
 def test_a_shards_percentage_of_failures_is_of_its_share(in_repo: Path, tmp_path: Path) -> None:
     # the shard's first item fails: 1 of its ~20 items is within 10%, as 1 of 40 is for the
     # whole list; judged against the items started so far (1 of 1) it stopped the shard
-    from runner.engine.executor import Shard
+    from runner.engine.items import Shard
 
     first = next(n for n in range(40) if Shard(1, 2).owns(n))
     playbook = tmp_path / "p.yaml"

@@ -8,8 +8,6 @@ where it becomes known, by `_where`, so a message reads
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,7 +27,9 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
+from runner.engine.items import END, Indexed, Puller, Shard, each
 from runner.engine.pagination import fetch_all, iter_pages
+from runner.engine.recording import fields_read, kept_fields, outcome_of, unmasked
 from runner.engine.requests import OutgoingRequest, build_request
 from runner.engine.responses import CheckedResponse, named_values
 from runner.engine.services import ServiceClient
@@ -37,17 +37,14 @@ from runner.errors import (
     AnswerTemplateError,
     ExpectationFailed,
     Finding,
-    HTTPStatusError,
     Location,
     OutboundError,
-    ResponseInvalid,
     RunError,
     TemplateError,
-    TransportError,
 )
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
-from runner.secrets import MASK, read_secret
+from runner.secrets import read_secret
 from runner.spec import READ_KINDS
 from runner.templating import Template, compile_template
 from runner.window import OutsideCallingWindow
@@ -126,8 +123,8 @@ class Run:
         self.run_id = run_id
         self.shard = shard
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
-        read = _fields_read(playbook)
-        self.kept = {step.id: _kept_fields(read.get(step.id)) for step in playbook.steps}
+        read = fields_read(playbook)
+        self.kept = {step.id: kept_fields(read.get(step.id)) for step in playbook.steps}
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -210,21 +207,21 @@ class Run:
         else:
             listed = self._list_to_iterate(step)
             if self.shard is not None:  # counted, so max_failures: N% is of the share
-                listed = [_Indexed(i, item) for i, item in enumerate(listed)
+                listed = [Indexed(i, item) for i, item in enumerate(listed)
                           if self.shard.owns(item)]
-            items, total = _aiter(listed), len(listed)
+            items, total = each(listed), len(listed)
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
         paused: list[OutsideCallingWindow] = []
-        pull = _Puller(items)
+        pull = Puller(items)
 
         def too_many() -> bool:
             return len(failures) > step.failures_allowed(total if total is not None
                                                          else pull.index)
 
         async def worker() -> None:
-            while not too_many() and not paused and (next_item := await pull()) is not _END:
+            while not too_many() and not paused and (next_item := await pull()) is not END:
                 index, item = next_item
                 scope = {**self.scope, step.loop_var: item}
                 try:
@@ -348,7 +345,7 @@ class Run:
         if unknown is not None:  # sent before, outcome unknown: find out before sending again
             # the same request, with the same appointment time (a secret the journal masked
             # is rendered again)
-            params = _unmasked(unknown.params, step.params.render(scope))
+            params = unmasked(unknown.params, step.params.render(scope))
             found = await self._reconcile(step, params, index, tally)
             if found is not None:
                 return self._finish_record(step, scope, found, None)
@@ -474,7 +471,7 @@ class Run:
                 body = getattr(error, "body", None)
                 self.journal.outcome(call_id, status=getattr(error, "status", None),
                                      result_code=getattr(error, "code", None),
-                                     outcome=_outcome_of(error, endpoint.kind), duration=seconds,
+                                     outcome=outcome_of(error, endpoint.kind), duration=seconds,
                                      error=str(error), facts=endpoint.facts(body),
                                      response=body)
             tally.retries += error.retries
@@ -519,69 +516,6 @@ class Run:
                 assert step.params is not None
                 request = build_request(step.endpoint, _first_page(step, step.params.render(scope)))
                 self.emit(_planned(step, index if step.for_each is not None else None, request))
-
-
-_END: Any = object()
-
-
-@dataclass(frozen=True)
-class Shard:
-    """`--shard K/N`: the items of every for_each whose hash falls to shard K of N."""
-
-    number: int
-    count: int
-
-    def owns(self, item: Any) -> bool:
-        text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
-        digest = hashlib.sha256(text.encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.number - 1
-
-    async def share(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        index = 0
-        async for item in items:
-            if self.owns(item):
-                yield _Indexed(index, item)
-            index += 1
-
-    def __str__(self) -> str:
-        return f"{self.number}/{self.count}"
-
-
-@dataclass(frozen=True)
-class _Indexed:
-    """An item that keeps its index in the whole list (a shard's items are not contiguous)."""
-
-    index: int
-    item: Any
-
-
-class _Puller:
-    """Hands the next (index, item) of an async iterator to one worker at a time."""
-
-    def __init__(self, items: AsyncIterator[Any]) -> None:
-        self.items = items
-        self.index = 0
-        self.lock = asyncio.Lock()
-
-    async def __call__(self) -> Any:
-        async with self.lock:
-            item = await anext(self.items, _END)
-            if item is _END:
-                return _END
-            self.index += 1
-            if isinstance(item, _Indexed):
-                return item.index, item.item
-            return self.index - 1, item
-
-    async def close(self) -> None:
-        closer = getattr(self.items, "aclose", None)
-        if closer is not None:
-            await closer()
-
-
-async def _aiter(items: list[Any]) -> AsyncIterator[Any]:
-    for item in items:
-        yield item
 
 
 def _endpoint(step: Step) -> Any:
@@ -631,55 +565,6 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
-
-
-def _fields_read(playbook: Playbook) -> dict[str, frozenset[str]]:
-    """For each step, the fields of `steps.<id>` any template reads ("*": all of it)."""
-    templates: list[Template] = []
-    for step in playbook.steps:
-        for value in (step.params, step.for_each, step.outputs):
-            templates += value.templates if value is not None else []
-        templates += [t for t in (step.when, *step.expect) if t is not None]
-        if step.retry is not None:
-            templates += [t for t in (step.retry.until, step.retry.fail_when) if t is not None]
-    templates += playbook.outputs.templates if playbook.outputs is not None else []
-    read: dict[str, set[str]] = {}
-    for template in templates:
-        for step_id, field_name in template.step_fields:
-            read.setdefault(step_id, set()).add(field_name)
-    return {step_id: frozenset(fields) for step_id, fields in read.items()}
-
-
-def _kept_fields(read: frozenset[str] | None) -> tuple[str, ...] | None:
-    """What the journal keeps of a step's item records (None: all): only the fields later
-    templates read, so a resumed run has them, and the journal does not copy every response
-    it has no use for."""
-    if read is not None and "*" in read:
-        return None
-    return ("outputs", *sorted((read or frozenset()) & {"response", "values", "status", "items"}))
-
-
-def _outcome_of(error: RunError, kind: str) -> str:
-    """How a failed call stands: `failed` when the vendor surely did not act on it, `unknown`
-    when it may have (the journal's unknown creates are reconciled on --resume)."""
-    if isinstance(error, TransportError):
-        return "unknown" if error.reached_server else "failed"
-    if kind not in READ_KINDS and (isinstance(error, ResponseInvalid) or (
-            isinstance(error, HTTPStatusError) and error.status >= 500)):
-        return "unknown"  # a gateway may fail after the vendor made the reservation
-    return "failed"
-
-
-def _unmasked(journalled: Any, fresh: Any) -> Any:
-    """A journalled request, each value the journal masked (it held a secret) taken from the
-    request as rendered now: never send `[redacted]` to a vendor."""
-    if isinstance(journalled, dict) and isinstance(fresh, Mapping):
-        return {key: _unmasked(value, fresh.get(key)) for key, value in journalled.items()}
-    if isinstance(journalled, list) and isinstance(fresh, list) and len(journalled) == len(fresh):
-        return [_unmasked(old, new) for old, new in zip(journalled, fresh, strict=True)]
-    if isinstance(journalled, str) and MASK in journalled:
-        return fresh
-    return journalled
 
 
 def _which_item(index: int | None) -> str:

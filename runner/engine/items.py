@@ -1,0 +1,73 @@
+"""The items a for_each runs: this shard's share of them, handed to its workers one by one."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+END: Any = object()  # what a Puller returns once the items are all handed out
+
+
+@dataclass(frozen=True)
+class Shard:
+    """`--shard K/N`: the items of every for_each whose hash falls to shard K of N."""
+
+    number: int
+    count: int
+
+    def owns(self, item: Any) -> bool:
+        text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(text.encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.number - 1
+
+    async def share(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        index = 0
+        async for item in items:
+            if self.owns(item):
+                yield Indexed(index, item)
+            index += 1
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.count}"
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """An item that keeps its index in the whole list (a shard's items are not contiguous)."""
+
+    index: int
+    item: Any
+
+
+class Puller:
+    """Hands the next (index, item) of an async iterator to one worker at a time."""
+
+    def __init__(self, items: AsyncIterator[Any]) -> None:
+        self.items = items
+        self.index = 0
+        self.lock = asyncio.Lock()
+
+    async def __call__(self) -> Any:
+        async with self.lock:
+            item = await anext(self.items, END)
+            if item is END:
+                return END
+            self.index += 1
+            if isinstance(item, Indexed):
+                return item.index, item.item
+            return self.index - 1, item
+
+    async def close(self) -> None:
+        closer = getattr(self.items, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+async def each(items: list[Any]) -> AsyncIterator[Any]:
+    """A list as the async iterator a Puller reads."""
+    for item in items:
+        yield item
