@@ -361,6 +361,49 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
+@runs.command("resolve")
+@click.argument("run_id")
+@click.argument("item", metavar="STEP[ITERATION]")
+@click.option("--not-sent", "how", flag_value="not-sent",
+              help="The vendor did not act on it: --resume sends it again.")
+@click.option("--answer", type=click.Path(dir_okay=False, path_type=Path),
+              help="The vendor made it; FILE (JSON or YAML) is its answer, from its console "
+                   "or logs: --resume finishes the item from it.")
+@click.option("--skip", "how", flag_value="skip", help="Leave the item out of the run.")
+@journal_option
+@handles_errors
+def runs_resolve(run_id: str, item: str, how: str | None, answer: Path | None,
+                 journal: Path | None) -> None:
+    """Say what became of a write whose outcome is unknown and that no reconcile can look up,
+    so that --resume can go on."""
+    from runner.errors import InputError
+    from runner.journal import RESOLUTIONS, Journal, default_path
+    from runner.yamlio import load_file
+
+    if (how is None) == (answer is None):
+        raise InputError.plain("say what happened: one of --not-sent, --answer FILE, --skip")
+    step, iteration = _item(item)
+    given = load_file(answer).data if answer is not None else None
+    opened = Journal(journal or default_path(), existing=True)  # refused while a run writes it
+    try:
+        opened.resolve(run_id, step, iteration, how or "answer", given)
+    finally:
+        opened.close()
+    click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how or 'answer']}")
+
+
+def _item(text: str) -> tuple[str, int | None]:
+    """`reserve[3]` -> ("reserve", 3); `confirm` (a step without for_each) -> ("confirm", None)."""
+    from runner.errors import InputError
+
+    step, bracket, rest = text.partition("[")
+    if not bracket:
+        return step, None
+    if not (rest.endswith("]") and rest[:-1].isdigit() and step):
+        raise InputError.plain(f"{text!r}: expected STEP[ITERATION], e.g. reserve[3]")
+    return step, int(rest[:-1])
+
+
 @main.group()
 def sim() -> None:
     """The embedded vendor simulator."""

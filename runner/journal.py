@@ -91,6 +91,12 @@ _OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outc
 _ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
 _ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
          "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+BY_HAND = "resolved by hand: "  # the error text of a call `runs resolve` settled
+RESOLUTIONS = {  # how `runs resolve` settles a write whose outcome is unknown
+    "not-sent": "the vendor did not act on it; --resume sends it again",
+    "answer": "the vendor made it and answered so; --resume finishes the item from the answer",
+    "skip": "the item is left out of the run",
+}
 INTENT_LOG_SUFFIX = "-intents"
 CHECKPOINT_EVERY = 200  # commits between background checkpoints
 GROUP_SECONDS = 0.05  # how long rows may gather before their commit
@@ -104,16 +110,18 @@ class UnknownWrite:
 
     call_id: int
     params: dict[str, Any]
+    endpoint: str = ""
 
 
 @dataclass(frozen=True)
 class AnsweredWrite:
     """A create (or another write) the vendor answered ok, in an item that did not finish
-    (it failed after)."""
+    (it failed after); or one whose answer was given by hand (`runs resolve --answer`)."""
 
     call_id: int
     status: int
     body: Any
+    by_hand: bool = False
 
 
 @dataclass
@@ -479,20 +487,48 @@ class Journal:
         # finish, in the order sent: the last one counts. One answered ok is not sent again;
         # its answer is kept, except in journals written before answers were, where it is
         # looked up as one whose outcome is unknown
-        for call_id, step, iteration, params, outcome, status, response in self.db.execute(
-                "SELECT id, step, iteration, params, outcome, status, response FROM calls "
+        for call_id, step, iteration, params, outcome, status, response, error, endpoint in (
+                self.db.execute(
+                "SELECT id, step, iteration, params, outcome, status, response, error, endpoint "
+                "FROM calls "
                 "WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome IS NULL OR "
-                "outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,)):
+                "outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,))):
             key = (step, iteration)
             if key in recorded.items:
                 continue
             if outcome == "ok" and response is not None:
-                recorded.answered[key] = AnsweredWrite(call_id, status, json.loads(response))
+                recorded.answered[key] = AnsweredWrite(call_id, status, json.loads(response),
+                                                       bool(error and error.startswith(BY_HAND)))
                 recorded.unknown.pop(key, None)
             else:
-                recorded.unknown[key] = UnknownWrite(call_id, json.loads(params))
+                recorded.unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
                 recorded.answered.pop(key, None)
         return recorded
+
+    def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
+                answer: Any = None) -> None:
+        """Settle, as its operator found out, a write of run `run_id` whose outcome is unknown
+        and which no `reconcile` can look up: `how` is one of RESOLUTIONS."""
+        recorded = self.recorded(run_id)
+        key = (step, _key(iteration))
+        unknown = recorded.unknown.get(key)
+        if unknown is None:
+            where = f"{step}[{iteration}]" if iteration is not None else step
+            pending = ", ".join(f"{s}[{i}]" if i != WHOLE_STEP else s
+                                for s, i in sorted(recorded.unknown))
+            raise InputError.plain(f"run {run_id} has no write of unknown outcome at {where}"
+                                   + (f" (those it has: {pending})" if pending else
+                                      " (it has none)"))
+        said = BY_HAND + RESOLUTIONS[how]
+        self.db.execute("BEGIN")
+        if how == "skip":
+            self.db.execute(_ITEM, (run_id, step, key[1], "skipped", None, said, time.time()))
+        else:
+            ok = how == "answer"
+            self.db.execute(_OUTCOME, (time.time(), 200 if ok else None, None,
+                                       "ok" if ok else "failed", None, said, None,
+                                       _json(answer) if ok else None, unknown.call_id))
+        self.db.execute("COMMIT")
 
     def latest_unfinished(self, file: str, shard: str | None,
                           inputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -586,6 +622,10 @@ class Journal:
                             "reason": why} for s, i, why in self.db.execute(
             "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
             "ORDER BY step, iteration", (run_id,))]
+        run["unknown_writes"] = [
+            {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
+             "endpoint": write.endpoint, "params": write.params}
+            for (step, iteration), write in sorted(self.recorded(run_id).unknown.items())]
         run["calls"] = dict(self.db.execute(
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
             "GROUP BY 1", (run_id,)).fetchall())

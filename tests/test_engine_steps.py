@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from runner.engine.launch import execute
 from runner.errors import FileError
 from runner.journal import Journal
 from runner.playbook import load_playbook, resolve_inputs
-from tests.conftest import DATA
+from tests.conftest import DATA, outbound
 from tests.vendor import ScriptedVendor
 
 SPEC = DATA / "specs" / "testvendor.yaml"
@@ -527,7 +528,69 @@ def test_an_action_with_an_unknown_outcome_is_not_sent_again_on_resume(tmp_path:
     assert vendor.calls["POST jobs"] == 1  # sent once, never again
     assert resumed.exit_code == 1
     assert ("an earlier testvendor.job.cancel was sent and its outcome is unknown, and the spec "
-            "has no reconcile to find out; resolve it by hand") in str(resumed.error)
+            "has no reconcile to find out; look it up with the vendor (outbound runs show run-1 "
+            "has the request), then say what happened: outbound runs resolve run-1 cancel "
+            "--not-sent | --answer FILE | --skip, and resume") in str(resumed.error)
+
+
+CANCEL = ("  - id: cancel\n    call: v.job.cancel\n    params: {jobId: j1}\n"
+          "    outputs: {code: \"{{ response.code }}\"}\n"
+          "outputs: {code: \"{{ steps.cancel.outputs.code | default('skipped') }}\"}\n")
+
+
+def _unknown_cancel(tmp_path: Path) -> tuple[ScriptedVendor, str]:
+    """A cancel whose outcome is unknown (a 502), resumed once: stopped, as no reconcile can
+    look it up."""
+    vendor = ScriptedVendor(cancel_status=502)
+    _, run_id = _journalled_run(tmp_path, vendor, CANCEL)
+    vendor.cancel_status = 200
+    stopped, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)
+    assert "outbound runs resolve run-1 cancel" in str(stopped.error)
+    return vendor, run_id
+
+
+@pytest.mark.parametrize(("said", "sent", "code"), [
+    (["--not-sent"], 2, "0"),  # sent again, and answered
+    (["--answer", "ANSWER"], 1, "by-hand"),  # the answer given stands in for the vendor's
+    (["--skip"], 1, "skipped"),
+])
+def test_a_write_resolved_by_hand_lets_the_resume_go_on(
+        tmp_path: Path, said: list[str], sent: int, code: str) -> None:
+    vendor, run_id = _unknown_cancel(tmp_path)
+    journal = str(tmp_path / "journal.sqlite")
+    shown = outbound("runs", "show", run_id, "--journal", journal).stdout
+    assert '  cancel testvendor.job.cancel {"jobId": "j1"}' in shown.splitlines()
+    answer = tmp_path / "answer.json"
+    answer.write_text('{"code": "by-hand"}')
+    args = [str(answer) if arg == "ANSWER" else arg for arg in said]
+    resolved = outbound("runs", "resolve", run_id, "cancel", *args, "--journal", journal)
+    assert resolved.exit_code == 0, resolved.output
+    resumed, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)
+    assert resumed.status == "ok", resumed.error
+    assert vendor.calls["POST jobs"] == sent
+    finished = outbound("runs", "show", run_id, "--journal", journal, "--format", "json")
+    document = json.loads(finished.stdout)
+    assert document["unknown_writes"] == []
+    assert resumed.outputs == {"code": code}
+
+
+def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
+    vendor, run_id = _unknown_cancel(tmp_path)
+    journal = str(tmp_path / "journal.sqlite")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"status": 1}')
+    assert outbound("runs", "resolve", run_id, "cancel[2]", "--skip", "--journal",
+                    journal).stderr == (f"error: run {run_id} has no write of unknown outcome at "
+                                        "cancel[2] (those it has: cancel)\n")
+    assert outbound("runs", "resolve", run_id, "cancel", "--journal", journal).stderr == (
+        "error: say what happened: one of --not-sent, --answer FILE, --skip\n")
+    assert outbound("runs", "resolve", run_id, "cancel", "--answer", str(wrong), "--journal",
+                    journal).exit_code == 0
+    resumed, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)
+    assert resumed.exit_code == 2  # the answer given is not one the vendor could have sent
+    assert "the answer given with runs resolve --answer is not a testvendor.job.cancel " \
+           "response: 'code' is a required property" in str(resumed.error)
+    assert vendor.calls["POST jobs"] == 1
 
 
 def test_an_action_answered_ok_is_not_sent_again_when_its_step_failed_after(

@@ -37,6 +37,7 @@ from runner.errors import (
     AnswerTemplateError,
     ExpectationFailed,
     Finding,
+    InputError,
     Location,
     OutboundError,
     RunError,
@@ -45,7 +46,7 @@ from runner.errors import (
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
-from runner.spec import READ_KINDS
+from runner.spec import READ_KINDS, Endpoint
 from runner.templating import Template, compile_template
 from runner.window import OutsideCallingWindow
 
@@ -335,6 +336,8 @@ class Run:
         answered = self.resume.answered_write(step.id, index) if self.resume else None
         if answered is not None:  # made before --resume, and the item failed after: not again
             endpoint = _endpoint(step)
+            if answered.by_hand:  # given by its operator (runs resolve --answer): check it
+                _check_given_answer(endpoint, answered.body, _which_item(index))
             self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was "
                              "answered before --resume; its recorded answer is used, not sent "
                              "again"))
@@ -397,10 +400,13 @@ class Run:
         reconcile = endpoint.reconcile
         where = _which_item(index)
         if reconcile is None:
-            raise RunError([Finding(Location(), f"{where}: an earlier {endpoint.qualified_name}"
-                                    " was sent and its outcome is unknown, and the spec has no "
-                                    "reconcile to find out; resolve it by hand (the journal has"
-                                    " the request)")])
+            item = step.id if index is None else f"{step.id}[{index}]"
+            raise RunError([Finding(Location(), (
+                f"{where}: an earlier {endpoint.qualified_name} was sent and its outcome is "
+                "unknown, and the spec has no reconcile to find out; look it up with the "
+                f"vendor (outbound runs show {self.run_id} has the request), then say what "
+                f"happened: outbound runs resolve {self.run_id} {item} --not-sent | --answer "
+                "FILE | --skip, and resume"))])
         via = self.services[str(step.service)].spec.endpoints[reconcile.via]
         scope = {"request": request}
         params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
@@ -565,6 +571,14 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
+
+
+def _check_given_answer(endpoint: Endpoint, body: Any, where: str) -> None:
+    issues = endpoint.response_validator.issues(body)
+    if issues:
+        raise InputError([Finding(Location(path=issue.path), (
+            f"{where}: the answer given with runs resolve --answer is not a "
+            f"{endpoint.qualified_name} response: {issue.message}")) for issue in issues])
 
 
 def _which_item(index: int | None) -> str:

@@ -66,6 +66,14 @@ def run_text(run: Mapping[str, Any]) -> str:
     for failure in run["failures"]:
         where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
         out.append(f"failed {failure['step']}{where}: {failure['reason']}")
+    if run["unknown_writes"]:
+        out.append("writes whose outcome is unknown (--resume looks each up through its spec's "
+                   "reconcile; without one, say what happened: outbound runs resolve "
+                   f"{run['run_id']} STEP[ITERATION] --not-sent | --answer FILE | --skip):")
+        for write in run["unknown_writes"]:
+            where = f"[{write['iteration']}]" if write["iteration"] is not None else ""
+            out.append(f"  {write['step']}{where} {write['endpoint']} "
+                       f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["outputs"]:
         out.append("outputs:")
         out += [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in run["outputs"].items()]
