@@ -35,6 +35,7 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400
 RUN_NAMES = frozenset({"inputs", "steps", "env", "now_ms", "secret"})  # in scope everywhere
 RESPONSE_NAMES = frozenset({"response", "values", "status", "items"})  # after the step's call
 DEFAULT_MAX_PAGES = 1000
+ISSUES_LISTED = 20  # of one input's value (a CSV file's rows may break its schema by thousands)
 
 
 def parse_duration(value: float | int | str) -> float:
@@ -642,12 +643,16 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
                                     f"--var {name}=... or put it in --vars-file"))
             continue
         origin = (origins or {}).get(name)
-        for issue in spec.validator.issues(value):
+        issues = spec.validator.issues(value)
+        for issue in issues[:ISSUES_LISTED]:
             if origin is not None:
                 findings.append(Finding(origin(issue.path), issue.message))
             else:
                 where = format_json_path((name, *issue.path))
                 findings.append(Finding(Location(), f"input {where}: {issue.message}"))
+        if len(issues) > ISSUES_LISTED:
+            findings.append(Finding(Location(), f"... and {len(issues) - ISSUES_LISTED} more "
+                                    f"problems with input {name!r}"))
         values[name] = value
     if findings:
         raise InputError(findings)

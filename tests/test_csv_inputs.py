@@ -120,3 +120,13 @@ def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -
                            "--var", 'customers=[{"number": "1-2", "minutes": 5}]')
     assert (code, stderr) == (2, "error: input customers[0].number: '1-2' does not match "
                                  "'^[0-9*#]{1,24}$'\n")
+
+
+def test_an_export_broken_row_after_row_is_reported_in_brief(tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("number,minutes\n" + "".join(f"138-{n},30\n" for n in range(500)))
+    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}")
+    lines = stderr.splitlines()
+    assert code == 2 and len(lines) == 21
+    assert lines[0].startswith(f"error: {export}:2:1 (customers[0].number): '138-0' does not ")
+    assert lines[-1] == "error: ... and 480 more problems with input 'customers'"
