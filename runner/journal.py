@@ -6,7 +6,9 @@ item's result (the record later steps read) is written when the item finishes. A
 or a failure therefore leaves an exact account: `--resume` skips finished items, feeds their
 recorded results to later steps, looks up creates (and other writes) whose outcome is unknown
 (an intent with no outcome) before deciding to send them again, and never sends again one the
-vendor answered ok (its answer is kept, for the item to finish from).
+vendor answered ok (its answer is kept, for the item to finish from). A write of unknown
+outcome that no reconcile can look up waits for its operator, who asks the vendor and records
+the answer with `outbound runs resolve` (`resolve()`).
 
 Everything written goes through the redactor first: no secret reaches the file. The file uses
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
