@@ -299,6 +299,9 @@ def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[E
 
 def _prepare_destinations(options: RunOptions) -> None:
     """The folders of the reports and cassettes, made before anything is sent."""
+    if options.dry_run and options.report_html:
+        raise InputError.plain("--report-html draws a run from its journal, and a dry run "
+                               "sends and journals nothing (drop --dry-run, or try --sim)")
     files = [("--report-json", options.report_json), ("--report-junit", options.report_junit),
              ("--report-html", options.report_html)]
     for option, path in files:

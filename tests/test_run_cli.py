@@ -76,6 +76,14 @@ def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
     assert lines[-1] == "dry run done: nothing was sent"
 
 
+def test_a_dry_run_cannot_draw_an_html_report(in_repo: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    result = outbound("run", SHIPPED[1], "--sim", "--dry-run", "--report-html", str(report))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("error: --report-html draws a run from its journal, and a dry run "
+                             "sends and journals nothing (drop --dry-run, or try --sim)\n")
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--var", "vdn_id=10000"], "error: input vdn_id: 10000 is greater than the maximum of 9999"
                                 " (iSales VDN)"),
