@@ -99,6 +99,11 @@ def test_a_recorded_check_replays_offline_with_the_same_findings(live: str,
     assert demo_credentials.ISALES_SK not in "".join(p.read_text() for p in recorded)
     offline_code, offline_findings, _ = _check("--replay", str(cassettes))
     assert (offline_code, offline_findings) == (live_code, live_findings)
+    mixed = outbound("check", PROBE, "--replay", str(cassettes), "--sim", "--record",
+                     str(tmp_path / "again"))
+    assert (mixed.exit_code, mixed.stderr) == (2, "error: --replay checks recorded answers "
+                                               "without calling anything; --sim, --record "
+                                               "would do nothing with it\n")
 
 
 def test_a_check_on_the_embedded_simulator_follows_its_fault_plan(in_repo: Path,

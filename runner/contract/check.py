@@ -84,6 +84,11 @@ class Cassette:
 def check(options: CheckOptions) -> CheckResult:
     playbook = load_playbook(options.playbook)
     if options.replay is not None:
+        ignored = [name for name, given in (("--sim", options.simulate), ("--sim-faults",
+                   options.sim_faults), ("--record", options.record)) if given]
+        if ignored:
+            raise InputError.plain(f"--replay checks recorded answers without calling anything;"
+                                   f" {', '.join(ignored)} would do nothing with it")
         return _compare_all(playbook, _read_cassettes(options.replay), options.slow_after)
     _refuse_writes(playbook, options.allow_writes)
     faults = load_sim_faults(options.sim_faults, options.simulate)
