@@ -411,8 +411,10 @@ def sim() -> None:
 
 @sim.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8700, show_default=True, type=int)
-@click.option("--speed", default=1.0, show_default=True, type=float,
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535),
+              help="The port to listen on (0: any free one; the banner says which).")
+@click.option("--speed", default=1.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
               help="Reserved calls come this many times sooner (60: a minute's wait takes a "
                    "second); the simulator's clock stays the real one.")
 @click.option("--clock-offset", default=0.0, show_default=True, type=float,
@@ -427,11 +429,12 @@ def sim() -> None:
 def sim_serve(host: str, port: int, speed: float, clock_offset: float, tls_cert: str | None,
               tls_key: str | None, faults: Path | None) -> None:
     """Serve every spec'd endpoint over real HTTP (uvicorn)."""
+    from runner.errors import InputError
     from runner.sim.faults import load_faults
     from runner.sim.serve import serve
 
     if bool(tls_cert) != bool(tls_key):
-        raise click.UsageError("--tls-cert and --tls-key go together")
+        raise InputError.plain("--tls-cert and --tls-key go together")
     plan = load_faults(faults) if faults else None
     serve(host, port, speed, clock_offset, announce=click.echo, tls=(tls_cert, tls_key)
           if tls_cert and tls_key else None, faults=plan)

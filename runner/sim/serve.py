@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 
 from runner.clock import RealClock, SimulatedClock
+from runner.errors import InputError
 from runner.sim import demo_credentials
 from runner.sim.app import ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
@@ -23,6 +25,8 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
           faults: FaultPlan | None = None) -> None:
     import uvicorn
 
+    listening = _listen(host, port)  # before the banner: it names the port that is listening
+    port = listening.getsockname()[1]
     # the vendors keep the real time (as far off as asked), which clients sign with and reckon
     # appointment times by; --speed only brings reserved calls sooner
     app = Simulator(clock=RealClock(offset=clock_offset), schedule=SimulatedClock(speed=speed),
@@ -42,5 +46,19 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
     announce(f"state: GET {base}/_sim/state   "
              f"bring calls nearer: POST {base}/_sim/clock?advance=SECONDS")
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+    config = uvicorn.Config(app, log_level="warning", ssl_certfile=tls[0] if tls else None,
+                            ssl_keyfile=tls[1] if tls else None)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port; an InputError that says why when it cannot be."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise InputError.plain(f"sim serve: cannot listen on {host}:{port} "
+                               f"({exc.strerror or exc})") from None
+    return listening
