@@ -44,7 +44,7 @@ import secrets as random_tokens
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -485,27 +485,34 @@ class Journal:
                 "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
                 "status IN ('ok', 'skipped')", (run_id,)):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
-        # the writes (every kind but the reads, list and detail) of items that did not
-        # finish, in the order sent: the last one counts. One answered ok is not sent again;
-        # its answer is kept, except in journals written before answers were, where it is
-        # looked up as one whose outcome is unknown
+        recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
+        return recorded
+
+    def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
+            dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
+        """The writes (every kind but the reads, list and detail) of the items not `finished`,
+        each item's last one: those answered ok, and those whose outcome is unknown."""
+        answered: dict[tuple[str, int], AnsweredWrite] = {}
+        unknown: dict[tuple[str, int], UnknownWrite] = {}
+        # in the order sent: the last one counts. One answered ok is not sent again; its
+        # answer is kept, except in journals written before answers were, where it is looked
+        # up as one whose outcome is unknown
         for call_id, step, iteration, params, outcome, status, response, error, endpoint in (
                 self.db.execute(
                 "SELECT id, step, iteration, params, outcome, status, response, error, endpoint "
-                "FROM calls "
-                "WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome IS NULL OR "
-                "outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,))):
+                "FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome "
+                "IS NULL OR outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,))):
             key = (step, iteration)
-            if key in recorded.items:
+            if key in finished:
                 continue
             if outcome == "ok" and response is not None:
-                recorded.answered[key] = AnsweredWrite(call_id, status, json.loads(response),
-                                                       bool(error and error.startswith(BY_HAND)))
-                recorded.unknown.pop(key, None)
+                answered[key] = AnsweredWrite(call_id, status, json.loads(response),
+                                              bool(error and error.startswith(BY_HAND)))
+                unknown.pop(key, None)
             else:
-                recorded.unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
-                recorded.answered.pop(key, None)
-        return recorded
+                unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
+                answered.pop(key, None)
+        return answered, unknown
 
     def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
                 answer: Any = None) -> None:
@@ -624,10 +631,13 @@ class Journal:
                             "reason": why} for s, i, why in self.db.execute(
             "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
             "ORDER BY step, iteration", (run_id,))]
+        finished = set(self.db.execute("SELECT step, iteration FROM items WHERE run_id = ? "
+                                       "AND status IN ('ok', 'skipped')", (run_id,)))
         run["unknown_writes"] = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "endpoint": write.endpoint, "params": write.params}
-            for (step, iteration), write in sorted(self.recorded(run_id).unknown.items())]
+            for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
+                                                   .items())]
         run["calls"] = dict(self.db.execute(
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
             "GROUP BY 1", (run_id,)).fetchall())
