@@ -180,6 +180,9 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Continue a crashed, killed, failed or paused run: finished items are not "
                    "repeated. 'latest': the newest unfinished run of this playbook, or a new "
                    "run when there is none.")
+@click.option("--max-creates", type=click.IntRange(min=1), metavar="N",
+              help="Pause (exit 75) once N creates were started, as a canary: look at them, "
+                   "then --resume goes on (with its own --max-creates, if given).")
 @click.option("--shard", metavar="K/N",
               help="Run shard K of N: a stable share of every for_each, with its own journal.")
 @click.option("--record", type=click.Path(file_okay=False, path_type=Path),
@@ -188,10 +191,10 @@ def specs_show(endpoint: str, output_format: str) -> None:
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
         csv_inputs: tuple[str, ...], simulate: bool, dry_run: bool, report_json: Path | None,
         report_junit: Path | None, report_html: Path | None, verbose: bool, quiet: bool,
-        sim_faults: Path | None, journal: Path | None, resume: str | None, shard: str | None,
-        record: Path | None) -> None:
+        sim_faults: Path | None, journal: Path | None, resume: str | None,
+        max_creates: int | None, shard: str | None, record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input, 75 when
-    it paused outside its calling window (resume it later with --resume)."""
+    it paused (outside its calling window, or at --max-creates; --resume goes on)."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
@@ -200,7 +203,7 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
                                      journal=journal, resume=resume,
                                      report_junit=report_junit, shard=shard,
                                      record=record, report_html=report_html,
-                                     csv_inputs=csv_inputs)))
+                                     csv_inputs=csv_inputs, max_creates=max_creates)))
 
 
 @main.command()

@@ -14,7 +14,10 @@ The tree::
         ├── ResponseInvalid       the body is not JSON, or breaks the response schema
         ├── ExpectationFailed     an `expect` of the step did not hold
         ├── AnswerTemplateError   a template reading an answer failed: the call was made
-        └── JournalError          the journal cannot be written: nothing more is sent
+        ├── JournalError          the journal cannot be written: nothing more is sent
+        └── Paused         (75)   not a failure: no new create may start now (outside the
+            │                     calling window, --max-creates reached); --resume goes on
+            └── OutsideCallingWindow  (in runner.window)
 
 Every error carries `Finding`s: a message and the `Location` it is about, so it prints as
 ``playbooks/x.yaml:12:7 (steps[2].params.vdnId): 10000 is greater than the maximum of 9999``.
@@ -184,6 +187,17 @@ class AnswerTemplateError(RunError):
 class JournalError(RunError):
     """The journal file cannot be written (a full disk, a lost file): a call it cannot
     record must not be sent."""
+
+
+class Paused(RunError):
+    """The run stopped before a create it may not start now; what was in flight finished, and
+    `--resume` continues it later (exit 75, EX_TEMPFAIL: not a failure)."""
+
+    exit_code = 75
+
+
+class CreatesSpent(Paused):
+    """`--max-creates N`: N creates were started, and the next one waits for --resume."""
 
 
 class Stopped(KeyboardInterrupt):

@@ -61,6 +61,7 @@ class RunOptions:
     report_html: Path | None = None
     extra_listeners: Sequence[Any] = field(default=())
     csv_inputs: Sequence[str] = ()  # NAME=FILE
+    max_creates: int | None = None  # pause after this many creates (a canary)
 
 
 def parse_variables(pairs: Sequence[str]) -> dict[str, str]:
@@ -193,7 +194,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         result = asyncio.run(_stopped_by_sigterm(execute(
             playbook, inputs, listeners, simulate=options.simulate, dry_run=options.dry_run,
             sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
-            observe=exchanges.append if options.record else None)))
+            observe=exchanges.append if options.record else None,
+            max_creates=options.max_creates)))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)

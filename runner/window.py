@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from runner.errors import InputError, RunError
+from runner.errors import InputError, Paused
 
-EXIT_PAUSED = 75  # EX_TEMPFAIL: not a failure; run it again later (with --resume)
+EXIT_PAUSED = Paused.exit_code  # EX_TEMPFAIL: not a failure; run it again later (--resume)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class OutsideCallingWindow(RunError):
+class OutsideCallingWindow(Paused):
     """A create was due outside the playbook's calling window; the run paused."""
-
-    exit_code = EXIT_PAUSED
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from runner.engine.services import Exchange
 from runner.journal import Journal
 from runner.playbook import load_playbook
 from runner.validation import file_schema
+from runner.window import EXIT_PAUSED
 from tests.conftest import DATA, ROOT, outbound, use_simulator
 
 PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
@@ -93,6 +94,28 @@ def test_resuming_a_finished_run_does_nothing(live: str) -> None:
     assert again.exit_code == 0
     assert again.stdout == f"run {_run_id(done.stdout)} already finished; nothing to do\n"
     assert _creates(live) == before
+
+
+def test_max_creates_pauses_a_canary_and_resume_makes_the_rest_once(live: str,
+                                                                    tmp_path: Path) -> None:
+    prefix, report = next(PREFIXES), tmp_path / "report.json"
+    inputs = ["--var", "count=10", "--var", f"prefix={prefix}"]
+    before = _creates(live)
+    canary = outbound("run", PLAYBOOK, *inputs, "--max-creates", "3", "--report-json",
+                      str(report))
+    assert canary.exit_code == EXIT_PAUSED, canary.output
+    assert _creates(live) - before == 3  # concurrency 4: the fourth never started
+    assert "--max-creates 3 reached: no new create is started" in canary.stderr
+    assert json.loads(report.read_text())["status"] == "paused"
+    more = outbound("run", PLAYBOOK, *inputs, "--resume", "latest", "--max-creates", "5")
+    assert more.exit_code == EXIT_PAUSED and _creates(live) - before == 8
+    rest = outbound("run", PLAYBOOK, *inputs, "--resume", "latest", "--report-json",
+                    str(report))
+    assert rest.exit_code == 0, rest.output
+    assert _creates(live) - before == 10
+    listed = json.loads(report.read_text())["outputs"]["numbers"]
+    assert sorted(n for n in listed if n.startswith(prefix)) == [
+        f"{prefix}{n:04d}" for n in range(10)]  # each number reserved once
 
 
 def test_resume_refuses_new_inputs_and_unknown_runs(live: str) -> None:

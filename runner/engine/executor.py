@@ -35,11 +35,13 @@ from runner.engine.responses import CheckedResponse, named_values
 from runner.engine.services import ServiceClient
 from runner.errors import (
     AnswerTemplateError,
+    CreatesSpent,
     ExpectationFailed,
     Finding,
     InputError,
     Location,
     OutboundError,
+    Paused,
     RunError,
     TemplateError,
 )
@@ -105,7 +107,8 @@ class Run:
                  env: Mapping[str, str] | None = None, dry_run: bool = False,
                  simulated: bool = False, journal: Journal | None = None,
                  resume: Recorded | None = None, run_id: str = "",
-                 shard: Shard | None = None, lenient_responses: bool = False) -> None:
+                 shard: Shard | None = None, lenient_responses: bool = False,
+                 max_creates: int | None = None) -> None:
         self.playbook = playbook
         self.inputs = dict(inputs)
         self.services = services
@@ -124,6 +127,8 @@ class Run:
         self.run_id = run_id
         self.shard = shard
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
+        self.max_creates = max_creates
+        self.creates_left = max_creates  # None: no limit
         read = fields_read(playbook)
         self.kept = {step.id: kept_fields(read.get(step.id)) for step in playbook.steps}
 
@@ -145,7 +150,7 @@ class Run:
             outputs = {} if self.dry_run or self.playbook.outputs is None else \
                 self.playbook.outputs.render(self.scope)
         except OutboundError as error:
-            status = "paused" if isinstance(error, OutsideCallingWindow) else "failed"
+            status = "paused" if isinstance(error, Paused) else "failed"
             self.emit(RunFinished(status, time.perf_counter() - started, error=str(error)))
             return RunResult(status, error=error, steps=self.finished)
         tolerated = [(s.step, i, why) for s in self.finished.values() for i, why in s.failures]
@@ -181,7 +186,7 @@ class Run:
                         or {"skipped": True, "outputs": {}}
         except OutboundError as failure:
             error = failure
-        status = "paused" if isinstance(error, OutsideCallingWindow) else "failed" if error \
+        status = "paused" if isinstance(error, Paused) else "failed" if error \
             else "partial" if tally.failed \
             else ("skipped" if tally.iterations and tally.skipped == tally.iterations else "ok")
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
@@ -214,7 +219,7 @@ class Run:
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
-        paused: list[OutsideCallingWindow] = []
+        paused: list[Paused] = []
         pull = Puller(items)
 
         def too_many() -> bool:
@@ -227,7 +232,7 @@ class Run:
                 scope = {**self.scope, step.loop_var: item}
                 try:
                     record = await self._iteration(step, scope, index, tally)
-                except OutsideCallingWindow as pause:
+                except Paused as pause:
                     paused.append(pause)  # in-flight items finish; no new one starts
                     continue
                 except OutboundError as error:
@@ -302,7 +307,7 @@ class Run:
             return recorded if status == "ok" else None
         try:
             record = await self._run_iteration(step, scope, index, tally)
-        except OutsideCallingWindow:  # not a failure: the item waits for --resume
+        except Paused:  # not a failure: the item waits for --resume
             tally.iterations -= 1
             self.emit(IterationFinished(step.id, index, "paused"))
             raise
@@ -354,7 +359,7 @@ class Run:
                 return self._finish_record(step, scope, found, None)
         else:
             params = step.params.render(scope)
-        self._check_window(step, index)
+        self._may_create(step, index)
         items: list[Any] | None = None
         if step.paginate:
             paged = await fetch_all(
@@ -366,17 +371,26 @@ class Run:
             checked = await self._call_until(step, params, scope, index, tally)
         return self._finish_record(step, scope, checked, items)
 
-    def _check_window(self, step: Step, index: int | None) -> None:
-        window = self.playbook.calling_window
-        if window is None or step.endpoint is None or step.endpoint.kind != "create":
+    def _may_create(self, step: Step, index: int | None) -> None:
+        """A create starts only inside the calling window, and within --max-creates: else the
+        run pauses (its items in flight finish), to be resumed."""
+        if step.endpoint is None or step.endpoint.kind != "create":
             return
+        where = f"iteration {index}: " if index is not None else ""
+        resume = f"--resume {self.run_id or 'RUN_ID'}"
+        window = self.playbook.calling_window
         now = self.clock.now()
-        if not window.is_open(now):
-            where = f"iteration {index}: " if index is not None else ""
+        if window is not None and not window.is_open(now):
             raise OutsideCallingWindow([Finding(Location(), (
                 f"{where}outside the calling window ({window.describe()}): no new create is "
-                f"started; {window.when_next_open(now)}: resume this run then with --resume "
-                f"{self.run_id or 'RUN_ID'}"))])
+                f"started; {window.when_next_open(now)}: resume this run then with {resume}"))])
+        if self.creates_left is None:
+            return
+        if self.creates_left == 0:
+            raise CreatesSpent([Finding(Location(), (
+                f"{where}--max-creates {self.max_creates} reached: no new create is started; "
+                f"look at what was made, then go on with {resume}"))])
+        self.creates_left -= 1
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:

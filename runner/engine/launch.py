@@ -34,7 +34,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   journal: Journal | None = None, resume: Recorded | None = None,
                   run_id: str = "", shard: Shard | None = None,
                   observe: Callable[[Exchange], None] | None = None,
-                  lenient_responses: bool = False) -> RunResult:
+                  lenient_responses: bool = False, max_creates: int | None = None
+                  ) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
@@ -55,7 +56,7 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
             service.observe = observe
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate, journal=journal, resume=resume, run_id=run_id,
-                  shard=shard, lenient_responses=lenient_responses)
+                  shard=shard, lenient_responses=lenient_responses, max_creates=max_creates)
         return await run.execute()
 
 

@@ -139,7 +139,7 @@ class ConsoleReporter:
     def _on_RunFinished(self, event: RunFinished) -> None:
         self._summary()
         if event.status == "paused":
-            self._write(f"run paused outside its calling window after {event.duration:.2f}s")
+            self._write(f"run paused after {event.duration:.2f}s; --resume goes on")
             return
         if event.error and event.status != "partial":
             self._write(f"run failed after {event.duration:.2f}s")
