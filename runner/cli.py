@@ -351,7 +351,7 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
 
 
 @runs.command("show")
-@click.argument("run_id")
+@click.argument("run_id", metavar="RUN_ID|latest")
 @journal_option
 @format_option
 @handles_errors
@@ -360,12 +360,13 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     from runner.journal import Journal, default_path
     from runner.reporting.runs import run_json, run_text
 
-    found = Journal(journal or default_path(), reader=True).run(run_id)
+    opened = Journal(journal or default_path(), reader=True)
+    found = opened.run(opened.run_id_of(run_id))
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
 @runs.command("resolve")
-@click.argument("run_id")
+@click.argument("run_id", metavar="RUN_ID|latest")
 @click.argument("item", metavar="STEP[ITERATION]")
 @click.option("--not-sent", "how", flag_value="not-sent",
               help="The vendor did not act on it: --resume sends it again.")
@@ -389,6 +390,7 @@ def runs_resolve(run_id: str, item: str, how: str | None, answer: Path | None,
     given = load_file(answer).data if answer is not None else None
     opened = Journal(journal or default_path(), existing=True)  # refused while a run writes it
     try:
+        run_id = opened.run_id_of(run_id)
         opened.resolve(run_id, step, iteration, how or "answer", given)
     finally:
         opened.close()

@@ -583,6 +583,15 @@ class Journal:
         return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() \
             is not None
 
+    def run_id_of(self, given: str) -> str:
+        """`given`, or for "latest" the id of the newest run."""
+        if given != "latest":
+            return given
+        newest = self.runs(1)
+        if not newest:
+            raise InputError.plain(f"journal {self.path} has no runs yet")
+        return str(newest[0]["run_id"])
+
     def run_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 

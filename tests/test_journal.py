@@ -174,3 +174,5 @@ def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
     assert [row.split()[0] for row in rows[1:3]] == [run["run_id"] for run in every[:2]]
     assert rows[3:] == ["the newest 2 of 3 runs (--limit 0 lists them all)"]
     assert "newest" not in outbound("runs", "list", "--journal", str(journal)).stdout
+    latest = outbound("runs", "show", "latest", "--journal", str(journal)).stdout
+    assert latest.startswith(f"run {every[0]['run_id']}  ok (exit 0)\n")
