@@ -37,6 +37,12 @@ outputs:
 """
 
 
+def _export(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "customers.csv"
+    path.write_text(text)
+    return path
+
+
 def _run(tmp_path: Path, *args: str) -> tuple[int, dict[str, object] | None, str]:
     playbook, report = tmp_path / "p.yaml", tmp_path / "report.json"
     playbook.write_text(PLAYBOOK)
@@ -63,8 +69,7 @@ def test_each_row_of_an_excel_export_is_one_item(tmp_path: Path) -> None:
 
 def test_rows_that_break_the_schema_are_named_by_line_and_nothing_is_sent(
         tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
-    export.write_text("number,minutes\n13800000001,30\n138-0002,soon\n")
+    export = _export(tmp_path, "number,minutes\n13800000001,30\n138-0002,soon\n")
     code, document, stderr = _run(tmp_path, "--csv", f"customers={export}")
     assert (code, document) == (2, None)
     assert stderr.splitlines() == [
@@ -97,16 +102,15 @@ def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> N
 
 
 def test_a_resumed_run_keeps_its_own_rows(tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
-    export.write_text("number,minutes\n13800000001,30\n")
+    export = _export(tmp_path, "number,minutes\n13800000001,30\n")
     code, _, stderr = _run(tmp_path, "--csv", f"customers={export}", "--resume", "20261122-x")
     assert (code, stderr) == (2, "error: --resume continues with the run's own inputs; --csv "
                                  "cannot change them\n")
 
 
 def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
-    export.write_text("number,minutes\n" + "".join(f"1380000{n:04d},30\n" for n in range(300)))
+    rows = "".join(f"1380000{n:04d},30\n" for n in range(300))
+    export = _export(tmp_path, "number,minutes\n" + rows)
     code, document, _ = _run(tmp_path, "--csv", f"customers={export}")
     assert code == 0 and document is not None
     shown = outbound("runs", "show", str(document["run_id"])).stdout.splitlines()
@@ -114,8 +118,7 @@ def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
 
 
 def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
-    export.write_text("number,minutes\n13800000001,30\n")
+    export = _export(tmp_path, "number,minutes\n13800000001,30\n")
     code, _, stderr = _run(tmp_path, "--csv", f"customers={export}",
                            "--var", 'customers=[{"number": "1-2", "minutes": 5}]')
     assert (code, stderr) == (2, "error: input customers[0].number: '1-2' does not match "
@@ -123,8 +126,8 @@ def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -
 
 
 def test_an_export_broken_row_after_row_is_reported_in_brief(tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
-    export.write_text("number,minutes\n" + "".join(f"138-{n},30\n" for n in range(500)))
+    rows = "".join(f"138-{n},30\n" for n in range(500))
+    export = _export(tmp_path, "number,minutes\n" + rows)
     code, _, stderr = _run(tmp_path, "--csv", f"customers={export}")
     lines = stderr.splitlines()
     assert code == 2 and len(lines) == 21
