@@ -43,6 +43,13 @@ def _export(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _run_export(tmp_path: Path, text: str, *args: str
+                ) -> tuple[int, dict[str, object] | None, str, Path]:
+    """A run given `text` as the customers' CSV export; and the export's path."""
+    export = _export(tmp_path, text)
+    return (*_run(tmp_path, "--csv", f"customers={export}", *args), export)
+
+
 def _run(tmp_path: Path, *args: str) -> tuple[int, dict[str, object] | None, str]:
     playbook, report = tmp_path / "p.yaml", tmp_path / "report.json"
     playbook.write_text(PLAYBOOK)
@@ -69,8 +76,8 @@ def test_each_row_of_an_excel_export_is_one_item(tmp_path: Path) -> None:
 
 def test_rows_that_break_the_schema_are_named_by_line_and_nothing_is_sent(
         tmp_path: Path) -> None:
-    export = _export(tmp_path, "number,minutes\n13800000001,30\n138-0002,soon\n")
-    code, document, stderr = _run(tmp_path, "--csv", f"customers={export}")
+    code, document, stderr, export = _run_export(
+        tmp_path, "number,minutes\n13800000001,30\n138-0002,soon\n")
     assert (code, document) == (2, None)
     assert stderr.splitlines() == [
         f"error: {export}:3:1 (customers[1].minutes): 'soon' is not of type 'integer'",
@@ -102,33 +109,30 @@ def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> N
 
 
 def test_a_resumed_run_keeps_its_own_rows(tmp_path: Path) -> None:
-    export = _export(tmp_path, "number,minutes\n13800000001,30\n")
-    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}", "--resume", "20261122-x")
+    code, _, stderr, _ = _run_export(tmp_path, "number,minutes\n13800000001,30\n",
+                                     "--resume", "20261122-x")
     assert (code, stderr) == (2, "error: --resume continues with the run's own inputs; --csv "
                                  "cannot change them\n")
 
 
 def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
     rows = "".join(f"1380000{n:04d},30\n" for n in range(300))
-    export = _export(tmp_path, "number,minutes\n" + rows)
-    code, document, _ = _run(tmp_path, "--csv", f"customers={export}")
+    code, document, _, _ = _run_export(tmp_path, "number,minutes\n" + rows)
     assert code == 0 and document is not None
     shown = outbound("runs", "show", str(document["run_id"])).stdout.splitlines()
     assert 'inputs {"customers": <300 items>, "numbers": []}' in shown
 
 
 def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -> None:
-    export = _export(tmp_path, "number,minutes\n13800000001,30\n")
-    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}",
-                           "--var", 'customers=[{"number": "1-2", "minutes": 5}]')
+    code, _, stderr, _ = _run_export(tmp_path, "number,minutes\n13800000001,30\n",
+                                     "--var", 'customers=[{"number": "1-2", "minutes": 5}]')
     assert (code, stderr) == (2, "error: input customers[0].number: '1-2' does not match "
                                  "'^[0-9*#]{1,24}$'\n")
 
 
 def test_an_export_broken_row_after_row_is_reported_in_brief(tmp_path: Path) -> None:
     rows = "".join(f"138-{n},30\n" for n in range(500))
-    export = _export(tmp_path, "number,minutes\n" + rows)
-    code, _, stderr = _run(tmp_path, "--csv", f"customers={export}")
+    code, _, stderr, export = _run_export(tmp_path, "number,minutes\n" + rows)
     lines = stderr.splitlines()
     assert code == 2 and len(lines) == 21
     assert lines[0].startswith(f"error: {export}:2:1 (customers[0].number): '138-0' does not ")
