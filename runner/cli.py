@@ -368,15 +368,15 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
 @runs.command("resolve")
 @click.argument("run_id", metavar="RUN_ID|latest")
 @click.argument("item", metavar="STEP[ITERATION]")
-@click.option("--not-sent", "how", flag_value="not-sent",
+@click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")
 @click.option("--answer", type=click.Path(dir_okay=False, path_type=Path),
               help="The vendor made it; FILE (JSON or YAML) is its answer, from its console "
                    "or logs: --resume finishes the item from it.")
-@click.option("--skip", "how", flag_value="skip", help="Leave the item out of the run.")
+@click.option("--skip", is_flag=True, help="Leave the item out of the run.")
 @journal_option
 @handles_errors
-def runs_resolve(run_id: str, item: str, how: str | None, answer: Path | None,
+def runs_resolve(run_id: str, item: str, not_sent: bool, answer: Path | None, skip: bool,
                  journal: Path | None) -> None:
     """Say what became of a write whose outcome is unknown and that no reconcile can look up,
     so that --resume can go on."""
@@ -384,17 +384,20 @@ def runs_resolve(run_id: str, item: str, how: str | None, answer: Path | None,
     from runner.journal import RESOLUTIONS, Journal, default_path
     from runner.yamlio import load_file
 
-    if (how is None) == (answer is None):
+    said = [how for how, given in (("not-sent", not_sent), ("answer", answer is not None),
+                                   ("skip", skip)) if given]
+    if len(said) != 1:
         raise InputError.plain("say what happened: one of --not-sent, --answer FILE, --skip")
+    how = said[0]
     step, iteration = _item(item)
     given = load_file(answer).data if answer is not None else None
     opened = Journal(journal or default_path(), existing=True)  # refused while a run writes it
     try:
         run_id = opened.run_id_of(run_id)
-        opened.resolve(run_id, step, iteration, how or "answer", given)
+        opened.resolve(run_id, step, iteration, how, given)
     finally:
         opened.close()
-    click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how or 'answer']}")
+    click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how]}")
 
 
 def _item(text: str) -> tuple[str, int | None]:

@@ -52,7 +52,7 @@ from typing import Any
 
 import orjson
 
-from runner.errors import Finding, InputError, JournalError, Location
+from runner.errors import Finding, InputError, JournalError, Location, OutboundError
 from runner.secrets import REDACTOR
 
 
@@ -476,10 +476,7 @@ class Journal:
         row = self.db.execute("SELECT inputs, status, playbook, playbook_sha FROM runs WHERE "
                               "run_id = ?", (run_id,)).fetchone()
         if row is None:
-            known = [r[0] for r in self.db.execute(
-                "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
-            raise InputError.plain(f"journal {self.path} has no run {run_id!r}"
-                                   + (f" (latest: {', '.join(known)})" if known else ""))
+            raise self._no_run(run_id)
         recorded = Recorded(run_id, json.loads(row[0]), row[1], row[2], row[3])
         for step, iteration, status, record in self.db.execute(
                 "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
@@ -583,6 +580,12 @@ class Journal:
         return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() \
             is not None
 
+    def _no_run(self, run_id: str) -> OutboundError:
+        known = [r[0] for r in self.db.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
+        return InputError.plain(f"journal {self.path} has no run {run_id!r}"
+                                + (f" (latest: {', '.join(known)})" if known else ""))
+
     def run_id_of(self, given: str) -> str:
         """`given`, or for "latest" the id of the newest run."""
         if given != "latest":
@@ -624,7 +627,7 @@ class Journal:
                               "finished_at, status, exit_code, outputs, error, resumed FROM "
                               "runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise InputError.plain(f"journal {self.path} has no run {run_id!r}")
+            raise self._no_run(run_id)
         keys = ("run_id", "playbook", "file", "inputs", "shard", "started_at", "finished_at",
                 "status", "exit_code", "outputs", "error", "resumed")
         run = dict(zip(keys, row, strict=True))

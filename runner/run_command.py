@@ -304,6 +304,9 @@ def _prepare_destinations(options: RunOptions) -> None:
     if options.dry_run and options.report_html:
         raise InputError.plain("--report-html draws a run from its journal, and a dry run "
                                "sends and journals nothing (drop --dry-run, or try --sim)")
+    if options.dry_run and options.record:
+        raise InputError.plain("--record keeps the exchanges a run has, and a dry run sends "
+                               "nothing (drop --dry-run, or try --sim)")
     files = [("--report-json", options.report_json), ("--report-junit", options.report_junit),
              ("--report-html", options.report_html)]
     for option, path in files:

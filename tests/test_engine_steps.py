@@ -582,8 +582,10 @@ def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
     assert outbound("runs", "resolve", run_id, "cancel[2]", "--skip", "--journal",
                     journal).stderr == (f"error: run {run_id} has no write of unknown outcome at "
                                         "cancel[2] (those it has: cancel)\n")
-    assert outbound("runs", "resolve", run_id, "cancel", "--journal", journal).stderr == (
-        "error: say what happened: one of --not-sent, --answer FILE, --skip\n")
+    for said in ([], ["--not-sent", "--skip"]):
+        assert outbound("runs", "resolve", run_id, "cancel", *said, "--journal",
+                        journal).stderr == ("error: say what happened: one of --not-sent, "
+                                            "--answer FILE, --skip\n")
     assert outbound("runs", "resolve", run_id, "cancel", "--answer", str(wrong), "--journal",
                     journal).exit_code == 0
     resumed, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)

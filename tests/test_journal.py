@@ -176,3 +176,6 @@ def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
     assert "newest" not in outbound("runs", "list", "--journal", str(journal)).stdout
     latest = outbound("runs", "show", "latest", "--journal", str(journal)).stdout
     assert latest.startswith(f"run {every[0]['run_id']}  ok (exit 0)\n")
+    missing = outbound("runs", "show", "nope", "--journal", str(journal)).stderr
+    assert missing == (f"error: journal {journal} has no run 'nope' (latest: "
+                       + ", ".join(run["run_id"] for run in every) + ")\n")

@@ -76,12 +76,17 @@ def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
     assert lines[-1] == "dry run done: nothing was sent"
 
 
-def test_a_dry_run_cannot_draw_an_html_report(in_repo: Path, tmp_path: Path) -> None:
+def test_a_dry_run_cannot_draw_an_html_report_or_record(in_repo: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     result = outbound("run", SHIPPED[1], "--sim", "--dry-run", "--report-html", str(report))
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("error: --report-html draws a run from its journal, and a dry run "
                              "sends and journals nothing (drop --dry-run, or try --sim)\n")
+    recorded = outbound("run", SHIPPED[1], "--dry-run", "--record", str(tmp_path / "cassettes"))
+    assert (recorded.exit_code, recorded.stderr) == (2, (
+        "error: --record keeps the exchanges a run has, and a dry run sends nothing (drop "
+        "--dry-run, or try --sim)\n"))
+    assert not (tmp_path / "cassettes").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
