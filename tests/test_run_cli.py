@@ -64,6 +64,20 @@ def test_a_vars_file_supplies_inputs(in_repo: Path, tmp_path: Path) -> None:
     assert "answered: 0" in result.stdout
 
 
+def test_the_shipped_customer_export_feeds_the_shipped_playbook(in_repo: Path,
+                                                                tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = outbound("run", SHIPPED[0], "--sim", "--csv", "customers=playbooks/customers.csv",
+                      "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["inputs"]["customers"] == [
+        {"speech_task": 1618, "number": "13800000001"},
+        {"speech_task": 1619, "number": "13800000002"},
+        {"speech_task": 1623, "number": "13800000035"}]
+    assert document["outputs"]["reserved"] == 2  # task 1619 is not running
+
+
 def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
     result = outbound("run", SHIPPED[0], "--dry-run")  # no URLs, no secrets: nothing is sent
     assert result.exit_code == 0, result.output
