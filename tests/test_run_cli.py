@@ -163,9 +163,15 @@ def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> No
     assert "  FAIL  reserve" in result.stdout
 
 
-def test_a_rendered_param_outside_its_rule_is_refused_unsent(tmp_path: Path) -> None:
+def _written(tmp_path: Path, text: str) -> Path:
+    """A playbook of the test's own, as a file."""
     playbook = tmp_path / "p.yaml"
-    playbook.write_text("""\
+    playbook.write_text(text)
+    return playbook
+
+
+def test_a_rendered_param_outside_its_rule_is_refused_unsent(tmp_path: Path) -> None:
+    playbook = _written(tmp_path, """\
 playbook_version: 1
 name: one reservation
 services:
@@ -187,8 +193,7 @@ steps:
 
 
 def test_for_each_over_a_key_the_answer_lacks_names_it(tmp_path: Path) -> None:
-    playbook = tmp_path / "p.yaml"
-    playbook.write_text("""\
+    playbook = _written(tmp_path, """\
 playbook_version: 1
 name: tasks
 services:
@@ -209,8 +214,7 @@ steps:
 
 
 def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
-    playbook = tmp_path / "p.yaml"
-    playbook.write_text("""\
+    playbook = _written(tmp_path, """\
 playbook_version: 1
 name: blocklisted numbers
 services:
