@@ -1,0 +1,228 @@
+"""What the journal holds, read back: runs, their calls, what `--resume` goes on from; and
+the journal's upkeep (`runs resolve`, `runs prune`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Container, Iterator, Mapping
+from typing import Any
+
+from runner.errors import InputError, OutboundError
+from runner.journal.rows import (
+    BY_HAND,
+    INSERT_ITEM,
+    RESOLUTIONS,
+    UPDATE_OUTCOME,
+    WHOLE_STEP,
+    AnsweredWrite,
+    Pruned,
+    Recorded,
+    UnknownWrite,
+    key_of,
+    loaded_json,
+    masked_json,
+)
+from runner.journal.store import JournalFile
+
+
+class Journal(JournalFile):
+    """A journal file, to write a run into (JournalFile) and to read runs back from."""
+
+    def recorded(self, run_id: str) -> Recorded:
+        """What run `run_id` finished, and which of its creates have an unknown outcome."""
+        self._commit()
+        row = self.db.execute("SELECT inputs, status, playbook, playbook_sha FROM runs WHERE "
+                              "run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._no_run(run_id)
+        recorded = Recorded(run_id, json.loads(row[0]), row[1], row[2], row[3])
+        for step, iteration, status, record in self.db.execute(
+                "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
+                "status IN ('ok', 'skipped')", (run_id,)):
+            recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
+        recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
+        return recorded
+
+    def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
+            dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
+        """The writes (every kind but the reads, list and detail) of the items not `finished`,
+        each item's last one: those answered ok, and those whose outcome is unknown."""
+        answered: dict[tuple[str, int], AnsweredWrite] = {}
+        unknown: dict[tuple[str, int], UnknownWrite] = {}
+        # in the order sent: the last one counts. One answered ok is not sent again; its
+        # answer is kept, except in journals written before answers were, where it is looked
+        # up as one whose outcome is unknown
+        for call_id, step, iteration, params, outcome, status, response, error, endpoint in (
+                self.db.execute(
+                "SELECT id, step, iteration, params, outcome, status, response, error, endpoint "
+                "FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome "
+                "IS NULL OR outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,))):
+            key = (step, iteration)
+            if key in finished:
+                continue
+            if outcome == "ok" and response is not None:
+                answered[key] = AnsweredWrite(call_id, status, json.loads(response),
+                                              bool(error and error.startswith(BY_HAND)))
+                unknown.pop(key, None)
+            else:
+                unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
+                answered.pop(key, None)
+        return answered, unknown
+
+    def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
+                answer: Any = None) -> None:
+        """Settle, as its operator found out, a write of run `run_id` whose outcome is unknown
+        and which no `reconcile` can look up: `how` is one of RESOLUTIONS."""
+        recorded = self.recorded(run_id)
+        key = (step, key_of(iteration))
+        unknown = recorded.unknown.get(key)
+        if unknown is None:
+            where = f"{step}[{iteration}]" if iteration is not None else step
+            pending = ", ".join(f"{s}[{i}]" if i != WHOLE_STEP else s
+                                for s, i in sorted(recorded.unknown))
+            raise InputError.plain(f"run {run_id} has no write of unknown outcome at {where}"
+                                   + (f" (those it has: {pending})" if pending else
+                                      " (it has none)"))
+        said = BY_HAND + RESOLUTIONS[how]
+        self.db.execute("BEGIN")
+        if how == "skip":
+            self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said, time.time()))
+        else:
+            ok = how == "answer"
+            self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,
+                                       "ok" if ok else "failed", None, said, None,
+                                       masked_json(answer) if ok else None, unknown.call_id))
+        self.db.execute("COMMIT")
+
+    def latest_unfinished(self, file: str, shard: str | None,
+                          inputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """The newest run of playbook `file` (and shard) that did not finish ok and has these
+        inputs (as journalled: masked alike), if any; and if not, the newest unfinished run
+        with other inputs, if any."""
+        self._commit()
+        wanted = json.loads(masked_json(dict(inputs)))
+        other = None
+        for run_id, journalled in self.db.execute(
+                "SELECT run_id, inputs FROM runs WHERE file = ? AND shard IS ? AND status != "
+                "'ok' ORDER BY started_at DESC", (file, shard)):
+            if json.loads(journalled) == wanted:
+                return str(run_id), None
+            other = other or str(run_id)
+        return None, other
+
+    def prune(self, started_before: float, *, dry_run: bool = False) -> Pruned:
+        """Remove every run started before `started_before` (a time.time()), with its calls,
+        items and steps, and give the file the room back. The caller holds the journal as its
+        writer, so none of them is being run."""
+        self._commit()
+        old = "SELECT run_id FROM runs WHERE started_at < ?"
+        (runs, unfinished), = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status != 'ok'), 0) FROM runs WHERE started_at < ?",
+            (started_before,))
+        calls, = self.db.execute(f"SELECT COUNT(*) FROM calls WHERE run_id IN ({old})",
+                                 (started_before,)).fetchone()
+        kept, = self.db.execute("SELECT COUNT(*) FROM runs WHERE started_at >= ?",
+                                (started_before,)).fetchone()
+        if dry_run or not runs:
+            return Pruned(runs, unfinished, calls, kept)
+        self.db.execute("BEGIN")
+        for table in ("calls", "items", "steps"):
+            self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", (started_before,))
+        self.db.execute("DELETE FROM runs WHERE started_at < ?", (started_before,))
+        self.db.execute("COMMIT")
+        self.db.execute("VACUUM")
+        return Pruned(runs, unfinished, calls, kept)
+
+    def has_run(self, run_id: str) -> bool:
+        self._commit()
+        return self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() \
+            is not None
+
+    def _no_run(self, run_id: str) -> OutboundError:
+        known = [r[0] for r in self.db.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
+        return InputError.plain(f"journal {self.path} has no run {run_id!r}"
+                                + (f" (latest: {', '.join(known)})" if known else ""))
+
+    def run_id_of(self, given: str) -> str:
+        """`given`, or for "latest" the id of the newest run."""
+        if given != "latest":
+            return given
+        newest = self.runs(1)
+        if not newest:
+            raise InputError.plain(f"journal {self.path} has no runs yet")
+        return str(newest[0]["run_id"])
+
+    def run_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The newest `limit` runs (None: every run), newest first."""
+        self._commit()
+        rows = self.db.execute(
+            "SELECT r.run_id, r.playbook, r.status, r.exit_code, r.started_at, r.finished_at,"
+            " r.shard, r.resumed, (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id),"
+            " (SELECT COUNT(*) FROM items i WHERE i.run_id = r.run_id AND i.status = 'failed')"
+            " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (-1 if limit is None else limit,))
+        keys = ("run_id", "playbook", "status", "exit_code", "started_at", "finished_at",
+                "shard", "resumed", "calls", "failed_items")
+        found = [dict(zip(keys, row, strict=True)) for row in rows]
+        for run in found:
+            run["status"] = self._status(run["run_id"], run["status"])
+        return found
+
+    def _status(self, run_id: str, status: str) -> str:
+        """`killed` for a run recorded as running that no process is writing (the lock on
+        the intent log ends with its process, however it ended); `--resume` continues it."""
+        if status != "running" or self._others_writing or run_id == self.run_id:
+            return status
+        return "killed"
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run: its row, steps, failed items and calls."""
+        self._commit()
+        row = self.db.execute("SELECT run_id, playbook, file, inputs, shard, started_at, "
+                              "finished_at, status, exit_code, outputs, error, resumed FROM "
+                              "runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._no_run(run_id)
+        keys = ("run_id", "playbook", "file", "inputs", "shard", "started_at", "finished_at",
+                "status", "exit_code", "outputs", "error", "resumed")
+        run = dict(zip(keys, row, strict=True))
+        run["status"] = self._status(run_id, run["status"])
+        run["inputs"] = json.loads(run["inputs"])
+        run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
+        step_keys = ("step", "status", "calls", "iterations", "succeeded", "skipped", "failed",
+                     "retries", "duration", "error")
+        run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
+            f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
+            (run_id,))]
+        run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,
+                            "reason": why} for s, i, why in self.db.execute(
+            "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
+            "ORDER BY step, iteration", (run_id,))]
+        finished = set(self.db.execute("SELECT step, iteration FROM items WHERE run_id = ? "
+                                       "AND status IN ('ok', 'skipped')", (run_id,)))
+        run["unknown_writes"] = [
+            {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
+             "endpoint": write.endpoint, "params": write.params}
+            for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
+                                                   .items())]
+        run["calls"] = dict(self.db.execute(
+            "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
+            "GROUP BY 1", (run_id,)).fetchall())
+        return run
+
+    def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """Every call of a run, in order, with its intent and outcome."""
+        self._commit()
+        keys = ("step", "iteration", "endpoint", "kind", "params", "sent_at", "finished_at",
+                "status", "result_code", "outcome", "duration", "error", "facts", "response")
+        for row in self.db.execute(f"SELECT {', '.join(keys)} FROM calls WHERE run_id = ? "
+                                   "ORDER BY id", (run_id,)):
+            call = dict(zip(keys, row, strict=True))
+            call["iteration"] = None if call["iteration"] == WHOLE_STEP else call["iteration"]
+            for key in ("params", "facts", "response"):
+                call[key] = loaded_json(call[key])
+            yield call

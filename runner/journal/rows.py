@@ -1,0 +1,135 @@
+"""What the journal's tables hold: their schema and statements, and the values read back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from runner.secrets import REDACTOR
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, playbook TEXT NOT NULL, file TEXT NOT NULL,
+    playbook_sha TEXT NOT NULL, inputs TEXT NOT NULL, shard TEXT,
+    started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, exit_code INTEGER,
+    outputs TEXT, error TEXT, resumed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
+    endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
+    finished_at REAL, status INTEGER, result_code TEXT, outcome TEXT, duration REAL,
+    error TEXT, facts TEXT, response TEXT);
+CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
+    status TEXT NOT NULL, record TEXT, reason TEXT, finished_at REAL NOT NULL,
+    PRIMARY KEY (run_id, step, iteration)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, calls INTEGER NOT NULL,
+    iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
+    failed INTEGER NOT NULL, retries INTEGER NOT NULL, duration REAL NOT NULL, error TEXT,
+    finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
+"""
+WHOLE_STEP = -1  # the `iteration` of a step without for_each
+INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at"
+INSERT_CALL = (f"INSERT INTO calls ({INTENT_COLUMNS}, finished_at, status, result_code, outcome, "
+         f"duration, error, facts, response) VALUES ({', '.join('?' * 16)})")
+INSERT_LOGGED = f"INSERT OR IGNORE INTO calls ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
+UPDATE_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
+            "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
+ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
+INSERT_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
+         "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+BY_HAND = "resolved by hand: "  # the error text of a call `runs resolve` settled
+RESOLUTIONS = {  # how `runs resolve` settles a write whose outcome is unknown
+    "not-sent": "the vendor did not act on it; --resume sends it again",
+    "answer": "the vendor made it and answered so; --resume finishes the item from the answer",
+    "skip": "the item is left out of the run",
+}
+INTENT_LOG_SUFFIX = "-intents"
+CHECKPOINT_EVERY = 200  # commits between background checkpoints
+GROUP_SECONDS = 0.05  # how long rows may gather before their commit
+ANSWER_KEPT = 4096  # characters of a failed call's answer kept
+
+
+@dataclass(frozen=True)
+class UnknownWrite:
+    """A create (or another write) whose request may have been sent, with no recorded
+    outcome."""
+
+    call_id: int
+    params: dict[str, Any]
+    endpoint: str = ""
+
+
+@dataclass(frozen=True)
+class AnsweredWrite:
+    """A create (or another write) the vendor answered ok, in an item that did not finish
+    (it failed after); or one whose answer was given by hand (`runs resolve --answer`)."""
+
+    call_id: int
+    status: int
+    body: Any
+    by_hand: bool = False
+
+
+@dataclass
+class Recorded:
+    """What an earlier attempt of a run finished, for `--resume`."""
+
+    run_id: str
+    inputs: dict[str, Any]
+    status: str
+    playbook: str = ""  # its name, and the SHA-256 of its file, when the run began
+    playbook_sha: str = ""
+    items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
+    unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
+    answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
+
+    def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
+        """(status, record) of an item that finished (ok or skipped), else None."""
+        return self.items.get((step, key_of(iteration)))
+
+    def unknown_write(self, step: str, iteration: int | None) -> UnknownWrite | None:
+        return self.unknown.get((step, key_of(iteration)))
+
+    def answered_write(self, step: str, iteration: int | None) -> AnsweredWrite | None:
+        return self.answered.get((step, key_of(iteration)))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What `Journal.prune` removed (or would), and how many runs are left."""
+
+    runs: int
+    unfinished: int  # of those removed: they can no longer be resumed
+    calls: int
+    kept: int
+
+
+def key_of(iteration: int | None) -> int:
+    return WHOLE_STEP if iteration is None else iteration
+
+
+def masked_json(value: Any) -> str:
+    """JSON text with every secret masked (one pass over the text, not a walk of the value)."""
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return REDACTOR.text(text)
+
+
+def loaded_json(text: str | None) -> Any:
+    """A JSON column's value; the text itself where a journal of an earlier version cut it
+    short (a failed call's answer)."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
