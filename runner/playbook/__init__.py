@@ -1,0 +1,25 @@
+"""Playbooks: the model, the loader, and every check that can be made before anything is sent.
+
+`model` is what a loaded playbook is; `loader` builds it from a YAML file and checks it as a
+whole, `steps` one step at a time; `inputs` gives a run its input values.
+"""
+
+from runner.playbook.inputs import resolve_inputs, typed_text
+from runner.playbook.loader import check_playbook_document, load_playbook
+from runner.playbook.model import (
+    DEFAULT_TIMEOUTS,
+    Input,
+    Playbook,
+    Retries,
+    ServiceBinding,
+    Step,
+    Timeouts,
+    duration_of,
+    fields_of,
+    parse_duration,
+    stream_source,
+)
+
+__all__ = ["DEFAULT_TIMEOUTS", "Input", "Playbook", "Retries", "ServiceBinding", "Step",
+           "Timeouts", "check_playbook_document", "duration_of", "fields_of", "load_playbook",
+           "parse_duration", "resolve_inputs", "stream_source", "typed_text"]

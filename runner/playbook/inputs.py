@@ -1,0 +1,72 @@
+"""The inputs of a run: values given on the command line, in files or CSV, typed and checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.errors import Finding, InputError, JsonPath, Location, format_json_path
+from runner.playbook.model import Playbook
+from runner.validation import suggest
+
+ISSUES_LISTED = 20  # of one input's value (a CSV file's rows may break its schema by thousands)
+
+
+def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
+                   from_command_line: frozenset[str] = frozenset(),
+                   origins: Mapping[str, Callable[[JsonPath], Location]] | None = None,
+                   ) -> dict[str, Any]:
+    """The run's inputs: given values (typed by each input's schema), else defaults.
+
+    Values named in `from_command_line` are text from ``--var k=v`` and are converted to the
+    input's declared type; an unknown or missing input, or a value breaking its schema, is an
+    `InputError` that names it (at its place in the file it came from, for those in `origins`).
+    """
+    findings: list[Finding] = []
+    for name in given:
+        if name not in playbook.inputs:
+            findings.append(Finding(Location(), f"--var {name}: the playbook has no input "
+                                    f"{name!r}" + suggest(name, playbook.inputs)))
+    values: dict[str, Any] = {}
+    for name, spec in playbook.inputs.items():
+        if name in given:
+            value = given[name]
+            if name in from_command_line:
+                value = typed_text(value, spec.schema)
+        elif spec.has_default:
+            value = spec.schema["default"]
+        else:
+            findings.append(Finding(Location(), f"input {name!r} is required: pass "
+                                    f"--var {name}=... or put it in --vars-file"))
+            continue
+        origin = (origins or {}).get(name)
+        issues = spec.validator.issues(value)
+        for issue in issues[:ISSUES_LISTED]:
+            if origin is not None:
+                findings.append(Finding(origin(issue.path), issue.message))
+            else:
+                where = format_json_path((name, *issue.path))
+                findings.append(Finding(Location(), f"input {where}: {issue.message}"))
+        if len(issues) > ISSUES_LISTED:
+            findings.append(Finding(Location(), f"... and {len(issues) - ISSUES_LISTED} more "
+                                    f"problems with input {name!r}"))
+        values[name] = value
+    if findings:
+        raise InputError(findings)
+    return values
+
+
+def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:
+    """Convert ``--var`` text (or a CSV cell) to the type the schema asks for, when it clearly
+    can."""
+    kind = schema.get("type")
+    if not isinstance(text, str) or kind in (None, "string"):
+        return text
+    if kind in ("integer", "number", "boolean", "array", "object", "null"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # left as text, so the schema check says what is wrong
+    return text
+

@@ -1,0 +1,200 @@
+"""One step of a playbook built from its YAML, with the checks that concern the step alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import JsonPath
+from runner.playbook.model import (
+    DEFAULT_MAX_PAGES,
+    Duration,
+    Retries,
+    Retry,
+    ServiceBinding,
+    Step,
+    Timeouts,
+    parse_duration,
+)
+from runner.spec import READ_KINDS, Endpoint
+from runner.templating import Template
+from runner.validation import suggest
+
+if TYPE_CHECKING:
+    from runner.playbook.loader import PlaybookBuilder
+
+
+def timeouts_of(raw: Any) -> Timeouts | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        return Timeouts(*(parse_duration(raw[k]) if k in raw else None
+                          for k in ("connect", "read", "total")))
+    seconds = parse_duration(raw)
+    return Timeouts(connect=seconds, read=seconds)
+
+
+def retries_of(raw: Any) -> Retries | None:
+    if raw is None:
+        return None
+    base = Retries()
+    return Retries(int(raw.get("attempts", base.attempts)),
+                   parse_duration(raw.get("delay", base.delay)),
+                   parse_duration(raw.get("max_delay", base.max_delay)))
+
+
+def size_of(text: str) -> int:
+    return int(text[:-2]) * {"KB": 1024, "MB": 1024 * 1024}[text[-2:]]
+
+
+def max_failures_of(raw: Any) -> float:
+    """A count (5), or a fraction of the items (a "10%" becomes 0.1, marked by being < 1)."""
+    if raw is None:
+        return 0
+    if isinstance(raw, str):
+        return -float(raw.rstrip("%")) / 100  # negative: a share of the items, see Step
+    return int(raw)
+
+
+_CALL_ONLY_KEYS = frozenset({"params", "paginate", "retry", "expect", "invalid_response",
+                             "timeout", "retries"})
+
+
+class StepBuilder:
+    def __init__(self, parent: PlaybookBuilder, index: int, raw: Mapping[str, Any],
+                 services: Mapping[str, ServiceBinding]) -> None:
+        self.parent = parent
+        self.at: JsonPath = ("steps", index)
+        self.raw = raw
+        self.services = services
+
+    def build(self) -> Step | None:
+        raw, at, parent = self.raw, self.at, self.parent
+        if ("call" in raw) == ("wait" in raw):
+            parent.problem(at, "a step needs exactly one of call or wait")
+            return None
+        common = dict(
+            id=raw["id"], location=parent.document.locate(at), name=raw.get("name", ""),
+            when=parent.template(raw.get("when"), (*at, "when")),
+            for_each=(parent.templated(raw["for_each"], (*at, "for_each"))
+                      if "for_each" in raw else None),
+            loop_var=raw.get("as", "item"), concurrency=raw.get("concurrency", 1),
+            max_failures=max_failures_of(raw.get("max_failures")),
+        )
+        if "wait" in raw:
+            for key in sorted(set(raw) & _CALL_ONLY_KEYS):
+                parent.problem((*at, key), f"a wait step makes no call, so {key} has no effect "
+                               "here (a wait takes id, name, wait, when, for_each, as, "
+                               "concurrency, max_failures and outputs)")
+            wait = self._duration(raw["wait"], (*at, "wait"))
+            outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
+            return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
+        endpoint = self._endpoint(raw["call"])
+        if endpoint is None:
+            return None
+        self._check_params(endpoint)
+        paginate = raw.get("paginate")
+        if paginate is not None and endpoint.pagination is None:
+            parent.problem((*at, "paginate"), f"{raw['call']} is not paginated")
+        retry = self._retry(endpoint)
+        return Step(
+            **common,
+            service=raw["call"].split(".", 1)[0], endpoint=endpoint,
+            params=parent.templated(raw.get("params", {}), (*at, "params")),
+            paginate=paginate is not None,
+            max_pages=paginate.get("max_pages", DEFAULT_MAX_PAGES)
+            if isinstance(paginate, dict) else DEFAULT_MAX_PAGES,
+            page_size=paginate.get("page_size") if isinstance(paginate, dict) else None,
+            stream=bool(paginate.get("stream")) if isinstance(paginate, dict) else False,
+            retry=retry, expect=self._expect(),
+            outputs=parent.templated(raw.get("outputs", {}), (*at, "outputs")),
+            invalid_response=raw.get("invalid_response", "fail"),
+            timeout=timeouts_of(raw.get("timeout")), retries=retries_of(raw.get("retries")),
+        )
+
+    def _endpoint(self, call: str) -> Endpoint | None:
+        service, _, name = call.partition(".")
+        if service not in self.services:
+            known = set(self.parent.raw["services"])
+            if service not in known:
+                self.parent.problem((*self.at, "call"), f"unknown service {service!r}"
+                                    + suggest(service, known)
+                                    + f" (this playbook's services: {', '.join(sorted(known))})")
+            return None
+        spec = self.services[service].spec
+        if name not in spec.endpoints:
+            self.parent.problem((*self.at, "call"), f"{service} ({spec.service}) has no endpoint "
+                                f"{name!r}" + suggest(name, spec.endpoints))
+            return None
+        return spec.endpoints[name]
+
+    def _check_params(self, endpoint: Endpoint) -> None:
+        raw_params: Mapping[str, Any] = self.raw.get("params", {})
+        at = (*self.at, "params")
+        for name, value in raw_params.items():
+            canonical = endpoint.canonical_param(name)
+            if canonical is None:
+                self.parent.problem((*at, name), f"{endpoint.qualified_name} has no param "
+                                    f"{name!r}" + suggest(name, endpoint.params), key=True)
+            elif canonical != name:
+                self.parent.problem((*at, name), f"the spec calls this param {canonical!r} "
+                                    f"({name!r} is how the vendor's page also writes it)",
+                                    key=True)
+            elif not has_template(value):
+                self._check_literal(endpoint, name, value, (*at, name))
+        managed = set()
+        if "paginate" in self.raw and endpoint.pagination:
+            managed = {endpoint.pagination.position_param, endpoint.pagination.size_param}
+        for name, param in endpoint.params.items():
+            if param.required and name not in raw_params and name not in managed:
+                self.parent.problem(at if "params" in self.raw else self.at,
+                                    f"{endpoint.qualified_name} needs the param {name!r} "
+                                    f"({param.description or param.location})")
+
+    def _check_literal(self, endpoint: Endpoint, name: str, value: Any, at: JsonPath) -> None:
+        param = endpoint.params[name]
+        schema = endpoint.request_validators[param.location]
+        for issue in schema.issues({name: value}):
+            if issue.path[:1] == (name,):
+                self.parent.problem((*at, *issue.path[1:]), issue.message)
+
+    def _retry(self, endpoint: Endpoint) -> Retry | None:
+        raw = self.raw.get("retry")
+        if raw is None:
+            return None
+        at = (*self.at, "retry")
+        if endpoint.kind not in READ_KINDS:
+            self.parent.problem(at, f"{endpoint.qualified_name} ({endpoint.kind}) cannot "
+                                "retry: a write is never re-sent blindly (an unconfirmed one is "
+                                "reconciled instead)")
+        return Retry(
+            self.parent.template(raw.get("until"), (*at, "until")),
+            self.parent.template(raw.get("fail_when"), (*at, "fail_when")),
+            raw.get("attempts", 3), self._duration(raw.get("delay", 1), (*at, "delay")) or 0.0,
+            float(raw.get("backoff", 1)), parse_duration(raw.get("max_delay", 300)))
+
+    def _duration(self, raw: float | str, at: JsonPath) -> Duration | None:
+        if isinstance(raw, str) and "{{" in raw:
+            return self.parent.template(raw, at)
+        return parse_duration(raw)
+
+    def _expect(self) -> tuple[Template, ...]:
+        raw = self.raw.get("expect", [])
+        items = [raw] if isinstance(raw, str) else raw
+        at = (*self.at, "expect")
+        path_of: Callable[[int], JsonPath] = (lambda i: at) if isinstance(raw, str) else (
+            lambda i: (*at, i))
+        compiled = (self.parent.template(t, path_of(i)) for i, t in enumerate(items))
+        return tuple(t for t in compiled if t is not None)
+
+
+
+def has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_template(v) for v in value)
+    return False
+
