@@ -26,7 +26,8 @@ Every error carries `Finding`s: a message and the `Location` it is about, so it 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 JsonPath = tuple[str | int, ...]
@@ -104,6 +105,18 @@ class OutboundError(Exception):
         if prefix and lines:  # the context heads the first line; the rest are indented
             lines = [f"{prefix}: {lines[0]}", *(f"  {line}" for line in lines[1:])]
         return "\n".join(lines)
+
+
+@contextmanager
+def within(what: str | None) -> Iterator[None]:
+    """An OutboundError raised inside says it happened in `what` (a step, an iteration);
+    None adds nothing."""
+    try:
+        yield
+    except OutboundError as error:
+        if what is not None:
+            error.add_context(what)
+        raise
 
 
 def _strip_unknown(finding: Finding) -> str:

@@ -1,7 +1,7 @@
 """Runs a playbook's steps in order: when, for_each with concurrency, retry, paginate, expect.
 
 The executor emits events and never prints. Context (step, iteration) is attached to an error
-where it becomes known, by `_where`, so a message reads
+where it becomes known, by `within`, so a message reads
 ``step reserve, iteration 3 (customer={...}): huawei-isales.appoint.create param calledNo: ...``.
 """
 
@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.clock import Clock, now_ms
+from runner.engine.calls import (
+    Caller,
+    StepTally,
+    check_expectations,
+    endpoint_of,
+    reading_answer,
+    response_scope,
+    truthy,
+)
 from runner.engine.events import (
-    CallFinished,
     Emit,
     IterationFinished,
-    NotPlanned,
-    PlannedRequest,
     RunFinished,
     RunStarted,
     StepFinished,
@@ -29,41 +34,25 @@ from runner.engine.events import (
 )
 from runner.engine.items import END, Indexed, Puller, Shard, each
 from runner.engine.pagination import fetch_all, iter_pages
-from runner.engine.recording import fields_read, kept_fields, outcome_of, unmasked
-from runner.engine.requests import OutgoingRequest, build_request
-from runner.engine.responses import CheckedResponse, named_values
+from runner.engine.planning import plan
+from runner.engine.recording import fields_read, kept_fields, unmasked
+from runner.engine.responses import CheckedResponse
+from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
 from runner.errors import (
-    AnswerTemplateError,
     CreatesSpent,
-    ExpectationFailed,
     Finding,
-    InputError,
     Location,
     OutboundError,
     Paused,
     RunError,
     TemplateError,
+    within,
 )
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
-from runner.spec import READ_KINDS, Endpoint
-from runner.templating import Template, compile_template
 from runner.window import OutsideCallingWindow
-
-_FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
-
-
-@dataclass
-class StepTally:
-    calls: int = 0
-    succeeded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    iterations: int = 0
-    retries: int = 0
-    failures: list[tuple[int | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,22 +72,6 @@ class RunResult:
                 for index, reason in finished.failures]
 
 
-@contextmanager
-def _where(what: str) -> Iterator[None]:
-    try:
-        yield
-    except OutboundError as error:
-        error.add_context(what)
-        raise
-
-
-def truthy(value: Any) -> bool:
-    """A condition's result: native values by Python truth, text like 'false' as false."""
-    if isinstance(value, str):
-        return value.strip().lower() not in _FALSE_TEXT
-    return bool(value)
-
-
 class Run:
     """One execution of a playbook against its services."""
 
@@ -111,7 +84,6 @@ class Run:
                  max_creates: int | None = None) -> None:
         self.playbook = playbook
         self.inputs = dict(inputs)
-        self.services = services
         self.clock = clock
         self.emit = emit
         self.dry_run = dry_run
@@ -126,7 +98,8 @@ class Run:
         self.resume = resume
         self.run_id = run_id
         self.shard = shard
-        self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
+        self.caller = Caller(services, clock, emit, journal,
+                             lenient_responses=lenient_responses)  # `outbound check`: it classifies
         self.max_creates = max_creates
         self.creates_left = max_creates  # None: no limit
         read = fields_read(playbook)
@@ -176,9 +149,9 @@ class Run:
         self.emit(StepStarted(step.id, step.title, call))
         error: OutboundError | None = None
         try:
-            with _where(f"step {step.id}"):
+            with within(f"step {step.id}"):
                 if self.dry_run:
-                    self._plan(step)
+                    plan(step, self.scope, self.emit)
                 elif step.for_each is not None:
                     await self._for_each(step, tally)
                 else:
@@ -270,13 +243,13 @@ class Run:
         """The items of a streamed list step, page by page, with its own step events."""
         tally = StepTally()
         started = time.perf_counter()
-        self.emit(StepStarted(step.id, step.title, _endpoint(step).qualified_name))
+        self.emit(StepStarted(step.id, step.title, endpoint_of(step).qualified_name))
         error: OutboundError | None = None
         try:
             assert step.params is not None
             params = step.params.render(self.scope)
-            pages = iter_pages(_endpoint(step), params,
-                               lambda p: self._call(step, p, None, tally),
+            pages = iter_pages(endpoint_of(step), params,
+                               lambda p: self.caller.call(step, p, None, tally),
                                lambda message: self.emit(Warned(step.id, message)),
                                page_size=step.page_size, max_pages=step.max_pages)
             async for page, _ in pages:
@@ -340,21 +313,14 @@ class Run:
         assert step.params is not None
         answered = self.resume.answered_write(step.id, index) if self.resume else None
         if answered is not None:  # made before --resume, and the item failed after: not again
-            endpoint = _endpoint(step)
-            if answered.by_hand:  # given by its operator (runs resolve --answer): check it
-                _check_given_answer(endpoint, answered.body, _which_item(index))
-            self.emit(Warned(step.id, f"{_which_item(index)}: {endpoint.qualified_name} was "
-                             "answered before --resume; its recorded answer is used, not sent "
-                             "again"))
-            return self._finish_record(step, scope, CheckedResponse(
-                answered.status, answered.body, None, named_values(endpoint, answered.body)),
-                None)
+            return self._finish_record(
+                step, scope, recorded_answer(self.caller, step, answered, index), None)
         unknown = self.resume.unknown_write(step.id, index) if self.resume else None
         if unknown is not None:  # sent before, outcome unknown: find out before sending again
             # the same request, with the same appointment time (a secret the journal masked
             # is rendered again)
             params = unmasked(unknown.params, step.params.render(scope))
-            found = await self._reconcile(step, params, index, tally)
+            found = await reconcile(self.caller, step, params, index, tally, self.run_id)
             if found is not None:
                 return self._finish_record(step, scope, found, None)
         else:
@@ -363,12 +329,12 @@ class Run:
         items: list[Any] | None = None
         if step.paginate:
             paged = await fetch_all(
-                _endpoint(step), params, lambda p: self._call(step, p, index, tally),
+                endpoint_of(step), params, lambda p: self.caller.call(step, p, index, tally),
                 lambda message: self.emit(Warned(step.id, message)),
                 page_size=step.page_size, max_pages=step.max_pages)
             checked, items = paged.last, paged.items
         else:
-            checked = await self._call_until(step, params, scope, index, tally)
+            checked = await self.caller.call_until(step, params, scope, index, tally)
         return self._finish_record(step, scope, checked, items)
 
     def _may_create(self, step: Step, index: int | None) -> None:
@@ -394,186 +360,17 @@ class Run:
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:
-        local = _response_scope(scope, checked, items)
-        with _reading_answer():
+        local = response_scope(scope, checked, items)
+        with reading_answer():
             outputs = step.outputs.render(local) if step.outputs else {}
-            self._check_expectations(step, local)
+            check_expectations(step, local)
         record = {"response": checked.body, "values": dict(checked.values), "outputs": outputs,
                   "status": checked.status}
         if items is not None:
             record["items"] = items
         return record
 
-    async def _reconcile(self, step: Step, request: dict[str, Any], index: int | None,
-                         tally: StepTally) -> CheckedResponse | None:
-        """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened.
 
-        Returns a response standing for the create when it did, None when it did not.
-        """
-        endpoint = _endpoint(step)
-        reconcile = endpoint.reconcile
-        where = _which_item(index)
-        if reconcile is None:
-            item = step.id if index is None else f"{step.id}[{index}]"
-            raise RunError([Finding(Location(), (
-                f"{where}: an earlier {endpoint.qualified_name} was sent and its outcome is "
-                "unknown, and the spec has no reconcile to find out; look it up with the "
-                f"vendor (outbound runs show {self.run_id} has the request), then say what "
-                f"happened: outbound runs resolve {self.run_id} {item} --not-sent | --answer "
-                "FILE | --skip, and resume"))])
-        via = self.services[str(step.service)].spec.endpoints[reconcile.via]
-        scope = {"request": request}
-        params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
-        wanted = {k: _render_text(v, scope) for k, v in reconcile.match.items()}
-        lookup = replace(step, endpoint=via, retry=None, paginate=True, outputs=None, expect=())
-        paged = await fetch_all(via, params, lambda p: self._call(lookup, p, index, tally),
-                                lambda message: self.emit(Warned(step.id, message)),
-                                page_size=None, max_pages=step.max_pages)
-        match = next((item for item in paged.items if isinstance(item, Mapping) and all(
-            str(item.get(key)) == str(value) for key, value in wanted.items())), None)
-        self.emit(Warned(step.id, f"{where}: an earlier {endpoint.qualified_name} had no known "
-                         f"outcome; {reconcile.via} " + ("shows it happened" if match else
-                                                         "shows it did not: sending it again")))
-        if match is None:
-            return None
-        values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}
-        return CheckedResponse(200, {"reconciled": match}, None, values)
-
-    async def _call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
-                          index: int | None, tally: StepTally) -> CheckedResponse:
-        """One call, or with `retry`, calls until its condition holds (reads only)."""
-        retry = step.retry
-        if retry is None:
-            return await self._call(step, params, index, tally)
-        delay = duration_of(retry.delay, scope)
-        for attempt in range(1, retry.attempts + 1):
-            last = attempt == retry.attempts
-            try:
-                checked = await self._call(step, params, index, tally)
-            except RunError:
-                if last:
-                    raise
-            else:
-                local = _response_scope(scope, checked, None)
-                with _reading_answer():
-                    if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
-                        raise _expectation(retry.fail_when, "retry.fail_when became true")
-                    if retry.until is None or truthy(retry.until.render(local)):
-                        return checked
-                if last:
-                    raise _expectation(retry.until, f"retry.until was still false after "
-                                       f"{retry.attempts} attempts")
-            await self.clock.sleep(delay)
-            delay = min(delay * retry.backoff, retry.max_delay)
-        raise AssertionError("unreachable")
-
-    async def _call(self, step: Step, params: dict[str, Any], index: int | None,
-                    tally: StepTally) -> CheckedResponse:
-        endpoint = _endpoint(step)
-        request = build_request(endpoint, params)
-        service = self.services[str(step.service)]
-        call_id = 0
-        if self.journal is not None:
-            # a write's intent is on disk before it leaves; a read a crash forgets is read again
-            call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
-                                          endpoint.kind, params,
-                                          write=endpoint.kind not in READ_KINDS)
-        tally.calls += 1  # counted once it may be sent
-
-        started = time.perf_counter()
-        try:
-            checked, attempts, seconds = await service.call(
-                request, timeouts=step.timeout, retries=step.retries,
-                lenient_schema=step.invalid_response == "warn" or self.lenient_responses)
-        except RunError as error:
-            seconds = time.perf_counter() - started  # every attempt's, as the vendor made us wait
-            if self.journal is not None:
-                body = getattr(error, "body", None)
-                self.journal.outcome(call_id, status=getattr(error, "status", None),
-                                     result_code=getattr(error, "code", None),
-                                     outcome=outcome_of(error, endpoint.kind), duration=seconds,
-                                     error=str(error), facts=endpoint.facts(body),
-                                     response=body)
-            tally.retries += error.retries
-            self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
-                                   getattr(error, "status", None), getattr(error, "code", None),
-                                   seconds, error.retries + 1, str(error)))
-            raise
-        tally.retries += attempts - 1
-        if self.journal is not None:
-            self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
-                                 outcome="ok", duration=seconds,
-                                 facts=endpoint.facts(checked.body),
-                                 response=None if endpoint.kind in READ_KINDS else checked.body)
-        self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
-                               checked.status, checked.result_code, seconds, attempts))
-        for warning in checked.warnings:
-            self.emit(Warned(step.id, warning))
-        return checked
-
-    def _check_expectations(self, step: Step, local: Mapping[str, Any]) -> None:
-        failed = [t for t in step.expect if not truthy(t.render(local))]
-        if failed:
-            raise ExpectationFailed([Finding(t.location, f"expectation failed: {t.source}")
-                                     for t in failed])
-
-    def _plan(self, step: Step) -> None:
-        """--dry-run: check and show every request knowable without sending anything."""
-        if step.endpoint is None:
-            self.emit(NotPlanned(step.id, "a wait step sends nothing"))
-            return
-        depends = _depends_on(step)
-        if depends:
-            self.emit(NotPlanned(step.id, "its requests depend on the responses of "
-                                 + ", ".join(f"steps.{d}" for d in sorted(depends))))
-            return
-        items = step.for_each.render(self.scope) if step.for_each is not None else [None]
-        for index, item in enumerate(items if isinstance(items, list) else [items]):
-            scope = {**self.scope, step.loop_var: item} if step.for_each is not None else self.scope
-            with _where(f"iteration {index}") if step.for_each is not None else _nothing():
-                if step.when is not None and not truthy(step.when.render(scope)):
-                    continue
-                assert step.params is not None
-                request = build_request(step.endpoint, _first_page(step, step.params.render(scope)))
-                self.emit(_planned(step, index if step.for_each is not None else None, request))
-
-
-def _endpoint(step: Step) -> Any:
-    assert step.endpoint is not None
-    return step.endpoint
-
-
-def _first_page(step: Step, params: dict[str, Any]) -> dict[str, Any]:
-    pagination = step.endpoint.pagination if step.endpoint else None
-    if not step.paginate or pagination is None:
-        return params
-    first = 0 if pagination.style == "offset" else pagination.first_page
-    size = step.page_size or step.endpoint.params[pagination.size_param].schema.get(  # type: ignore[union-attr]
-        "default", 50)
-    return {pagination.size_param: size, pagination.position_param: first, **params}
-
-
-def _planned(step: Step, index: int | None, request: OutgoingRequest) -> PlannedRequest:
-    return PlannedRequest(step.id, index, request.endpoint.qualified_name, request.method,
-                          request.describe().split(" ", 1)[1], dict(request.headers),
-                          request.body)
-
-
-def _depends_on(step: Step) -> frozenset[str]:
-    parts = [step.params, step.for_each]
-    refs = [p.step_refs for p in parts if p is not None]
-    if step.when is not None:
-        refs.append(step.when.step_refs)
-    return frozenset().union(*refs)
-
-
-def _response_scope(scope: Mapping[str, Any], checked: CheckedResponse,
-                    items: list[Any] | None) -> dict[str, Any]:
-    local = {**scope, "response": checked.body, "values": dict(checked.values),
-             "status": checked.status}
-    if items is not None:
-        local["items"] = items
-    return local
 
 
 def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -585,33 +382,6 @@ def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
         "items": [item for r in records for item in r.get("items", [])],
         "iterations": len(records),
     }
-
-
-def _check_given_answer(endpoint: Endpoint, body: Any, where: str) -> None:
-    issues = endpoint.response_validator.issues(body)
-    if issues:
-        raise InputError([Finding(Location(path=issue.path), (
-            f"{where}: the answer given with runs resolve --answer is not a "
-            f"{endpoint.qualified_name} response: {issue.message}")) for issue in issues])
-
-
-def _which_item(index: int | None) -> str:
-    return f"iteration {index}" if index is not None else "the step"
-
-
-@contextmanager
-def _reading_answer() -> Iterator[None]:
-    """A template reading an answer that fails is the run failing: the call was made."""
-    try:
-        yield
-    except TemplateError as error:
-        raise AnswerTemplateError(error.findings, error.context) from None
-
-
-def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:
-    if isinstance(value, str) and "{{" in value:
-        return compile_template(value, Location()).render(scope)
-    return value
 
 
 def _stopped(step: Step, failures: list[OutboundError], started: int,
@@ -638,13 +408,3 @@ def _first_few(reasons: list[str], run_id: str) -> list[Finding]:
         where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
         listed.append(Finding(Location(), f"  ... and {more} more{where}"))
     return listed
-
-
-def _expectation(template: Template, what: str) -> ExpectationFailed:
-    return ExpectationFailed([Finding(template.location, f"{what}: {template.source}")])
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-

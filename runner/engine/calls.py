@@ -1,0 +1,167 @@
+"""One step's calls: each journalled (its intent before it leaves, its outcome after), sent,
+checked and reported; a read with `retry` called again until its condition holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.clock import Clock
+from runner.engine.events import CallFinished, Emit, Warned
+from runner.engine.recording import outcome_of
+from runner.engine.requests import build_request
+from runner.engine.responses import CheckedResponse
+from runner.engine.services import ServiceClient
+from runner.errors import (
+    AnswerTemplateError,
+    ExpectationFailed,
+    Finding,
+    RunError,
+    TemplateError,
+)
+from runner.journal import Journal
+from runner.playbook import Step, duration_of
+from runner.spec import READ_KINDS, Endpoint
+from runner.templating import Template
+
+_FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
+
+
+@dataclass
+class StepTally:
+    calls: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    iterations: int = 0
+    retries: int = 0
+    failures: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+def truthy(value: Any) -> bool:
+    """A condition's result: native values by Python truth, text like 'false' as false."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE_TEXT
+    return bool(value)
+
+
+def endpoint_of(step: Step) -> Endpoint:
+    assert step.endpoint is not None
+    return step.endpoint
+
+
+def response_scope(scope: Mapping[str, Any], checked: CheckedResponse,
+                   items: list[Any] | None) -> dict[str, Any]:
+    """What outputs, expect and retry see: the run's names, and the answer."""
+    local = {**scope, "response": checked.body, "values": dict(checked.values),
+             "status": checked.status}
+    if items is not None:
+        local["items"] = items
+    return local
+
+
+@contextmanager
+def reading_answer() -> Iterator[None]:
+    """A template reading an answer that fails is the run failing: the call was made."""
+    try:
+        yield
+    except TemplateError as error:
+        raise AnswerTemplateError(error.findings, error.context) from None
+
+
+def check_expectations(step: Step, local: Mapping[str, Any]) -> None:
+    failed = [t for t in step.expect if not truthy(t.render(local))]
+    if failed:
+        raise ExpectationFailed([Finding(t.location, f"expectation failed: {t.source}")
+                                 for t in failed])
+
+
+def _expectation(template: Template, what: str) -> ExpectationFailed:
+    return ExpectationFailed([Finding(template.location, f"{what}: {template.source}")])
+
+
+class Caller:
+    """Makes a run's calls through its service clients, into its journal and events."""
+
+    def __init__(self, services: Mapping[str, ServiceClient], clock: Clock, emit: Emit,
+                 journal: Journal | None, *, lenient_responses: bool = False) -> None:
+        self.services = services
+        self.clock = clock
+        self.emit = emit
+        self.journal = journal
+        self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
+
+    async def call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
+                         index: int | None, tally: StepTally) -> CheckedResponse:
+        """One call, or with `retry`, calls until its condition holds (reads only)."""
+        retry = step.retry
+        if retry is None:
+            return await self.call(step, params, index, tally)
+        delay = duration_of(retry.delay, scope)
+        for attempt in range(1, retry.attempts + 1):
+            last = attempt == retry.attempts
+            try:
+                checked = await self.call(step, params, index, tally)
+            except RunError:
+                if last:
+                    raise
+            else:
+                local = response_scope(scope, checked, None)
+                with reading_answer():
+                    if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
+                        raise _expectation(retry.fail_when, "retry.fail_when became true")
+                    if retry.until is None or truthy(retry.until.render(local)):
+                        return checked
+                if last:
+                    raise _expectation(retry.until, f"retry.until was still false after "
+                                       f"{retry.attempts} attempts")
+            await self.clock.sleep(delay)
+            delay = min(delay * retry.backoff, retry.max_delay)
+        raise AssertionError("unreachable")
+
+    async def call(self, step: Step, params: dict[str, Any], index: int | None,
+                   tally: StepTally) -> CheckedResponse:
+        endpoint = endpoint_of(step)
+        request = build_request(endpoint, params)
+        service = self.services[str(step.service)]
+        call_id = 0
+        if self.journal is not None:
+            # a write's intent is on disk before it leaves; a read a crash forgets is read again
+            call_id = self.journal.intent(step.id, index, endpoint.qualified_name,
+                                          endpoint.kind, params,
+                                          write=endpoint.kind not in READ_KINDS)
+        tally.calls += 1  # counted once it may be sent
+
+        started = time.perf_counter()
+        try:
+            checked, attempts, seconds = await service.call(
+                request, timeouts=step.timeout, retries=step.retries,
+                lenient_schema=step.invalid_response == "warn" or self.lenient_responses)
+        except RunError as error:
+            seconds = time.perf_counter() - started  # every attempt's, as the vendor made us wait
+            if self.journal is not None:
+                body = getattr(error, "body", None)
+                self.journal.outcome(call_id, status=getattr(error, "status", None),
+                                     result_code=getattr(error, "code", None),
+                                     outcome=outcome_of(error, endpoint.kind), duration=seconds,
+                                     error=str(error), facts=endpoint.facts(body),
+                                     response=body)
+            tally.retries += error.retries
+            self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
+                                   getattr(error, "status", None), getattr(error, "code", None),
+                                   seconds, error.retries + 1, str(error)))
+            raise
+        tally.retries += attempts - 1
+        if self.journal is not None:
+            self.journal.outcome(call_id, status=checked.status, result_code=checked.result_code,
+                                 outcome="ok", duration=seconds,
+                                 facts=endpoint.facts(checked.body),
+                                 response=None if endpoint.kind in READ_KINDS else checked.body)
+        self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
+                               checked.status, checked.result_code, seconds, attempts))
+        for warning in checked.warnings:
+            self.emit(Warned(step.id, warning))
+        return checked

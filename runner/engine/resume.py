@@ -1,0 +1,80 @@
+"""What `--resume` does with a write an earlier attempt sent: one the vendor answered (or whose
+answer its operator gave, `runs resolve --answer`) is finished from that answer, not sent
+again; one whose outcome is unknown is looked up through its spec's `reconcile` list first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from runner.engine.calls import Caller, StepTally, endpoint_of
+from runner.engine.events import Warned
+from runner.engine.pagination import fetch_all
+from runner.engine.responses import CheckedResponse, named_values
+from runner.errors import Finding, InputError, Location, RunError
+from runner.journal import AnsweredWrite
+from runner.playbook import Step
+from runner.templating import compile_template
+
+
+def which_item(index: int | None) -> str:
+    return f"iteration {index}" if index is not None else "the step"
+
+
+def recorded_answer(caller: Caller, step: Step, answered: AnsweredWrite,
+                    index: int | None) -> CheckedResponse:
+    """The answer an earlier attempt's write got, standing for the call."""
+    endpoint = endpoint_of(step)
+    if answered.by_hand:  # given by its operator (runs resolve --answer): check it
+        issues = endpoint.response_validator.issues(answered.body)
+        if issues:
+            raise InputError([Finding(Location(path=issue.path), (
+                f"{which_item(index)}: the answer given with runs resolve --answer is not a "
+                f"{endpoint.qualified_name} response: {issue.message}")) for issue in issues])
+    caller.emit(Warned(step.id, f"{which_item(index)}: {endpoint.qualified_name} was answered "
+                       "before --resume; its recorded answer is used, not sent again"))
+    return CheckedResponse(answered.status, answered.body, None,
+                           named_values(endpoint, answered.body))
+
+
+async def reconcile(caller: Caller, step: Step, request: dict[str, Any], index: int | None,
+                    tally: StepTally, run_id: str) -> CheckedResponse | None:
+    """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened.
+
+    Returns a response standing for the create when it did, None when it did not.
+    """
+    endpoint = endpoint_of(step)
+    reconcile = endpoint.reconcile
+    where = which_item(index)
+    if reconcile is None:
+        item = step.id if index is None else f"{step.id}[{index}]"
+        raise RunError([Finding(Location(), (
+            f"{where}: an earlier {endpoint.qualified_name} was sent and its outcome is "
+            "unknown, and the spec has no reconcile to find out; look it up with the "
+            f"vendor (outbound runs show {run_id} has the request), then say what "
+            f"happened: outbound runs resolve {run_id} {item} --not-sent | --answer "
+            "FILE | --skip, and resume"))])
+    via = caller.services[str(step.service)].spec.endpoints[reconcile.via]
+    scope = {"request": request}
+    params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
+    wanted = {k: _render_text(v, scope) for k, v in reconcile.match.items()}
+    lookup = replace(step, endpoint=via, retry=None, paginate=True, outputs=None, expect=())
+    paged = await fetch_all(via, params, lambda p: caller.call(lookup, p, index, tally),
+                            lambda message: caller.emit(Warned(step.id, message)),
+                            page_size=None, max_pages=step.max_pages)
+    match = next((item for item in paged.items if isinstance(item, Mapping) and all(
+        str(item.get(key)) == str(value) for key, value in wanted.items())), None)
+    caller.emit(Warned(step.id, f"{where}: an earlier {endpoint.qualified_name} had no known "
+                       f"outcome; {reconcile.via} " + ("shows it happened" if match else
+                                                       "shows it did not: sending it again")))
+    if match is None:
+        return None
+    values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}
+    return CheckedResponse(200, {"reconciled": match}, None, values)
+
+
+def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:
+    if isinstance(value, str) and "{{" in value:
+        return compile_template(value, Location()).render(scope)
+    return value
