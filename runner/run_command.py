@@ -177,13 +177,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         return 0
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
-    run_id = recorded.run_id if recorded else new_run_id() if journal else ""
-    if journal is not None:
-        if recorded:
-            journal.reopen(run_id)
-        else:
-            journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
-                          str(shard) if shard else None)
+    run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
@@ -218,6 +212,21 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal | None,
+                     shard: Shard | None, inputs: dict[str, Any], recorded: Recorded | None,
+                     ) -> str:
+    """The run's id, its start (or its resume) journalled; "" with no journal."""
+    if journal is None:
+        return ""
+    if recorded:
+        journal.reopen(recorded.run_id)
+        return recorded.run_id
+    run_id = new_run_id()
+    journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
+                  str(shard) if shard else None)
+    return run_id
 
 
 def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None,

@@ -176,19 +176,7 @@ class Run:
             raise error
 
     async def _for_each(self, step: Step, tally: StepTally) -> None:
-        source = stream_source(step)
-        streamed = self.streams.pop(source) if source in self.streams else None
-        items: AsyncIterator[Any]
-        if streamed is not None:
-            items, total = self._stream(streamed), None
-            if self.shard is not None:  # this job's share; indexes stay those of the stream
-                items = self.shard.share(items)
-        else:
-            listed = self._list_to_iterate(step)
-            if self.shard is not None:  # counted, so max_failures: N% is of the share
-                listed = [Indexed(i, item) for i, item in enumerate(listed)
-                          if self.shard.owns(item)]
-            items, total = each(listed), len(listed)
+        items, total, streamed = self._items_of(step)
         self.emit(StepStarted(step.id, step.title, None, total=total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
@@ -224,6 +212,20 @@ class Run:
             raise _stopped(step, failures, pull.index, total, self.run_id)
         if paused:
             raise paused[0]
+
+    def _items_of(self, step: Step) -> tuple[AsyncIterator[Any], int | None, bool]:
+        """A for_each's items (this shard's share), how many (None for a stream, which is
+        not counted ahead), and whether they are a stream's."""
+        source = stream_source(step)
+        if source in self.streams:
+            items = self._stream(self.streams.pop(source))
+            # this job's share; indexes stay those of the stream
+            return (items if self.shard is None else self.shard.share(items)), None, True
+        listed = self._list_to_iterate(step)
+        if self.shard is not None:  # counted, so max_failures: N% is of the share
+            listed = [Indexed(i, item) for i, item in enumerate(listed)
+                      if self.shard.owns(item)]
+        return each(listed), len(listed), False
 
     def _list_to_iterate(self, step: Step) -> list[Any]:
         assert step.for_each is not None

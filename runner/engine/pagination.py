@@ -60,17 +60,7 @@ async def iter_pages(endpoint: Endpoint, params: Mapping[str, Any],
     while True:
         checked = await send({**params, size_param: size, position_param: position})
         pages += 1
-        page = dig(checked.body, pagination.items)
-        if page is None:
-            page = []
-        if not isinstance(page, list):
-            raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: "
-                                           f"{pagination.items} is not a list on page {pages}")])
-        if len(page) > size:
-            raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: page "
-                                           f"{pages} has {len(page)} items, more than the "
-                                           f"{size} asked for (the vendor ignores the page "
-                                           "size)")])
+        page = _items_on(endpoint, checked, pages, size)
         if page and page == previous:
             warn(f"page {pages} of {endpoint.qualified_name} repeats the page before it; "
                  "stopped paging (the vendor may be ignoring the page position)")
@@ -92,3 +82,20 @@ async def iter_pages(endpoint: Endpoint, params: Mapping[str, Any],
                 "this long, raise paginate.max_pages"))])
         position += size if pagination.style == "offset" else 1
         previous = page
+
+
+def _items_on(endpoint: Endpoint, checked: CheckedResponse, page: int, size: int) -> list[Any]:
+    """The items of page number `page`, which asked for `size` of them."""
+    assert endpoint.pagination is not None
+    items = dig(checked.body, endpoint.pagination.items)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: "
+                                       f"{endpoint.pagination.items} is not a list on page "
+                                       f"{page}")])
+    if len(items) > size:
+        raise ResponseInvalid([Finding(Location(), f"{endpoint.qualified_name}: page {page} "
+                                       f"has {len(items)} items, more than the {size} asked "
+                                       "for (the vendor ignores the page size)")])
+    return items
