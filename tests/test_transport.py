@@ -233,10 +233,17 @@ def test_a_slow_trickle_within_the_read_timeout_is_not_a_timeout() -> None:
     within(Server(trickle), test)
 
 
-def test_a_refused_port_is_a_connect_error() -> None:
+def test_a_refused_port_is_a_connect_error_saying_so_once() -> None:
     transport = Http1Transport()
-    with pytest.raises(httpx.ConnectError, match=r"cannot connect to 127\.0\.0\.1"):
+    with pytest.raises(httpx.ConnectError) as refused:
         asyncio.run(call(f"http://127.0.0.1:{free_port()}", transport))
+    assert str(refused.value) == "connection refused"
+
+
+def test_a_host_name_that_does_not_resolve_is_named_as_such() -> None:
+    transport = Http1Transport()
+    with pytest.raises(httpx.ConnectError, match=r"^unknown host: "):
+        asyncio.run(call("http://no-such-host.invalid", transport))
 
 
 def test_an_answer_past_the_limit_is_cut_at_limit_plus_one() -> None:

@@ -21,6 +21,8 @@ becomes `httpx.ReadError`/`RemoteProtocolError`/`ReadTimeout`: the outcome is un
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
 from collections import deque
 
@@ -128,7 +130,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s",
                                        request=request) from None
         except (OSError, ssl.SSLError) as exc:  # refused, unreachable, unknown host, TLS
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc}",
+            raise httpx.ConnectError(_why_not_connected(exc),
                                      request=request) from exc  # the cause says if TLS
         return connection
 
@@ -345,6 +347,15 @@ def _head(request: httpx.Request) -> bytes:
     lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
     lines += [name + b": " + value for name, value in request.headers.raw]
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _why_not_connected(error: OSError) -> str:
+    """A failed connect in a few words: "connection refused", "unknown host: ..."."""
+    if isinstance(error, socket.gaierror):
+        return f"unknown host: {str(error.strerror).lower()}"
+    if isinstance(error, ssl.SSLError) or not error.errno:  # TLS, or several addresses failed
+        return str(error)
+    return os.strerror(error.errno).lower()
 
 
 def _tls_context(verify: bool) -> ssl.SSLContext:
