@@ -146,6 +146,7 @@ class Template:
     # field "*" when the whole `steps.<id>` is used
     bounded: bool = False  # has a loop, a macro or a call: render under the time limit
     value_refs: frozenset[str] = frozenset()  # the names it reads through `values.<name>`
+    reads: frozenset[tuple[str, ...]] = frozenset()  # `a.b[0].c` as ("a", "b", "[]", "c")
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         try:
@@ -199,7 +200,8 @@ def compile_template(source: str, location: Location) -> Template:
                                              nodes.Call)))
     return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
                     frozenset(_attr_refs(tree, "inputs")), render,
-                    frozenset(_step_fields(tree)), loops, frozenset(_attr_refs(tree, "values")))
+                    frozenset(_step_fields(tree)), loops, frozenset(_attr_refs(tree, "values")),
+                    frozenset(_reads(tree)))
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]
@@ -255,6 +257,36 @@ def _step_id_of(node: nodes.Getattr | nodes.Getitem) -> str | None:
     return node.arg.value if isinstance(node.arg, nodes.Const) else None
 
 
+def _reads(tree: nodes.Node) -> Iterator[tuple[str, ...]]:
+    """Each name read with fields after it, as the name and its constant fields (an index as
+    "[]"), up to the first field not known before rendering: `r[key].x` is ("r",)."""
+    lookups = list(tree.find_all((nodes.Getattr, nodes.Getitem)))
+    inner = {id(node.node) for node in lookups}  # type: ignore[attr-defined]
+    for node in lookups:
+        if id(node) in inner:  # part of a longer read
+            continue
+        parts: list[str | None] = []
+        current: nodes.Node = node
+        while isinstance(current, (nodes.Getattr, nodes.Getitem)):
+            if isinstance(current, nodes.Getattr):
+                parts.append(current.attr)
+            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, str):
+                parts.append(current.arg.value)
+            elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, int):
+                parts.append("[]")
+            else:
+                parts.append(None)
+            current = current.node
+        if isinstance(current, nodes.Name):
+            known = [current.name]
+            for part in reversed(parts):
+                if part is None:
+                    break
+                known.append(part)
+            if len(known) > 1:
+                yield tuple(known)
+
+
 def _attr_refs(tree: nodes.Node, root: str) -> Iterator[str]:
     """The names read as `root.<name>` or `root['name']`."""
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
@@ -289,6 +321,11 @@ class TemplatedValue:
     @property
     def names(self) -> frozenset[str]:
         return frozenset().union(*(t.names for t in self.templates))
+
+    @property
+    def keys(self) -> frozenset[str] | None:
+        """The keys of a mapping value (outputs: {id: ...}); None for any other value."""
+        return frozenset(map(str, self._tree)) if isinstance(self._tree, dict) else None
 
     @property
     def step_refs(self) -> frozenset[str]:

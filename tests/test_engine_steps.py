@@ -254,9 +254,11 @@ def test_an_invalid_response_can_be_downgraded_to_a_warning(tmp_path: Path) -> N
 
 
 def test_an_undefined_name_at_run_time_is_a_clear_error(tmp_path: Path) -> None:
+    # a field named at run time: what validate cannot check against the response schema
     steps = ("  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
-             "    outputs: {x: \"{{ response.no_such_field }}\"}\n")
-    result, _ = run_steps(tmp_path, ScriptedVendor(), steps)
+             "    outputs: {x: \"{{ response[inputs.field] }}\"}\n")
+    inputs = "  field: {type: string, default: no_such_field}\n"
+    result, _ = run_steps(tmp_path, ScriptedVendor(), steps, inputs=inputs)
     assert result.exit_code == 1  # the run failed, not its input: the call had been made
     assert "no key 'no_such_field' here (the keys: " in str(result.error)
     assert str(result.error).startswith("step job: ")
@@ -598,11 +600,11 @@ def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
 def test_an_action_answered_ok_is_not_sent_again_when_its_step_failed_after(
         tmp_path: Path) -> None:
     broken = ("  - id: cancel\n    call: v.job.cancel\n    params: {jobId: j1}\n"
-              "    outputs: {x: \"{{ response.nothing.x }}\"}\n")
+              "    outputs: {x: \"{{ response[status | string].x }}\"}\n")  # named at run time
     vendor = ScriptedVendor()
     failed, run_id = _journalled_run(tmp_path, vendor, broken)
     assert failed.exit_code == 1
-    mended = broken.replace("response.nothing.x", "response.code")
+    mended = broken.replace("response[status | string].x", "response.code")
     resumed, _ = _journalled_run(tmp_path, vendor, mended, resume=run_id)
     assert resumed.status == "ok", resumed.error
     assert vendor.calls["POST jobs"] == 1

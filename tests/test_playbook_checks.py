@@ -29,3 +29,80 @@ def test_run_refuses_each_broken_playbook_with_the_same_message(in_repo: Path,
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == f"error: {_expected(path)}"
     assert result.stdout == ""  # the run never started
+
+
+def test_reads_of_documented_fields_and_of_what_no_schema_describes_pass(
+        tmp_path: Path) -> None:
+    """The field check holds reads to what documents them, and only there: a field of a
+    branch (anyOf), a list's item by index, a key named at run time, a name the template sets
+    itself, and an input without properties are all read freely."""
+    playbook = tmp_path / "reads.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: reads
+services:
+  isales: {spec: huawei-isales, base_url: "http://127.0.0.1:9", credentials: {ak: a, sk: b}}
+inputs:
+  field: {type: string, default: calledNo}
+  extra: {type: object, default: {}}
+steps:
+  - id: reserve
+    for_each: ["13800000001"]
+    as: number
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: 1900000000000}
+    outputs: {id: "{{ response.returnObject.id or response.returnObject.appointId }}",
+              note: "{{ inputs.extra.anything }}"}
+  - id: reservations
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2201"}
+    paginate: all
+    outputs:
+      first: "{{ response.data[0].calledNo }}"
+      by_name: "{{ response.data[0][inputs.field] }}"
+  - id: results
+    for_each: "{{ steps.reservations.items }}"
+    as: r
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ r.appointId }}"}
+    outputs:
+      status: "{{ response.data.callStatus | string }}"
+      own: "{% for r in [1] %}{{ r.a_name_this_template_sets }}{% endfor %}"
+outputs:
+  made: "{{ steps.reserve.outputs[0].id }}"
+  total: "{{ steps.reservations.response.totalCount }}"
+  statuses: "{{ steps.results.outputs | map(attribute='status') | list }}"
+""", encoding="utf-8")
+    result = outbound("validate", str(playbook))
+    assert result.output == "1 file checked, all valid\n"
+    assert result.exit_code == 0
+
+
+def test_reads_of_earlier_steps_are_held_to_what_they_have(tmp_path: Path) -> None:
+    playbook = tmp_path / "reads.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: reads
+services:
+  isales: {spec: huawei-isales, base_url: "http://127.0.0.1:9", credentials: {ak: a, sk: b}}
+steps:
+  - id: reservations
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2201"}
+    paginate: all
+    outputs: {count: "{{ response.totalCount }}"}
+outputs:
+  total: "{{ steps.reservations.response.totalcount }}"
+  count: "{{ steps.reservations.outputs.cuont }}"
+""", encoding="utf-8")
+    result = outbound("validate", str(playbook))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[:2] == [
+        f"{playbook}:12:10 (outputs.total): steps.reservations.response.totalcount: "
+        "steps.reservations.response has no field 'totalcount'; did you mean 'totalCount'? "
+        "(it has: data, resultCode, resultDesc, returnCode, returnDesc, totalCount; if the "
+        "vendor sends it, add it to the spec's response schema)",
+        f"{playbook}:13:10 (outputs.count): steps.reservations.outputs.cuont: "
+        "steps.reservations.outputs has no field 'cuont'; did you mean 'count'? (it has: "
+        "count)"]

@@ -459,12 +459,12 @@ def test_a_create_answered_ok_in_an_item_that_failed_after_is_not_sent_again(
     prefix = next(PREFIXES)
     playbook = tmp_path / "outputs-broken.yaml"
     mended = (ROOT / PLAYBOOK).read_text(encoding="utf-8")
-    playbook.write_text(mended.replace('{id: "{{ values.appointId }}"}',
-                                       '{id: "{{ response.returnObject.nothing.id }}"}'))
+    unread = '{id: "{{ response.returnObject[inputs.prefix].id }}"}'  # named at run time
+    playbook.write_text(mended.replace('{id: "{{ values.appointId }}"}', unread))
     before = _creates(live)
     first = outbound("run", str(playbook), "--var", "count=3", "--var", f"prefix={prefix}")
     assert first.exit_code == 1, first.output
-    assert "no key 'nothing' here" in first.stderr
+    assert f"no key '{prefix}' here" in first.stderr
     assert _creates(live) - before == 3  # each item failed after its reservation was made
     playbook.write_text(mended)
     report = tmp_path / "report.json"

@@ -198,18 +198,20 @@ playbook_version: 1
 name: tasks
 services:
   crm: {spec: crm}
+inputs:
+  key: {type: string, default: items}
 steps:
   - id: tasks
     call: crm.tasks.list
     params: {status: running}
   - id: pause
-    for_each: "{{ steps.tasks.response.items }}"
+    for_each: "{{ steps.tasks.response[inputs.key] }}"
     wait: 1s
-""")
+""")  # a key named at run time: validate cannot see it is not there
     result = outbound("run", str(playbook), "--sim")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: step pause: {playbook}:9:5 (steps[1]): for_each must give a list, got the "
+        f"error: step pause: {playbook}:11:5 (steps[1]): for_each must give a list, got the "
         "method 'items' of a mapping that has no key 'items'"]
 
 

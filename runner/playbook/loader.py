@@ -24,6 +24,7 @@ from runner.playbook.model import (
     parse_rate,
     stream_source,
 )
+from runner.playbook.reads import Reads
 from runner.playbook.steps import StepBuilder, retries_of, size_of, timeouts_of
 from runner.spec import Endpoint, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
@@ -92,8 +93,9 @@ class PlaybookBuilder:
         steps = self._steps(services, inputs)
         outputs = self.templated(self.raw.get("outputs", {}), ("outputs",))
         if outputs is not None:
-            self._check_scope(outputs, ("outputs",), set(inputs), [s.id for s in steps],
-                              set(), None)
+            ids = [s.id for s in steps]
+            self._check_scope(outputs, ("outputs",), set(inputs), ids, set(), None)
+            self._check_reads(outputs, self._reads(inputs, ids))
         self._check_streams(steps, outputs)
         return Playbook(self.raw["name"], self.document.file, services, inputs, tuple(steps),
                         outputs, self.raw.get("description", ""), self.base_dir,
@@ -157,7 +159,7 @@ class PlaybookBuilder:
             seen.setdefault(raw["id"], index)
             step = StepBuilder(self, index, raw, services).build()
             if step is not None:
-                self._check_step_scope(step, index, set(inputs), earlier)
+                self._check_step_scope(step, index, inputs, earlier)
                 steps.append(step)
                 self.built.setdefault(step.id, step)
         return steps
@@ -177,7 +179,7 @@ class PlaybookBuilder:
                              f"read it, as \"{{{{ steps.{step.id}.items }}}}\", and nothing else "
                              "(its items are not kept)")
 
-    def _check_step_scope(self, step: Step, index: int, inputs: set[str],
+    def _check_step_scope(self, step: Step, index: int, inputs: Mapping[str, Input],
                           earlier: list[str]) -> None:
         at: JsonPath = ("steps", index)
         loop = {step.loop_var} if step.for_each is not None else set()
@@ -196,11 +198,25 @@ class PlaybookBuilder:
                 parts.append((step.retry.delay, "retry", loop))
         if isinstance(step.wait, Template):
             parts.append((step.wait, "wait", loop))
+        run_reads = self._reads(inputs, earlier)
+        looped = run_reads.with_item(step)
         for value, key, extra in parts:
             if value is not None:
-                self._check_scope(value, (*at, key), inputs, earlier, extra, step.id)
+                self._check_scope(value, (*at, key), set(inputs), earlier, extra, step.id)
                 if "values" in extra and step.endpoint is not None:
                     self._check_values(value, step.endpoint)
+                reads = looped if step.loop_var in extra else run_reads
+                self._check_reads(value, reads.with_answer(step) if "response" in extra
+                                  else reads)
+
+    def _reads(self, inputs: Mapping[str, Input], earlier: list[str]) -> Reads:
+        return Reads(inputs, {i: self.built[i] for i in earlier if i in self.built})
+
+    def _check_reads(self, value: TemplatedValue | Template, reads: Reads) -> None:
+        """Fields read of an answer, an item, an input or outputs are fields they have."""
+        for template in value.templates if isinstance(value, TemplatedValue) else [value]:
+            self.findings.extend(Finding(template.location, message)
+                                 for message in reads.problems(template))
 
     def _check_values(self, value: TemplatedValue | Template, endpoint: Endpoint) -> None:
         """`values.<name>` reads a value the endpoint's spec names."""

@@ -1,0 +1,147 @@
+"""What templates read of an answer, an item, an input or an earlier step's outputs, checked
+against what documents it: the spec's response schema, the input's schema, the outputs the
+step declares.
+
+A misspelled field (`response.data.callStatuss`) would otherwise be found by the run, after
+the call was made: for a create, after the reservation exists. Only what is documented is
+checked: where a schema does not say (no properties, a map of any keys, a list read by a
+name, a read through a filter), anything may be read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runner.playbook.model import Input, Step
+from runner.templating import Template
+from runner.validation import suggest
+
+FIELDS_LISTED = 12  # of the fields a message lists
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+_LONE_STEP_FIELD = re.compile(
+    r"^\s*\{\{\s*steps\.([A-Za-z_][A-Za-z0-9_]*)\.(items|outputs|response)\s*\}\}\s*$")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What documents a value: its schema, what a message calls it, and whether a spec's
+    response schema does (which the vendor may not follow to the letter)."""
+
+    schema: Any
+    what: str
+    in_spec: bool = False
+
+
+def _fields(schema: Any) -> dict[str, Any] | None:
+    """The properties an object schema documents, with its branches' (then, else, allOf,
+    anyOf, oneOf); None when it takes any key or documents none."""
+    if not isinstance(schema, Mapping) or "patternProperties" in schema or isinstance(
+            schema.get("additionalProperties"), Mapping):
+        return None
+    found: dict[str, Any] = {}
+    branches = [schema.get("then"), schema.get("else"),
+                *(b for key in _BRANCHES for b in schema.get(key) or [])]
+    for branch in [schema, *branches]:
+        if isinstance(branch, Mapping):
+            for name, sub in (branch.get("properties") or {}).items():
+                found.setdefault(name, sub)
+    return found or None
+
+
+def _walk(schema: Any, parts: Sequence[str]) -> tuple[Any, tuple[int, list[str]] | None]:
+    """The schema `parts` reach ("[]": a list's item; None where the schema does not say),
+    and the first part it says is not there, by its index, with the fields it has there."""
+    for index, part in enumerate(parts):
+        if part == "[]":
+            schema = schema.get("items") if isinstance(schema, Mapping) else None
+            continue
+        fields = _fields(schema)
+        if fields is None:
+            return None, None
+        if part not in fields:
+            return None, (index, sorted(fields))
+        schema = fields[part]
+    return schema, None
+
+
+class Reads:
+    """What a step's templates read, checked; built up from the run's names (inputs, the
+    steps before), then the loop's item and the answer as the step's parts see them."""
+
+    def __init__(self, inputs: Mapping[str, Input], earlier: Mapping[str, Step],
+                 names: Mapping[str, Known] | None = None) -> None:
+        self.inputs = inputs
+        self.earlier = earlier
+        self.names = dict(names or {})
+
+    def with_item(self, step: Step) -> Reads:
+        """With a for_each's item, where it is a lone `steps.<id>.items` (or outputs, or
+        response) of an earlier step."""
+        lone = _LONE_STEP_FIELD.match(step.for_each.templates[0].source) if (
+            step.for_each is not None and len(step.for_each.templates) == 1) else None
+        known = self._step_field(*lone.groups()) if lone else None
+        if known is None:
+            return self
+        item = Known(_walk(known.schema, ["[]"])[0], f"an item of {known.what}", known.in_spec)
+        return Reads(self.inputs, self.earlier, {**self.names, step.loop_var: item})
+
+    def with_answer(self, step: Step) -> Reads:
+        """With a call step's `response`."""
+        if step.endpoint is None or step.wait is not None:
+            return self
+        answer = Known(step.endpoint.response_schema,
+                       f"the {step.endpoint.qualified_name} response", in_spec=True)
+        return Reads(self.inputs, self.earlier, {**self.names, "response": answer})
+
+    def problems(self, template: Template) -> Iterator[str]:
+        """Each field `template` reads that what documents it says is not there."""
+        for root, *parts in sorted(template.reads):
+            if root not in template.names:  # a name the template sets itself
+                continue
+            known: Known | None = None
+            if root == "inputs" and parts[0] in self.inputs:
+                root, known = f"inputs.{parts[0]}", Known(self.inputs[parts[0]].schema,
+                                                          f"input {parts[0]!r}")
+                parts = parts[1:]
+            elif root == "steps" and len(parts) > 1:
+                root, known = f"steps.{parts[0]}.{parts[1]}", self._step_field(*parts[:2])
+                parts = parts[2:]
+            else:
+                known = self.names.get(root)
+            missing = _walk(known.schema, parts)[1] if known is not None else None
+            if known is not None and missing is not None:
+                index, fields = missing
+                read = (root + "".join("[0]" if p == "[]" else f".{p}" for p in parts[:index + 1]))
+                yield _message(read, parts[index], known, fields)
+
+    def _step_field(self, step_id: str, name: str) -> Known | None:
+        """What documents `steps.<id>.<name>`: for a for_each step, a list of them."""
+        step = self.earlier.get(step_id)
+        if step is None:
+            return None
+        what = f"steps.{step.id}.{name}"
+        if name == "items" and step.endpoint is not None and step.endpoint.pagination:
+            path = step.endpoint.pagination.items.split(".")
+            return Known(_walk(step.endpoint.response_schema, path)[0], what, in_spec=True)
+        if name == "outputs" and step.outputs is not None and step.outputs.keys is not None:
+            declared: dict[str, Any] = {key: {} for key in step.outputs.keys}
+            one = Known({"type": "object", "properties": declared}, what)
+        elif name == "response" and step.endpoint is not None and step.wait is None:
+            one = Known(step.endpoint.response_schema, what, in_spec=True)
+        else:
+            return None
+        if step.for_each is None:
+            return one
+        return Known({"type": "array", "items": one.schema}, what, one.in_spec)
+
+
+def _message(read: str, field: str, known: Known, fields: list[str]) -> str:
+    listed = ", ".join(fields[:FIELDS_LISTED]) + (", ..." if len(fields) > FIELDS_LISTED
+                                                  else "")
+    fix = "; if the vendor sends it, add it to the spec's response schema" if known.in_spec \
+        else ""
+    return (f"{read}: {known.what} has no field {field!r}" + suggest(field, fields)
+            + f" (it has: {listed}{fix})")
