@@ -179,3 +179,26 @@ def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
     missing = outbound("runs", "show", "nope", "--journal", str(journal)).stderr
     assert missing == (f"error: journal {journal} has no run 'nope' (latest: "
                        + ", ".join(run["run_id"] for run in every) + ")\n")
+
+
+def test_runs_show_counts_the_step_a_killed_run_was_in_from_its_calls(tmp_path: Path) -> None:
+    """A step's row is written when it ends; the step a kill cut short is told from its
+    calls and items."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+    listed = journal.intent("tasks", None, "crm.tasks.list", "list", {}, write=False)
+    journal.outcome(listed, status=200, result_code="0", outcome="ok", duration=0.01)
+    journal.step("tasks", "ok", 1, 1, 1, 0, 0, 0, 0.01, None)
+    for n in range(3):
+        call = journal.intent("reserve", n, CREATE, "create", {"n": n}, write=True)
+        if n < 2:
+            journal.outcome(call, status=200, result_code="0200000", outcome="ok", duration=0.1)
+            journal.item("reserve", n, "ok", {"outputs": {}})
+    journal.close()  # as a kill leaves it: no step row for reserve, the run still "running"
+
+    shown = outbound("runs", "show", "run-1", "--journal", str(path))
+    assert shown.stdout.splitlines()[5:8] == [
+        "STEP     STATUS  CALLS  ITEMS  OK  SKIPPED  FAILED  RETRIES",
+        "tasks    ok      1      1      1   0        0       0",
+        "reserve  killed  3      2      2   0        0       -"]

@@ -242,20 +242,28 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
         run_id = line.split()[1] if line.startswith("run ") else ""
     time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 143
     assert stderr == "error: stopped by SIGTERM\n"
+    assert stdout.startswith("  STOP  reserve  ")  # the step it was in, with what it did
     listed = json.loads(outbound("runs", "list", "--format", "json").stdout)
     mine = next(run for run in listed if run["run_id"] == run_id)
     assert (mine["status"], mine["exit_code"]) == ("interrupted", 143)
     document = json.loads(report.read_text())
     assert not list(file_schema("report").issues(document))
     assert (document["status"], document["exit_code"]) == ("interrupted", 143)
+    made = _creates(live) - before
+    assert 0 < made < wanted
+    (step,) = document["steps"]
+    assert (step["id"], step["status"]) == ("reserve", "interrupted")
+    assert 0 < step["succeeded"] <= made <= step["calls"]
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert [(s["step"], s["status"], s["calls"]) for s in shown["steps"]] == [
+        ("reserve", "interrupted", step["calls"])]
     JUNIT_XSD.validate(str(junit))
     errored = [case for case in ET.parse(junit).getroot().iter("testcase")
                if case.find("error") is not None]
-    assert [case.get("name") for case in errored] == ["run"]
-    assert 0 < _creates(live) - before < wanted
+    assert [case.get("name") for case in errored] == ["reserve", "run"]
     _faults(live)
     assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
     assert _creates(live) - before == wanted

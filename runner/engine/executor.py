@@ -159,9 +159,18 @@ class Run:
                         or {"skipped": True, "outputs": {}}
         except OutboundError as failure:
             error = failure
+        except asyncio.CancelledError:  # Ctrl-C or SIGTERM: where it stopped is still told
+            self._finished(step, "interrupted", tally, started, None)
+            raise
         status = "paused" if isinstance(error, Paused) else "failed" if error \
             else "partial" if tally.failed \
             else ("skipped" if tally.iterations and tally.skipped == tally.iterations else "ok")
+        self._finished(step, status, tally, started, error)
+        if error:
+            raise error
+
+    def _finished(self, step: Step, status: str, tally: StepTally, started: float,
+                  error: OutboundError | None) -> None:
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                                 tally.skipped, tally.failed, time.perf_counter() - started,
                                 str(error) if error else None, tally.retries,
@@ -172,8 +181,6 @@ class Run:
             self.journal.step(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                               tally.skipped, tally.failed, tally.retries, finished.duration,
                               finished.error)
-        if error:
-            raise error
 
     async def _for_each(self, step: Step, tally: StepTally) -> None:
         items, total, streamed = self._items_of(step)

@@ -198,6 +198,8 @@ class Journal(JournalFile):
         run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
             f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
             (run_id,))]
+        run["steps"] += self._unfinished_steps(run_id, run["status"],
+                                               {s["step"] for s in run["steps"]})
         run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,
                             "reason": why} for s, i, why in self.db.execute(
             "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
@@ -213,6 +215,28 @@ class Journal(JournalFile):
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
             "GROUP BY 1", (run_id,)).fetchall())
         return run
+
+    def _unfinished_steps(self, run_id: str, run_status: str,
+                          finished: set[str]) -> list[dict[str, Any]]:
+        """The steps a run was in when it stopped (killed, interrupted) or is in now, counted
+        from their calls and items: a step's own row is written when it ends."""
+        status = run_status if run_status in ("running", "killed", "interrupted") else \
+            "unfinished"
+        steps: dict[str, dict[str, Any]] = {}
+        for step, calls in self.db.execute("SELECT step, COUNT(*) FROM calls WHERE run_id = ? "
+                                           "GROUP BY step ORDER BY MIN(id)", (run_id,)):
+            if step not in finished:
+                steps[step] = {"step": step, "status": status, "calls": calls,
+                               "iterations": 0, "succeeded": 0, "skipped": 0, "failed": 0,
+                               "retries": None, "duration": None, "error": None}
+        counted = {"ok": "succeeded", "skipped": "skipped", "failed": "failed"}
+        for step, item_status, count in self.db.execute(
+                "SELECT step, status, COUNT(*) FROM items WHERE run_id = ? GROUP BY step, "
+                "status", (run_id,)):
+            if step in steps and item_status in counted:
+                steps[step][counted[item_status]] += count
+                steps[step]["iterations"] += count
+        return list(steps.values())
 
     def calls(self, run_id: str) -> Iterator[dict[str, Any]]:
         """Every call of a run, in order, with its intent and outcome."""

@@ -21,7 +21,8 @@ from runner.engine.events import (
 )
 from runner.reporting.specs import table
 
-_MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "paused": "wait"}
+_MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "paused": "wait",
+         "interrupted": "STOP"}
 
 
 class ConsoleReporter:

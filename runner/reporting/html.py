@@ -105,7 +105,7 @@ def _steps(data: RunData) -> str:
                                                     **dict.fromkeys(_STEP_COUNTS, 0)})
             for key in _STEP_COUNTS:
                 if key != "unknown":
-                    total[key] += step[key]
+                    total[key] += step[key] or 0  # None: not counted (a step cut short)
             if step["status"] != "ok":
                 total["status"] = step["status"]
     spans: dict[str, list[float]] = {}

@@ -43,6 +43,9 @@ class JUnitReport:
                 _failure(case, step.error or "failed")
             elif step.status == "skipped":
                 ET.SubElement(case, "skipped", message="every item was skipped (when)")
+            elif step.status == "interrupted":  # cut short: an error, not a failure
+                ET.SubElement(case, "error", message="stopped before the step's end",
+                              type="interrupted")
             cases.append(case)
             for index, reason in step.failures:
                 if index is None:  # a step without for_each: its own test case has it

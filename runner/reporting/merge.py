@@ -90,7 +90,7 @@ def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
     for key in ("calls", "iterations", "succeeded", "skipped", "failed", "retries"):
         total[key] += step[key]
     total["duration_s"] = max(total["duration_s"], step["duration_s"])
-    ranks = {"skipped": 0, "ok": 1, "paused": 2, "partial": 3, "failed": 4}
+    ranks = {"skipped": 0, "ok": 1, "paused": 2, "partial": 3, "interrupted": 4, "failed": 5}
     total["status"] = max(total["status"], step["status"], key=ranks.__getitem__)
     if step["error"]:
         total["error"] = "\n".join(filter(None, [total["error"], step["error"]]))

@@ -58,7 +58,8 @@ def run_text(run: Mapping[str, Any]) -> str:
            f"inputs {inputs_text(run['inputs'])}", ""]
     rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES"]]
     rows += [[s["step"], s["status"], str(s["calls"]), str(s["iterations"]),
-              str(s["succeeded"]), str(s["skipped"]), str(s["failed"]), str(s["retries"])]
+              str(s["succeeded"]), str(s["skipped"]), str(s["failed"]),
+              "-" if s["retries"] is None else str(s["retries"])]
              for s in run["steps"]]
     out += [table(rows), ""]
     out.append("calls: " + (", ".join(f"{n} {outcome}" for outcome, n in run["calls"].items())
