@@ -328,7 +328,7 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
 
 
 @runs.command("report")
-@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...|latest")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Where to write the report (one self-contained page).")
 @click.option("--journal", "journals", multiple=True,
@@ -338,13 +338,16 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
 def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path, ...]) -> None:
     """A run's report as HTML: steps, timeline, rates, latency, outcomes, failures.
 
-    Give the run ids of every shard (and their journals) to merge a sharded run.
+    Give the run ids of every shard (and their journals) to merge a sharded run; `latest`
+    is the newest run of each journal given.
     """
     from runner.journal import Journal, default_path
     from runner.outfiles import write_out
     from runner.reporting.html import load, render
 
     opened = [Journal(path, reader=True) for path in journals or (default_path(),)]
+    if run_ids == ("latest",):
+        run_ids = tuple(journal.run_id_of("latest") for journal in opened)
     html = render(load(opened, run_ids))
     write_out("--html", html_file, lambda path: path.write_text(html, encoding="utf-8"))
     click.echo(f"report written to {html_file}")

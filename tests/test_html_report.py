@@ -164,6 +164,9 @@ def test_runs_report_merges_the_shards_of_a_run(tmp_path: Path, own_journal: Pat
     dom = Dom(page.read_text())
     assert dom.steps["reserve"]["iterations"] == 12
     assert "shard 1/2" in dom.fields["run"] and "shard 2/2" in dom.fields["run"]
+    newest = tmp_path / "latest.html"  # `latest`: the newest run of each journal
+    assert outbound("runs", "report", "latest", "--html", str(newest), *journals).exit_code == 0
+    assert Dom(newest.read_text()).steps == dom.steps
 
 
 def test_a_hundred_thousand_calls_make_a_small_page() -> None:
