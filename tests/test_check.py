@@ -118,6 +118,21 @@ def test_a_check_on_the_embedded_simulator_follows_its_fault_plan(in_repo: Path,
     assert outbound("check", PROBE, "--sim", "--format", "json").exit_code == 0
 
 
+def test_drifts_on_one_endpoint_all_change_its_answer(in_repo: Path, tmp_path: Path) -> None:
+    """A vendor's release may retype one field and add another: each drift is found."""
+    plan = tmp_path / "drift.yaml"
+    plan.write_text("faults:\n"
+                    "  - {kind: drift, action: retype, field: data.callStatus, value: 6.5,"
+                    " on: callresult.detail}\n"
+                    "  - {kind: drift, action: add, field: data.extra, value: 1,"
+                    " on: callresult.detail}\n")
+    result = outbound("check", PROBE, "--sim", "--sim-faults", str(plan), "--format", "json")
+    assert result.exit_code == 1
+    assert [(f["path"], f["kind"]) for f in json.loads(result.output)["findings"]] == [
+        ("$.data.callStatus", "enum value no longer matches"),
+        ("$.data.extra", "undocumented field added")]
+
+
 def test_a_probe_that_writes_is_refused(in_repo: Path) -> None:
     result = outbound("check", "playbooks/crm-callbacks.yaml", "--sim")
     assert result.exit_code == 2
@@ -134,8 +149,9 @@ def _junit(*args: str) -> tuple[int, ET.Element]:
 
 
 def _cases(suite: ET.Element) -> dict[str, str]:
-    """Each test case's name and how it ended: passed, failure or error."""
-    return {case.get("name", ""): next((c.tag for c in case if c.tag in ("failure", "error")),
+    """Each test case's name and how it ended: passed, failure, error or skipped."""
+    return {case.get("name", ""): next((c.tag for c in case if c.tag in ("failure", "error",
+                                                                          "skipped")),
                                        "passed") for case in suite}
 
 
@@ -150,6 +166,23 @@ def test_junit_has_a_case_per_endpoint_and_fails_the_drifted_one(live: str) -> N
     failure = suite.find("testcase[@name='speech-openapi.task.page']/failure")
     assert failure is not None
     assert failure.get("message", "").startswith("breaking speech-openapi.task.page $.data.total")
+
+
+def test_the_steps_a_drift_stopped_the_probe_before_are_named_as_not_checked(
+        live: str) -> None:
+    _faults(live, {"kind": "drift", "action": "rename", "field": "returnCode", "to": "retCode",
+                   "on": "callresult.detail"})
+    text = outbound("check", PROBE)
+    assert "not checked: steps speech_tasks, crm_tasks (the probe stopped before them)\n" \
+        in text.stdout
+    assert json.loads(outbound("check", PROBE, "--format", "json").stdout)["not_reached"] == [
+        "speech_tasks", "crm_tasks"]
+    code, suite = _junit()
+    assert code == 1
+    assert _cases(suite) == {"huawei-isales.appoint.list": "passed",
+                             "huawei-isales.callresult.detail": "failure",
+                             "step speech_tasks": "skipped", "step crm_tasks": "skipped"}
+    assert (suite.get("tests"), suite.get("skipped")) == ("4", "2")
 
 
 def test_junit_fails_a_warning_when_warnings_fail_the_check(live: str) -> None:
@@ -167,7 +200,8 @@ def test_junit_shows_a_probe_that_could_not_run_as_an_error(live: str,
     monkeypatch.setenv("ISALES_URL", "http://127.0.0.1:9")  # nothing listens there
     code, suite = _junit()
     assert code == 1
-    assert _cases(suite) == {"probe": "error"}
+    assert _cases(suite) == {"probe": "error", "step call_result": "skipped",
+                             "step speech_tasks": "skipped", "step crm_tasks": "skipped"}
     error = suite.find("testcase/error")
     assert error is not None and "cannot connect to http://127.0.0.1:9" in (error.text or "")
 

@@ -58,6 +58,7 @@ class CheckResult:
     answers: int
     problem: str | None = None  # the probe could not run through (not a drift)
     endpoints: list[str] = field(default_factory=list)  # those that answered, sorted
+    not_reached: list[str] = field(default_factory=list)  # steps after the one it stopped at
 
     def exit_code(self, fail_on: str) -> int:
         if self.problem:
@@ -107,6 +108,8 @@ def check(options: CheckOptions) -> CheckResult:
         f.endpoint == last for f in checked.findings)  # the drift found stopped the probe
     if error is not None and not explained:
         checked.problem = REDACTOR.text(str(error))
+    if error is not None:
+        checked.not_reached = [s.id for s in playbook.steps if s.id not in result.steps]
     return checked
 
 

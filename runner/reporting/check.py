@@ -15,6 +15,9 @@ def check_text(result: CheckResult) -> str:
     warnings = len(result.findings) - breaking
     if result.problem:
         lines.append(f"the probe did not run through: {result.problem}")
+    if result.not_reached:
+        lines.append(f"not checked: step{'s' * (len(result.not_reached) != 1)} "
+                     f"{', '.join(result.not_reached)} (the probe stopped before them)")
     lines.append(f"{result.answers} answers checked: {breaking} breaking, {warnings} warning"
                  f"{'s' * (warnings != 1)}" if result.findings else
                  f"{result.answers} answers checked: they match the specs")
@@ -23,13 +26,15 @@ def check_text(result: CheckResult) -> str:
 
 def check_json(result: CheckResult) -> str:
     return json.dumps({"answers": result.answers, "problem": result.problem,
-                       "findings": [f.__dict__ for f in result.findings]},
+                       "findings": [f.__dict__ for f in result.findings],
+                       "not_reached": result.not_reached},
                       ensure_ascii=False, indent=2)
 
 
 def check_junit(result: CheckResult, fail_on: str = BREAKING) -> str:
     """A test case per endpoint that answered (failing on a breaking finding, or on any with
-    --fail-on warning), and an errored one when the probe could not run through."""
+    --fail-on warning), an errored one when the probe could not run through, and a skipped one
+    per step it stopped before."""
     suite = ET.Element("testsuite", name="outbound check")
     failures = errors = 0
     for endpoint in sorted({*result.endpoints, *(f.endpoint for f in result.findings)}):
@@ -50,7 +55,11 @@ def check_junit(result: CheckResult, fail_on: str = BREAKING) -> str:
         error = ET.SubElement(case, "error", message="the probe did not run through",
                               type="problem")
         error.text = result.problem
+    for step in result.not_reached:
+        case = ET.SubElement(suite, "testcase", classname="outbound check", name=f"step {step}")
+        ET.SubElement(case, "skipped", message="not reached: the probe stopped before it")
     suite.set("tests", str(len(suite)))
+    suite.set("skipped", str(len(result.not_reached)))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     root = ET.Element("testsuites", name="outbound check")

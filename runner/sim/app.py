@@ -104,21 +104,24 @@ class Simulator:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         route = self._route(method, path)
-        fault = None
+        faults: list[Fault] = []
         if route is not None and self.fault_plan is not None:
-            delay, fault = self.fault_plan.roll(route.endpoint)
+            delay, faults = self.fault_plan.roll(route.endpoint)
             if delay:
                 await asyncio.sleep(delay)
-        if fault is None:
+        if not faults:
             await _respond(send, self.handle(method, path, query, headers, body))
             return
         assert route is not None
-        self.faults[f"{route.endpoint.qualified_name} {fault.kind}"] += 1
-        await self._misbehave(fault, route, send, lambda: self.handle(method, path, query,
-                                                                      headers, body))
+        for fault in faults:
+            self.faults[f"{route.endpoint.qualified_name} {fault.kind}"] += 1
+        await self._misbehave(faults, route, send, lambda: self.handle(method, path, query,
+                                                                       headers, body))
 
-    async def _misbehave(self, fault: Fault, route: _Route, send: Send,
+    async def _misbehave(self, faults: list[Fault], route: _Route, send: Send,
                          process: Callable[[], SimResponse]) -> None:
+        """Answer as `faults` say: one fault, or drifts that all change the answer."""
+        fault = faults[0]
         if fault.kind in ("reset_before", "reset_after"):
             if fault.kind == "reset_after":
                 process()
@@ -132,7 +135,9 @@ class Simulator:
             return
         if fault.kind in PROCESSING:
             answer = process()
-            await _respond(send, self._spoil(answer, fault, route.endpoint.service))
+            for each in faults:
+                answer = self._spoil(answer, each, route.endpoint.service)
+            await _respond(send, answer)
             return
         await _respond(send, self._instead(fault, route))
 

@@ -8,7 +8,9 @@
       - {kind: drift, action: rename, field: data.*.taskName, to: name, on: list}
 
 Each request rolls every fault that targets its endpoint, in order; `latency` adds a delay and
-the roll goes on, the first other fault that comes up is what happens. Kinds:
+the roll goes on, the first other fault that comes up is what happens. When that is a drift,
+the drifts after it roll too, and each that comes up changes the same answer (a vendor's
+release may rename one field and add another). Kinds:
 
     latency        wait `seconds`, then go on
     http_error     answer `status` (default 503), not processed
@@ -64,10 +66,13 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
 
-    def roll(self, endpoint: Endpoint) -> tuple[float, Fault | None]:
-        """(latency to add, the fault that happens or None) for one request."""
+    def roll(self, endpoint: Endpoint) -> tuple[float, list[Fault]]:
+        """(latency to add, what happens) for one request: no fault, one, or drifts."""
         delay = 0.0
+        happening: list[Fault] = []
         for fault in self.faults:
+            if happening and fault.kind != "drift":  # after a drift, only drifts add to it
+                continue
             if (not fault.applies_to(endpoint) or fault.times == 0
                     or self.random.random() >= fault.rate):
                 continue
@@ -76,8 +81,10 @@ class FaultPlan:
             if fault.kind == "latency":
                 delay += float(fault.get("seconds", 0.1))
                 continue
-            return delay, fault
-        return delay, None
+            happening.append(fault)
+            if fault.kind != "drift":
+                break
+        return delay, happening
 
 
 def load_faults(path: str | Path) -> FaultPlan:
