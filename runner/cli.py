@@ -258,12 +258,12 @@ def runs() -> None:
 @handles_errors
 def runs_list(journal: Path | None, output_format: str, limit: int) -> None:
     """The latest runs, each with its run_id, status and counts."""
-    from runner.journal import Journal, default_path
+    from runner.journal import Journal, default_path, not_there
     from runner.reporting.runs import runs_json, runs_text
 
     path = journal or default_path()
     if not path.exists():
-        click.echo(f"No runs: there is no journal at {path}")
+        click.echo(f"No runs: {not_there(path)}")
         return
     opened = Journal(path, reader=True)
     found = opened.runs(limit or None)
@@ -288,7 +288,7 @@ def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
     (a run started within DURATION, which --resume may still need, is kept).
     """
     from runner.errors import InputError
-    from runner.journal import Journal, default_path
+    from runner.journal import Journal, default_path, not_there
     from runner.playbook import parse_duration
     from runner.reporting.runs import pruned_text
 
@@ -299,7 +299,7 @@ def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
                                "90m)") from None
     path = journal or default_path()
     if not path.exists():
-        click.echo(f"No runs: there is no journal at {path}")
+        click.echo(f"No runs: {not_there(path)}")
         return
     before = path.stat().st_size
     opened = Journal(path, existing=True)  # as the writer: refused while a run writes it

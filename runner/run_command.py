@@ -28,7 +28,7 @@ from runner.errors import (
     OutboundError,
     Stopped,
 )
-from runner.journal import Journal, Recorded, default_path, new_run_id
+from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
 from runner.outfiles import make_folder, write_out
 from runner.playbook import Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
@@ -95,7 +95,7 @@ def _journal_path(options: RunOptions, shard: Shard | None) -> Path:
     path = options.journal or default_path()
     if shard is None or options.journal:
         return path
-    return path.with_name(f"{path.stem}.shard-{shard.number}-of-{shard.count}{path.suffix}")
+    return shard_journal(path, shard.number, shard.count)
 
 
 def run(options: RunOptions) -> int:

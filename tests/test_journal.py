@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from runner.journal import GROUP_SECONDS, Journal
 from tests.conftest import outbound
 
@@ -61,14 +63,31 @@ def test_a_reader_leaves_the_intent_log_of_a_run_still_writing_alone(tmp_path: P
 
 def test_reading_a_journal_that_is_not_there_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "journal.sqlite"
+    said = f"there is no journal at {missing} (no run was journaled there; --journal PATH " \
+        "names another)"
     listed = outbound("runs", "list", "--journal", str(missing))
     assert listed.exit_code == 0
-    assert listed.stdout == f"No runs: there is no journal at {missing}\n"
+    assert listed.stdout == f"No runs: {said}\n"
     shown = outbound("runs", "show", "some-run", "--journal", str(missing))
     assert shown.exit_code == 2
-    assert shown.stderr == (f"error: journal {missing}: no such file (no run was journaled "
-                            "there; --journal PATH names another)\n")
+    assert shown.stderr == f"error: {said}\n"
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_journal_not_there_points_at_the_shards_journals_beside_it(
+        in_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = tmp_path / "journal.sqlite"
+    monkeypatch.setenv("OUTBOUND_JOURNAL", str(journal))  # the default: shards write beside it
+    for shard in ("1/2", "2/2"):
+        assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "-q", "--shard",
+                        shard).exit_code == 0
+    listed = outbound("runs", "list")
+    assert listed.stdout == (
+        f"No runs: there is no journal at {journal} (the shards' journals are beside it: "
+        "journal.shard-1-of-2.sqlite, journal.shard-2-of-2.sqlite; --journal PATH names "
+        "another)\n")
+    shard = outbound("runs", "list", "--journal", str(tmp_path / "journal.shard-2-of-2.sqlite"))
+    assert shard.stdout.splitlines()[1].split()[1] == "ok"
 
 
 def _age(path: Path, run_ids: list[str], days: float) -> None:
@@ -118,7 +137,8 @@ def test_prune_says_what_it_needs(in_repo: Path, tmp_path: Path) -> None:
     assert result.stderr == "error: --older-than a month: not a duration (e.g. 30d, 12h, 90m)\n"
     missing = tmp_path / "none.sqlite"
     result = outbound("runs", "prune", "--older-than", "30d", "--journal", str(missing))
-    assert result.stdout == f"No runs: there is no journal at {missing}\n"
+    assert result.stdout == (f"No runs: there is no journal at {missing} (no run was "
+                             "journaled there; --journal PATH names another)\n")
     assert not missing.exists()
 
 

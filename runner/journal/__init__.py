@@ -27,8 +27,14 @@ from runner.journal.rows import (
     Recorded,
     UnknownWrite,
 )
-from runner.journal.store import JournalFile, default_path, new_run_id
+from runner.journal.store import (
+    JournalFile,
+    default_path,
+    new_run_id,
+    not_there,
+    shard_journal,
+)
 
 __all__ = ["ANSWER_KEPT", "BY_HAND", "GROUP_SECONDS", "INTENT_LOG_SUFFIX", "RESOLUTIONS",
            "WHOLE_STEP", "AnsweredWrite", "Journal", "JournalFile", "Pruned", "Recorded",
-           "UnknownWrite", "default_path", "new_run_id"]
+           "UnknownWrite", "default_path", "new_run_id", "not_there", "shard_journal"]

@@ -60,11 +60,23 @@ def default_path() -> Path:
     """$OUTBOUND_JOURNAL, else .outbound/journal.sqlite in the working directory."""
     return Path(os.environ.get("OUTBOUND_JOURNAL") or Path(".outbound") / "journal.sqlite")
 
+def shard_journal(path: Path, number: int, count: int) -> Path:
+    """Where shard `number` of `count` keeps its journal, beside `path`."""
+    return path.with_name(f"{path.stem}.shard-{number}-of-{count}{path.suffix}")
+
+
+def not_there(path: Path) -> str:
+    """What to say of a journal that is not there; shards' journals beside it are named."""
+    shards = sorted(p.name for p in path.parent.glob(f"{path.stem}.shard-*-of-*{path.suffix}"))
+    elsewhere = (f"the shards' journals are beside it: {', '.join(shards)}" if shards
+                 else "no run was journaled there")
+    return f"there is no journal at {path} ({elsewhere}; --journal PATH names another)"
+
+
 def _check_is_journal(path: Path) -> None:
     """An InputError unless `path` is a journal: there, and holding the runs table."""
     if not path.is_file():
-        raise InputError.plain(f"journal {path}: no such file (no run was journaled there; "
-                               "--journal PATH names another)")
+        raise InputError.plain(not_there(path))
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
