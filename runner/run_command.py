@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
-from runner.csvinput import read_csv_inputs
+from runner.csvinput import Origin, read_csv_inputs
 from runner.engine.events import Event, RunFinished
 from runner.engine.executor import RunResult
 from runner.engine.items import Shard
@@ -74,12 +74,17 @@ def parse_variables(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def read_vars_file(path: Path) -> dict[str, Any]:
+def read_vars_file(path: Path) -> tuple[dict[str, Any], dict[str, Origin]]:
+    """The inputs a vars file gives, and where in the file each is."""
     document = load_file(path)
     if not isinstance(document.data, dict):
         raise FileError([Finding(Location(str(path)), "a vars file must be a mapping of input "
                                  "names to values")])
-    return document.data
+
+    def origin(name: str) -> Origin:
+        return lambda at: document.locate((name, *at))
+
+    return document.data, {str(name): origin(name) for name in document.data}
 
 
 def parse_shard(text: str | None) -> Shard | None:
@@ -128,10 +133,11 @@ def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> 
 
 def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
     """A new run's inputs: --vars-file, then --csv and --var over it, then the defaults."""
-    given: dict[str, Any] = read_vars_file(options.vars_file) if options.vars_file else {}
-    from_files, origins = read_csv_inputs(options.csv_inputs, playbook.inputs)
+    given, origins = read_vars_file(options.vars_file) if options.vars_file else ({}, {})
+    from_files, csv_origins = read_csv_inputs(options.csv_inputs, playbook.inputs)
     from_command_line = parse_variables(options.variables)
     given.update(from_files)
+    origins.update(csv_origins)
     given.update(from_command_line)  # --var wins, and is reported as itself
     origins = {name: where for name, where in origins.items() if name not in from_command_line}
     return resolve_inputs(playbook, given, frozenset(from_command_line), origins)

@@ -64,6 +64,26 @@ def test_a_vars_file_supplies_inputs(in_repo: Path, tmp_path: Path) -> None:
     assert "answered: 0" in result.stdout
 
 
+def test_a_vars_file_s_problems_are_reported_at_their_place_in_it(in_repo: Path,
+                                                                  tmp_path: Path) -> None:
+    vars_file = tmp_path / "vars.yaml"
+    vars_file.write_text("vdn_id: 99999\ncustomers:\n  - {speech_task: 1623, number: '12ab'}\n"
+                         "agnet: ops\n")
+    result = outbound("run", SHIPPED[0], "--sim", "--vars-file", str(vars_file),
+                      "--var", "lead_minutes=0")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: {vars_file}:4:8 (agnet): the playbook has no input 'agnet'; did you mean "
+        "'agent'?",
+        f"error: {vars_file}:1:9 (vdn_id): 99999 is greater than the maximum of 9999 "
+        "(iSales VDN)",
+        "error: input lead_minutes: 0 is less than the minimum of 6 (how far ahead to reserve; "
+        "automatic reservations are called 5 minutes early)",
+        f"error: {vars_file}:3:33 (customers[0].number): '12ab' does not match "
+        "'^[0-9*#]{1,24}$'"]
+
+
 def test_the_shipped_customer_export_feeds_the_shipped_playbook(in_repo: Path,
                                                                 tmp_path: Path) -> None:
     report = tmp_path / "report.json"

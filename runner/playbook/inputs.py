@@ -26,8 +26,10 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
     findings: list[Finding] = []
     for name in given:
         if name not in playbook.inputs:
-            findings.append(Finding(Location(), f"--var {name}: the playbook has no input "
-                                    f"{name!r}" + suggest(name, playbook.inputs)))
+            origin = (origins or {}).get(name)
+            findings.append(Finding(origin(()) if origin else Location(), (
+                "" if origin else f"--var {name}: ") + f"the playbook has no input {name!r}"
+                + suggest(name, playbook.inputs)))
     values: dict[str, Any] = {}
     for name, spec in playbook.inputs.items():
         if name in given:
