@@ -21,18 +21,23 @@ from runner.validation import suggest
 
 FIELDS_LISTED = 12  # of the fields a message lists
 _BRANCHES = ("allOf", "anyOf", "oneOf")
-_LONE_STEP_FIELD = re.compile(
-    r"^\s*\{\{\s*steps\.([A-Za-z_][A-Za-z0-9_]*)\.(items|outputs|response)\s*\}\}\s*$")
+_LONE_LIST = re.compile(r"^\s*\{\{\s*(?:steps\.(?P<step>[A-Za-z_][A-Za-z0-9_]*)\."
+                        r"(?P<field>items|outputs|response)|inputs\.(?P<input>[A-Za-z_]"
+                        r"[A-Za-z0-9_]*))\s*\}\}\s*$")
+
+
+_IN_SPEC = "if the vendor sends it, add it to the spec's response schema"
+_IN_INPUT = "if it is given, declare it in the input's properties"
 
 
 @dataclass(frozen=True)
 class Known:
-    """What documents a value: its schema, what a message calls it, and whether a spec's
-    response schema does (which the vendor may not follow to the letter)."""
+    """What documents a value: its schema, what a message calls it, and what to do when the
+    field read is really there (a vendor's field the spec left out, a column of a CSV)."""
 
     schema: Any
     what: str
-    in_spec: bool = False
+    fix: str = ""
 
 
 def _fields(schema: Any) -> dict[str, Any] | None:
@@ -79,13 +84,18 @@ class Reads:
 
     def with_item(self, step: Step) -> Reads:
         """With a for_each's item, where it is a lone `steps.<id>.items` (or outputs, or
-        response) of an earlier step."""
-        lone = _LONE_STEP_FIELD.match(step.for_each.templates[0].source) if (
+        response) of an earlier step, or a lone `inputs.<name>`."""
+        lone = _LONE_LIST.match(step.for_each.templates[0].source) if (
             step.for_each is not None and len(step.for_each.templates) == 1) else None
-        known = self._step_field(*lone.groups()) if lone else None
+        known: Known | None = None
+        if lone and lone["input"] in self.inputs:
+            known = Known(self.inputs[lone["input"]].schema, f"input {lone['input']!r}",
+                          _IN_INPUT)
+        elif lone and lone["step"]:
+            known = self._step_field(lone["step"], lone["field"])
         if known is None:
             return self
-        item = Known(_walk(known.schema, ["[]"])[0], f"an item of {known.what}", known.in_spec)
+        item = Known(_walk(known.schema, ["[]"])[0], f"an item of {known.what}", known.fix)
         return Reads(self.inputs, self.earlier, {**self.names, step.loop_var: item})
 
     def with_answer(self, step: Step) -> Reads:
@@ -93,7 +103,7 @@ class Reads:
         if step.endpoint is None or step.wait is not None:
             return self
         answer = Known(step.endpoint.response_schema,
-                       f"the {step.endpoint.qualified_name} response", in_spec=True)
+                       f"the {step.endpoint.qualified_name} response", _IN_SPEC)
         return Reads(self.inputs, self.earlier, {**self.names, "response": answer})
 
     def problems(self, template: Template) -> Iterator[str]:
@@ -104,7 +114,7 @@ class Reads:
             known: Known | None = None
             if root == "inputs" and parts[0] in self.inputs:
                 root, known = f"inputs.{parts[0]}", Known(self.inputs[parts[0]].schema,
-                                                          f"input {parts[0]!r}")
+                                                          f"input {parts[0]!r}", _IN_INPUT)
                 parts = parts[1:]
             elif root == "steps" and len(parts) > 1:
                 root, known = f"steps.{parts[0]}.{parts[1]}", self._step_field(*parts[:2])
@@ -125,23 +135,21 @@ class Reads:
         what = f"steps.{step.id}.{name}"
         if name == "items" and step.endpoint is not None and step.endpoint.pagination:
             path = step.endpoint.pagination.items.split(".")
-            return Known(_walk(step.endpoint.response_schema, path)[0], what, in_spec=True)
+            return Known(_walk(step.endpoint.response_schema, path)[0], what, _IN_SPEC)
         if name == "outputs" and step.outputs is not None and step.outputs.keys is not None:
             declared: dict[str, Any] = {key: {} for key in step.outputs.keys}
             one = Known({"type": "object", "properties": declared}, what)
         elif name == "response" and step.endpoint is not None and step.wait is None:
-            one = Known(step.endpoint.response_schema, what, in_spec=True)
+            one = Known(step.endpoint.response_schema, what, _IN_SPEC)
         else:
             return None
         if step.for_each is None:
             return one
-        return Known({"type": "array", "items": one.schema}, what, one.in_spec)
+        return Known({"type": "array", "items": one.schema}, what, one.fix)
 
 
 def _message(read: str, field: str, known: Known, fields: list[str]) -> str:
     listed = ", ".join(fields[:FIELDS_LISTED]) + (", ..." if len(fields) > FIELDS_LISTED
                                                   else "")
-    fix = "; if the vendor sends it, add it to the spec's response schema" if known.in_spec \
-        else ""
     return (f"{read}: {known.what} has no field {field!r}" + suggest(field, fields)
-            + f" (it has: {listed}{fix})")
+            + f" (it has: {listed}" + (f"; {known.fix}" if known.fix else "") + ")")
