@@ -31,17 +31,21 @@ def test_run_refuses_each_broken_playbook_with_the_same_message(in_repo: Path,
     assert result.stdout == ""  # the run never started
 
 
+def _with_isales(folder: Path, rest: str) -> Path:
+    """A playbook of `rest` (its inputs, steps, outputs) with one iSales service."""
+    playbook = folder / "reads.yaml"
+    playbook.write_text("playbook_version: 1\nname: reads\nservices:\n  isales: {spec: "
+                        "huawei-isales, base_url: 'http://127.0.0.1:9', credentials: {ak: a, "
+                        "sk: b}}\n" + rest, encoding="utf-8")
+    return playbook
+
+
 def test_reads_of_documented_fields_and_of_what_no_schema_describes_pass(
         tmp_path: Path) -> None:
     """The field check holds reads to what documents them, and only there: a field of a
     branch (anyOf), a list's item by index, a key named at run time, a name the template sets
     itself, and an input without properties are all read freely."""
-    playbook = tmp_path / "reads.yaml"
-    playbook.write_text("""\
-playbook_version: 1
-name: reads
-services:
-  isales: {spec: huawei-isales, base_url: "http://127.0.0.1:9", credentials: {ak: a, sk: b}}
+    playbook = _with_isales(tmp_path, """\
 inputs:
   field: {type: string, default: calledNo}
   extra: {type: object, default: {}}
@@ -73,19 +77,14 @@ outputs:
   made: "{{ steps.reserve.outputs[0].id }}"
   total: "{{ steps.reservations.response.totalCount }}"
   statuses: "{{ steps.results.outputs | map(attribute='status') | list }}"
-""", encoding="utf-8")
+""")
     result = outbound("validate", str(playbook))
     assert result.output == "1 file checked, all valid\n"
     assert result.exit_code == 0
 
 
 def test_reads_of_earlier_steps_are_held_to_what_they_have(tmp_path: Path) -> None:
-    playbook = tmp_path / "reads.yaml"
-    playbook.write_text("""\
-playbook_version: 1
-name: reads
-services:
-  isales: {spec: huawei-isales, base_url: "http://127.0.0.1:9", credentials: {ak: a, sk: b}}
+    playbook = _with_isales(tmp_path, """\
 steps:
   - id: reservations
     call: isales.appoint.list
@@ -95,7 +94,7 @@ steps:
 outputs:
   total: "{{ steps.reservations.response.totalcount }}"
   count: "{{ steps.reservations.outputs.cuont }}"
-""", encoding="utf-8")
+""")
     result = outbound("validate", str(playbook))
     assert result.exit_code == 2
     assert result.output.splitlines()[:2] == [
