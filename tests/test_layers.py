@@ -30,7 +30,8 @@ LAYERS = {
 OWNERS = {  # third-party library -> the modules allowed to import it
     "yaml": {"runner.yamlio"}, "jinja2": {"runner.templating"},
     "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
-    "jsonschema_specifications": {"runner.validation"}, "click": {"runner.cli"},
+    "jsonschema_specifications": {"runner.validation"},
+    "click": {"runner.cli", "runner.cli.options", "runner.cli.runs"},
     "uvicorn": {"runner.sim.serve"},
     "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport",
               "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",
