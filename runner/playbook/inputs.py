@@ -23,13 +23,8 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
     input's declared type; an unknown or missing input, or a value breaking its schema, is an
     `InputError` that names it (at its place in the file it came from, for those in `origins`).
     """
-    findings: list[Finding] = []
-    for name in given:
-        if name not in playbook.inputs:
-            origin = (origins or {}).get(name)
-            findings.append(Finding(origin(()) if origin else Location(), (
-                "" if origin else f"--var {name}: ") + f"the playbook has no input {name!r}"
-                + suggest(name, playbook.inputs)))
+    findings = [_no_such_input(name, playbook, (origins or {}).get(name))
+                for name in given if name not in playbook.inputs]
     values: dict[str, Any] = {}
     for name, spec in playbook.inputs.items():
         if name in given:
@@ -57,6 +52,13 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
     if findings:
         raise InputError(findings)
     return values
+
+
+def _no_such_input(name: str, playbook: Playbook,
+                   origin: Callable[[JsonPath], Location] | None) -> Finding:
+    return Finding(origin(()) if origin else Location(),
+                   ("" if origin else f"--var {name}: ") + f"the playbook has no input {name!r}"
+                   + suggest(name, playbook.inputs))
 
 
 def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:

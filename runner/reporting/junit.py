@@ -35,25 +35,7 @@ class JUnitReport:
             self.duration, self.error, self.status = event.duration, event.error, event.status
 
     def document(self) -> ET.ElementTree:
-        cases = []
-        for step in self.steps:
-            case = ET.Element("testcase", classname=self.name, name=step.step,
-                              time=f"{step.duration:.3f}")
-            if step.status == "failed":
-                _failure(case, step.error or "failed")
-            elif step.status == "skipped":
-                ET.SubElement(case, "skipped", message="every item was skipped (when)")
-            elif step.status == "interrupted":  # cut short: an error, not a failure
-                ET.SubElement(case, "error", message="stopped before the step's end",
-                              type="interrupted")
-            cases.append(case)
-            for index, reason in step.failures:
-                if index is None:  # a step without for_each: its own test case has it
-                    continue
-                item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
-                                  name=f"{step.step}[{index}]", time="0.000")
-                _failure(item, reason)
-                cases.append(item)
+        cases = [case for step in self.steps for case in self._cases_of(step)]
         if self.status == "interrupted":  # the rest never ran: an error, not a failure
             case = ET.Element("testcase", classname=self.name, name="run",
                               time=f"{self.duration:.3f}")
@@ -81,6 +63,27 @@ class JUnitReport:
         root.append(suite)
         ET.indent(root)
         return ET.ElementTree(root)
+
+    def _cases_of(self, step: StepFinished) -> list[ET.Element]:
+        """The step's test case, and one per failed item of its for_each."""
+        case = ET.Element("testcase", classname=self.name, name=step.step,
+                          time=f"{step.duration:.3f}")
+        if step.status == "failed":
+            _failure(case, step.error or "failed")
+        elif step.status == "skipped":
+            ET.SubElement(case, "skipped", message="every item was skipped (when)")
+        elif step.status == "interrupted":  # cut short: an error, not a failure
+            ET.SubElement(case, "error", message="stopped before the step's end",
+                          type="interrupted")
+        cases = [case]
+        for index, reason in step.failures:
+            if index is None:  # a step without for_each: its own test case has it
+                continue
+            item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
+                              name=f"{step.step}[{index}]", time="0.000")
+            _failure(item, reason)
+            cases.append(item)
+        return cases
 
     def write(self, path: str | Path) -> None:
         self.document().write(path, encoding="UTF-8", xml_declaration=True)
