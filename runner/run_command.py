@@ -260,6 +260,11 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
     if recorded.status == "ok":
         _say(f"run {recorded.run_id} already finished; nothing to do")
         return None
+    if options.simulate:
+        sys.stderr.write("warning: --sim starts its simulator empty: what the run made before "
+                         "is not in it, so a step that reads it back will not find it (to "
+                         "resume against the same vendor state, run against outbound sim "
+                         "serve)\n")
     if inputs is None:  # --resume RUN_ID: the run's own inputs
         _check_same_inputs(recorded, playbook)
         again = parse_variables(options.variables)

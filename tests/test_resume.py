@@ -457,6 +457,10 @@ def test_a_run_resumes_only_with_its_own_playbook(in_repo: Path, tmp_path: Path)
         f"warning: {edited} has changed since run {run_id} began; finished items are matched "
         "by step id and place in their list, so if a list or its order changed, stop and "
         "start a new run instead")
+    assert again.stderr.splitlines()[1] == (
+        "warning: --sim starts its simulator empty: what the run made before is not in it, so "
+        "a step that reads it back will not find it (to resume against the same vendor state, "
+        "run against outbound sim serve)")
     assert again.exit_code == 1  # it ran: the journalled campaign_id still does not exist
 
 
