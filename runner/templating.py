@@ -18,7 +18,7 @@ import signal
 import threading
 import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +175,49 @@ class Template:
                 IndexError, AttributeError, RecursionError, OverflowError) as exc:
             raise TemplateError.at(
                 self.location, f"{type(exc).__name__}: {exc} in {self.source!r}") from None
+
+
+_OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=",
+              "in": "in", "notin": "not in"}
+COMPARED_SHOWN = 120  # characters of each value an explained comparison shows
+
+
+def compared(template: Template, scope: Mapping[str, Any]) -> str | None:
+    """What a lone comparison (`{{ items | length > 10 }}`) compared, as `2 > 10`, for a
+    condition that failed; None for any other template, or when an operand cannot be read."""
+    lone = _LONE_EXPRESSION.match(template.source)
+    if lone is None:
+        return None
+    try:
+        (output,) = _ENV.parse("{{ " + lone.group("expr").strip() + " }}").body
+        assert isinstance(output, nodes.Output)
+        (comparison,) = output.nodes
+        if not isinstance(comparison, nodes.Compare):
+            return None
+        with _time_limit(TIME_LIMIT) if template.bounded else nullcontext():
+            parts = [_shown(_value_of(comparison.expr, scope))]
+            for operand in comparison.ops:
+                parts += [_OPERATORS.get(operand.op, operand.op),
+                          _shown(_value_of(operand.expr, scope))]
+    except (_TooSlow, ValueError, AssertionError, jinja2.TemplateError, ArithmeticError,
+            TypeError, KeyError, IndexError, AttributeError):
+        return None
+    return " ".join(parts)
+
+
+def _value_of(node: nodes.Expr, scope: Mapping[str, Any]) -> Any:
+    body = [nodes.Assign(nodes.Name("result", "store"), node)]
+    expression = jinja2.environment.TemplateExpression(
+        _ENV.from_string(nodes.Template(body, lineno=1)), undefined_to_none=False)
+    value = expression(scope)
+    if isinstance(value, jinja2.Undefined):  # a name or field that is not there
+        raise ValueError("undefined")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= COMPARED_SHOWN else text[:COMPARED_SHOWN - 3] + "..."
 
 
 def compile_template(source: str, location: Location) -> Template:

@@ -153,7 +153,8 @@ def test_retry_gives_up_after_its_attempts(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert vendor.calls["GET jobs"] == 3
     assert str(result.error).endswith(
-        "retry.until was still false after 3 attempts: {{ response.state == 'done' }}")
+        "retry.until was still false after 3 attempts: {{ response.state == 'done' }} "
+        "(compared: 'pending' == 'done')")
     assert str(result.error).startswith("step job: ")
 
 
@@ -162,7 +163,8 @@ def test_fail_when_stops_retrying_early(tmp_path: Path) -> None:
     result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "9"))
     assert result.exit_code == 1
     assert vendor.calls["GET jobs"] == 2
-    assert "retry.fail_when became true: {{ response.state == 'failed' }}" in str(result.error)
+    assert str(result.error).endswith("retry.fail_when became true: {{ response.state == "
+                                      "'failed' }} (compared: 'failed' == 'failed')")
 
 
 def test_reads_are_retried_on_a_retryable_result_code(tmp_path: Path) -> None:
@@ -234,8 +236,9 @@ def test_expect_collects_every_failed_expectation(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = str(result.error).splitlines()
     assert len(lines) == 2
-    assert lines[0].endswith("expectation failed: {{ response.state == 'done' }}")
-    assert lines[1].endswith("expectation failed: {{ status == 201 }}")
+    assert lines[0].endswith("expectation failed: {{ response.state == 'done' }} "
+                             "(compared: 'pending' == 'done')")  # what each side was
+    assert lines[1].endswith("expectation failed: {{ status == 201 }} (compared: 200 == 201)")
 
 
 def test_an_invalid_response_names_the_json_path(tmp_path: Path) -> None:

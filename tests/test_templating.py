@@ -5,7 +5,12 @@ from typing import Any
 import pytest
 
 from runner.errors import Location, TemplateError
-from runner.templating import TemplatedValue, compile_template, environment_variables
+from runner.templating import (
+    TemplatedValue,
+    compared,
+    compile_template,
+    environment_variables,
+)
 
 HERE = Location("p.yaml", 3, 9, ("steps", 0, "params", "x"))
 
@@ -120,3 +125,16 @@ def test_vendor_text_that_looks_like_a_template_is_never_evaluated() -> None:
     assert render("{{ r }}", r=hostile) == hostile
     assert render("{{ r.nested[0].v }}", r=hostile) == "{{ config.__class__ }}"
     assert render("id {{ r.name }}", r=hostile) == "id {{ range(10**9) | list }}"
+
+
+def test_a_failed_comparison_shows_what_it_compared() -> None:
+    def shown(source: str, scope: dict[str, object]) -> str | None:
+        return compared(compile_template(source, Location()), scope)
+
+    assert shown("{{ items | length > 10 }}", {"items": [1, 2]}) == "2 > 10"
+    assert shown("{{ 1 < n < 3 }}", {"n": 5}) == "1 < 5 < 3"
+    assert shown("{{ s | string not in ['5', '6'] }}", {"s": 7}) == "'7' not in ['5', '6']"
+    assert shown("{{ 'x' * 500 == '' }}", {}) == repr("x" * 500)[:117] + "... == ''"
+    assert shown("{{ flag }}", {"flag": False}) is None  # not a comparison
+    assert shown("{{ a.missing > 1 }}", {"a": {}}) is None  # an operand that is not there
+    assert shown("waited {{ n }} > 1", {"n": 0}) is None  # text around it

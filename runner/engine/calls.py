@@ -25,7 +25,7 @@ from runner.errors import (
 from runner.journal import Journal
 from runner.playbook import Step, duration_of
 from runner.spec import READ_KINDS, Endpoint
-from runner.templating import Template
+from runner.templating import Template, compared
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
 
@@ -75,12 +75,18 @@ def reading_answer() -> Iterator[None]:
 def check_expectations(step: Step, local: Mapping[str, Any]) -> None:
     failed = [t for t in step.expect if not truthy(t.render(local))]
     if failed:
-        raise ExpectationFailed([Finding(t.location, f"expectation failed: {t.source}")
-                                 for t in failed])
+        raise ExpectationFailed([_finding(t, "expectation failed", local) for t in failed])
 
 
-def _expectation(template: Template, what: str) -> ExpectationFailed:
-    return ExpectationFailed([Finding(template.location, f"{what}: {template.source}")])
+def _expectation(template: Template, what: str, local: Mapping[str, Any]) -> ExpectationFailed:
+    return ExpectationFailed([_finding(template, what, local)])
+
+
+def _finding(template: Template, what: str, local: Mapping[str, Any]) -> Finding:
+    """A condition that failed, with what it compared (`2 > 10`) when it is a comparison."""
+    values = compared(template, local)
+    return Finding(template.location, f"{what}: {template.source}"
+                   + (f" (compared: {values})" if values else ""))
 
 
 class Caller:
@@ -112,12 +118,13 @@ class Caller:
                 local = response_scope(scope, checked, None)
                 with reading_answer():
                     if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
-                        raise _expectation(retry.fail_when, "retry.fail_when became true")
+                        raise _expectation(retry.fail_when, "retry.fail_when became true",
+                                           local)
                     if retry.until is None or truthy(retry.until.render(local)):
                         return checked
                 if last:
                     raise _expectation(retry.until, f"retry.until was still false after "
-                                       f"{retry.attempts} attempts")
+                                       f"{retry.attempts} attempts", local)
             await self.clock.sleep(delay)
             delay = min(delay * retry.backoff, retry.max_delay)
         raise AssertionError("unreachable")
