@@ -20,6 +20,7 @@ from typing import Any
 from runner.catalog import all_specs
 from runner.errors import InputError
 from runner.journal import Journal
+from runner.reporting.charts import bar_chart, figure, line_chart, timeline, timeline_rows
 from runner.reporting.runs import inputs_text
 from runner.secrets import REDACTOR
 
@@ -126,8 +127,8 @@ def _steps(data: RunData) -> str:
         for s in steps.values())
     table = f"<table id=\"steps\"><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
     return (f"<section><h2>Steps</h2>{table}"
-            + _figure("timeline", "When each step ran", _timeline(spans),
-                      [("Step", "From (s)", "To (s)"), *_timeline_rows(spans)]) + "</section>")
+            + figure("timeline", "When each step ran", timeline(spans),
+                      [("Step", "From (s)", "To (s)"), *timeline_rows(spans)]) + "</section>")
 
 
 _STEP_COUNTS = ("calls", "iterations", "succeeded", "skipped", "failed", "retries", "unknown")
@@ -153,11 +154,11 @@ def _over_time(data: RunData) -> str:
             p95.append((x, latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]))
     rows = [(f"{x:.2f}", f"{r:.1f}", _at(median, x), _at(p95, x)) for x, r in rate]
     return ("<section><h2>Requests over time</h2>"
-            + _figure("rate", "Requests per second",
-                      _line_chart({"requests/s": rate}, "seconds into the run", "requests/s"),
+            + figure("rate", "Requests per second",
+                      line_chart({"requests/s": rate}, "seconds into the run", "requests/s"),
                       [("Second", "Requests/s"), *((r[0], r[1]) for r in rows)])
-            + _figure("latency", "Latency (median and p95)",
-                      _line_chart({"median": median, "p95": p95}, "seconds into the run", "ms"),
+            + figure("latency", "Latency (median and p95)",
+                      line_chart({"median": median, "p95": p95}, "seconds into the run", "ms"),
                       [("Second", "Median ms", "p95 ms"), *((r[0], r[2], r[3]) for r in rows)])
             + "</section>")
 
@@ -172,8 +173,8 @@ def _result_codes(data: RunData) -> str:
                       key=lambda row: -row[1])
         labelled = [(f"{code} {meanings[code]}" if code in meanings else code, n)
                     for code, n in rows]
-        figures.append(_figure(f"codes-{endpoint}", f"Result codes of {endpoint}",
-                               _bar_chart(labelled), [("Result", "Meaning", "Calls")] + [
+        figures.append(figure(f"codes-{endpoint}", f"Result codes of {endpoint}",
+                               bar_chart(labelled), [("Result", "Meaning", "Calls")] + [
                                    (code, meanings.get(code, ""), str(n)) for code, n in rows]))
     return "<section><h2>Vendor result codes</h2>" + "".join(figures) + "</section>"
 
@@ -190,8 +191,8 @@ def _facts(data: RunData) -> str:
         rows = sorted(((v, n) for (e, f, v), n in counts.items()
                        if (e, f) == (endpoint, field_name)), key=lambda row: -row[1])
         labelled = [(f"{v} {meanings[v]}" if v in meanings else v, n) for v, n in rows]
-        figures.append(_figure(f"facts-{endpoint}-{field_name}", f"{field_name} in answers of "
-                               f"{endpoint}", _bar_chart(labelled), [("Value", "Meaning",
+        figures.append(figure(f"facts-{endpoint}-{field_name}", f"{field_name} in answers of "
+                               f"{endpoint}", bar_chart(labelled), [("Value", "Meaning",
                                                                       "Count")] + [
             (v, meanings.get(v, ""), str(n)) for v, n in rows]))
     if not figures:
@@ -227,122 +228,6 @@ def _failures(data: RunData) -> str:
             + "".join(items) + f"</div>{tail}</section>")
 
 
-# ------------------------------------------------------------------ charts
-
-
-def _figure(key: str, caption: str, chart: str, table: Sequence[Sequence[str]]) -> str:
-    head, *body = table
-    heads = "".join(f"<th scope=\"col\">{html.escape(h)}</th>" for h in head)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in body)
-    ident = html.escape(key.replace(".", "-"))
-    labelled = chart.replace("<svg role=\"img\"", f"<svg role=\"img\" aria-labelledby="
-                             f"\"{ident}-caption\" aria-describedby=\"{ident}-numbers\"", 1)
-    return (f"<figure id=\"{ident}\"><figcaption id=\"{ident}-caption\">"
-            f"{html.escape(caption)}</figcaption>{labelled}"
-            f"<table class=\"numbers sr-only\" id=\"{ident}-numbers\"><caption>"
-            f"{html.escape(caption)}</caption><thead><tr>{heads}</tr></thead><tbody>{rows}"
-            f"</tbody></table></figure>")
-
-
-def _bar_chart(rows: Sequence[tuple[str, int]]) -> str:
-    if not rows:
-        return "<p>No data.</p>"
-    top = max(n for _, n in rows) or 1
-    label_width, bar_width, height = 280, 360, 22
-    total_height = height * len(rows) + 30
-    bars = []
-    for i, (label, n) in enumerate(rows):
-        y = i * height + 4
-        width = bar_width * n / top
-        bars.append(
-            f"<text x=\"{label_width - 6}\" y=\"{y + 13}\" text-anchor=\"end\">"
-            f"{html.escape(_cut(label, 38))}</text>"
-            f"<rect class=\"bar\" x=\"{label_width}\" y=\"{y}\" width=\"{width:.1f}\" "
-            f"height=\"{height - 6}\" data-label=\"{html.escape(label)}\" data-value=\"{n}\">"
-            f"<title>{html.escape(label)}: {n}</title></rect>"
-            f"<text x=\"{label_width + width + 4:.1f}\" y=\"{y + 13}\">{n}</text>")
-    axis_y = height * len(rows) + 4
-    ticks = "".join(
-        f"<line class=\"tick\" x1=\"{label_width + bar_width * f:.1f}\" y1=\"{axis_y}\" "
-        f"x2=\"{label_width + bar_width * f:.1f}\" y2=\"{axis_y + 4}\"/>"
-        f"<text x=\"{label_width + bar_width * f:.1f}\" y=\"{axis_y + 16}\" "
-        f"text-anchor=\"middle\">{_num(top * f)}</text>" for f in (0, 0.5, 1))
-    return (f"<svg role=\"img\" class=\"chart bars\" viewBox=\"0 0 {label_width + bar_width + 60}"
-            f" {total_height}\" width=\"100%\">{''.join(bars)}<line class=\"axis\" "
-            f"x1=\"{label_width}\" y1=\"{axis_y}\" x2=\"{label_width + bar_width}\" "
-            f"y2=\"{axis_y}\"/>{ticks}</svg>")
-
-
-def _line_chart(series: Mapping[str, Sequence[tuple[float, float]]], x_label: str,
-                y_label: str) -> str:
-    points = [p for values in series.values() for p in values]
-    if not points:
-        return "<p>No data.</p>"
-    left, top, width, height = 56, 10, 560, 180
-    max_x = max(x for x, _ in points) or 1
-    max_y = max(y for _, y in points) or 1
-
-    def at(x: float, y: float) -> str:
-        return f"{left + width * x / max_x:.1f},{top + height - height * y / max_y:.1f}"
-
-    lines = "".join(
-        f"<polyline class=\"line s{i}\" fill=\"none\" data-series=\"{html.escape(name)}\" "
-        f"points=\"{' '.join(at(x, y) for x, y in values)}\"/>"
-        for i, (name, values) in enumerate(series.items()))
-    y_ticks = "".join(
-        f"<text x=\"{left - 6}\" y=\"{top + height - height * f + 4:.1f}\" "
-        f"text-anchor=\"end\">{_num(max_y * f)}</text>"
-        f"<line class=\"grid\" x1=\"{left}\" x2=\"{left + width}\" "
-        f"y1=\"{top + height - height * f:.1f}\" y2=\"{top + height - height * f:.1f}\"/>"
-        for f in (0, 0.5, 1))
-    x_ticks = "".join(
-        f"<text x=\"{left + width * f:.1f}\" y=\"{top + height + 16}\" text-anchor=\"middle\">"
-        f"{_num(max_x * f)}</text>" for f in (0, 0.5, 1))
-    legend = "".join(f"<text class=\"legend s{i}\" x=\"{left + 10 + 110 * i}\" y=\"{top + 12}\">"
-                     f"&#9632; {html.escape(name)}</text>" for i, name in enumerate(series))
-    return (f"<svg role=\"img\" class=\"chart lines\" viewBox=\"0 0 {left + width + 20} "
-            f"{top + height + 44}\" width=\"100%\">{y_ticks}<line class=\"axis\" x1=\"{left}\" "
-            f"y1=\"{top + height}\" x2=\"{left + width}\" y2=\"{top + height}\"/>"
-            f"<line class=\"axis\" x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" "
-            f"y2=\"{top + height}\"/>{x_ticks}{lines}{legend}"
-            f"<text x=\"{left + width / 2}\" y=\"{top + height + 36}\" text-anchor=\"middle\">"
-            f"{html.escape(x_label)}</text><text x=\"12\" y=\"{top + height / 2}\" "
-            f"transform=\"rotate(-90 12 {top + height / 2})\" text-anchor=\"middle\">"
-            f"{html.escape(y_label)}</text></svg>")
-
-
-def _timeline(spans: Mapping[str, list[float]]) -> str:
-    if not spans:
-        return "<p>No call was made.</p>"
-    start = min(s for s, _ in spans.values())
-    end = max(e for _, e in spans.values())
-    total = max(end - start, 1e-3)
-    label_width, bar_width, height = 140, 460, 22
-    bars = "".join(
-        f"<text x=\"{label_width - 6}\" y=\"{i * height + 17}\" text-anchor=\"end\">"
-        f"{html.escape(step)}</text><rect class=\"span\" data-step=\"{html.escape(step)}\" "
-        f"x=\"{label_width + bar_width * (s - start) / total:.1f}\" y=\"{i * height + 4}\" "
-        f"width=\"{max(bar_width * (e - s) / total, 2):.1f}\" height=\"{height - 6}\">"
-        f"<title>{html.escape(step)}: {s - start:.2f}-{e - start:.2f} s</title></rect>"
-        for i, (step, (s, e)) in enumerate(spans.items()))
-    axis_y = height * len(spans) + 4
-    ticks = "".join(f"<text x=\"{label_width + bar_width * f:.1f}\" y=\"{axis_y + 14}\" "
-                    f"text-anchor=\"middle\">{_num(total * f)} s</text>" for f in (0, 0.5, 1))
-    view_width = label_width + bar_width + 40
-    return (f"<svg role=\"img\" class=\"chart timeline\" viewBox=\"0 0 {view_width} "
-            f"{axis_y + 22}\" width=\"100%\">{bars}<line class=\"axis\" "
-            f"x1=\"{label_width}\" y1=\"{axis_y}\" x2=\"{label_width + bar_width}\" "
-            f"y2=\"{axis_y}\"/>{ticks}</svg>")
-
-
-def _timeline_rows(spans: Mapping[str, list[float]]) -> list[tuple[str, str, str]]:
-    if not spans:
-        return []
-    start = min(s for s, _ in spans.values())
-    return [(step, f"{s - start:.2f}", f"{e - start:.2f}") for step, (s, e) in spans.items()]
-
-
 # ------------------------------------------------------------------ small helpers
 
 
@@ -356,14 +241,6 @@ def _code_of(call: Mapping[str, Any]) -> str:
 
 def _at(points: Iterable[tuple[float, float]], x: float) -> str:
     return next((f"{y:.1f}" for px, y in points if px == x), "")
-
-
-def _num(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _pretty(value: Any) -> str:
