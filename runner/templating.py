@@ -241,10 +241,9 @@ def compile_template(source: str, location: Location) -> Template:
     names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
     loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock,
                                              nodes.Call)))
-    return Template(source, location, names, frozenset(_attr_refs(tree, "steps")),
-                    frozenset(_attr_refs(tree, "inputs")), render,
-                    frozenset(_step_fields(tree)), loops, frozenset(_attr_refs(tree, "values")),
-                    frozenset(_reads(tree)))
+    reads = frozenset(_reads(tree))
+    return Template(source, location, names, _named(reads, "steps"), _named(reads, "inputs"),
+                    render, frozenset(_step_fields(tree)), loops, _named(reads, "values"), reads)
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]
@@ -330,16 +329,9 @@ def _reads(tree: nodes.Node) -> Iterator[tuple[str, ...]]:
                 yield tuple(known)
 
 
-def _attr_refs(tree: nodes.Node, root: str) -> Iterator[str]:
+def _named(reads: frozenset[tuple[str, ...]], root: str) -> frozenset[str]:
     """The names read as `root.<name>` or `root['name']`."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        assert isinstance(node, (nodes.Getattr, nodes.Getitem))
-        target = node.node
-        if isinstance(target, nodes.Name) and target.name == root:
-            if isinstance(node, nodes.Getattr):
-                yield node.attr
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                yield node.arg.value
+    return frozenset(read[1] for read in reads if read[0] == root and read[1] != "[]")
 
 
 class TemplatedValue:
