@@ -28,12 +28,11 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from runner.errors import Location, OutboundError, TemplateError
-from runner.validation import suggest
+from runner.validation import listing, suggest
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$")
 _LONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*$", re.DOTALL)
 _HAS_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
-KEYS_LISTED = 12  # of a mapping without the key a template asked for
 
 
 class EnvironmentVariables(dict[str, str]):
@@ -50,8 +49,7 @@ class _Undefined(jinja2.StrictUndefined):
             return f"the environment variable {name} is not set"
         if isinstance(found, Mapping) and isinstance(name, str) and found:
             keys = sorted(str(key) for key in found)
-            listed = ", ".join(keys[:KEYS_LISTED]) + (", ..." if len(keys) > KEYS_LISTED else "")
-            return f"no key {name!r} here{suggest(name, keys)} (the keys: {listed})"
+            return f"no key {name!r} here{suggest(name, keys)} (the keys: {listing(keys)})"
         return str(super()._undefined_message)
 
 

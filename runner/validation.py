@@ -10,7 +10,7 @@ import difflib
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -281,4 +281,12 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest of `choices`, or ``""``."""
     near = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {near[0]!r}?" if near else ""
+
+
+NAMES_LISTED = 12  # of the names a message lists (the keys a mapping has, ...)
+
+
+def listing(names: Sequence[str]) -> str:
+    """``"a, b, c"``: the first NAMES_LISTED of `names`, and ``", ..."`` if there are more."""
+    return ", ".join(names[:NAMES_LISTED]) + (", ..." if len(names) > NAMES_LISTED else "")
 

@@ -17,15 +17,12 @@ from typing import Any
 
 from runner.playbook.model import Input, Step
 from runner.templating import Template
-from runner.validation import suggest
+from runner.validation import listing, suggest
 
-FIELDS_LISTED = 12  # of the fields a message lists
 _BRANCHES = ("allOf", "anyOf", "oneOf")
 _LONE_LIST = re.compile(r"^\s*\{\{\s*(?:steps\.(?P<step>[A-Za-z_][A-Za-z0-9_]*)\."
                         r"(?P<field>items|outputs|response)|inputs\.(?P<input>[A-Za-z_]"
                         r"[A-Za-z0-9_]*))\s*\}\}\s*$")
-
-
 _IN_SPEC = "if the vendor sends it, add it to the spec's response schema"
 _IN_INPUT = "if it is given, declare it in the input's properties"
 
@@ -149,7 +146,5 @@ class Reads:
 
 
 def _message(read: str, field: str, known: Known, fields: list[str]) -> str:
-    listed = ", ".join(fields[:FIELDS_LISTED]) + (", ..." if len(fields) > FIELDS_LISTED
-                                                  else "")
     return (f"{read}: {known.what} has no field {field!r}" + suggest(field, fields)
-            + f" (it has: {listed}" + (f"; {known.fix}" if known.fix else "") + ")")
+            + f" (it has: {listing(fields)}" + (f"; {known.fix}" if known.fix else "") + ")")
