@@ -9,15 +9,13 @@ schema is reported at its line in the file.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runner.errors import FileError, Finding, InputError, JsonPath, Location
-from runner.playbook import Input, typed_text
+from runner.playbook import Input, Origin, typed_text
 from runner.validation import suggest
-
-Origin = Callable[[JsonPath], Location]  # where in its file a path of the input's value is
 
 
 def read_csv_inputs(pairs: Sequence[str], inputs: Mapping[str, Input]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.contract.check import cassette_of, write_cassettes
-from runner.csvinput import Origin, read_csv_inputs
+from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
 from runner.engine.executor import RunResult
 from runner.engine.items import Shard
@@ -30,7 +30,7 @@ from runner.errors import (
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
 from runner.outfiles import make_folder, write_out
-from runner.playbook import Playbook, load_playbook, resolve_inputs
+from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.html import load as load_html
 from runner.reporting.html import render as render_html

@@ -4,7 +4,7 @@
 whole, `steps` one step at a time; `inputs` gives a run its input values.
 """
 
-from runner.playbook.inputs import resolve_inputs, typed_text
+from runner.playbook.inputs import Origin, resolve_inputs, typed_text
 from runner.playbook.loader import check_playbook_document, load_playbook
 from runner.playbook.model import (
     DEFAULT_TIMEOUTS,
@@ -20,6 +20,6 @@ from runner.playbook.model import (
     stream_source,
 )
 
-__all__ = ["DEFAULT_TIMEOUTS", "Input", "Playbook", "Retries", "ServiceBinding", "Step",
-           "Timeouts", "check_playbook_document", "duration_of", "fields_of", "load_playbook",
-           "parse_duration", "resolve_inputs", "stream_source", "typed_text"]
+__all__ = ["DEFAULT_TIMEOUTS", "Input", "Origin", "Playbook", "Retries", "ServiceBinding",
+           "Step", "Timeouts", "check_playbook_document", "duration_of", "fields_of",
+           "load_playbook", "parse_duration", "resolve_inputs", "stream_source", "typed_text"]

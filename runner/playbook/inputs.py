@@ -12,10 +12,12 @@ from runner.validation import suggest
 
 ISSUES_LISTED = 20  # of one input's value (a CSV file's rows may break its schema by thousands)
 
+Origin = Callable[[JsonPath], Location]  # where in its file a path of an input's value is
+
 
 def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
                    from_command_line: frozenset[str] = frozenset(),
-                   origins: Mapping[str, Callable[[JsonPath], Location]] | None = None,
+                   origins: Mapping[str, Origin] | None = None,
                    ) -> dict[str, Any]:
     """The run's inputs: given values (typed by each input's schema), else defaults.
 
@@ -55,7 +57,7 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
 
 
 def _no_such_input(name: str, playbook: Playbook,
-                   origin: Callable[[JsonPath], Location] | None) -> Finding:
+                   origin: Origin | None) -> Finding:
     return Finding(origin(()) if origin else Location(),
                    ("" if origin else f"--var {name}: ") + f"the playbook has no input {name!r}"
                    + suggest(name, playbook.inputs))
