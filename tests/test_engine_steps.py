@@ -365,6 +365,14 @@ def test_a_streamed_list_feeds_its_for_each_page_by_page(tmp_path: Path) -> None
     assert result.steps["all"].calls == 3 and result.steps["all"].iterations == 25
 
 
+def test_a_streamed_list_step_is_journalled_as_a_step(tmp_path: Path) -> None:
+    result, run_id = _journalled_run(tmp_path, ScriptedVendor(total=25), STREAM)
+    assert result.status == "ok"
+    shown = Journal(tmp_path / "journal.sqlite", reader=True).run(run_id)
+    assert [(s["step"], s["status"], s["calls"], s["iterations"]) for s in shown["steps"]] == [
+        ("all", "ok", 3, 25), ("make", "ok", 25, 25)]
+
+
 def test_a_stream_fetches_pages_only_as_items_are_needed(tmp_path: Path) -> None:
     vendor = ScriptedVendor(total=1000)
     steps = STREAM.replace("'n' ~ item.id", "'n' * item.id").replace("concurrency: 4",

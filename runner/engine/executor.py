@@ -271,11 +271,7 @@ class Run:
             raise
         finally:
             tally.succeeded = tally.iterations
-            finished = StepFinished(step.id, "failed" if error else "ok", tally.calls,
-                                    tally.iterations, tally.succeeded, 0, 0,
-                                    time.perf_counter() - started, str(error) if error else None)
-            self.finished[step.id] = finished
-            self.emit(finished)
+            self._finished(step, "failed" if error else "ok", tally, started, error)
 
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:
