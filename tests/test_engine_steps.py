@@ -373,6 +373,46 @@ def test_a_streamed_list_step_is_journalled_as_a_step(tmp_path: Path) -> None:
         ("all", "ok", 3, 25), ("make", "ok", 25, 25)]
 
 
+LISTED = (STREAM[STREAM.index("  - id: make"):].replace("steps.all.items", "range(100) | list")
+          .replace("item.id", "item"))
+
+
+@pytest.mark.parametrize("steps", [LISTED, STREAM], ids=["listed", "streamed"])
+def test_ctrl_c_stops_a_for_each_at_once(tmp_path: Path, steps: str) -> None:
+    """Ctrl-C and SIGTERM cancel the run's task: no new item starts, and the steps it was in,
+    the streamed list too, are journalled as interrupted."""
+    vendor = ScriptedVendor(total=100)
+    path = tmp_path / "playbook.yaml"
+    path.write_text(f"playbook_version: 1\nname: test\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n{steps}",
+                    encoding="utf-8")
+    playbook = load_playbook(path)
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.begin("run-1", playbook.name, str(path), "-", {}, None)
+
+    async def cancelled_as_the_twelfth_create_is_answered() -> None:
+        run: asyncio.Task[RunResult]
+
+        async def vendor_then_ctrl_c(scope: Any, receive: Any, send: Any) -> None:
+            await vendor(scope, receive, send)
+            if vendor.calls["POST jobs"] == 12:
+                run.cancel()
+
+        run = asyncio.create_task(execute(
+            playbook, {}, lambda event: None, journal=journal,
+            transport=httpx.ASGITransport(app=vendor_then_ctrl_c)))  # type: ignore[arg-type]
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(cancelled_as_the_twelfth_create_is_answered())
+    journal.close()
+    assert 12 <= vendor.calls["POST jobs"] <= 12 + 4  # and those in flight
+    shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
+    assert [(s["step"], s["status"]) for s in shown["steps"]] == (
+        [("make", "interrupted")] if steps == LISTED
+        else [("all", "interrupted"), ("make", "interrupted")])
+
+
 def test_a_stream_fetches_pages_only_as_items_are_needed(tmp_path: Path) -> None:
     vendor = ScriptedVendor(total=1000)
     steps = STREAM.replace("'n' ~ item.id", "'n' * item.id").replace("concurrency: 4",

@@ -254,6 +254,7 @@ class Run:
         started = time.perf_counter()
         self.emit(StepStarted(step.id, step.title, endpoint_of(step).qualified_name))
         error: OutboundError | None = None
+        status = "ok"  # also when its for_each stops reading it (an item failed, a pause)
         try:
             assert step.params is not None
             params = step.params.render(self.scope)
@@ -267,11 +268,14 @@ class Run:
                     yield item
         except OutboundError as failure:
             failure.add_context(f"step {step.id}")
-            error = failure
+            error, status = failure, "failed"
             raise
         finally:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # Ctrl-C or SIGTERM, mid-stream
+                status = "interrupted"
             tally.succeeded = tally.iterations
-            self._finished(step, "failed" if error else "ok", tally, started, error)
+            self._finished(step, status, tally, started, error)
 
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:

@@ -164,15 +164,16 @@ class ServiceClient:
         name = request.endpoint.qualified_name
         started = time.perf_counter()
         try:
+            # Yield once before sending: the workers whose answers came in this turn all
+            # finish first, and their sends go out together. Measured in one process,
+            # alternating: 0.54 s without the yield, 0.41 s with (bench_chain). The simulator
+            # in-process answers without a pause of its own: so its calls overlap too.
+            await asyncio.sleep(0)
             if self._keeps_deadlines:
-                # Yield once before sending: the workers whose answers came in this turn
-                # all finish first, and their sends go out together. Measured in one process,
-                # alternating: 0.54 s without the yield, 0.41 s with (bench_chain).
-                await asyncio.sleep(0)
                 status, headers, content = await self._exchange(request, limits)
-            else:
-                status, headers, content = await asyncio.wait_for(
-                    self._exchange(request, limits), limits.total)
+            else:  # not wait_for: on 3.11 it swallows a cancel that meets a finished call
+                async with asyncio.timeout(limits.total):
+                    status, headers, content = await self._exchange(request, limits)
         except (TimeoutError, DeadlinePassed):
             raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
                                           f"total timeout of {limits.total:g}s; the outcome is "
