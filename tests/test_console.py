@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 
 from runner.engine.events import (
+    ItemsStarted,
     IterationFinished,
     RunFinished,
     RunStarted,
     StepFinished,
-    StepStarted,
 )
 from runner.reporting.console import ConsoleReporter
 
@@ -23,7 +23,7 @@ def test_a_for_each_shows_a_progress_bar_with_counts_and_rate() -> None:
     screen = Terminal()
     console = ConsoleReporter(screen)
     console(RunStarted("p", "p.yaml", {}, False, True, "r1"))
-    console(StepStarted("reserve", "reserve", None, total=4))
+    console(ItemsStarted("reserve", 4))
     for index in range(2):
         console(IterationFinished("reserve", index, "ok"))
     shown = screen.getvalue()

@@ -235,6 +235,25 @@ steps:
         "method 'items' of a mapping that has no key 'items'"]
 
 
+def test_a_lone_wait_is_not_shown_as_items(tmp_path: Path) -> None:
+    playbook = _written(tmp_path, """\
+playbook_version: 1
+name: pauses
+services:
+  crm: {spec: crm}
+steps:
+  - id: settle
+    wait: 2m
+  - id: each
+    for_each: "{{ [1, 2] }}"
+    wait: 1s
+""")
+    result = outbound("run", str(playbook), "--sim")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line.startswith("  ok  ")] == [
+        "  ok    settle  0 calls, 0.00s", "  ok    each  0 calls, 2 ok, 0 skipped, 0 failed, 0.00s"]
+
+
 def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
     playbook = _written(tmp_path, """\
 playbook_version: 1

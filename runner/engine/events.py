@@ -23,8 +23,15 @@ class RunStarted:
 class StepStarted:
     step: str
     title: str
-    call: str | None
-    total: int | None = None  # iterations of a for_each, when known
+    call: str | None  # None for a wait
+
+
+@dataclass(frozen=True)
+class ItemsStarted:
+    """A for_each begins its items: `total` of them, or None for a stream (not counted ahead)."""
+
+    step: str
+    total: int | None
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,6 @@ class RunFinished:
     error: str | None = None
 
 
-Event = (RunStarted | StepStarted | CallFinished | IterationFinished | Warned | PlannedRequest
-         | NotPlanned | StepFinished | RunFinished)
+Event = (RunStarted | StepStarted | ItemsStarted | CallFinished | IterationFinished | Warned
+         | PlannedRequest | NotPlanned | StepFinished | RunFinished)
 Emit = Callable[[Event], None]

@@ -25,6 +25,7 @@ from runner.engine.calls import (
 )
 from runner.engine.events import (
     Emit,
+    ItemsStarted,
     IterationFinished,
     RunFinished,
     RunStarted,
@@ -184,7 +185,7 @@ class Run:
 
     async def _for_each(self, step: Step, tally: StepTally) -> None:
         items, total, streamed = self._items_of(step)
-        self.emit(StepStarted(step.id, step.title, None, total=total))
+        self.emit(ItemsStarted(step.id, total))
         results: dict[int, dict[str, Any]] = {}
         failures: list[OutboundError] = []
         paused: list[Paused] = []

@@ -10,13 +10,13 @@ from typing import Any, TextIO
 from runner.engine.events import (
     CallFinished,
     Event,
+    ItemsStarted,
     IterationFinished,
     NotPlanned,
     PlannedRequest,
     RunFinished,
     RunStarted,
     StepFinished,
-    StepStarted,
     Warned,
 )
 from runner.reporting.specs import table
@@ -62,11 +62,10 @@ class ConsoleReporter:
             self._write(f"{verb} {event.run_id}" + (f" (shard {event.shard})" if event.shard
                                                      else ""))
 
-    def _on_StepStarted(self, event: StepStarted) -> None:
-        if event.call is None:  # a for_each announcing its items (total None: streamed)
-            self.totals[event.step] = event.total
-            self.done[event.step] = 0
-            self.began[event.step] = time.monotonic()
+    def _on_ItemsStarted(self, event: ItemsStarted) -> None:
+        self.totals[event.step] = event.total
+        self.done[event.step] = 0
+        self.began[event.step] = time.monotonic()
 
     def _on_IterationFinished(self, event: IterationFinished) -> None:
         if event.step in self.totals:
