@@ -132,6 +132,14 @@ def test_a_dry_run_cannot_draw_an_html_report_or_record(in_repo: Path, tmp_path:
     (["--var", "novalue"], "error: --var 'novalue': expected NAME=VALUE"),
     (["--var", 'customers=[{"speech_task": 1618}]'],
      "error: input customers[0].number: 'number' is a required property"),
+    (["--var", "customers=13800000001"],
+     "error: input customers: 13800000001 is not of type 'array' (a list is given as JSON: "
+     "--var 'customers=[{...}, ...]', or as the rows of a CSV file: --csv customers=FILE)"),
+    (["--var", 'customers=[{"speech_task": 1618]'],
+     "error: input customers: '[{\"speech_task\": 1618]' is not of type 'array' (it is not valid "
+     "JSON: look at its quotes, commas and brackets)"),
+    (["--var", "vdn_id=8", "--var", "lead_minutes=12,13"],
+     "error: input lead_minutes: '12,13' is not of type 'integer'"),
 ])
 def test_bad_vars_are_refused_before_anything_runs(in_repo: Path, args: list[str],
                                                    message: str) -> None:

@@ -41,12 +41,15 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
             continue
         origin = (origins or {}).get(name)
         issues = spec.validator.issues(value)
+        hint = _as_json_hint(name, given[name], value, spec.schema) \
+            if name in from_command_line else ""
         for issue in issues[:ISSUES_LISTED]:
             if origin is not None:
                 findings.append(Finding(origin(issue.path), issue.message))
             else:
                 where = format_json_path((name, *issue.path))
-                findings.append(Finding(Location(), f"input {where}: {issue.message}"))
+                findings.append(Finding(Location(), f"input {where}: {issue.message}"
+                                        + (hint if not issue.path else "")))
         if len(issues) > ISSUES_LISTED:
             findings.append(Finding(Location(), f"... and {len(issues) - ISSUES_LISTED} more "
                                     f"problems with input {name!r}"))
@@ -61,6 +64,23 @@ def _no_such_input(name: str, playbook: Playbook,
     return Finding(origin(()) if origin else Location(),
                    ("" if origin else f"--var {name}: ") + f"the playbook has no input {name!r}"
                    + suggest(name, playbook.inputs))
+
+
+def _as_json_hint(name: str, text: str, value: Any, schema: Mapping[str, Any]) -> str:
+    """How a list or an object is written on the command line, for --var text that is not."""
+    kind = schema.get("type")
+    if isinstance(value, (list, dict)) or kind not in ("array", "object"):
+        return ""
+    if text.lstrip().startswith(("[", "{")):
+        return " (it is not valid JSON: look at its quotes, commas and brackets)"
+    if kind == "object":
+        return f" (an object is given as JSON: --var '{name}={{\"key\": \"value\"}}')"
+    items = schema.get("items")
+    items = items if isinstance(items, Mapping) else {}
+    example = "[{...}, ...]" if items.get("type") == "object" else json.dumps(
+        [typed_text(part.strip(), items) for part in text.split(",")[:3]], ensure_ascii=False)
+    return (f" (a list is given as JSON: --var '{name}={example}', or as the rows of a CSV "
+            f"file: --csv {name}=FILE)")
 
 
 def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:
