@@ -175,11 +175,19 @@ def fields_of(step: Step) -> frozenset[str]:
     return frozenset(fields | ({"iterations"} if step.for_each is not None else {"status"}))
 
 
-_STREAM_SOURCE = re.compile(r"^\s*\{\{\s*steps\.([A-Za-z_][A-Za-z0-9_]*)\.items\s*\}\}\s*$")
+_LONE_LIST = re.compile(r"^\s*\{\{\s*(?:steps\.(?P<step>[A-Za-z_][A-Za-z0-9_]*)\."
+                        r"(?P<field>items|outputs|response)|inputs\.(?P<input>[A-Za-z_]"
+                        r"[A-Za-z0-9_]*))\s*\}\}\s*$")
+
+
+def lone_list(step: Step) -> re.Match[str] | None:
+    """A for_each that is one `{{ steps.<id>.items|outputs|response }}` or
+    `{{ inputs.<name> }}` and nothing else: its groups `step` and `field`, or `input`."""
+    templates = step.for_each.templates if step.for_each is not None else []
+    return _LONE_LIST.match(templates[0].source) if len(templates) == 1 else None
 
 
 def stream_source(step: Step) -> str | None:
     """The step id whose items this step's for_each reads as a lone `steps.<id>.items`."""
-    templates = step.for_each.templates if step.for_each is not None else []
-    match = _STREAM_SOURCE.match(templates[0].source) if len(templates) == 1 else None
-    return match.group(1) if match else None
+    match = lone_list(step)
+    return match["step"] if match and match["field"] == "items" else None

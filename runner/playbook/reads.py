@@ -10,19 +10,15 @@ name, a read through a filter), anything may be read.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner.playbook.model import Input, Step
+from runner.playbook.model import Input, Step, lone_list
 from runner.templating import Template
 from runner.validation import listing, suggest
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
-_LONE_LIST = re.compile(r"^\s*\{\{\s*(?:steps\.(?P<step>[A-Za-z_][A-Za-z0-9_]*)\."
-                        r"(?P<field>items|outputs|response)|inputs\.(?P<input>[A-Za-z_]"
-                        r"[A-Za-z0-9_]*))\s*\}\}\s*$")
 _IN_SPEC = "if the vendor sends it, add it to the spec's response schema"
 _IN_INPUT = "if it is given, declare it in the input's properties"
 
@@ -82,8 +78,7 @@ class Reads:
     def with_item(self, step: Step) -> Reads:
         """With a for_each's item, where it is a lone `steps.<id>.items` (or outputs, or
         response) of an earlier step, or a lone `inputs.<name>`."""
-        lone = _LONE_LIST.match(step.for_each.templates[0].source) if (
-            step.for_each is not None and len(step.for_each.templates) == 1) else None
+        lone = lone_list(step)
         known: Known | None = None
         if lone and lone["input"] in self.inputs:
             known = Known(self.inputs[lone["input"]].schema, f"input {lone['input']!r}",
