@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from runner.errors import OutboundError, Stopped
+from runner.errors import OutboundError, Paused, Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,9 +26,9 @@ format_option = click.option("--format", "output_format", type=click.Choice(["te
 BROKEN_PIPE = 141  # what a shell reports for a command its reader left (128 + SIGPIPE)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int, label: str = "error") -> None:
     for line in message.splitlines() or [""]:
-        click.echo(f"error: {line}", err=True)
+        click.echo(f"{label}: {line}", err=True)
     sys.exit(code)
 
 
@@ -42,7 +42,9 @@ def handles_errors(command: F) -> F:
         except OutboundError as error:
             from runner.secrets import REDACTOR
 
-            fail(REDACTOR.text(str(error)), error.exit_code)
+            # a pause is no error: a cron job that alerts on "error:" is not woken by one
+            fail(REDACTOR.text(str(error)), error.exit_code,
+                 "paused" if isinstance(error, Paused) else "error")
         except Stopped:
             fail("stopped by SIGTERM", Stopped.exit_code)
         except KeyboardInterrupt:
