@@ -86,6 +86,19 @@ def test_additions_alone_do_not_fail(in_repo: Path, tmp_path: Path) -> None:
     assert "ok        appoint.list response $.data[].channel: field added" in result.output
 
 
+def test_a_rule_added_to_a_param_breaks_and_one_removed_does_not(in_repo: Path,
+                                                                   tmp_path: Path) -> None:
+    capped = ("        description: rows per page\n        schema: {type: integer, minimum: 1}",
+              "        description: rows per page\n        schema: {type: integer, minimum: 1, "
+              "maximum: 100}")
+    added = outbound("specs", "diff", "huawei-isales", str(_changed_spec(tmp_path, capped)))
+    assert (added.exit_code, added.output) == (1, (
+        "breaking  appoint.list params.limit: maximum 100 added\n1 change, 1 breaking\n"))
+    removed = outbound("specs", "diff", str(_changed_spec(tmp_path, capped)), "huawei-isales")
+    assert (removed.exit_code, removed.output) == (0, (
+        "ok        appoint.list params.limit: maximum 100 removed\n1 change, 0 breaking\n"))
+
+
 def test_response_rules_break_when_the_vendor_may_send_more(in_repo: Path,
                                                             tmp_path: Path) -> None:
     changed = _changed_spec(

@@ -101,11 +101,11 @@ def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
                 breaking = after is not None and (before is None or tighter(before, after))
             else:
                 breaking = before is not None and (after is None or tighter(after, before))
-            yield Change(breaking, where, f"{key} {before} became {after}")
+            yield Change(breaking, where, _changed(key, before, after))
     if old.get("pattern") != new.get("pattern"):
         binding = new.get("pattern") if sent else old.get("pattern")  # the rule playbooks relied on
         yield Change(binding is not None, where,
-                     f"pattern {old.get('pattern')} became {new.get('pattern')}")
+                     _changed("pattern", old.get("pattern"), new.get("pattern")))
     if "enum" in old or "enum" in new:
         before, after = old.get("enum"), new.get("enum")
         if before is not None and after is not None:
@@ -118,6 +118,14 @@ def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
         elif before != after:
             yield Change((after if sent else before) is not None, where,
                          "enum " + ("added" if after else "removed"))
+
+
+def _changed(key: str, before: Any, after: Any) -> str:
+    if before is None:
+        return f"{key} {after} added"
+    if after is None:
+        return f"{key} {before} removed"
+    return f"{key} {before} became {after}"
 
 
 def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
