@@ -158,6 +158,14 @@ def test_retry_gives_up_after_its_attempts(tmp_path: Path) -> None:
     assert str(result.error).startswith("step job: ")
 
 
+def test_a_retry_that_gave_up_on_vendor_errors_says_so(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(detail_codes=["9"] * 3)  # "does not exist" (yet): polled again
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "3"))
+    assert vendor.calls["GET jobs"] == 3
+    assert str(result.error) == ("step job, retry gave up after 3 attempts: testvendor.job.detail "
+                                 "answered 9: the job does not exist (the vendor says: not now)")
+
+
 def test_fail_when_stops_retrying_early(tmp_path: Path) -> None:
     vendor = ScriptedVendor(pending_polls=1, final_state="failed")
     result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "9"))

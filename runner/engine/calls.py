@@ -111,8 +111,10 @@ class Caller:
             last = attempt == retry.attempts
             try:
                 checked = await self.call(step, params, index, tally)
-            except RunError:
+            except RunError as error:
                 if last:
+                    if retry.attempts > 1:
+                        error.add_context(f"retry gave up after {retry.attempts} attempts")
                     raise
             else:
                 local = response_scope(scope, checked, None)
