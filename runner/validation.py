@@ -27,6 +27,7 @@ from runner.resources import data_dir
 from runner.yamlio import Document
 
 METASCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+QUOTE_IT = " (in YAML, quote it to keep it as text)"  # a number or a boolean where text goes
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
     message = error.message.replace(repr(error.instance), _short(error.instance))
     if (error.validator == "type" and error.validator_value == "string"
             and isinstance(error.instance, (int, float, bool))):
-        message += " (in YAML, quote it to keep it as text)"
+        message += QUOTE_IT
     rule = error.schema.get("description") if isinstance(error.schema, dict) else None
     if rule and error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
                                     "maxLength", "format", "const", "exclusiveMinimum"}:

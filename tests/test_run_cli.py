@@ -220,6 +220,24 @@ steps:
     assert "  FAIL  reserve  0 calls" in result.stdout
 
 
+def test_a_rendered_number_where_text_goes_says_how_to_make_it_text(tmp_path: Path) -> None:
+    playbook = _written(tmp_path, """\
+playbook_version: 1
+name: one result
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: result
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ 17 }}"}
+""")  # quoted in YAML already: the template's own value is the number
+    result = outbound("run", str(playbook), "--sim")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: step result: huawei-isales.callresult.detail param callId: 17 is not of type "
+        "'string' (a template rendered it: `| string` makes it text)"]
+
+
 def test_for_each_over_a_key_the_answer_lacks_names_it(tmp_path: Path) -> None:
     playbook = _written(tmp_path, """\
 playbook_version: 1

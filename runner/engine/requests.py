@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from runner.errors import Finding, Location, RequestRejected
 from runner.spec import LOCATIONS, Endpoint, ParamLocation
+from runner.validation import QUOTE_IT
 
 
 @dataclass(slots=True)  # not frozen: that costs a microsecond a call; nothing changes one
@@ -50,8 +51,10 @@ def build_request(endpoint: Endpoint, params: Mapping[str, Any]) -> OutgoingRequ
         for issue in endpoint.request_validators[location].issues(values):
             name = str(issue.path[0]) if issue.path else ""
             where = f"param {name}" if name else f"{location} params"
-            findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: "
-                                    f"{issue.message}"))
+            # a literal of the wrong type was refused at load: this one a template rendered
+            message = issue.message.replace(QUOTE_IT, " (a template rendered it: `| string` "
+                                            "makes it text)")
+            findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: {message}"))
     if findings:
         raise RequestRejected(findings)
     return _assemble(endpoint, sections)
