@@ -27,6 +27,7 @@ from runner.resources import data_dir
 from runner.yamlio import Document
 
 METASCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER
 QUOTE_IT = " (in YAML, quote it to keep it as text)"  # a number or a boolean where text goes
 
 
@@ -205,24 +206,51 @@ def _relevance(error: jsonschema.exceptions.ValidationError) -> tuple[Any, ...]:
     return tuple(part for part in key if not isinstance(part, deque))
 
 
+def _closest(error: jsonschema.exceptions.ValidationError,
+             ) -> jsonschema.exceptions.ValidationError | SchemaIssue:
+    """Of an anyOf/oneOf (nested ones too), what the alternative closest to the instance
+    wanted: one that takes the instance's own type, when there is one ('150%' is a percent
+    gone wrong, not an integer); else the types, or the keys, that would do."""
+    while error.context:
+        path = tuple(error.absolute_path)
+        if all(e.validator == "required" for e in error.context):
+            names = [name for e in error.context for name in _missing(e)]
+            return SchemaIssue(path, "one of " + ", ".join(repr(n) for n in names)
+                               + " is required", keyword="required")
+        fitting = [e for e in error.context
+                   if len(e.absolute_path) > len(path) or _takes(e.schema, error.instance)]
+        if not fitting:
+            wanted = dict.fromkeys(kind for e in error.context for kind in _kinds(e.schema))
+            return SchemaIssue(path, f"{_short(error.instance)} is not of type "
+                               + " or ".join(repr(w) for w in wanted), keyword="type")
+        error = max(fitting, key=_relevance)
+    return error
+
+
+def _takes(schema: Any, instance: Any) -> bool:
+    """Whether `schema` (or one of its alternatives) allows the type of `instance`."""
+    kinds = _kinds(schema)
+    return not kinds or any(_TYPES.is_type(instance, kind) for kind in kinds)
+
+
+def _kinds(schema: Any) -> list[str]:
+    """The types `schema` allows, its alternatives' included; [] for any."""
+    if not isinstance(schema, dict):
+        return []
+    if "type" in schema:
+        return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    alternatives = [_kinds(branch) for branch in schema.get("anyOf") or schema.get("oneOf") or ()]
+    return [] if not alternatives or [] in alternatives else [k for a in alternatives for k in a]
+
+
 def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIssue]:
     """Turn one jsonschema error into what an author needs to read."""
+    closest = _closest(error)
+    if isinstance(closest, SchemaIssue):
+        yield closest
+        return
+    error = closest
     path = tuple(error.absolute_path)
-    if error.context:  # anyOf/oneOf: say what the closest alternative wanted
-        best = jsonschema.exceptions.best_match(error.context)
-        if error.context and all(e.validator == "required" for e in error.context):
-            names = [name for e in error.context for name in _missing(e)]
-            yield SchemaIssue(path, "one of " + ", ".join(repr(n) for n in names)
-                              + " is required", keyword="required")
-            return
-        if best is not None and tuple(best.absolute_path) == path and best.validator == "type":
-            wanted = [e.validator_value for e in error.context if e.validator == "type"]
-            yield SchemaIssue(path, f"{_short(error.instance)} is not of type "
-                              + " or ".join(repr(w) for w in wanted), keyword="type")
-            return
-        if best is not None:
-            error = best
-            path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         yield from _unknown_keys(error, path)
         return
