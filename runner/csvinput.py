@@ -1,9 +1,10 @@
 """`--csv NAME=FILE`: a list input given as the rows of a CSV file, as a CRM exports customers.
 
-The first row names the columns. Each further row is one item: an object of its cells when
-the input's items are objects (each cell typed by its column's schema, an empty cell left
-out), or the one column's cell when they are plain values. A row that breaks the input's
-schema is reported at its line in the file.
+The first row names the columns (split by commas, or by semicolons or tabs when it has no
+comma), the ones the items require among them. Each further row is one item: an object of
+its cells when the input's items are objects (each cell typed by its column's schema, an
+empty cell left out), or the one column's cell when they are plain values. A row that
+breaks the input's schema is reported at its line in the file.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
     lines: list[int] = []
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: Excel's BOM
-            reader = csv.reader(handle)
+            delimiter = _delimiter(handle.readline())
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=delimiter)
             header = [cell.strip() for cell in next(reader, [])]
             _check_header(path, header, whole_rows)
+            _check_columns(path, header, items)
             for cells in reader:
                 if not any(cell.strip() for cell in cells):
                     continue  # a blank line
@@ -78,6 +82,24 @@ def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
     except csv.Error as exc:
         raise _at(path, reader.line_num, str(exc)) from None
     return rows, lines
+
+
+def _delimiter(first_line: str) -> str:
+    """A comma; or a semicolon or a tab, when the header is split by one and has no comma (as
+    Excel saves CSV where the comma is the decimal mark, and as tab-separated exports are)."""
+    if "," in first_line:
+        return ","
+    return max(";\t", key=first_line.count) if any(c in first_line for c in ";\t") else ","
+
+
+def _check_columns(path: Path, header: list[str], items: Mapping[str, Any]) -> None:
+    """Each column the items require is in the header (else every row would say so)."""
+    if items.get("type", "object") != "object":
+        return
+    for column in items.get("required", []):
+        if column not in header:
+            raise _at(path, 1, f"no column {column!r}, which every item needs (the columns: "
+                      f"{', '.join(header)})" + suggest(column, header))
 
 
 def _check_header(path: Path, header: list[str], whole_rows: bool) -> None:

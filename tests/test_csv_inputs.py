@@ -74,6 +74,17 @@ def test_each_row_of_an_excel_export_is_one_item(tmp_path: Path) -> None:
         "numbers": ["13900000001", "13900000002"]}
 
 
+def test_an_export_split_by_semicolons_or_tabs_is_read_as_such(tmp_path: Path) -> None:
+    """Excel saves CSV with semicolons where the comma is the decimal mark; other exports
+    are tab-separated."""
+    for text in ("number;minutes;name\n13800000001;30;Li Lei\n",
+                 "number\tminutes\tname\n13800000001\t30\tLi Lei\n"):
+        code, document, stderr, _ = _run_export(tmp_path, text)
+        assert code == 0, stderr
+        assert document is not None and document["outputs"]["reserved"] == [
+            {"number": "13800000001", "name": "Li Lei"}]
+
+
 def test_rows_that_break_the_schema_are_named_by_line_and_nothing_is_sent(
         tmp_path: Path) -> None:
     code, document, stderr, export = _run_export(
@@ -89,6 +100,8 @@ def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> N
     cases = {"number,minutes\n13800000001,30,9\n": ":2:1: 3 cells, but the header names 2 "
                                                     "columns",
              "number,number\n1,2\n": ":1:1: column 'number' is named twice",
+             "Number,minutes\n1,2\n": ":1:1: no column 'number', which every item needs (the "
+                                      "columns: Number, minutes); did you mean 'Number'?",
              "": ":1:1: the first row must name every column"}
     for text, said in cases.items():
         export = tmp_path / "customers.csv"
