@@ -77,11 +77,21 @@ def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
     except OSError as exc:
         raise InputError.plain(f"--csv: cannot read {path} ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise InputError.plain(f"--csv: {path} is not UTF-8 text (save it as CSV UTF-8)") \
-            from None
+        raise InputError.plain(f"--csv: {path} is not UTF-8 text ({_saved_as(path)}save it "
+                               "as CSV UTF-8)") from None
     except csv.Error as exc:
         raise _at(path, reader.line_num, str(exc)) from None
     return rows, lines
+
+
+def _saved_as(path: Path) -> str:
+    """What a file that is not UTF-8 reads as, when it is what Excel on a Chinese Windows
+    saves (GB18030, which GBK is part of); the guess is said, never acted on."""
+    try:
+        path.read_bytes().decode("gb18030")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return "it reads as GB18030, as Excel saves CSV on a Chinese Windows: "
 
 
 def _delimiter(first_line: str) -> str:

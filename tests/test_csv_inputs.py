@@ -111,6 +111,10 @@ def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> N
     export.write_bytes(b"number\n\xff\xfe\n")
     assert _run(tmp_path, "--csv", f"customers={export}")[2] == (
         f"error: --csv: {export} is not UTF-8 text (save it as CSV UTF-8)\n")
+    export.write_bytes("number,name\n13800000001,张三\n".encode("gbk"))
+    assert _run(tmp_path, "--csv", f"customers={export}")[2] == (
+        f"error: --csv: {export} is not UTF-8 text (it reads as GB18030, as Excel saves CSV on "
+        "a Chinese Windows: save it as CSV UTF-8)\n")
     two = tmp_path / "two.csv"
     two.write_text("number,minutes\n1,2\n")
     assert _run(tmp_path, "--csv", f"numbers={two}")[2] == (
