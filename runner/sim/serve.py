@@ -25,7 +25,7 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
           faults: FaultPlan | None = None) -> None:
     import uvicorn
 
-    listening = _listen(host, port)  # before the banner: it names the port that is listening
+    listening = listen(host, port)  # before the banner: it names the port that is listening
     port = listening.getsockname()[1]
     # the vendors keep the real time (as far off as asked), which clients sign with and reckon
     # appointment times by; --speed only brings reserved calls sooner
@@ -51,9 +51,12 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
     uvicorn.Server(config).run(sockets=[listening])
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     """A socket bound to host:port; an InputError that says why when it cannot be."""
-    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without
+    # it each answer after a connection's first waited 40 ms for the client's delayed ACK
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                              socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listening.bind((host, port))
