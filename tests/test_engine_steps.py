@@ -16,7 +16,7 @@ from runner.engine.executor import RunResult
 from runner.engine.launch import execute
 from runner.errors import FileError
 from runner.journal import Journal
-from runner.playbook import load_playbook, resolve_inputs
+from runner.playbook import Playbook, load_playbook, resolve_inputs
 from tests.conftest import DATA, outbound
 from tests.vendor import ScriptedVendor
 
@@ -390,13 +390,9 @@ def test_ctrl_c_stops_a_for_each_at_once(tmp_path: Path, steps: str) -> None:
     """Ctrl-C and SIGTERM cancel the run's task: no new item starts, and the steps it was in,
     the streamed list too, are journalled as interrupted."""
     vendor = ScriptedVendor(total=100)
-    path = tmp_path / "playbook.yaml"
-    path.write_text(f"playbook_version: 1\nname: test\nservices:\n"
-                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n{steps}",
-                    encoding="utf-8")
-    playbook = load_playbook(path)
+    playbook = _playbook_of(tmp_path, steps)
     journal = Journal(tmp_path / "journal.sqlite")
-    journal.begin("run-1", playbook.name, str(path), "-", {}, None)
+    journal.begin("run-1", playbook.name, playbook.file, "-", {}, None)
 
     async def cancelled_as_the_twelfth_create_is_answered() -> None:
         run: asyncio.Task[RunResult]
@@ -554,21 +550,26 @@ def test_past_max_failures_no_new_item_starts(tmp_path: Path, limit: str, starte
     assert result.steps["make"].failed == 2
 
 
-def _journalled_run(tmp_path: Path, vendor: ScriptedVendor, steps: str,
-                    resume: str | None = None) -> tuple[RunResult, str]:
-    """A run of `steps` journalled to tmp_path/journal.sqlite, or a resume of run `resume`."""
+def _playbook_of(tmp_path: Path, steps: str) -> Playbook:
+    """A playbook of `steps` calling the scripted vendor, written to tmp_path and loaded."""
     path = tmp_path / "playbook.yaml"
     path.write_text(f"playbook_version: 1\nname: test\nservices:\n"
                     f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test'}}\nsteps:\n{steps}",
                     encoding="utf-8")
-    playbook = load_playbook(path)
+    return load_playbook(path)
+
+
+def _journalled_run(tmp_path: Path, vendor: ScriptedVendor, steps: str,
+                    resume: str | None = None) -> tuple[RunResult, str]:
+    """A run of `steps` journalled to tmp_path/journal.sqlite, or a resume of run `resume`."""
+    playbook = _playbook_of(tmp_path, steps)
     journal = Journal(tmp_path / "journal.sqlite")
     run_id = resume or "run-1"
     recorded = journal.recorded(resume) if resume else None
     if resume:
         journal.reopen(resume)
     else:
-        journal.begin(run_id, playbook.name, str(path), "-", {}, None)
+        journal.begin(run_id, playbook.name, playbook.file, "-", {}, None)
     try:
         result = asyncio.run(execute(playbook, {}, lambda e: None, journal=journal,
                                      resume=recorded, run_id=run_id, clock=SimulatedClock(),
