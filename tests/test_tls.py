@@ -18,7 +18,10 @@ from tests.conftest import outbound, sim_server
 
 
 def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
-                 signer: ec.EllipticCurvePrivateKey, *, ca: bool) -> x509.Certificate:
+                 signer: ec.EllipticCurvePrivateKey, *, ca: bool,
+                 strict: bool = True) -> x509.Certificate:
+    """A certificate; `strict`: with the key identifiers (and a CA's key usage) of RFC 5280,
+    which a vendor's home-made CA often lacks."""
     now = datetime.datetime.now(datetime.UTC)
     builder = (x509.CertificateBuilder()
                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
@@ -26,33 +29,37 @@ def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Nam
                .serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(minutes=5))
                .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               # the key identifiers Python 3.13's strict verification asks of every chain
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                              critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   signer.public_key()), critical=False))
-    if ca:
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if strict:  # what Python 3.13's strict verification asks of every chain
+        builder = (builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                       signer.public_key()), critical=False))
+    if ca and strict:
         builder = builder.add_extension(x509.KeyUsage(
             digital_signature=False, content_commitment=False, key_encipherment=False,
             data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
             encipher_only=False, decipher_only=False), critical=True)
-    else:
+    if not ca:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False)
     return builder.sign(signer, hashes.SHA256())
 
 
-@pytest.fixture(scope="module")
-def private_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A vendor server on https://127.0.0.1 with a certificate from a private CA."""
+@pytest.fixture(scope="module", params=[True, False], ids=["rfc5280", "home-made"])
+def private_ca(tmp_path_factory: pytest.TempPathFactory,
+               request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
+    """A vendor server on https://127.0.0.1 with a certificate from a private CA: one made
+    by the book, and one without key identifiers (which Python 3.13 verifies strictly)."""
     folder = tmp_path_factory.mktemp("tls")
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test private CA")])
-    ca = _certificate("test private CA", ca_key, ca_name, ca_key, ca=True)
+    ca = _certificate("test private CA", ca_key, ca_name, ca_key, ca=True,
+                      strict=request.param)
     server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _certificate("127.0.0.1", server_key, ca_name, ca_key, ca=False)
+    server = _certificate("127.0.0.1", server_key, ca_name, ca_key, ca=False,
+                          strict=request.param)
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (folder / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
     (folder / "server.key").write_bytes(server_key.private_bytes(
