@@ -59,7 +59,8 @@ from runner.secrets import REDACTOR
 # AttributeError for each None (the PEP 246 protocol search), and most values in a journal
 # row are None (an answer's error, a read's response, an item's reason). An adapter
 # registered for None is found first: an empty dict's `get` returns None for any value, in
-# C. Storing a run's rows takes a tenth less time, with the same NULLs stored.
+# C. Storing the chain benchmark's rows takes a fifth fewer instructions, the same NULLs
+# stored.
 _NOTHING: dict[None, None] = {}
 sqlite3.register_adapter(type(None), _NOTHING.get)
 
