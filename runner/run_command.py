@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import signal
 import sys
@@ -124,7 +123,7 @@ def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> 
     if recorded.playbook != playbook.name:
         raise InputError.plain(f"run {recorded.run_id} is a run of playbook "
                                f"{recorded.playbook!r}, not {playbook.name!r} ({file})")
-    if recorded.playbook_sha != _sha(file):
+    if recorded.playbook_sha != playbook.sha256:
         sys.stderr.write(
             f"warning: {file} has changed since run {recorded.run_id} began; finished items "
             "are matched by step id and place in their list, so if a list or its order "
@@ -230,7 +229,7 @@ def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal |
         journal.reopen(recorded.run_id)
         return recorded.run_id
     run_id = new_run_id()
-    journal.begin(run_id, playbook.name, playbook.file, _sha(options.playbook), inputs,
+    journal.begin(run_id, playbook.name, playbook.file, playbook.sha256, inputs,
                   str(shard) if shard else None)
     return run_id
 
@@ -363,8 +362,7 @@ async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+
 
 
 def _say(text: str) -> None:

@@ -14,6 +14,8 @@ The scalars follow YAML 1.2's core schema rather than PyYAML's YAML 1.1 default,
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ class Document:
     file: str
     value_marks: Mapping[JsonPath, tuple[int, int]]
     key_marks: Mapping[JsonPath, tuple[int, int]]
+    sha256: str = ""  # of the file's bytes as read (a journal tells an edited playbook by it)
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Location:
         """The position of `path`, or of its nearest ancestor that was written in the file.
@@ -109,14 +112,16 @@ def load_file(path: str | Path) -> Document:
     """Read and parse one YAML file; any problem is a `FileError` with a position."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileError.at(Location(name), "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise FileError.at(Location(name), f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise FileError.at(Location(name), f"cannot be read: {exc.strerror}") from None
-    return load_text(text, name)
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise FileError.at(Location(name), f"not UTF-8 text ({exc.reason})") from None
+    return dataclasses.replace(load_text(text, name), sha256=hashlib.sha256(raw).hexdigest())
 
 
 def load_text(text: str, file: str = "<string>") -> Document:

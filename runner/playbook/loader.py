@@ -99,7 +99,7 @@ class PlaybookBuilder:
         self._check_streams(steps, outputs)
         return Playbook(self.raw["name"], self.document.file, services, inputs, tuple(steps),
                         outputs, self.raw.get("description", ""), self.base_dir,
-                        self._window())
+                        self._window(), self.document.sha256)
 
     def _window(self) -> CallingWindow | None:
         raw = self.raw.get("calling_window")

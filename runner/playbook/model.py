@@ -162,6 +162,7 @@ class Playbook:
     description: str = ""
     base_dir: Path = field(default_factory=Path)
     calling_window: CallingWindow | None = None
+    sha256: str = ""  # of its file, as loaded
 
 
 
