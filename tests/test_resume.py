@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+from contextlib import closing
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -462,6 +464,24 @@ def test_a_run_resumes_only_with_its_own_playbook(in_repo: Path, tmp_path: Path)
         "a step that reads it back will not find it (to resume against the same vendor state, "
         "run against outbound sim serve)")
     assert again.exit_code == 1  # it ran: the journalled campaign_id still does not exist
+
+
+def test_a_playbook_saved_with_crlf_resumes_as_unchanged(in_repo: Path, tmp_path: Path,
+                                                         own_journal: Path) -> None:
+    """The journal keeps the hash of the very bytes the run parsed (a Windows editor's line
+    ends included), so resuming with the same file does not warn that it changed."""
+    saved = tmp_path / "crlf.yaml"
+    raw = (ROOT / "playbooks/speech-callbacks.yaml").read_text().replace("\n", "\r\n").encode()
+    saved.write_bytes(raw)
+    failed = outbound("run", str(saved), "--sim", "--var", "campaign_id=404")
+    assert failed.exit_code == 1
+    run_id = failed.stdout.splitlines()[1].split()[1]
+    with closing(sqlite3.connect(own_journal)) as db:
+        assert db.execute("SELECT playbook_sha FROM runs").fetchall() == [
+            (hashlib.sha256(raw).hexdigest(),)]
+    again = outbound("run", str(saved), "--sim", "--resume", run_id)
+    assert again.exit_code == 1
+    assert "has changed since" not in again.stderr
 
 
 def test_a_create_answered_ok_in_an_item_that_failed_after_is_not_sent_again(
