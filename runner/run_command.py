@@ -362,8 +362,5 @@ async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-
-
-
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")

@@ -381,8 +381,6 @@ class Run:
         return record
 
 
-
-
 def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
     """`steps.<id>` of a for_each step: lists over the iterations that ran."""
     return {

@@ -40,7 +40,6 @@ from runner.spec import READ_KINDS, Spec
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
 
 
-
 class RateLimiter:
     """A token bucket shared by every call to one service."""
 

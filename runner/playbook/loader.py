@@ -269,15 +269,12 @@ class PlaybookBuilder:
         self.findings.append(Finding(where, message))
 
 
-
-
 def _scope_hint(name: str, at: JsonPath) -> str:
     if name in RESPONSE_NAMES and at[-1] == "outputs":  # outputs have it, but not a wait's
         return " (a wait step makes no call, so it has no response)"
     if name in RESPONSE_NAMES:
         return f" ({name} exists only in outputs, expect and retry, after the call)"
     return ""
-
 
 
 def _refs_of(step: Step, *, for_each: bool = True) -> frozenset[str]:

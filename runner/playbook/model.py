@@ -64,7 +64,6 @@ class Retries:
     max_delay: float = 30.0
 
 
-
 @dataclass(frozen=True)
 class ServiceBinding:
     """One service a playbook talks to: its spec, where it is, and how to authenticate."""
@@ -163,7 +162,6 @@ class Playbook:
     base_dir: Path = field(default_factory=Path)
     calling_window: CallingWindow | None = None
     sha256: str = ""  # of its file, as loaded
-
 
 
 def fields_of(step: Step) -> frozenset[str]:

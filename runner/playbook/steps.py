@@ -188,7 +188,6 @@ class StepBuilder:
         return tuple(t for t in compiled if t is not None)
 
 
-
 def has_template(value: Any) -> bool:
     if isinstance(value, str):
         return "{{" in value or "{%" in value
