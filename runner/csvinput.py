@@ -49,7 +49,8 @@ def _origin(file_name: str, lines: list[int], name: str) -> Origin:
 
 
 def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
-    """The items the file's rows make, and the line each row ends on."""
+    """The items the file's rows make, and the line each row starts on (a quoted cell may
+    go on over lines: a remark with line breaks, as Excel exports it)."""
     whole_rows = items.get("type", "object") == "object"
     columns: Mapping[str, Any] = items.get("properties", {}) if whole_rows else {}
     rows: list[Any] = []
@@ -62,18 +63,20 @@ def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
             header = [cell.strip() for cell in next(reader, [])]
             _check_header(path, header, whole_rows)
             _check_columns(path, header, items)
+            ended = reader.line_num
             for cells in reader:
+                line, ended = ended + 1, reader.line_num
                 if not any(cell.strip() for cell in cells):
                     continue  # a blank line
                 if len(cells) != len(header):
-                    raise _at(path, reader.line_num, f"{len(cells)} cells, but the header "
-                              f"names {len(header)} columns")
+                    raise _at(path, line, f"{len(cells)} cells, but the header names "
+                              f"{len(header)} columns")
                 if whole_rows:
                     rows.append({column: typed_text(cell, columns.get(column, {}))
                                  for column, cell in zip(header, cells, strict=True) if cell})
                 else:
                     rows.append(typed_text(cells[0], items))
-                lines.append(reader.line_num)
+                lines.append(line)
     except OSError as exc:
         raise InputError.plain(f"--csv: cannot read {path} ({exc.strerror})") from None
     except UnicodeDecodeError:

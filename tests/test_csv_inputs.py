@@ -96,6 +96,17 @@ def test_rows_that_break_the_schema_are_named_by_line_and_nothing_is_sent(
         "'^[0-9*#]{1,24}$'"]
 
 
+def test_a_row_is_named_by_the_line_it_starts_on(tmp_path: Path) -> None:
+    """A quoted cell may span lines (a remark with line breaks); the row is where it starts."""
+    code, _, stderr, export = _run_export(
+        tmp_path, 'number,name\n13800000001,"Li\nLei"\n"138\n0002",Han\n13800000003,x,y\n')
+    assert code == 2
+    assert stderr == f"error: {export}:6:1: 3 cells, but the header names 2 columns\n"
+    code, _, stderr, export = _run_export(tmp_path, 'number,name\n"138\n0002",Han\n')
+    assert stderr == (f"error: {export}:2:1 (customers[0].number): '138\\n0002' does not "
+                      "match '^[0-9*#]{1,24}$'\n")
+
+
 def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> None:
     cases = {"number,minutes\n13800000001,30,9\n": ":2:1: 3 cells, but the header names 2 "
                                                     "columns",
