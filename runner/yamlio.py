@@ -161,6 +161,8 @@ def _finding_from_yaml(exc: yaml.MarkedYAMLError, file: str) -> Finding:
     problem = exc.problem or "invalid YAML"
     if "'\\t'" in problem or "\t" in problem:
         problem = "a tab character; YAML indentation must use spaces"
+    elif problem == "but found another document":
+        problem = "a second document starts here (after '---'), and the file must hold one"
     elif exc.context:
         problem = f"{problem} ({exc.context})"
     location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)

@@ -34,6 +34,8 @@ def test_a_missing_node_is_located_at_its_nearest_ancestor() -> None:
     ("a: !!binary abc\n", "f.yaml:1:4: the tag tag:yaml.org,2002:binary is not supported"),
     ("a: &x [*x]\n", "f.yaml: the document is nested too deeply"),
     ("? [1]\n: x\n", "f.yaml:1:3: a mapping key must be a plain value"),
+    ("a: 1\n---\nb: 2\n", "f.yaml:2:1: invalid YAML: a second document starts here (after "
+     "'---'), and the file must hold one"),
 ])
 def test_bad_yaml_is_reported_with_its_position(text: str, message: str) -> None:
     with pytest.raises(FileError) as caught:
