@@ -195,6 +195,9 @@ class _Builder:
         self.loader.flatten_mapping(node)  # resolves `<<` merge keys
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if _unquoted_template(node, key_node):
+                raise self._error(node, "a template must be quoted in YAML: unquoted, '{{' "
+                                  "starts a mapping in a mapping; write \"{{ ... }}\"")
             if not isinstance(key_node, ScalarNode):
                 raise self._error(key_node, "a mapping key must be a plain value")
             key = str(key_node.value)
@@ -226,6 +229,14 @@ class _Builder:
     def _error(self, node: Node, message: str) -> FileError:
         line, column = _position(node)
         return FileError([Finding(Location(self.file, line, column), message)])
+
+
+def _unquoted_template(node: MappingNode, key_node: Node) -> bool:
+    """`{{ ... }}` left unquoted: YAML reads a flow mapping whose key is another, opened by
+    the very next character."""
+    return (node.flow_style is True and isinstance(key_node, MappingNode)
+            and key_node.start_mark.line == node.start_mark.line
+            and key_node.start_mark.column == node.start_mark.column + 1)
 
 
 def _position(node: Node) -> tuple[int, int]:

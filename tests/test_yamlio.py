@@ -34,6 +34,11 @@ def test_a_missing_node_is_located_at_its_nearest_ancestor() -> None:
     ("a: !!binary abc\n", "f.yaml:1:4: the tag tag:yaml.org,2002:binary is not supported"),
     ("a: &x [*x]\n", "f.yaml: the document is nested too deeply"),
     ("? [1]\n: x\n", "f.yaml:1:3: a mapping key must be a plain value"),
+    ("a: {{ inputs.x }}\n", "f.yaml:1:4: a template must be quoted in YAML: unquoted, '{{' "
+     "starts a mapping in a mapping; write \"{{ ... }}\""),
+    ("a: [{{x}}]\n", "f.yaml:1:5: a template must be quoted in YAML: unquoted, '{{' starts a "
+     "mapping in a mapping; write \"{{ ... }}\""),
+    ("a: { {b: 1}: 2 }\n", "f.yaml:1:6: a mapping key must be a plain value"),
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: invalid YAML: a second document starts here (after "
      "'---'), and the file must hold one"),
 ])
