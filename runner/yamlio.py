@@ -163,10 +163,27 @@ def _finding_from_yaml(exc: yaml.MarkedYAMLError, file: str) -> Finding:
         problem = "a tab character; YAML indentation must use spaces"
     elif problem == "but found another document":
         problem = "a second document starts here (after '---'), and the file must hold one"
+    elif problem == "mapping values are not allowed here":
+        problem = ("a ': ' where no key may start: quote the value if it is text that holds "
+                   "one, or check this line's indentation")
+    elif "<block end>" in problem:  # a line indented other than its block
+        problem = f"{_tokens_named(problem)}: check this line's indentation"
     elif exc.context:
-        problem = f"{problem} ({exc.context})"
+        problem = f"{_tokens_named(problem)} ({exc.context})"
     location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
     return Finding(location, f"invalid YAML: {problem}")
+
+
+_TOKEN_NAMES = {"<block end>": "the block to end", "'?'": "a key",
+                "'<block sequence start>'": "a list item", "'<block mapping start>'": "a key",
+                "'<stream end>'": "the end of the file", "'<scalar>'": "a value"}
+
+
+def _tokens_named(problem: str) -> str:
+    """PyYAML's names of tokens ('<block end>', '?') in words."""
+    for token, words in _TOKEN_NAMES.items():
+        problem = problem.replace(token, words)
+    return problem
 
 
 class _Builder:

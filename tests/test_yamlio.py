@@ -39,6 +39,14 @@ def test_a_missing_node_is_located_at_its_nearest_ancestor() -> None:
     ("a: [{{x}}]\n", "f.yaml:1:5: a template must be quoted in YAML: unquoted, '{{' starts a "
      "mapping in a mapping; write \"{{ ... }}\""),
     ("a: { {b: 1}: 2 }\n", "f.yaml:1:6: a mapping key must be a plain value"),
+    ("steps:\n- id: x\n  call: y\n - id: z\n", "f.yaml:4:2: invalid YAML: expected the block "
+     "to end, but found a list item: check this line's indentation"),
+    ("a:\n  - x\n  y: 1\n", "f.yaml:3:3: invalid YAML: expected the block to end, but found "
+     "a key: check this line's indentation"),
+    ("remark: call back: after 5pm\n", "f.yaml:1:18: invalid YAML: a ': ' where no key may "
+     "start: quote the value if it is text that holds one, or check this line's indentation"),
+    ("a: [1, 2\n", "f.yaml:2:1: invalid YAML: expected ',' or ']', but got the end of the file "
+     "(while parsing a flow sequence)"),
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: invalid YAML: a second document starts here (after "
      "'---'), and the file must hold one"),
 ])
