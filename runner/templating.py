@@ -233,8 +233,11 @@ def compile_template(source: str, location: Location) -> Template:
             tree = _ENV.parse(source)
             compiled_text = _ENV.from_string(tree)
             render = lambda scope: compiled_text.render(scope)  # noqa: E731
+        for test in tree.find_all(nodes.Test):  # Jinja looks a test up only as it renders
+            if test.name not in _ENV.tests:
+                raise jinja2.TemplateSyntaxError(f"No test named {test.name!r}.", test.lineno)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError.at(location, f"template syntax error: {exc.message} "
+        raise TemplateError.at(location, f"template syntax error: {_syntax_message(exc)} "
                                f"in {source!r}") from None
     names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
     loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock,
@@ -242,6 +245,21 @@ def compile_template(source: str, location: Location) -> Template:
     reads = frozenset(_reads(tree))
     return Template(source, location, names, _named(reads, "steps"), _named(reads, "inputs"),
                     render, frozenset(_step_fields(tree)), loops, _named(reads, "values"), reads)
+
+
+_UNKNOWN = re.compile(r"^No (filter|test) named '([^']*)'\.?$")
+
+
+def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
+    """Jinja's message; for a filter or test it does not know, with the nearest one it does
+    (`| uper`: did you mean 'upper'?)."""
+    message = exc.message or "invalid template"
+    unknown = _UNKNOWN.match(message)
+    if unknown is None:
+        return message.rstrip(".")
+    kind, name = unknown.groups()
+    known = _ENV.filters if kind == "filter" else _ENV.tests
+    return f"no {kind} named {name!r}{suggest(name, known)}"
 
 
 def _dotted_reader(parts: list[str], jinja_render: Callable[[Mapping[str, Any]], Any]

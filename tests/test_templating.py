@@ -72,6 +72,18 @@ def test_syntax_errors_are_reported_at_compile_time() -> None:
     assert str(caught.value).startswith("p.yaml:3:9 (steps[0].params.x): template syntax error")
 
 
+@pytest.mark.parametrize(("source", "said"), [
+    ("{{ name | uper }}", "no filter named 'uper'; did you mean 'upper'? in '{{ name | uper }}'"),
+    ("{% if name is definde %}x{% endif %}", "no test named 'definde'; did you mean 'defined'?"),
+    ("{{ name | zzz }}", "no filter named 'zzz' in '{{ name | zzz }}'"),
+])
+def test_an_unknown_filter_or_test_is_named_with_the_nearest_known(source: str,
+                                                                   said: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template(source, HERE)
+    assert f"template syntax error: {said}" in str(caught.value)
+
+
 def test_a_templated_structure_renders_each_leaf_and_names_what_it_reads() -> None:
     value = TemplatedValue({"a": "{{ inputs.n }}", "b": ["x{{ item }}", 3], "c": "plain"},
                            lambda path: Location("p.yaml", 1, 1, path))
