@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,22 @@ def test_a_file_that_is_not_a_journal_is_never_made_one(tmp_path: Path) -> None:
                                  "--journal PATH names the journal file\n")
     assert notes.read_bytes() == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_run_never_writes_its_journal_into_another_programs_database(
+        in_repo: Path, tmp_path: Path) -> None:
+    crm = tmp_path / "crm.db"
+    with closing(sqlite3.connect(crm)) as db, db:
+        db.execute("CREATE TABLE customers (id, phone)")
+    before = crm.read_bytes()
+    result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--journal", str(crm))
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: journal {crm}: not a journal but another database (its "
+                             "tables: customers); --journal PATH names a journal file, or "
+                             "where to start one\n")
+    assert result.stdout == ""  # nothing was run
+    assert crm.read_bytes() == before  # not even switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.db"]
 
 
 def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path: Path) -> None:

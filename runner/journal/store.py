@@ -118,6 +118,7 @@ class JournalFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
+            self._refuse_other_database()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_soon
@@ -138,6 +139,17 @@ class JournalFile:
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
+
+    def _refuse_other_database(self) -> None:
+        """An InputError if the file is another program's database: never add tables to it."""
+        tables = sorted(name for name, in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        if tables and "runs" not in tables:
+            self.db.close()
+            raise InputError.plain(
+                f"journal {self.path}: not a journal but another database (its tables: "
+                f"{', '.join(tables[:5])}{', ...' if len(tables) > 5 else ''}); --journal PATH "
+                "names a journal file, or where to start one")
 
     def _add_missing_columns(self) -> None:
         for table, columns in ADDED_COLUMNS.items():
