@@ -8,7 +8,7 @@ the file, not a traceback.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner.errors import InputError, RunError
@@ -37,6 +37,41 @@ def write_out(option: str, path: Path, write: Callable[[Path], object], *,
         if after_run:
             raise RunError.plain(f"{message}; {after_run}") from None
         raise InputError.plain(message) from None
+
+
+def check_apart(outputs: Sequence[tuple[str, Path | None]],
+                inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """An InputError (exit 2) if a file the command writes is one it reads (a report named
+    like the journal would write over every run it holds), or one another option writes.
+    Each is (what it is, its path); a path is the same file by any name (a link, `./x`)."""
+    read = {_identity(path): what for what, path in inputs if path is not None}
+    written: dict[tuple[object, ...], str] = {}
+    for option, path in outputs:
+        if path is None:
+            continue
+        same = _identity(path)
+        if same in read:
+            raise InputError.plain(f"{option} {path} is {read[same]}: the report would be "
+                                   "written over it; name another file")
+        if same in written:
+            raise InputError.plain(f"{option} {path} is the file {written[same]} writes "
+                                   "too; give each its own")
+        written[same] = option
+
+
+def journal_files(journal: Path) -> list[tuple[str, Path | None]]:
+    """The journal and the files SQLite and the intent log keep beside it, as inputs."""
+    return [("the journal", journal), *((f"the journal's {suffix[1:]} file",
+                                         Path(f"{journal}{suffix}"))
+                                        for suffix in ("-wal", "-shm", "-intents"))]
+
+
+def _identity(path: Path) -> tuple[object, ...]:
+    try:
+        found = path.stat()
+    except OSError:
+        return ("path", path.resolve())
+    return ("file", found.st_dev, found.st_ino)
 
 
 def _why(error: OSError) -> str:

@@ -28,7 +28,7 @@ from runner.errors import (
     Stopped,
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
-from runner.outfiles import make_folder, write_out
+from runner.outfiles import check_apart, journal_files, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.html import load as load_html
@@ -108,8 +108,9 @@ def run(options: RunOptions) -> int:
     playbook = load_playbook(options.playbook)
     settled()  # the playbook, its specs and their schemas
     shard = parse_shard(options.shard)
-    _prepare_destinations(options)
-    journal = None if options.dry_run else Journal(_journal_path(options, shard))
+    journal_path = None if options.dry_run else _journal_path(options, shard)
+    _prepare_destinations(options, journal_path)
+    journal = None if journal_path is None else Journal(journal_path)
     try:
         return _run(options, playbook, journal, shard)
     finally:
@@ -318,8 +319,9 @@ def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[E
                   lambda path: path.write_text(html, encoding="utf-8"), after_run=ended)
 
 
-def _prepare_destinations(options: RunOptions) -> None:
-    """The folders of the reports and cassettes, made before anything is sent."""
+def _prepare_destinations(options: RunOptions, journal: Path | None) -> None:
+    """The folders of the reports and cassettes, made before anything is sent; no report
+    written over a file the run reads."""
     if options.dry_run and options.report_html:
         raise InputError.plain("--report-html draws a run from its journal, and a dry run "
                                "sends and journals nothing (drop --dry-run, or try --sim)")
@@ -328,6 +330,12 @@ def _prepare_destinations(options: RunOptions) -> None:
                                "nothing (drop --dry-run, or try --sim)")
     files = [("--report-json", options.report_json), ("--report-junit", options.report_junit),
              ("--report-html", options.report_html)]
+    read = [("the playbook", options.playbook), ("the --vars-file", options.vars_file),
+            ("the --sim-faults plan", options.sim_faults),
+            *((f"the --csv {name} file", Path(file)) for name, _, file in
+              (given.partition("=") for given in options.csv_inputs) if file),
+            *(journal_files(journal) if journal is not None else [])]
+    check_apart(files, read)
     for option, path in files:
         if path is not None:
             make_folder(option, path.parent)

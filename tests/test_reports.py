@@ -131,6 +131,51 @@ def test_a_report_goes_where_asked_or_the_run_does_not_start(in_repo: Path,
     assert "run " not in refused.stdout  # nothing ran
 
 
+def test_no_report_is_written_over_a_file_the_command_reads(in_repo: Path, tmp_path: Path,
+                                                            own_journal: Path) -> None:
+    """A report named like the journal, the playbook or an input file would destroy it (the
+    journal: every run it holds); two reports named alike would lose one. Refused before
+    anything runs."""
+    playbook = tmp_path / "p.yaml"
+    playbook.write_bytes((in_repo / "playbooks/crm-callbacks.yaml").read_bytes())
+    run = ("run", str(playbook), "--sim")
+    assert outbound(*run, "--report-json", str(tmp_path / "first.json")).exit_code == 0
+    kept = {path: path.read_bytes() for path in (playbook, own_journal)}
+    link = tmp_path / "link.yaml"
+    link.symlink_to(playbook)
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("seed: 1\nfaults: []\n")
+    refused = {
+        ("--report-html", str(own_journal)):
+            f"--report-html {own_journal} is the journal: the report would be written over "
+            "it; name another file",
+        ("--report-json", f"{own_journal}-intents"):
+            f"--report-json {own_journal}-intents is the journal's intents file: the report "
+            "would be written over it; name another file",
+        ("--report-junit", str(link)):
+            f"--report-junit {link} is the playbook: the report would be written over it; "
+            "name another file",
+        ("--sim-faults", str(faults), "--report-json", str(faults)):
+            f"--report-json {faults} is the --sim-faults plan: the report would be written "
+            "over it; name another file",
+        ("--report-json", str(tmp_path / "r"), "--report-junit", str(tmp_path / "." / "r")):
+            f"--report-junit {tmp_path / 'r'} is the file --report-json writes too; give "
+            "each its own",
+    }
+    for options, said in refused.items():
+        result = outbound(*run, *options)
+        assert (result.exit_code, result.stderr, result.stdout) == (2, f"error: {said}\n", "")
+    html = outbound("runs", "report", "latest", "--html", str(own_journal))
+    assert html.stderr == (f"error: --html {own_journal} is the journal: the report would be "
+                           "written over it; name another file\n")
+    first = tmp_path / "first.json"
+    merged = outbound("runs", "merge", str(first), "--report-json", str(first))
+    assert merged.stderr == (f"error: --report-json {first} is a report being merged: the "
+                             "report would be written over it; name another file\n")
+    assert {path: path.read_bytes() for path in kept} == kept
+    assert outbound("runs", "list").exit_code == 0
+
+
 def test_a_report_that_cannot_be_written_says_the_run_is_journaled(in_repo: Path) -> None:
     result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--report-json",
                       "/dev/full")

@@ -87,8 +87,11 @@ def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
 @handles_errors
 def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path | None) -> None:
     """Combine the JSON reports of a sharded run's jobs into one. Exit: the merged run's."""
+    from runner.outfiles import check_apart
     from runner.reporting.merge import merge_reports
 
+    check_apart([("--report-json", report_json), ("--report-junit", report_junit)],
+                [("a report being merged", path) for path in reports])
     merged = merge_reports(reports, report_json, report_junit)
     click.echo(f"merged {len(reports)} reports: {merged['status']} (exit {merged['exit_code']})")
     sys.exit(merged["exit_code"])
@@ -109,10 +112,12 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
     is the newest run of each journal given.
     """
     from runner.journal import Journal, default_path
-    from runner.outfiles import write_out
+    from runner.outfiles import check_apart, journal_files, write_out
     from runner.reporting.html import load, render
 
-    opened = [Journal(path, reader=True) for path in journals or (default_path(),)]
+    journals = journals or (default_path(),)
+    check_apart([("--html", html_file)], [f for path in journals for f in journal_files(path)])
+    opened = [Journal(path, reader=True) for path in journals]
     if run_ids == ("latest",):
         run_ids = tuple(journal.run_id_of("latest") for journal in opened)
     html = render(load(opened, run_ids))
