@@ -49,8 +49,9 @@ class CompiledSchema:
     anything it rejects, and every other schema, goes through jsonschema, which explains.
     """
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], *, described_types: bool = False) -> None:
         self.schema = schema
+        self.described_types = described_types
         self._validator = Draft202012Validator(
             schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
         )
@@ -82,7 +83,8 @@ class CompiledSchema:
         by_path = sorted(errors, key=lambda e: [str(part) for part in e.absolute_path])
         best = max(by_path, key=_relevance)  # max() keeps the first of equals
         rest = [e for e in by_path if e is not best]
-        return [issue for error in [best, *rest] for issue in _explain(error)]
+        return [issue for error in [best, *rest]
+                for issue in _explain(error, self.described_types)]
 
 
 _FAST_AFTER = 3  # uses of a schema before its fast validator is generated
@@ -142,7 +144,7 @@ def _fast_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any] | None:
 @cache
 def file_schema(kind: str) -> CompiledSchema:
     """The schema of a `spec` or `playbook` file, from `schemas/<kind>.schema.json`."""
-    return CompiledSchema(_load_shipped(f"{kind}.schema.json"))
+    return CompiledSchema(_load_shipped(f"{kind}.schema.json"), described_types=True)
 
 
 def schema_findings(document: Document, kind: str) -> list[Finding]:
@@ -243,8 +245,10 @@ def _kinds(schema: Any) -> list[str]:
     return [] if not alternatives or [] in alternatives else [k for a in alternatives for k in a]
 
 
-def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIssue]:
-    """Turn one jsonschema error into what an author needs to read."""
+def _explain(error: jsonschema.exceptions.ValidationError,
+             described_types: bool = False) -> Iterable[SchemaIssue]:
+    """Turn one jsonschema error into what an author needs to read (`described_types`: a
+    wrong type is told with its schema's description, as the file schemas write theirs)."""
     closest = _closest(error)
     if isinstance(closest, SchemaIssue):
         yield closest
@@ -266,13 +270,14 @@ def _explain(error: jsonschema.exceptions.ValidationError) -> Iterable[SchemaIss
                           + (f" ({why})" if why else ""), keyword="not")
         return
     message = error.message.replace(repr(error.instance), _short(error.instance))
-    if (error.validator == "type" and error.validator_value == "string"
+    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
+                                     "maxLength", "format", "const", "exclusiveMinimum"}
+                 or (error.validator == "type" and described_types)):
+        message += f" ({rule})"  # what it should be says more than "quote it" would
+    elif (error.validator == "type" and error.validator_value == "string"
             and isinstance(error.instance, (int, float, bool))):
         message += QUOTE_IT
-    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if rule and error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
-                                    "maxLength", "format", "const", "exclusiveMinimum"}:
-        message += f" ({rule})"
     if error.validator == "required":  # name the missing field, not its parent
         missing = _missing(error)  # one error each: its message names which
         named = [name for name in missing if error.message.startswith(repr(name))]
