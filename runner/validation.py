@@ -83,8 +83,12 @@ class CompiledSchema:
         by_path = sorted(errors, key=lambda e: [str(part) for part in e.absolute_path])
         best = max(by_path, key=_relevance)  # max() keeps the first of equals
         rest = [e for e in by_path if e is not best]
-        return [issue for error in [best, *rest]
-                for issue in _explain(error, self.described_types)]
+        said: dict[tuple[JsonPath, str], SchemaIssue] = {}
+        for error in [best, *rest]:
+            for issue in _explain(error, self.described_types):
+                # once each: a schema reached twice (a metaschema's vocabularies) repeats itself
+                said.setdefault((issue.path, issue.message), issue)
+        return list(said.values())
 
 
 _FAST_AFTER = 3  # uses of a schema before its fast validator is generated

@@ -22,6 +22,7 @@ def test_each_broken_spec_gets_its_exact_message(in_repo: Path, path: Path) -> N
     result = outbound("validate", str(path.relative_to(in_repo)))
     assert result.exit_code == 2
     assert result.output.splitlines()[0] == expected
+    assert len(set(result.output.splitlines())) == len(result.output.splitlines())  # once each
     assert "Traceback" not in result.output
 
 
