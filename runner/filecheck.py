@@ -14,8 +14,8 @@ from pathlib import Path
 
 from runner.errors import FileError, Finding, Location, OutboundError
 from runner.playbook import check_playbook_document
+from runner.sim.faults import check_plan_document
 from runner.spec import load_spec
-from runner.validation import schema_findings
 from runner.yamlio import Document, load_file
 
 Checker = Callable[[Document], list[Finding]]
@@ -43,7 +43,7 @@ class CheckReport:
 
 def _checkers() -> dict[str, Checker]:
     return {"spec_version": _check_spec, "playbook_version": check_playbook_document,
-            "faults": lambda document: schema_findings(document, "faults")}
+            "faults": check_plan_document}
 
 
 def _check_spec(document: Document) -> list[Finding]:

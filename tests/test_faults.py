@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,32 @@ def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {plan}:2:12 (faults[0].kind): 'http_eror' is not "
                                     "one of")
+
+
+def test_a_fault_aimed_at_no_endpoint_is_refused(in_repo: Path, tmp_path: Path,
+                                                 served: str) -> None:
+    """A target that matches nothing (a misspelled endpoint) would never come up, and the
+    run would pass as if it had ridden out the fault."""
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("faults:\n"
+                    "  - {kind: http_error, on: huawei-isales.appoint.creat}\n"
+                    "  - {kind: reset_after, on: [list, detal]}\n"
+                    "  - {kind: latency, on: [appoint.create, crm.tasks.list, create, '*']}\n")
+    said = [f"{plan}:2:28 (faults[0].on): no endpoint or kind 'huawei-isales.appoint.creat'; "
+            "did you mean 'huawei-isales.appoint.create'? (`on` takes SERVICE.ENDPOINT, "
+            "ENDPOINT, a kind such as create, or *)",
+            f"{plan}:3:36 (faults[1].on[1]): no endpoint or kind 'detal'; did you mean "
+            "'detail'? (`on` takes SERVICE.ENDPOINT, ENDPOINT, a kind such as create, or *)"]
+    result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--sim-faults", str(plan))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: {line}" for line in said]
+    assert outbound("validate", str(plan)).output.splitlines()[:-1] == said
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _control(served, "PUT", "/_sim/faults", {"faults": [{"kind": "html", "on": "lst"}]})
+    assert refused.value.code == 400
+    assert json.load(refused.value)["problems"] == [
+        "no endpoint or kind 'lst'; did you mean 'list'? (`on` takes SERVICE.ENDPOINT, "
+        "ENDPOINT, a kind such as create, or *)"]
 
 
 def test_a_drift_says_what_its_action_needs_and_nothing_else(tmp_path: Path) -> None:

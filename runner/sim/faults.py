@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import FileError, InputError
-from runner.spec import Endpoint, nodes_at
-from runner.validation import file_schema, schema_findings
-from runner.yamlio import load_file
+from runner.errors import FileError, Finding, InputError, JsonPath
+from runner.spec import Endpoint, load_spec, nodes_at, shipped_spec_files
+from runner.validation import file_schema, schema_findings, suggest
+from runner.yamlio import Document, load_file
 
 PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift"})
 
@@ -90,10 +90,17 @@ class FaultPlan:
 def load_faults(path: str | Path) -> FaultPlan:
     """A fault plan from a YAML file, checked against schemas/faults.schema.json."""
     document = load_file(path)
-    findings = schema_findings(document, "faults")
+    findings = check_plan_document(document)
     if findings:
         raise FileError(findings)
     return plan_from(document.data)
+
+
+def check_plan_document(document: Document) -> list[Finding]:
+    """Every problem of a loaded fault plan file (for `outbound validate` too)."""
+    return schema_findings(document, "faults") or [
+        Finding(document.locate(where), problem)
+        for where, problem in _unknown_targets(document.data)]
 
 
 def load_sim_faults(path: Path | None, simulate: bool) -> FaultPlan | None:
@@ -120,7 +127,26 @@ def plan_from(data: Mapping[str, Any]) -> FaultPlan:
 
 
 def plan_problems(data: Any) -> list[str]:
-    return [issue.message for issue in file_schema("faults").issues(data)]
+    return [issue.message for issue in file_schema("faults").issues(data)] or [
+        problem for _, problem in _unknown_targets(data)]
+
+
+def _unknown_targets(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Each `on` naming no endpoint the simulator serves, nor a kind of one: such a fault
+    never comes up (`appoint.creat`), and the run would pass as if it had been tried."""
+    endpoints = [e for path in shipped_spec_files() for e in load_spec(path).endpoints.values()]
+    known = sorted({"*"} | {e.kind for e in endpoints} | {e.name for e in endpoints}
+                   | {e.qualified_name for e in endpoints})
+    problems = []
+    for number, raw in enumerate(data["faults"]):
+        targets = raw.get("on", "*")
+        named: list[tuple[JsonPath, str]] = (
+            [(("faults", number, "on"), targets)] if isinstance(targets, str)
+            else [(("faults", number, "on", i), target) for i, target in enumerate(targets)])
+        problems += [(where, f"no endpoint or kind {target!r}{suggest(target, known)} (`on` "
+                             "takes SERVICE.ENDPOINT, ENDPOINT, a kind such as create, or *)")
+                     for where, target in named if target not in known]
+    return problems
 
 
 def drift(body: Any, fault: Fault, envelope_code: str | None) -> Any:
