@@ -274,6 +274,9 @@ def _explain(error: jsonschema.exceptions.ValidationError,
                           + (f" ({why})" if why else ""), keyword="not")
         return
     message = error.message.replace(repr(error.instance), _short(error.instance))
+    if (error.validator == "enum" and isinstance(error.instance, str)
+            and isinstance(error.validator_value, list)):
+        message += suggest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
     rule = error.schema.get("description") if isinstance(error.schema, dict) else None
     if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
                                      "maxLength", "format", "const", "exclusiveMinimum"}
