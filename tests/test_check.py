@@ -106,6 +106,20 @@ def test_a_recorded_check_replays_offline_with_the_same_findings(live: str,
                                                "would do nothing with it\n")
 
 
+def test_replay_of_a_folder_that_holds_no_cassettes_says_so(in_repo: Path,
+                                                            tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    report = folder / "run.json"
+    for text, held in (('{"report_version": 1, "status": "ok"}',
+                        "this holds report_version, status"), ("[1]", "this is a list")):
+        report.write_text(text)
+        result = outbound("check", PROBE, "--replay", str(folder))
+        assert (result.exit_code, result.stderr) == (2, (
+            f"error: {report}: not a cassette (one recorded exchange holds endpoint, method, "
+            f"path, status, seconds, body; {held}): --replay names a folder --record wrote\n"))
+
+
 def test_a_check_on_the_embedded_simulator_follows_its_fault_plan(in_repo: Path,
                                                                   tmp_path: Path) -> None:
     plan = tmp_path / "drift.yaml"

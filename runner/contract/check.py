@@ -9,6 +9,7 @@ without any network, so a spec change is checked against real past traffic.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,11 +179,18 @@ def _read_cassettes(folder: Path) -> list[Cassette]:
     files = sorted(folder.glob("*.json"))
     if not files:
         raise InputError.plain(f"--replay {folder}: no cassettes (*.json) there")
+    fields = [f.name for f in dataclasses.fields(Cassette)]
     cassettes = []
     for path in files:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            cassettes.append(Cassette(**raw))
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise FileError([Finding(Location(str(path)), f"not a cassette ({exc})")]) from None
+        if not isinstance(raw, dict) or sorted(raw) != sorted(fields):
+            held = (f"this holds {', '.join(sorted(raw)) or 'nothing'}" if isinstance(raw, dict)
+                    else f"this is a {type(raw).__name__}")
+            raise FileError([Finding(Location(str(path)), (
+                f"not a cassette (one recorded exchange holds {', '.join(fields)}; {held}): "
+                "--replay names a folder --record wrote"))])
+        cassettes.append(Cassette(**raw))
     return cassettes
