@@ -116,8 +116,17 @@ def test_a_changed_byte_breaks_the_signature() -> None:
                                      "(it takes: ak, sk)"),
     (Auth("api-key", {"in": "query", "name": "api_key"}), {"api_key": "k", "ak": "x"},
      "service s: the api-key scheme does not take ak in credentials (it takes: api_key)"),
-    (Auth("rsa-sign"), {"app_id": "a", "private_key": "not a key"},
-     "service s: credentials.private_key is not a PEM RSA private key"),
+    (Auth("rsa-sign"), {"app_id": "a", "private_key": "/etc/keys/speech.pem"},
+     "service s: credentials.private_key is not a PEM RSA private key (it is not PEM text, "
+     "which starts -----BEGIN; a key in a file is read with secret('NAME') from the file "
+     "named by NAME_FILE)"),
+    (Auth("rsa-sign"), {"app_id": "a", "private_key": "-----BEGIN PUBLIC KEY-----\nMFww\n"
+                                                      "-----END PUBLIC KEY-----\n"},
+     "service s: credentials.private_key is not a PEM RSA private key (it is a public key: "
+     "the private one signs, the vendor keeps the public one)"),
+    (Auth("rsa-sign"), {"app_id": "a", "private_key": "-----BEGIN PRIVATE KEY-----\nabc\n"
+                                                      "-----END PRIVATE KEY-----\n"},
+     "service s: credentials.private_key is not a PEM RSA private key (Unable to load PEM"),
     (Auth("huawei-c2"), {"ak": "x", "sk": ""},  # e.g. secret('ISALES_SK') of an empty variable
      "service s: credentials.sk is empty (check the variable or file it comes from)"),
 ])

@@ -60,8 +60,9 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
         try:
             key = rsa_sign.load_private_key(values["private_key"])
         except (ValueError, TypeError) as exc:
+            why = _pem_mistake(values["private_key"]) or exc
             raise InputError.plain(f"service {service}: credentials.private_key is not a PEM "
-                                   f"RSA private key ({exc})") from None
+                                   f"RSA private key ({why})") from None
         return rsa_sign.RsaSignAuth(values["app_id"], key, clock, **rsa_sign.settings(settings))
     if auth.scheme == "api-key":
         return api_key.ApiKeyAuth(values["api_key"], settings.get("in", "query"),
@@ -71,3 +72,13 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
     if auth.scheme == "basic":
         return httpx.BasicAuth(values["username"], values["password"])
     return None
+
+
+def _pem_mistake(text: str) -> str:
+    """What is wrong with a private key's text, when it is a common slip."""
+    if "PUBLIC KEY-----" in text:
+        return "it is a public key: the private one signs, the vendor keeps the public one"
+    if "-----BEGIN" not in text:
+        return ("it is not PEM text, which starts -----BEGIN; a key in a file is read with "
+                "secret('NAME') from the file named by NAME_FILE")
+    return ""
