@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from runner.errors import JsonPath
 from runner.playbook.model import (
     DEFAULT_MAX_PAGES,
+    RESPONSE_NAMES,
+    RUN_NAMES,
     Duration,
     Retries,
     Retry,
@@ -17,7 +19,7 @@ from runner.playbook.model import (
     parse_duration,
 )
 from runner.spec import READ_KINDS, Endpoint
-from runner.templating import Template
+from runner.templating import GLOBAL_NAMES, Template
 from runner.validation import suggest
 
 if TYPE_CHECKING:
@@ -73,6 +75,12 @@ class StepBuilder:
         if ("call" in raw) == ("wait" in raw):
             parent.problem(at, "a step needs exactly one of call or wait")
             return None
+        taken = RUN_NAMES | RESPONSE_NAMES | GLOBAL_NAMES
+        if raw.get("as") in taken:
+            parent.problem((*at, "as"), f"as: {raw['as']!r} is a name templates have already "
+                           f"({', '.join(sorted(RUN_NAMES | RESPONSE_NAMES))}, ...), and the "
+                           "item would hide it or be hidden; name it for what it is, such as "
+                           "'customer'")
         common = dict(
             id=raw["id"], location=parent.document.locate(at), name=raw.get("name", ""),
             when=parent.template(raw.get("when"), (*at, "when")),
