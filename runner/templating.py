@@ -39,6 +39,10 @@ class EnvironmentVariables(dict[str, str]):
     """`env` in templates: the process environment, read when a run starts."""
 
 
+class SkippedOutputs(dict[str, Any]):
+    """`steps.<id>.outputs` of a step that was skipped: empty, and a read of it says why."""
+
+
 class _Undefined(jinja2.StrictUndefined):
     """StrictUndefined with messages that name what the author got wrong."""
 
@@ -47,8 +51,13 @@ class _Undefined(jinja2.StrictUndefined):
         found, name = self._undefined_obj, self._undefined_name
         if isinstance(found, EnvironmentVariables):
             return f"the environment variable {name} is not set"
-        if isinstance(found, Mapping) and isinstance(name, str) and found:
+        if isinstance(found, SkippedOutputs):
+            return (f"no output {name!r}: the step was skipped (its when was false); give a "
+                    "fallback with | default(...), or test the step's skipped")
+        if isinstance(found, Mapping) and isinstance(name, str):
             keys = sorted(str(key) for key in found)
+            if not keys:
+                return f"no key {name!r} here: it is empty"
             return f"no key {name!r} here{suggest(name, keys)} (the keys: {listing(keys)})"
         return str(super()._undefined_message)
 

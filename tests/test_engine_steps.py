@@ -201,6 +201,21 @@ def test_a_create_is_never_resent_after_a_server_error(tmp_path: Path) -> None:
     assert "testvendor.job.create answered HTTP 500: a server error" in str(result.error)
 
 
+def test_reading_the_outputs_of_a_skipped_step_says_it_was_skipped(tmp_path: Path) -> None:
+    steps = (LIST_ALL + "    when: \"{{ false }}\"\n"
+             "    outputs: {first: \"{{ items[0].id }}\"}\n")
+    result, _ = run_steps(tmp_path, ScriptedVendor(), steps, outputs=(
+        "  kept: \"{{ steps.all.outputs.first | default('none') }}\"\n"))
+    assert result.status == "ok" and result.outputs == {"kept": "none"}
+    result, _ = run_steps(tmp_path, ScriptedVendor(), steps,
+                          outputs="  first: \"{{ steps.all.outputs.first }}\"\n")
+    assert result.status == "failed"
+    assert str(result.error).endswith(
+        "(outputs.first): no output 'first': the step was skipped (its when was false); give "
+        "a fallback with | default(...), or test the step's skipped in "
+        "'{{ steps.all.outputs.first }}'")
+
+
 FAN_OUT = """\
   - id: make
     for_each: "{{ inputs.names }}"

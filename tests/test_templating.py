@@ -46,7 +46,7 @@ def test_dotted_access_reads_data_fields_before_python_methods() -> None:
 @pytest.mark.parametrize(("source", "scope", "message"), [
     ("{{ missing }}", {}, "p.yaml:3:9 (steps[0].params.x): 'missing' is undefined in "
                           "'{{ missing }}'"),
-    ("{{ d.k }}", {"d": {}}, "'dict object' has no attribute 'k'"),
+    ("{{ d.k }}", {"d": {}}, "no key 'k' here: it is empty"),
     ("{{ c.numbr }}", {"c": {"number": "1", "name": "Li"}},
      "no key 'numbr' here; did you mean 'number'? (the keys: name, number) in '{{ c.numbr }}'"),
     ("{{ d['k'] }}", {"d": {str(n): n for n in range(20)}},

@@ -53,6 +53,7 @@ from runner.errors import (
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
+from runner.templating import SkippedOutputs
 from runner.window import OutsideCallingWindow
 
 
@@ -157,7 +158,7 @@ class Run:
                     await self._for_each(step, tally)
                 else:
                     self.steps[step.id] = await self._iteration(step, self.scope, None, tally) \
-                        or {"skipped": True, "outputs": {}}
+                        or {"skipped": True, "outputs": SkippedOutputs()}
         except OutboundError as failure:
             error = failure
         except asyncio.CancelledError:  # Ctrl-C or SIGTERM: where it stopped is still told
