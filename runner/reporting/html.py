@@ -81,12 +81,14 @@ def _header(data: RunData) -> str:
     end = max(finished) if len(finished) == len(data.runs) else None
     status = max((r["status"] for r in data.runs), key=lambda s: _STATUS_RANK.get(s, 3))
     exits = sorted({str(r["exit_code"]) for r in data.runs if r["exit_code"] is not None})
+    errors = "\n".join(r["error"] for r in data.runs if r.get("error"))
     rows = [("Playbook", f"{first['playbook']} ({first['file']})"),
             ("Run", ", ".join(f"{r['run_id']}" + (f" (shard {r['shard']})" if r["shard"]
                                                  else "") for r in data.runs)),
             ("Started", _when(started)), ("Finished", _when(end) if end else "not finished"),
             ("Duration", f"{end - started:.1f} s" if end else "-"),
             ("Status", status), ("Exit code", ", ".join(exits) or "-"),
+            *([("Error", errors)] if errors else []),  # also what no failed item tells
             ("Calls", str(len(data.calls))),
             ("Inputs", inputs_text(first["inputs"]))]
     status_class = f' class="status-{html.escape(status)}"'
@@ -269,6 +271,7 @@ h1 { font-size: 1.6em; margin: 0 0 12px; } h2 { border-bottom: 1px solid var(--l
   padding-bottom: 4px; margin-top: 32px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid var(--line); }
+td[data-field="error"] { white-space: pre-wrap; }
 td[data-count] { text-align: right; font-variant-numeric: tabular-nums; }
 .facts th { color: var(--muted); font-weight: normal; }
 .status-failed, .status-partial { color: var(--bad); font-weight: bold; }
