@@ -55,6 +55,23 @@ def test_junit_shows_each_step_and_each_failed_item(tmp_path: Path) -> None:
     assert cases["reserve"].find("failure") is None  # the step itself went on
 
 
+def test_junit_of_a_run_that_failed_outside_its_steps_is_not_green(tmp_path: Path) -> None:
+    playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
+    playbook.write_text("playbook_version: 1\nname: outputs fail\nservices:\n"
+                        "  crm: {spec: crm}\nsteps:\n  - {id: tasks, call: crm.tasks.list}\n"
+                        "outputs:\n  first: '{{ steps.tasks.outputs.first }}'\n")
+    result = outbound("run", str(playbook), "--sim", "--report-junit", str(junit))
+    assert result.exit_code == 2
+    JUNIT_XSD.validate(str(junit))
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    failure = suite.find("testcase[@name='run']/failure")
+    assert failure is not None and failure.get("message") == (
+        f"{playbook}:8:10 (outputs.first): no key 'first' here: it is empty in "
+        "'{{ steps.tasks.outputs.first }}'")
+    assert suite.find("system-err") is None
+
+
 def test_junit_of_a_failed_step(in_repo: Path, tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--var",

@@ -43,6 +43,13 @@ class JUnitReport:
                           type="interrupted").text = "the run was stopped before its end; " \
                 "outbound run ... --resume RUN_ID continues it"
             cases.append(case)
+        elif self.status == "failed" and self.error and not any(
+                c.find("failure") is not None for c in cases):
+            # it failed outside every step (its outputs): CI must not read it as green
+            case = ET.Element("testcase", classname=self.name, name="run",
+                              time=f"{self.duration:.3f}")
+            _failure(case, self.error)
+            cases.append(case)
         failures = sum(1 for c in cases if c.find("failure") is not None)
         errors = sum(1 for c in cases if c.find("error") is not None)
         skipped = sum(1 for c in cases if c.find("skipped") is not None)
@@ -54,8 +61,7 @@ class JUnitReport:
             properties = ET.SubElement(suite, "properties")
             ET.SubElement(properties, "property", name="run_id", value=self.run_id)
         suite.extend(cases)
-        if self.error and self.status != "interrupted" and not any(
-                step.status == "failed" for step in self.steps):
+        if self.error and self.status not in ("interrupted", "failed"):  # paused: not a failure
             ET.SubElement(suite, "system-err").text = self.error
         root = ET.Element("testsuites", name="outbound", tests=str(len(cases)),
                           failures=str(failures), errors=str(errors),
