@@ -60,6 +60,7 @@ def max_failures_of(raw: Any) -> float:
 
 _CALL_ONLY_KEYS = frozenset({"params", "paginate", "retry", "expect", "invalid_response",
                              "timeout", "retries"})
+_TAKEN_NAMES = RUN_NAMES | RESPONSE_NAMES | GLOBAL_NAMES  # what a for_each's `as` may not be
 
 
 class StepBuilder:
@@ -75,8 +76,7 @@ class StepBuilder:
         if ("call" in raw) == ("wait" in raw):
             parent.problem(at, "a step needs exactly one of call or wait")
             return None
-        taken = RUN_NAMES | RESPONSE_NAMES | GLOBAL_NAMES
-        if raw.get("as") in taken:
+        if raw.get("as") in _TAKEN_NAMES:
             parent.problem((*at, "as"), f"as: {raw['as']!r} is a name templates have already "
                            f"({', '.join(sorted(RUN_NAMES | RESPONSE_NAMES))}, ...), and the "
                            "item would hide it or be hidden; name it for what it is, such as "
