@@ -245,8 +245,18 @@ def _kinds(schema: Any) -> list[str]:
         return []
     if "type" in schema:
         return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    if "const" in schema or isinstance(schema.get("enum"), list):  # the types of its values
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        return list(dict.fromkeys(_json_type(value) for value in values))
     alternatives = [_kinds(branch) for branch in schema.get("anyOf") or schema.get("oneOf") or ()]
     return [] if not alternatives or [] in alternatives else [k for a in alternatives for k in a]
+
+
+def _json_type(value: Any) -> str:
+    for kind in ("null", "boolean", "integer", "number", "string", "array", "object"):
+        if _TYPES.is_type(value, kind):
+            return kind
+    return "object"
 
 
 def _explain(error: jsonschema.exceptions.ValidationError,
