@@ -248,12 +248,31 @@ def compile_template(source: str, location: Location) -> Template:
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError.at(location, f"template syntax error: {_syntax_message(exc)} "
                                f"in {source!r}") from None
+    for call in tree.find_all(nodes.Call):  # Jinja calls a function only as it renders
+        if wrong := _wrong_arguments(call):
+            raise TemplateError.at(location, f"{wrong} in {source!r}")
     names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
     loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock,
                                              nodes.Call)))
     reads = frozenset(_reads(tree))
     return Template(source, location, names, _named(reads, "steps"), _named(reads, "inputs"),
                     render, frozenset(_step_fields(tree)), loops, _named(reads, "values"), reads)
+
+
+_FUNCTIONS = {"now_ms": 0, "uuid": 0, "secret": 1}  # the functions in scope: their arguments
+
+
+def _wrong_arguments(call: nodes.Call) -> str | None:
+    """What is wrong where a function in scope is given the wrong number of arguments."""
+    name = call.node.name if isinstance(call.node, nodes.Name) else None
+    if name not in _FUNCTIONS or call.dyn_args is not None or call.dyn_kwargs is not None:
+        return None
+    wanted, given = _FUNCTIONS[name], len(call.args) + len(call.kwargs)
+    if given == wanted:
+        return None
+    usage = f"{name}('NAME')" if wanted else f"{name}()"
+    return (f"{name}() takes {wanted or 'no'} argument{'s' * (wanted != 1)} ({given} given): "
+            f"write {usage}")
 
 
 _UNKNOWN = re.compile(r"^No (filter|test) named '([^']*)'\.?$")

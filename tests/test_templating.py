@@ -84,6 +84,25 @@ def test_an_unknown_filter_or_test_is_named_with_the_nearest_known(source: str,
     assert f"template syntax error: {said}" in str(caught.value)
 
 
+@pytest.mark.parametrize(("source", "said"), [
+    ("{{ now_ms(3600000) }}", "now_ms() takes no arguments (1 given): write now_ms()"),
+    ("x-{{ uuid('a', 'b') }}", "uuid() takes no arguments (2 given): write uuid()"),
+    ("{{ secret() }}", "secret() takes 1 argument (0 given): write secret('NAME')"),
+    ("{{ secret(name='A', other='B') }}", "secret() takes 1 argument (2 given)"),
+])
+def test_a_function_given_the_wrong_arguments_is_refused_at_load(source: str,
+                                                                 said: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template(source, HERE)
+    assert str(caught.value).startswith(f"p.yaml:3:9 (steps[0].params.x): {said}")
+
+
+def test_functions_given_their_arguments_load() -> None:
+    for source in ("{{ now_ms() + 1 }}", "{{ uuid() }}", "{{ secret('AK') }}",
+                   "{{ secret(*names) }}"):
+        compile_template(source, HERE)
+
+
 def test_a_templated_structure_renders_each_leaf_and_names_what_it_reads() -> None:
     value = TemplatedValue({"a": "{{ inputs.n }}", "b": ["x{{ item }}", 3], "c": "plain"},
                            lambda path: Location("p.yaml", 1, 1, path))
