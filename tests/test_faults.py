@@ -186,6 +186,40 @@ def test_a_fault_aimed_at_no_endpoint_is_refused(in_repo: Path, tmp_path: Path,
         "ENDPOINT, a kind such as create, or *)"]
 
 
+def test_a_drift_of_a_field_no_answer_has_is_refused(in_repo: Path, tmp_path: Path) -> None:
+    """A drift of a field the answer does not have (`callStatus` where it is
+    `data.callStatus`) changes nothing, and the contract check would pass as if the vendor had
+    drifted and been caught; each is named, with the path it most likely meant."""
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("faults:\n"
+                    "  - {kind: drift, action: remove, field: callStatus, on: callresult.detail}\n"
+                    "  - {kind: drift, action: add, field: returnObject.x.y, value: 1, "
+                    "on: create}\n"
+                    "  - {kind: drift, action: rename, field: data.*.taskName, to: name, "
+                    "on: list}\n"
+                    "  - {kind: drift, action: add, field: data.extra, value: 1, on: detail}\n")
+    result = outbound("check", "playbooks/contract-probe.yaml", "--sim", "--sim-faults",
+                      str(plan))
+    assert (result.exit_code, result.stdout) == (2, "")
+    first, second = result.stderr.splitlines()
+    assert first.startswith(
+        f"error: {plan}:2:42 (faults[0].field): no answer of callresult.detail has "
+        "'callStatus'; did you mean 'data.callStatus'? (a field is a dotted path from the "
+        "answer's top, * for each item of a list; the answer has: data, data.ackBeginTime,")
+    assert second.startswith(
+        f"error: {plan}:3:39 (faults[1].field): no answer of appoint.create has "
+        "'returnObject.x'; did you mean 'returnObject'? (a field is a dotted path from the "
+        "answer's top, * for each item of a list; to add a field, its parent must be there; "
+        "the answer has: resultCode, ")
+    plan.write_text("faults:\n  - {kind: drift, action: remove, field: data.callStatus, "
+                    "on: callresult.detail}\n")
+    caught = outbound("check", "playbooks/contract-probe.yaml", "--sim", "--sim-faults",
+                      str(plan))
+    assert caught.exit_code == 1
+    assert ("breaking huawei-isales.callresult.detail $.data.callStatus: required field gone"
+            in caught.stdout)
+
+
 def test_a_drift_says_what_its_action_needs_and_nothing_else(tmp_path: Path) -> None:
     plan = tmp_path / "faults.yaml"
     plan.write_text("faults:\n"

@@ -10,15 +10,15 @@ name, a read through a filter), anything may be read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from runner.playbook.model import Input, Step, lone_list
+from runner.spec.fields import walk_fields
 from runner.templating import Template
 from runner.validation import listing, suggest
 
-_BRANCHES = ("allOf", "anyOf", "oneOf")
 _IN_SPEC = "if the vendor sends it, add it to the spec's response schema"
 _IN_INPUT = "if it is given, declare it in the input's properties"
 
@@ -31,38 +31,6 @@ class Known:
     schema: Any
     what: str
     fix: str = ""
-
-
-def _fields(schema: Any) -> dict[str, Any] | None:
-    """The properties an object schema documents, with its branches' (then, else, allOf,
-    anyOf, oneOf); None when it takes any key or documents none."""
-    if not isinstance(schema, Mapping) or "patternProperties" in schema or isinstance(
-            schema.get("additionalProperties"), Mapping):
-        return None
-    found: dict[str, Any] = {}
-    branches = [schema.get("then"), schema.get("else"),
-                *(b for key in _BRANCHES for b in schema.get(key) or [])]
-    for branch in [schema, *branches]:
-        if isinstance(branch, Mapping):
-            for name, sub in (branch.get("properties") or {}).items():
-                found.setdefault(name, sub)
-    return found or None
-
-
-def _walk(schema: Any, parts: Sequence[str]) -> tuple[Any, tuple[int, list[str]] | None]:
-    """The schema `parts` reach ("[]": a list's item; None where the schema does not say),
-    and the first part it says is not there, by its index, with the fields it has there."""
-    for index, part in enumerate(parts):
-        if part == "[]":
-            schema = schema.get("items") if isinstance(schema, Mapping) else None
-            continue
-        fields = _fields(schema)
-        if fields is None:
-            return None, None
-        if part not in fields:
-            return None, (index, sorted(fields))
-        schema = fields[part]
-    return schema, None
 
 
 class Reads:
@@ -87,7 +55,7 @@ class Reads:
             known = self._step_field(lone["step"], lone["field"])
         if known is None:
             return self
-        item = Known(_walk(known.schema, ["[]"])[0], f"an item of {known.what}", known.fix)
+        item = Known(walk_fields(known.schema, ["[]"])[0], f"an item of {known.what}", known.fix)
         return Reads(self.inputs, self.earlier, {**self.names, step.loop_var: item})
 
     def with_answer(self, step: Step) -> Reads:
@@ -113,7 +81,7 @@ class Reads:
                 parts = parts[2:]
             else:
                 known = self.names.get(root)
-            missing = _walk(known.schema, parts)[1] if known is not None else None
+            missing = walk_fields(known.schema, parts)[1] if known is not None else None
             if known is not None and missing is not None:
                 index, fields = missing
                 read = (root + "".join("[0]" if p == "[]" else f".{p}" for p in parts[:index + 1]))
@@ -127,7 +95,7 @@ class Reads:
         what = f"steps.{step.id}.{name}"
         if name == "items" and step.endpoint is not None and step.endpoint.pagination:
             path = step.endpoint.pagination.items.split(".")
-            return Known(_walk(step.endpoint.response_schema, path)[0], what, _IN_SPEC)
+            return Known(walk_fields(step.endpoint.response_schema, path)[0], what, _IN_SPEC)
         if name == "outputs" and step.outputs is not None and step.outputs.keys is not None:
             declared: dict[str, Any] = {key: {} for key in step.outputs.keys}
             one = Known({"type": "object", "properties": declared}, what)

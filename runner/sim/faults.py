@@ -37,7 +37,8 @@ from typing import Any
 
 from runner.errors import FileError, Finding, InputError, JsonPath
 from runner.spec import Endpoint, load_spec, nodes_at, shipped_spec_files
-from runner.validation import file_schema, schema_findings, suggest
+from runner.spec.fields import field_paths, walk_fields
+from runner.validation import file_schema, listing, schema_findings, suggest
 from runner.yamlio import Document, load_file
 
 PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift"})
@@ -99,8 +100,7 @@ def load_faults(path: str | Path) -> FaultPlan:
 def check_plan_document(document: Document) -> list[Finding]:
     """Every problem of a loaded fault plan file (for `outbound validate` too)."""
     return schema_findings(document, "faults") or [
-        Finding(document.locate(where), problem)
-        for where, problem in _unknown_targets(document.data)]
+        Finding(document.locate(where), problem) for where, problem in _aimed_amiss(document.data)]
 
 
 def load_sim_faults(path: Path | None, simulate: bool) -> FaultPlan | None:
@@ -128,24 +128,60 @@ def plan_from(data: Mapping[str, Any]) -> FaultPlan:
 
 def plan_problems(data: Any) -> list[str]:
     return [issue.message for issue in file_schema("faults").issues(data)] or [
-        problem for _, problem in _unknown_targets(data)]
+        problem for _, problem in _aimed_amiss(data)]
 
 
-def _unknown_targets(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Each `on` naming no endpoint the simulator serves, nor a kind of one: such a fault
-    never comes up (`appoint.creat`), and the run would pass as if it had been tried."""
+def _aimed_amiss(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Each fault that could never come up, or change nothing when it did, by where it is
+    wrong: the run would pass as if the fault had been tried."""
     endpoints = [e for path in shipped_spec_files() for e in load_spec(path).endpoints.values()]
+    return _unknown_targets(data, endpoints) + _undocumented_fields(data, endpoints)
+
+
+def _targets(raw: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """A fault's `on`, each target with where it is written."""
+    targets = raw.get("on", "*")
+    return ([(("on",), targets)] if isinstance(targets, str)
+            else [(("on", i), target) for i, target in enumerate(targets)])
+
+
+def _unknown_targets(data: Mapping[str, Any], endpoints: Sequence[Endpoint],
+                     ) -> list[tuple[JsonPath, str]]:
+    """Each `on` naming no endpoint the simulator serves, nor a kind of one: such a fault
+    never comes up (`appoint.creat`)."""
     known = sorted({"*"} | {e.kind for e in endpoints} | {e.name for e in endpoints}
                    | {e.qualified_name for e in endpoints})
-    problems = []
+    return [(("faults", number, *where), f"no endpoint or kind {target!r}"
+             f"{suggest(target, known)} (`on` takes SERVICE.ENDPOINT, ENDPOINT, a kind such as "
+             "create, or *)")
+            for number, raw in enumerate(data["faults"]) for where, target in _targets(raw)
+            if target not in known]
+
+
+def _undocumented_fields(data: Mapping[str, Any], endpoints: Sequence[Endpoint],
+                         ) -> list[tuple[JsonPath, str]]:
+    """Each drift `field` that no answer of its endpoints has, as their specs document them
+    (`callStatus` where the answer has `data.callStatus`): such a drift changes nothing. A
+    field added needs its parent there; a schema that does not say (any keys) takes any."""
+    problems: list[tuple[JsonPath, str]] = []
     for number, raw in enumerate(data["faults"]):
-        targets = raw.get("on", "*")
-        named: list[tuple[JsonPath, str]] = (
-            [(("faults", number, "on"), targets)] if isinstance(targets, str)
-            else [(("faults", number, "on", i), target) for i, target in enumerate(targets)])
-        problems += [(where, f"no endpoint or kind {target!r}{suggest(target, known)} (`on` "
-                             "takes SERVICE.ENDPOINT, ENDPOINT, a kind such as create, or *)")
-                     for where, target in named if target not in known]
+        if raw.get("kind") != "drift" or raw.get("action") == "new_code":
+            continue
+        targets = {target for _, target in _targets(raw)}
+        aimed = [e for e in endpoints if Fault("drift", frozenset(targets)).applies_to(e)]
+        field = str(raw["field"])
+        parts = field.split(".")[:-1] if raw.get("action") == "add" else field.split(".")
+        walked = [walk_fields(e.response_schema, ["[]" if p == "*" else p for p in parts])
+                  for e in aimed]
+        if not aimed or any(missing is None for _, missing in walked):
+            continue
+        paths = sorted({p for e in aimed for p in field_paths(e.response_schema, every="*")})
+        names, missing = ", ".join(sorted({e.name for e in aimed})), ".".join(parts)
+        problems.append((("faults", number, "field"), (
+            f"no answer of {names} has {missing!r}{suggest(missing, paths)} (a field is "
+            "a dotted path from the answer's top, * for each item of a list; "
+            f"{'to add a field, its parent must be there; ' if raw['action'] == 'add' else ''}"
+            f"the answer has: {listing(paths)})")))
     return problems
 
 
