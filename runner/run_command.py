@@ -243,7 +243,7 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
         inputs = _given_inputs(options, playbook)    # inputs, so a new export starts anew
         resume, other = journal.latest_unfinished(playbook.file, str(shard) if shard else None,
                                                   inputs)
-        if resume is None:
+        if resume is None and (other or not options.quiet):  # quiet: unless it surprises
             _say("no unfinished run of this playbook " + ("with these inputs " if other else "")
                  + "to resume; starting a new run"
                  + (f" (run {other} is unfinished, with other inputs)" if other else ""))

@@ -554,6 +554,28 @@ def test_resume_latest_continues_the_run_with_the_same_inputs_or_starts_anew(
     assert _run_id(fresh.stdout) != failed_id
 
 
+def test_a_quiet_resume_latest_prints_the_last_line_unless_another_run_is_left(
+        in_repo: Path, tmp_path: Path) -> None:
+    """A cron job's mail stays empty of what happens each time; a run of other inputs left
+    unfinished is still said."""
+    playbook = "playbooks/speech-callbacks.yaml"
+    bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
+    bad.write_text('campaign_id: "404"\n')
+    good.write_text('campaign_id: "2201"\n')
+    first = outbound("run", playbook, "--sim", "-q", "--vars-file", str(good), "--resume",
+                     "latest")
+    assert (first.exit_code, first.stdout) == (0, first.stdout.splitlines()[-1] + "\n")
+    assert first.stdout.startswith("run ok in ")
+    failed = outbound("run", playbook, "--sim", "-q", "--vars-file", str(bad))
+    assert failed.exit_code == 1
+    again = outbound("run", playbook, "--sim", "-q", "--vars-file", str(good), "--resume",
+                     "latest")
+    assert again.exit_code == 0
+    notice, last = again.stdout.splitlines()
+    assert notice.startswith("no unfinished run of this playbook with these inputs to resume")
+    assert last.startswith("run ok in ")
+
+
 def test_a_create_resent_on_resume_carries_its_secret_not_the_mask(
         in_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The journal holds the request masked; what is sent again is the real value."""
