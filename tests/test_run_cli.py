@@ -149,6 +149,20 @@ def test_bad_vars_are_refused_before_anything_runs(in_repo: Path, args: list[str
     assert result.stdout == ""
 
 
+def test_a_duration_given_as_an_input_is_checked_before_the_creates(in_repo: Path,
+                                                                    tmp_path: Path) -> None:
+    """`--var poll_every=abc` feeds the last step's retry delay: found when that step ran, the
+    reservations before it would have been made by a run that then stops."""
+    report = tmp_path / "report.json"
+    result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--var",
+                      "poll_every=abc", "--report-json", str(report))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: step results: playbooks/speech-callbacks.yaml:100:14 (steps[3].retry.delay): "
+        "'{{ inputs.poll_every }}' gave 'abc', which is not a duration (e.g. 5s, 2m)\n")
+    assert json.loads(report.read_text())["steps"] == []  # not even the list was read
+
+
 def test_a_missing_playbook_file(in_repo: Path) -> None:
     result = outbound("run", "playbooks/nope.yaml", "--sim")
     assert result.exit_code == 2

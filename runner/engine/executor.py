@@ -51,7 +51,7 @@ from runner.errors import (
     within,
 )
 from runner.journal import Journal, Recorded
-from runner.playbook import Playbook, Step, duration_of, stream_source
+from runner.playbook import Playbook, Step, duration_of, given_durations, stream_source
 from runner.secrets import read_secret
 from runner.templating import SkippedOutputs
 from runner.window import OutsideCallingWindow
@@ -120,6 +120,10 @@ class Run:
                 f"{window.when_next_open(now)}")
             self.emit(Warned(None, f"calling window ({window.describe()}) is {state}"))
         try:
+            for step in self.playbook.steps:  # a wrong one stops the run before anything is sent
+                with within(f"step {step.id}"):
+                    for duration in given_durations(step):
+                        duration_of(duration, self.scope)
             for step in self.playbook.steps:
                 await self._step(step)
             outputs = {} if self.dry_run or self.playbook.outputs is None else \
