@@ -421,6 +421,25 @@ class TemplatedValue:
     def render(self, scope: Mapping[str, Any]) -> Any:
         return _render_tree(self._tree, scope) if self.templates else self._tree
 
+    def render_entries(self, scope: Mapping[str, Any], wanted: Callable[[Template], bool],
+                       ) -> Iterator[tuple[str, Any, Template]]:
+        """Of a mapping value, each templated entry whose every template is `wanted`: its key,
+        its rendered value and its first template."""
+        if not isinstance(self._tree, dict):
+            return
+        for key, tree in self._tree.items():
+            templates = list(_templates_in(tree))
+            if templates and all(map(wanted, templates)):
+                yield str(key), _render_tree(tree, scope), templates[0]
+
+
+def _templates_in(tree: Any) -> Iterator[Template]:
+    if isinstance(tree, Template):
+        yield tree
+    elif isinstance(tree, dict | list):
+        for branch in tree.values() if isinstance(tree, dict) else tree:
+            yield from _templates_in(branch)
+
 
 def _render_tree(tree: Any, scope: Mapping[str, Any]) -> Any:
     if isinstance(tree, Template):

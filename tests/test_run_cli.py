@@ -160,7 +160,8 @@ def test_a_duration_given_as_an_input_is_checked_before_the_creates(in_repo: Pat
     assert result.stderr == (
         "error: step results: playbooks/speech-callbacks.yaml:100:14 (steps[3].retry.delay): "
         "'{{ inputs.poll_every }}' gave 'abc', which is not a duration (e.g. 5s, 2m)\n")
-    assert json.loads(report.read_text())["steps"] == []  # not even the list was read
+    steps = json.loads(report.read_text())["steps"]
+    assert [(s["id"], s["status"], s["calls"]) for s in steps] == [("results", "failed", 0)]
 
 
 def test_a_missing_playbook_file(in_repo: Path) -> None:
@@ -229,9 +230,63 @@ steps:
     result = outbound("run", str(playbook), "--sim", "--var", "number=138-0000")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: step reserve: huawei-isales.appoint.create param calledNo: '138-0000' does not "
-        "match '^[0-9*#]{1,24}$' (called number: at most 24 characters of digits, * and #)"]
+        f"error: step reserve: {playbook}:10:65 (steps[0].params.calledNo): "
+        "huawei-isales.appoint.create param calledNo: '138-0000' does not match "
+        "'^[0-9*#]{1,24}$' (called number: at most 24 characters of digits, * and #)"]
     assert "  FAIL  reserve  0 calls" in result.stdout
+
+
+LATER_STEP_READS_AN_INPUT = """\
+playbook_version: 1
+name: reserve, then confirm
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  vdn: {type: integer}
+  confirm: {type: boolean, default: true}
+  team: {type: string, default: ""}
+steps:
+  - id: reserve
+    for_each: ["13800000001", "13800000002"]
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ item }}", userAccount: ops,
+             appointTime: "{{ now_ms() + 3600000 }}"}
+  - id: confirm
+    when: "{{ inputs.confirm }}"
+    call: isales.appoint.list
+    params: {vdnId: "{{ inputs.vdn }}", taskId: "2201", offset: 0, limit: 10}
+  - id: by_team
+    when: "{{ inputs.team != '' }}"
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "{{ inputs.team }}", offset: 0, limit: 10}
+"""
+
+
+def test_a_later_step_s_param_given_by_an_input_is_checked_before_the_creates(
+        tmp_path: Path) -> None:
+    """The input breaks the list's rule: found when that step ran, the reservations before it
+    were made, and the run stopped half done. What the inputs alone decide is checked first."""
+    playbook = _written(tmp_path, LATER_STEP_READS_AN_INPUT)
+    report = tmp_path / "report.json"
+    result = outbound("run", str(playbook), "--sim", "--var", "vdn=10000", "--report-json",
+                      str(report))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: step confirm: {playbook}:18:21 (steps[1].params.vdnId): "
+        "huawei-isales.appoint.list param vdnId: 10000 is greater than the maximum of 9999"]
+    assert "  FAIL  confirm  0 calls" in result.stdout
+    steps = json.loads(report.read_text())["steps"]
+    assert [(s["id"], s["calls"]) for s in steps] == [("confirm", 0)]  # nothing was reserved
+
+
+def test_what_a_step_the_inputs_turn_off_would_send_is_not_checked(tmp_path: Path) -> None:
+    playbook = _written(tmp_path, LATER_STEP_READS_AN_INPUT)
+    off = outbound("run", str(playbook), "--sim", "--var", "vdn=10000", "--var", "confirm=false")
+    assert off.exit_code == 0, off.output  # the step that would send it does not run
+    untold = outbound("run", str(playbook), "--sim", "--var", "vdn=8")
+    assert untold.exit_code == 0, untold.output  # no team: by_team, with its empty taskId, is off
+    told = outbound("run", str(playbook), "--sim", "--var", "vdn=8", "--var", "team=north")
+    assert told.exit_code == 0, told.output
 
 
 def test_a_rendered_number_where_text_goes_says_how_to_make_it_text(tmp_path: Path) -> None:
@@ -248,8 +303,9 @@ steps:
     result = outbound("run", str(playbook), "--sim")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: step result: huawei-isales.callresult.detail param callId: 17 is not of type "
-        "'string' (a template rendered it: `| string` makes it text)"]
+        f"error: step result: {playbook}:8:32 (steps[0].params.callId): "
+        "huawei-isales.callresult.detail param callId: 17 is not of type 'string' (a template "
+        "rendered it: `| string` makes it text)"]
 
 
 def test_for_each_over_a_key_the_answer_lacks_names_it(tmp_path: Path) -> None:

@@ -267,9 +267,9 @@ def test_secret_values_appear_in_no_output(live_env: str, monkeypatch: pytest.Mo
     assert '"remark": "token [redacted]"' in ok.stdout
     assert '"remark": "token [redacted]"' in report.read_text()
     failed = outbound("run", str(failing), "-v")
-    assert failed.exit_code == 2  # the second step's number breaks its rule: refused unsent
+    assert failed.exit_code == 2  # the leak's number breaks its rule: refused before sending
     assert "param calledNo: '[redacted]' does not match" in failed.stderr
-    dry = outbound("run", str(failing), "--dry-run")
+    dry = outbound("run", str(passing), "--dry-run")
     assert '"remark": "token [redacted]"' in dry.stdout
     written = {"run output": ok.output, "report": report.read_text(),
                "failing run": failed.output, "dry run": dry.output,

@@ -35,7 +35,7 @@ from runner.engine.events import (
 )
 from runner.engine.items import END, Indexed, Puller, Shard, each
 from runner.engine.pagination import fetch_all, iter_pages
-from runner.engine.planning import plan
+from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
@@ -51,7 +51,7 @@ from runner.errors import (
     within,
 )
 from runner.journal import Journal, Recorded
-from runner.playbook import Playbook, Step, duration_of, given_durations, stream_source
+from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
 from runner.templating import SkippedOutputs
 from runner.window import OutsideCallingWindow
@@ -120,10 +120,8 @@ class Run:
                 f"{window.when_next_open(now)}")
             self.emit(Warned(None, f"calling window ({window.describe()}) is {state}"))
         try:
-            for step in self.playbook.steps:  # a wrong one stops the run before anything is sent
-                with within(f"step {step.id}"):
-                    for duration in given_durations(step):
-                        duration_of(duration, self.scope)
+            for step in self.playbook.steps:
+                self._check_given(step)
             for step in self.playbook.steps:
                 await self._step(step)
             outputs = {} if self.dry_run or self.playbook.outputs is None else \
@@ -143,6 +141,20 @@ class Run:
             return RunResult("partial", outputs, error=partial, steps=self.finished)
         self.emit(RunFinished("ok", time.perf_counter() - started, outputs))
         return RunResult("ok", outputs, steps=self.finished)
+
+    def _check_given(self, step: Step) -> None:
+        """What the run's inputs alone decide of the step, checked before the run's first step
+        (`check_given`); what is wrong is the step's failure, as if it had run."""
+        started = time.perf_counter()
+        try:
+            check_given(step, self.scope)
+        except OutboundError as error:  # told as a step without for_each tells its failure
+            tally = StepTally(iterations=1, failed=1, failures=[(None, str(error))])
+            error.add_context(f"step {step.id}")
+            self.emit(StepStarted(step.id, step.title,
+                                  step.endpoint.qualified_name if step.endpoint else None))
+            self._finished(step, "failed", tally, started, error)
+            raise
 
     async def _step(self, step: Step) -> None:
         if step.stream and not self.dry_run:

@@ -1,5 +1,6 @@
-"""--dry-run: every request a step would send that can be known without sending anything,
-rendered, checked against its spec and signed, as events."""
+"""What can be known of a run's requests without sending anything: --dry-run's requests,
+rendered, checked against their spec and signed, as events; and, before any run, what the
+run's inputs alone decide (`check_given`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,34 @@ from typing import Any
 
 from runner.engine.calls import truthy
 from runner.engine.events import Emit, NotPlanned, PlannedRequest
-from runner.engine.requests import OutgoingRequest, build_request
+from runner.engine.requests import OutgoingRequest, build_request, check_param
 from runner.errors import within
-from runner.playbook import Step
+from runner.playbook import Step, duration_of
+from runner.playbook.model import RUN_NAMES
+from runner.templating import Template
+
+GIVEN_NAMES = RUN_NAMES - {"steps"}  # what a run is given before its first step
+
+
+def check_given(step: Step, scope: Mapping[str, Any]) -> None:
+    """Render and check each param, wait and retry delay of the step whose template reads only
+    what the run is given (`vdnId: "{{ inputs.vdn_id }}"`, `delay: "{{ inputs.poll_every }}"`),
+    before the run's first step: found when its step ran, a bad one would stop the run after
+    the creates of the steps before it. Nothing is checked of a step whose `when` says from
+    the inputs alone that it will not run."""
+    if step.when is not None and _given(step.when) and not truthy(step.when.render(scope)):
+        return
+    for duration in (step.wait, step.retry.delay if step.retry else None):
+        if isinstance(duration, Template) and _given(duration):
+            duration_of(duration, scope)
+    if step.endpoint is not None and step.params is not None:
+        for name, value, template in step.params.render_entries(scope, _given):
+            if name in step.endpoint.params:
+                check_param(step.endpoint, name, value, template.location)
+
+
+def _given(template: Template) -> bool:
+    return template.names <= GIVEN_NAMES
 
 
 def plan(step: Step, scope: Mapping[str, Any], emit: Emit) -> None:

@@ -46,18 +46,36 @@ def build_request(endpoint: Endpoint, params: Mapping[str, Any]) -> OutgoingRequ
             continue
         sections[param.location][name] = value
     for location, values in sections.items():
-        if not values and location not in endpoint.required_locations:
-            continue
-        for issue in endpoint.request_validators[location].issues(values):
-            name = str(issue.path[0]) if issue.path else ""
-            where = f"param {name}" if name else f"{location} params"
-            # a literal of the wrong type was refused at load: this one a template rendered
-            message = issue.message.replace(QUOTE_IT, " (a template rendered it: `| string` "
-                                            "makes it text)")
-            findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: {message}"))
+        if values or location in endpoint.required_locations:
+            findings += _problems(endpoint, location, values)
     if findings:
         raise RequestRejected(findings)
     return _assemble(endpoint, sections)
+
+
+def check_param(endpoint: Endpoint, name: str, value: Any, location: Location) -> None:
+    """`RequestRejected` at `location` if one rendered param breaks its spec's rule."""
+    param = endpoint.params[name]
+    findings = [Finding(location, finding.message) for finding in
+                _problems(endpoint, param.location, {name: value}, only=name)]
+    if findings:
+        raise RequestRejected(findings)
+
+
+def _problems(endpoint: Endpoint, location: ParamLocation, values: Mapping[str, Any],
+              only: str | None = None) -> list[Finding]:
+    """What in a request's part breaks its schema (`only`: of that one param)."""
+    findings = []
+    for issue in endpoint.request_validators[location].issues(values):
+        name = str(issue.path[0]) if issue.path else ""
+        if only is not None and name != only:
+            continue
+        where = f"param {name}" if name else f"{location} params"
+        # a literal of the wrong type was refused at load: this one a template rendered
+        message = issue.message.replace(QUOTE_IT, " (a template rendered it: `| string` "
+                                        "makes it text)")
+        findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: {message}"))
+    return findings
 
 
 def _assemble(endpoint: Endpoint,

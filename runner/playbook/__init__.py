@@ -16,12 +16,10 @@ from runner.playbook.model import (
     Timeouts,
     duration_of,
     fields_of,
-    given_durations,
     parse_duration,
     stream_source,
 )
 
 __all__ = ["DEFAULT_TIMEOUTS", "Input", "Origin", "Playbook", "Retries", "ServiceBinding",
            "Step", "Timeouts", "check_playbook_document", "duration_of", "fields_of",
-           "given_durations", "load_playbook", "parse_duration", "resolve_inputs",
-           "stream_source", "typed_text"]
+           "load_playbook", "parse_duration", "resolve_inputs", "stream_source", "typed_text"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,14 +104,6 @@ def duration_of(value: Duration, scope: Mapping[str, Any]) -> float:
             raise InputError([Finding(value.location, f"{value.source!r} gave {rendered!r}, "
                                       "which is not a duration (e.g. 5s, 2m)")]) from None
     return value
-
-
-def given_durations(step: Step) -> Iterator[Template]:
-    """The step's templated durations that read only what the run is given, such as
-    `delay: "{{ inputs.poll_every }}"`: they can be rendered before anything is sent."""
-    for value in (step.wait, step.retry.delay if step.retry else None):
-        if isinstance(value, Template) and value.names <= RUN_NAMES - {"steps"}:
-            yield value
 
 
 @dataclass(frozen=True)
