@@ -16,6 +16,7 @@ from runner.errors import FileError, Finding, Location, OutboundError
 from runner.playbook import check_playbook_document
 from runner.sim.faults import check_plan_document
 from runner.spec import load_spec
+from runner.validation import suggest
 from runner.yamlio import Document, load_file
 
 Checker = Callable[[Document], list[Finding]]
@@ -81,6 +82,12 @@ def check_file(path: Path) -> FileResult:
     if kind_key is None:
         message = ("not a spec, a playbook or a fault plan: expected a mapping with "
                    "spec_version, playbook_version or faults")
+        near = next(((key, hint) for key in (data if isinstance(data, dict) else ())
+                     if (hint := suggest(str(key), checkers))), None)
+        if near is not None:  # `playbook_verison: 1`
+            key, hint = near
+            return FileResult(str(path), "unknown", [Finding(
+                document.locate((key,), key=True), f"{message}; unknown key {key!r}{hint}")])
         return FileResult(str(path), "unknown", [Finding(document.locate(()), message)])
     try:
         findings = checkers[kind_key](document)

@@ -92,6 +92,18 @@ def test_odd_files_get_a_clean_error(tmp_path: Path, text: str) -> None:
     assert result.output.startswith(str(path))
 
 
+def test_a_misspelled_kind_key_is_named(tmp_path: Path) -> None:
+    """Otherwise the file reads as an unknown kind, the misspelling hidden behind it."""
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("# today's callbacks\nplaybook_verison: 1\nname: x\n")
+    result = outbound("validate", str(playbook))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"{playbook}:2:1 (playbook_verison): not a spec, a playbook or a fault plan: expected a "
+        "mapping with spec_version, playbook_version or faults; unknown key "
+        "'playbook_verison'; did you mean 'playbook_version'?")
+
+
 def test_each_missing_key_is_named_at_its_own_path(tmp_path: Path) -> None:
     playbook = tmp_path / "p.yaml"
     playbook.write_text("playbook_version: 1\nsteps: [{id: a, wait: 1s}]\n")
