@@ -3,7 +3,8 @@
 breaking   a required field gone, a type changed, an enum value whose form no longer matches
            (e.g. "1" became 1), a value breaking its documented rule, the envelope's code moved
 warning    an undocumented field added, a new value of the documented form for an enum, a
-           result code not in the spec's table, an answer slower than the threshold
+           value the spec gives no meaning for (x-enum-meanings, where the values are not
+           fixed), a result code not in the spec's table, an answer slower than the threshold
 
 An optional field left out of one answer is not reported: vendors leave optional fields out
 all the time, and a check must not cry wolf. A field the vendor page's example answer shows
@@ -22,7 +23,7 @@ from typing import Any
 
 from runner.engine.responses import dig
 from runner.spec import Endpoint, Spec
-from runner.validation import CompiledSchema, compile_schema
+from runner.validation import CompiledSchema, compile_schema, listing
 
 BREAKING, WARNING = "breaking", "warning"
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
@@ -87,6 +88,12 @@ def _walk(name: str, schema: Any, value: Any, path: str) -> Iterator[DriftFindin
         yield DriftFinding(WARNING if same_form else BREAKING, name, path,
                            "new enum value" if same_form else "enum value no longer matches",
                            "one of " + ", ".join(_short(v) for v in schema["enum"]),
+                           _came_back(value))
+    meanings = schema.get("x-enum-meanings")
+    if (isinstance(meanings, Mapping) and "enum" not in schema and isinstance(value, str | int)
+            and not isinstance(value, bool) and str(value) not in meanings):
+        yield DriftFinding(WARNING, name, path, "value with no documented meaning",
+                           "one of " + listing([f"{k} ({v})" for k, v in meanings.items()]),
                            _came_back(value))
     yield from _rules(name, schema, value, path)
     if isinstance(value, Mapping):
