@@ -28,7 +28,8 @@ LAYERS = {
     "runner.run_command": 7, "runner.cli": 8, "runner.__main__": 9,
 }
 OWNERS = {  # third-party library -> the modules allowed to import it
-    "yaml": {"runner.yamlio"}, "jinja2": {"runner.templating"},
+    "yaml": {"runner.yamlio"},
+    "jinja2": {"runner.templating.sandbox", "runner.templating.template"},
     "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
     "jsonschema_specifications": {"runner.validation"},
     "click": {"runner.cli", "runner.cli.options", "runner.cli.runs"},

@@ -1,142 +1,26 @@
-"""Playbook values as sandboxed Jinja2 templates, compiled once and rendered per call.
-
-Rules:
-* the environment is sandboxed and immutable: no attribute escapes (``__class__``), no
-  mutation of data, no file or network access;
-* an undefined name is an error, even as a lone ``{{ x }}``;
-* a value that is exactly one ``{{ expression }}`` keeps the expression's native type
-  (an int stays an int); any other string renders to a string, which is never re-parsed;
-* only playbook text is compiled: data coming back from a vendor is passed in as values and
-  is never itself rendered.
-"""
+"""One template string, compiled once: what it reads (checked before anything runs), how it
+renders, and what a failed comparison compared."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import threading
-import uuid as uuid_module
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import jinja2.meta
 from jinja2 import nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from runner.errors import Location, OutboundError, TemplateError
-from runner.validation import listing, suggest
+from runner.templating import sandbox
+from runner.templating.sandbox import ENV, GLOBAL_NAMES, MAX_OUTPUT, TooSlow, time_limit
+from runner.validation import suggest
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$")
 _LONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|\{#).)*)\}\}\s*$", re.DOTALL)
 _HAS_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
-
-
-class EnvironmentVariables(dict[str, str]):
-    """`env` in templates: the process environment, read when a run starts."""
-
-
-class SkippedOutputs(dict[str, Any]):
-    """`steps.<id>.outputs` of a step that was skipped: empty, and a read of it says why."""
-
-
-class _Undefined(jinja2.StrictUndefined):
-    """StrictUndefined with messages that name what the author got wrong."""
-
-    @property
-    def _undefined_message(self) -> str:
-        found, name = self._undefined_obj, self._undefined_name
-        if isinstance(found, EnvironmentVariables):
-            return f"the environment variable {name} is not set"
-        if isinstance(found, SkippedOutputs):
-            return (f"no output {name!r}: the step was skipped (its when was false); give a "
-                    "fallback with | default(...), or test the step's skipped")
-        if isinstance(found, Mapping) and isinstance(name, str):
-            keys = sorted(str(key) for key in found)
-            if not keys:
-                return f"no key {name!r} here: it is empty"
-            return f"no key {name!r} here{suggest(name, keys)} (the keys: {listing(keys)})"
-        return str(super()._undefined_message)
-
-
-def _uuid() -> str:
-    return str(uuid_module.uuid4())
-
-
-MAX_OUTPUT = 1_000_000  # characters (or items) a value may grow to
-TIME_LIMIT = 2.0  # seconds one rendering may take
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Dotted access reads a mapping's keys first: `response.items` is the vendor's field
-    `items`, not the dict method, so data fields are never shadowed by Python names.
-
-    `*` and `**` are checked before they run: `'x' * 10**9` or `10 ** 10 ** 10` would take
-    memory or time without bound."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if (type(obj) is dict or isinstance(obj, Mapping)) and attribute in obj:  # dict: cheap
-            return obj[attribute]
-        return super().getattr(obj, attribute)
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for sequence, times in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) \
-                        and len(sequence) * times > MAX_OUTPUT:
-                    raise jinja2.exceptions.SecurityError(
-                        f"the result would hold more than {MAX_OUTPUT} items")
-        numbers = isinstance(right, (int, float)) and isinstance(left, (int, float))
-        if operator == "**" and numbers and (
-                abs(right) > 1000 or (abs(left) > 1 and abs(right) * _digits(left) > 10_000)):
-            raise jinja2.exceptions.SecurityError("the power is too large to compute")
-        return super().call_binop(context, operator, left, right)
-
-
-def _digits(number: float) -> int:
-    return len(str(int(abs(number))))
-
-
-class _TooSlow(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """SIGALRM after `seconds` (main thread only; elsewhere the other bounds still hold)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise _TooSlow
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = _Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
-    env.globals.update(uuid=_uuid)
-    return env
-
-
-_ENV = _environment()
-GLOBAL_NAMES = frozenset(_ENV.globals)
-
-
-def environment_variables() -> EnvironmentVariables:
-    return EnvironmentVariables(os.environ)
 
 
 @dataclass(frozen=True)
@@ -157,8 +41,8 @@ class Template:
 
     def render(self, scope: Mapping[str, Any]) -> Any:
         try:
-            if self.bounded:
-                with _time_limit(TIME_LIMIT):
+            if self.bounded:  # the limit is read each time: a test shortens it
+                with time_limit(sandbox.TIME_LIMIT):
                     value = self._render(scope)
             else:
                 value = self._render(scope)
@@ -168,9 +52,9 @@ class Template:
                 raise TemplateError.at(self.location, f"the value is {len(value)} characters "
                                        f"long, more than {MAX_OUTPUT}; in {self.source!r}")
             return value
-        except _TooSlow:
-            raise TemplateError.at(self.location, f"rendering took more than {TIME_LIMIT:g}s; "
-                                   f"in {self.source!r}") from None
+        except TooSlow:
+            raise TemplateError.at(self.location, "rendering took more than "
+                                   f"{sandbox.TIME_LIMIT:g}s; in {self.source!r}") from None
         except OutboundError as error:  # raised by a function such as secret()
             error.add_context(str(self.location))
             raise
@@ -196,17 +80,17 @@ def compared(template: Template, scope: Mapping[str, Any]) -> str | None:
     if lone is None:
         return None
     try:
-        (output,) = _ENV.parse("{{ " + lone.group("expr").strip() + " }}").body
+        (output,) = ENV.parse("{{ " + lone.group("expr").strip() + " }}").body
         assert isinstance(output, nodes.Output)
         (comparison,) = output.nodes
         if not isinstance(comparison, nodes.Compare):
             return None
-        with _time_limit(TIME_LIMIT) if template.bounded else nullcontext():
+        with time_limit(sandbox.TIME_LIMIT) if template.bounded else nullcontext():
             parts = [_shown(_value_of(comparison.expr, scope))]
             for operand in comparison.ops:
                 parts += [_OPERATORS.get(operand.op, operand.op),
                           _shown(_value_of(operand.expr, scope))]
-    except (_TooSlow, ValueError, AssertionError, jinja2.TemplateError, ArithmeticError,
+    except (TooSlow, ValueError, AssertionError, jinja2.TemplateError, ArithmeticError,
             TypeError, KeyError, IndexError, AttributeError):
         return None
     return " ".join(parts)
@@ -215,7 +99,7 @@ def compared(template: Template, scope: Mapping[str, Any]) -> str | None:
 def _value_of(node: nodes.Expr, scope: Mapping[str, Any]) -> Any:
     body = [nodes.Assign(nodes.Name("result", "store"), node)]
     expression = jinja2.environment.TemplateExpression(
-        _ENV.from_string(nodes.Template(body, lineno=1)), undefined_to_none=False)
+        ENV.from_string(nodes.Template(body, lineno=1)), undefined_to_none=False)
     value = expression(scope)
     if isinstance(value, jinja2.Undefined):  # a name or field that is not there
         raise ValueError("undefined")
@@ -233,17 +117,17 @@ def compile_template(source: str, location: Location) -> Template:
     try:
         if lone:
             expression = lone.group("expr").strip()
-            tree = _ENV.parse("{{ " + expression + " }}")
-            compiled_expression = _ENV.compile_expression(expression, undefined_to_none=False)
+            tree = ENV.parse("{{ " + expression + " }}")
+            compiled_expression = ENV.compile_expression(expression, undefined_to_none=False)
             render: Callable[[Mapping[str, Any]], Any] = lambda scope: compiled_expression(scope)  # noqa: E731
             if _DOTTED_NAME.match(expression):
                 render = _dotted_reader(expression.split("."), render)
         else:
-            tree = _ENV.parse(source)
-            compiled_text = _ENV.from_string(tree)
+            tree = ENV.parse(source)
+            compiled_text = ENV.from_string(tree)
             render = lambda scope: compiled_text.render(scope)  # noqa: E731
         for test in tree.find_all(nodes.Test):  # Jinja looks a test up only as it renders
-            if test.name not in _ENV.tests:
+            if test.name not in ENV.tests:
                 raise jinja2.TemplateSyntaxError(f"No test named {test.name!r}.", test.lineno)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError.at(location, f"template syntax error: {_syntax_message(exc)} "
@@ -286,7 +170,7 @@ def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
     if unknown is None:
         return message.rstrip(".")
     kind, name = unknown.groups()
-    known = _ENV.filters if kind == "filter" else _ENV.tests
+    known = ENV.filters if kind == "filter" else ENV.tests
     return f"no {kind} named {name!r}{suggest(name, known)}"
 
 
@@ -376,76 +260,3 @@ def _reads(tree: nodes.Node) -> Iterator[tuple[str, ...]]:
 def _named(reads: frozenset[tuple[str, ...]], root: str) -> frozenset[str]:
     """The names read as `root.<name>` or `root['name']`."""
     return frozenset(read[1] for read in reads if read[0] == root and read[1] != "[]")
-
-
-class TemplatedValue:
-    """A playbook value (scalar, list or mapping) with its template strings compiled."""
-
-    def __init__(self, raw: Any, locate: Callable[[tuple[str | int, ...]], Location]) -> None:
-        self.templates: list[Template] = []
-        self._tree = self._compile(raw, (), locate)
-
-    def _compile(self, raw: Any, path: tuple[str | int, ...],
-                 locate: Callable[[tuple[str | int, ...]], Location]) -> Any:
-        if is_template(raw):
-            template = compile_template(raw, locate(path))
-            self.templates.append(template)
-            return template
-        if isinstance(raw, dict):
-            return {k: self._compile(v, (*path, k), locate) for k, v in raw.items()}
-        if isinstance(raw, list):
-            return [self._compile(v, (*path, i), locate) for i, v in enumerate(raw)]
-        return raw
-
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset().union(*(t.names for t in self.templates))
-
-    @property
-    def keys(self) -> frozenset[str] | None:
-        """The keys of a mapping value (outputs: {id: ...}); None for any other value."""
-        return frozenset(map(str, self._tree)) if isinstance(self._tree, dict) else None
-
-    @property
-    def step_refs(self) -> frozenset[str]:
-        return frozenset().union(*(t.step_refs for t in self.templates))
-
-    @property
-    def step_fields(self) -> frozenset[tuple[str, str]]:
-        return frozenset().union(*(t.step_fields for t in self.templates))
-
-    @property
-    def input_refs(self) -> frozenset[str]:
-        return frozenset().union(*(t.input_refs for t in self.templates))
-
-    def render(self, scope: Mapping[str, Any]) -> Any:
-        return _render_tree(self._tree, scope) if self.templates else self._tree
-
-    def render_entries(self, scope: Mapping[str, Any], wanted: Callable[[Template], bool],
-                       ) -> Iterator[tuple[str, Any, Template]]:
-        """Of a mapping value, each templated entry whose every template is `wanted`: its key,
-        its rendered value and its first template."""
-        if not isinstance(self._tree, dict):
-            return
-        for key, tree in self._tree.items():
-            templates = list(_templates_in(tree))
-            if templates and all(map(wanted, templates)):
-                yield str(key), _render_tree(tree, scope), templates[0]
-
-
-def _templates_in(tree: Any) -> Iterator[Template]:
-    if isinstance(tree, Template):
-        yield tree
-    elif isinstance(tree, dict | list):
-        for branch in tree.values() if isinstance(tree, dict) else tree:
-            yield from _templates_in(branch)
-
-
-def _render_tree(tree: Any, scope: Mapping[str, Any]) -> Any:
-    if isinstance(tree, Template):
-        return tree.render(scope)
-    if isinstance(tree, dict):
-        return {k: _render_tree(v, scope) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [_render_tree(v, scope) for v in tree]
-    return tree
