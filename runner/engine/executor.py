@@ -40,6 +40,7 @@ from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
+from runner.engine.tallies import collected, first_failures, stopped_error
 from runner.errors import (
     CreatesSpent,
     Finding,
@@ -134,7 +135,7 @@ class Run:
         if tolerated:  # the run went on past failed items (max_failures): it is not a success
             head = Finding(Location(), f"{len(tolerated)} item{'s' * (len(tolerated) != 1)} "
                                        "failed within max_failures:")
-            partial = RunError([head, *_first_few([f"  step {step}: {why}"
+            partial = RunError([head, *first_failures([f"  step {step}: {why}"
                                                    for step, _, why in tolerated], self.run_id)])
             self.emit(RunFinished("partial", time.perf_counter() - started, outputs,
                                   error=str(partial)))
@@ -232,9 +233,9 @@ class Run:
                                                                step.concurrency) or 1)))
         finally:
             await pull.close()
-        self.steps[step.id] = _collect([results[i] for i in sorted(results)])
+        self.steps[step.id] = collected([results[i] for i in sorted(results)])
         if failures and (too_many() or step.max_failures == 0):
-            raise _stopped(step, failures, pull.index, total, self.run_id)
+            raise stopped_error(step, failures, pull.index, total, self.run_id)
         if paused:
             raise paused[0]
 
@@ -396,40 +397,3 @@ class Run:
         if items is not None:
             record["items"] = items
         return record
-
-
-def _collect(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """`steps.<id>` of a for_each step: lists over the iterations that ran."""
-    return {
-        "outputs": [r["outputs"] for r in records],
-        "response": [r.get("response") for r in records],
-        "values": [r.get("values", {}) for r in records],
-        "items": [item for r in records for item in r.get("items", [])],
-        "iterations": len(records),
-    }
-
-
-def _stopped(step: Step, failures: list[OutboundError], started: int,
-             total: int | None, run_id: str) -> OutboundError:
-    """The error of a for_each step that stopped: its failed items, each with its reason."""
-    if len(failures) == 1 and step.max_failures == 0:
-        return failures[0]
-    first = failures[0]
-    limit = f"{-step.max_failures:.0%}" if step.max_failures < 0 else f"{step.max_failures:g}"
-    of = f" of {total}" if total is not None else f" of the {started} started"
-    head = Finding(Location(), f"{len(failures)} items{of} failed, more than max_failures "
-                               f"({limit}); no new item was started:")
-    return type(first)([head, *_first_few([str(error) for error in failures], run_id)])
-
-
-LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
-
-
-def _first_few(reasons: list[str], run_id: str) -> list[Finding]:
-    """The first failed items' reasons, and how many more there are and where they are."""
-    listed = [Finding(Location(), reason) for reason in reasons[:LISTED_FAILURES]]
-    more = len(reasons) - LISTED_FAILURES
-    if more > 0:
-        where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
-        listed.append(Finding(Location(), f"  ... and {more} more{where}"))
-    return listed

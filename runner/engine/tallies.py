@@ -1,0 +1,46 @@
+"""How a for_each step's items add up: `steps.<id>` over the iterations that ran, and the
+error that names the failed ones (the first few: the journal and reports keep every one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.errors import Finding, Location, OutboundError
+from runner.playbook import Step
+
+
+def collected(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """`steps.<id>` of a for_each step: lists over the iterations that ran."""
+    return {
+        "outputs": [r["outputs"] for r in records],
+        "response": [r.get("response") for r in records],
+        "values": [r.get("values", {}) for r in records],
+        "items": [item for r in records for item in r.get("items", [])],
+        "iterations": len(records),
+    }
+
+
+def stopped_error(step: Step, failures: list[OutboundError], started: int,
+                  total: int | None, run_id: str) -> OutboundError:
+    """The error of a for_each step that stopped: its failed items, each with its reason."""
+    if len(failures) == 1 and step.max_failures == 0:
+        return failures[0]
+    first = failures[0]
+    limit = f"{-step.max_failures:.0%}" if step.max_failures < 0 else f"{step.max_failures:g}"
+    of = f" of {total}" if total is not None else f" of the {started} started"
+    head = Finding(Location(), f"{len(failures)} items{of} failed, more than max_failures "
+                               f"({limit}); no new item was started:")
+    return type(first)([head, *first_failures([str(error) for error in failures], run_id)])
+
+
+LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
+
+
+def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
+    """The first failed items' reasons, and how many more there are and where they are."""
+    listed = [Finding(Location(), reason) for reason in reasons[:LISTED_FAILURES]]
+    more = len(reasons) - LISTED_FAILURES
+    if more > 0:
+        where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
+        listed.append(Finding(Location(), f"  ... and {more} more{where}"))
+    return listed
