@@ -135,8 +135,8 @@ class Run:
         if tolerated:  # the run went on past failed items (max_failures): it is not a success
             head = Finding(Location(), f"{len(tolerated)} item{'s' * (len(tolerated) != 1)} "
                                        "failed within max_failures:")
-            partial = RunError([head, *first_failures([f"  step {step}: {why}"
-                                                   for step, _, why in tolerated], self.run_id)])
+            reasons = [f"  step {step}: {why}" for step, _, why in tolerated]
+            partial = RunError([head, *first_failures(reasons, self.run_id)])
             self.emit(RunFinished("partial", time.perf_counter() - started, outputs,
                                   error=str(partial)))
             return RunResult("partial", outputs, error=partial, steps=self.finished)
