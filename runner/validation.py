@@ -289,7 +289,8 @@ def _explain(error: jsonschema.exceptions.ValidationError,
         message += suggest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
     rule = error.schema.get("description") if isinstance(error.schema, dict) else None
     if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
-                                     "maxLength", "format", "const", "exclusiveMinimum"}
+                                     "maxLength", "format", "const", "exclusiveMinimum",
+                                     "minItems"}
                  or (error.validator == "type" and described_types)):
         message += f" ({rule})"  # what it should be says more than "quote it" would
     elif (error.validator == "type" and error.validator_value == "string"

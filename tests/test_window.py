@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from runner.window import DAYS, EXIT_PAUSED, CallingWindow
 from tests.conftest import outbound
 
@@ -115,6 +117,22 @@ def test_an_unknown_time_zone_is_an_input_error(tmp_path: Path) -> None:
     result = outbound("validate", str(_playbook(tmp_path, "{timezone: Mars/Olympus}")))
     assert result.exit_code == 2
     assert "calling_window: unknown time zone 'Mars/Olympus'" in result.output
+
+
+@pytest.mark.parametrize(("window", "said"), [
+    ("{from: '20:00', to: '09:00'}", "3:37 (calling_window.to): calling_window: to 09:00 is "
+     "not after from 20:00: the window would never open (it runs from and to within one day)"),
+    ("{from: '09:00', to: '09:00'}", "3:37 (calling_window.to): calling_window: to 09:00 is "
+     "not after from 09:00"),
+    ("{days: []}", "3:24 (calling_window.days): [] should be non-empty (the days creates may "
+     "be sent on; all when left out)"),
+])
+def test_a_window_that_never_opens_is_refused(tmp_path: Path, window: str, said: str) -> None:
+    """Every run of it would pause before its first create, and each resume again."""
+    playbook = _playbook(tmp_path, window)
+    result = outbound("validate", str(playbook))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"{playbook}:{said}")
 
 
 def test_resume_latest_continues_the_paused_run_or_starts_one(tmp_path: Path) -> None:

@@ -107,10 +107,15 @@ class PlaybookBuilder:
             return None
         raw = {**raw, "to": "23:59:59" if raw.get("to") == "24:00" else raw.get("to", "23:59:59")}
         try:
-            return CallingWindow.parse(raw)
+            window = CallingWindow.parse(raw)
         except OutboundError as error:
             self.problem(("calling_window", "timezone"), str(error))
             return None
+        if window.start >= window.end:  # it would never open, and each run would pause
+            self.problem(("calling_window", "to"), (
+                f"calling_window: to {raw['to'][:5]} is not after from {raw.get('from', '00:00')}"
+                ": the window would never open (it runs from and to within one day)"))
+        return window
 
     def _service(self, name: str, raw: Mapping[str, Any]) -> ServiceBinding | None:
         at: JsonPath = ("services", name)
