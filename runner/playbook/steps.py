@@ -61,6 +61,7 @@ def max_failures_of(raw: Any) -> float:
 _CALL_ONLY_KEYS = frozenset({"params", "paginate", "retry", "expect", "invalid_response",
                              "timeout", "retries"})
 _TAKEN_NAMES = RUN_NAMES | RESPONSE_NAMES | GLOBAL_NAMES  # what a for_each's `as` may not be
+_LOOP_ONLY_KEYS = frozenset({"as", "concurrency", "max_failures"})
 
 
 class StepBuilder:
@@ -76,11 +77,7 @@ class StepBuilder:
         if ("call" in raw) == ("wait" in raw):
             parent.problem(at, "a step needs exactly one of call or wait")
             return None
-        if raw.get("as") in _TAKEN_NAMES:
-            parent.problem((*at, "as"), f"as: {raw['as']!r} is a name templates have already "
-                           f"({', '.join(sorted(RUN_NAMES | RESPONSE_NAMES))}, ...), and the "
-                           "item would hide it or be hidden; name it for what it is, such as "
-                           "'customer'")
+        self._check_loop_keys()
         common = dict(
             id=raw["id"], location=parent.document.locate(at), name=raw.get("name", ""),
             when=parent.template(raw.get("when"), (*at, "when")),
@@ -119,6 +116,21 @@ class StepBuilder:
             invalid_response=raw.get("invalid_response", "fail"),
             timeout=timeouts_of(raw.get("timeout")), retries=retries_of(raw.get("retries")),
         )
+
+    def _check_loop_keys(self) -> None:
+        """`as`, `concurrency` and `max_failures` belong to a for_each: on a step that runs
+        once they would be ignored, and a for_each forgotten would go unnoticed."""
+        raw, at = self.raw, self.at
+        if "for_each" not in raw:
+            for key in sorted(set(raw) & _LOOP_ONLY_KEYS):
+                self.parent.problem((*at, key), f"{key!r} works with for_each, which this step "
+                                    f"does not have: it runs once (add for_each, or remove "
+                                    f"{key})", key=True)
+        elif raw.get("as") in _TAKEN_NAMES:
+            self.parent.problem((*at, "as"), f"as: {raw['as']!r} is a name templates have "
+                                f"already ({', '.join(sorted(RUN_NAMES | RESPONSE_NAMES))}, "
+                                "...), and the item would hide it or be hidden; name it for "
+                                "what it is, such as 'customer'")
 
     def _endpoint(self, call: str) -> Endpoint | None:
         service, _, name = call.partition(".")
