@@ -143,12 +143,17 @@ def test_a_resumed_run_keeps_its_own_rows(tmp_path: Path) -> None:
                                  "cannot change them\n")
 
 
-def test_runs_show_tells_a_long_export_by_its_size(tmp_path: Path) -> None:
+def test_runs_show_tells_a_long_export_and_long_outputs_by_their_size(tmp_path: Path) -> None:
     rows = "".join(f"1380000{n:04d},30\n" for n in range(300))
     code, document, _, _ = _run_export(tmp_path, "number,minutes\n" + rows)
     assert code == 0 and document is not None
-    shown = outbound("runs", "show", str(document["run_id"])).stdout.splitlines()
+    run_id = str(document["run_id"])
+    shown = outbound("runs", "show", run_id).stdout.splitlines()
     assert 'inputs {"customers": <300 items>, "numbers": []}' in shown
+    assert shown[-3:] == [f"outputs: (whole: outbound runs show {run_id} --format json)",
+                          "  reserved: <300 items>", "  numbers: []"]
+    whole = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert len(whole["outputs"]["reserved"]) == 300
 
 
 def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -> None:

@@ -39,15 +39,20 @@ def runs_json(runs: Sequence[Mapping[str, Any]]) -> str:
 def inputs_text(inputs: Mapping[str, Any], width: int = 200) -> str:
     """The inputs as JSON, a long list or mapping told by its size (a CSV's 10,000 rows are
     not printed whole)."""
-    parts = []
-    for name, value in inputs.items():
-        text = json.dumps(value, ensure_ascii=False)
-        if len(text) > width and isinstance(value, (list, dict)):
-            text = f"<{len(value)} {'items' if isinstance(value, list) else 'keys'}>"
-        elif len(text) > width:
-            text = text[:width] + "..."
-        parts.append(f"{json.dumps(name, ensure_ascii=False)}: {text}")
-    return "{" + ", ".join(parts) + "}"
+    return "{" + ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {_brief(value, width)}"
+                           for name, value in inputs.items()) + "}"
+
+
+def _brief(value: Any, width: int) -> str:
+    """`value` as JSON, or, past `width` characters, a list or mapping by its size and any
+    other value cut short."""
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) > width and isinstance(value, (list, dict)):
+        return f"<{len(value)} {'items' if isinstance(value, list) else 'keys'}>"
+    return text if len(text) <= width else text[:width] + "..."
+
+
+OUTPUTS_SHOWN = 300  # characters of an output `runs show` prints; its JSON has them whole
 
 
 def run_text(run: Mapping[str, Any]) -> str:
@@ -76,8 +81,12 @@ def run_text(run: Mapping[str, Any]) -> str:
             out.append(f"  {write['step']}{where} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["outputs"]:
-        out.append("outputs:")
-        out += [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in run["outputs"].items()]
+        shown = {k: _brief(v, OUTPUTS_SHOWN) for k, v in run["outputs"].items()}
+        cut = any(text != json.dumps(run["outputs"][k], ensure_ascii=False)
+                  for k, text in shown.items())
+        out.append("outputs:" + (f" (whole: outbound runs show {run['run_id']} --format json)"
+                                 if cut else ""))
+        out += [f"  {k}: {text}" for k, text in shown.items()]
     if run["error"]:
         out.append(f"error: {run['error']}")
     return "\n".join(out)
