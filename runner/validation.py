@@ -85,7 +85,7 @@ class CompiledSchema:
         rest = [e for e in by_path if e is not best]
         said: dict[tuple[JsonPath, str], SchemaIssue] = {}
         for error in [best, *rest]:
-            for issue in _explain(error, self.described_types):
+            for issue in _explain(error, self.schema if self.described_types else None):
                 # once each: a schema reached twice (a metaschema's vocabularies) repeats itself
                 said.setdefault((issue.path, issue.message), issue)
         return list(said.values())
@@ -260,9 +260,11 @@ def _json_type(value: Any) -> str:
 
 
 def _explain(error: jsonschema.exceptions.ValidationError,
-             described_types: bool = False) -> Iterable[SchemaIssue]:
-    """Turn one jsonschema error into what an author needs to read (`described_types`: a
-    wrong type is told with its schema's description, as the file schemas write theirs)."""
+             described: Mapping[str, Any] | None = None) -> Iterable[SchemaIssue]:
+    """Turn one jsonschema error into what an author needs to read (`described`: the root of
+    a schema whose descriptions are written for authors, as the file schemas are: a wrong type
+    or a missing key is told with what it is)."""
+    described_types = described is not None
     closest = _closest(error)
     if isinstance(closest, SchemaIssue):
         yield closest
@@ -290,7 +292,7 @@ def _explain(error: jsonschema.exceptions.ValidationError,
     rule = error.schema.get("description") if isinstance(error.schema, dict) else None
     if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
                                      "maxLength", "format", "const", "exclusiveMinimum",
-                                     "minItems"}
+                                     "minItems", "minProperties"}
                  or (error.validator == "type" and described_types)):
         message += f" ({rule})"  # what it should be says more than "quote it" would
     elif (error.validator == "type" and error.validator_value == "string"
@@ -300,7 +302,42 @@ def _explain(error: jsonschema.exceptions.ValidationError,
         missing = _missing(error)  # one error each: its message names which
         named = [name for name in missing if error.message.startswith(repr(name))]
         path = (*path, (named or missing)[0]) if missing else path
+        what = _property_description(described, error, str(path[-1])) if missing else None
+        if what:
+            message += f" ({what})"
     yield SchemaIssue(path, message, keyword=str(error.validator))
+
+
+def _property_description(root: Mapping[str, Any] | None,
+                          error: jsonschema.exceptions.ValidationError,
+                          name: str) -> str | None:
+    """The description of property `name` in the schema the error was found in, or in the one
+    around it (a `then` that requires a key its object's `properties` describe)."""
+    found, node = None, root
+    for key in [*error.absolute_schema_path, None]:
+        for _ in range(8):  # a local $ref (#/$defs/fault) is followed; a chain of them too
+            ref = str(node.get("$ref", "")) if isinstance(node, Mapping) else ""
+            if not ref.startswith("#/"):
+                break
+            node = root
+            for part in ref[2:].split("/"):
+                node = _child(node, part)
+        properties = node.get("properties") if isinstance(node, Mapping) else None
+        if isinstance(properties, Mapping) and isinstance(properties.get(name), Mapping):
+            found = properties[name].get("description") or found
+        node = _child(node, key)
+        if node is None:
+            break
+    return found
+
+
+def _child(node: Any, key: str | int | None) -> Any:
+    """`node[key]` of a schema walked by path; None where there is none."""
+    if isinstance(node, Mapping):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
 
 
 def _unknown_keys(error: jsonschema.exceptions.ValidationError,

@@ -231,8 +231,10 @@ def test_a_drift_says_what_its_action_needs_and_nothing_else(tmp_path: Path) -> 
     assert result.output.splitlines()[:-1] == [
         f"{plan}:2:58 (faults[0].to): 'to' does not belong here (to: the new name, of a rename "
         "only)",
-        f"{plan}:2:5 (faults[0].value): 'value' is a required property",
-        f"{plan}:3:5 (faults[1].to): 'to' is a required property",
+        f"{plan}:2:5 (faults[0].value): 'value' is a required property (drift retype/add: "
+        "the value to put there)",
+        f"{plan}:3:5 (faults[1].to): 'to' is a required property (drift rename: the new "
+        "field name)",
         f"{plan}:4:61 (faults[2].value): 'value' does not belong here (value: what a retype or "
         "an add puts there)"]
 

@@ -110,8 +110,11 @@ def test_each_missing_key_is_named_at_its_own_path(tmp_path: Path) -> None:
     result = outbound("validate", str(playbook))
     assert result.exit_code == 2
     assert result.output.splitlines()[:2] == [
-        f"{playbook}:1:1 (name): 'name' is a required property",
-        f"{playbook}:1:1 (services): 'services' is a required property"]
+        f"{playbook}:1:1 (name): 'name' is a required property (what the console and the "
+        "reports call the playbook)",
+        f"{playbook}:1:1 (services): 'services' is a required property (the vendor APIs it "
+        "calls, each named for its steps' call: {isales: {spec: huawei-isales, base_url: "
+        "...}})"]
 
 
 def test_a_fault_plan_is_checked_against_its_schema(tmp_path: Path) -> None:
