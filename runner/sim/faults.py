@@ -173,12 +173,12 @@ def _undocumented_fields(data: Mapping[str, Any], endpoints: Sequence[Endpoint],
         parts = field.split(".")[:-1] if raw.get("action") == "add" else field.split(".")
         walked = [walk_fields(e.response_schema, ["[]" if p == "*" else p for p in parts])
                   for e in aimed]
-        if not aimed or any(missing is None for _, missing in walked):
+        if not aimed or any(absent is None for _, absent in walked):
             continue
         paths = sorted({p for e in aimed for p in field_paths(e.response_schema, every="*")})
-        names, missing = ", ".join(sorted({e.name for e in aimed})), ".".join(parts)
+        names, wanted = ", ".join(sorted({e.name for e in aimed})), ".".join(parts)
         problems.append((("faults", number, "field"), (
-            f"no answer of {names} has {missing!r}{suggest(missing, paths)} (a field is "
+            f"no answer of {names} has {wanted!r}{suggest(wanted, paths)} (a field is "
             "a dotted path from the answer's top, * for each item of a list; "
             f"{'to add a field, its parent must be there; ' if raw['action'] == 'add' else ''}"
             f"the answer has: {listing(paths)})")))
