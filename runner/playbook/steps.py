@@ -101,6 +101,11 @@ class StepBuilder:
         paginate = raw.get("paginate")
         if paginate is not None and endpoint.pagination is None:
             parent.problem((*at, "paginate"), f"{raw['call']} is not paginated")
+        elif isinstance(paginate, dict) and "page_size" in paginate and endpoint.pagination:
+            size = endpoint.pagination.size_param  # page_size is sent as that param
+            self._check_literal(endpoint, size, paginate["page_size"],
+                                (*at, "paginate", "page_size"),
+                                f" (page_size is sent as {endpoint.qualified_name}'s {size})")
         retry = self._retry(endpoint)
         return Step(
             **common,
@@ -171,12 +176,13 @@ class StepBuilder:
                                     f"{endpoint.qualified_name} needs the param {name!r} "
                                     f"({param.description or param.location})")
 
-    def _check_literal(self, endpoint: Endpoint, name: str, value: Any, at: JsonPath) -> None:
+    def _check_literal(self, endpoint: Endpoint, name: str, value: Any, at: JsonPath,
+                       why: str = "") -> None:
         param = endpoint.params[name]
         schema = endpoint.request_validators[param.location]
         for issue in schema.issues({name: value}):
             if issue.path[:1] == (name,):
-                self.parent.problem((*at, *issue.path[1:]), issue.message)
+                self.parent.problem((*at, *issue.path[1:]), issue.message + why)
 
     def _retry(self, endpoint: Endpoint) -> Retry | None:
         raw = self.raw.get("retry")
