@@ -130,9 +130,14 @@ class PlaybookBuilder:
         base_url = raw.get("base_url")
         credentials = {k: v for k, v in ((k, self.templated(v, (*at, "credentials", k)))
                                          for k, v in raw.get("credentials", {}).items()) if v}
+        rate = parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None
+        if rate == 0:  # read as no limit at all, the opposite of what was written
+            self.problem((*at, "rate_limit"), f"rate_limit {raw['rate_limit']} lets no request "
+                         "through; give the most the vendor allows, such as 20/s (leave it out "
+                         "for no limit)")
         return ServiceBinding(
             name, spec, self.template(base_url, (*at, "base_url")) if base_url else None,
-            credentials, parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None,
+            credentials, rate,
             timeouts_of(raw.get("timeout")), self._verify(raw.get("verify", True), (*at, "verify")),
             retries_of(raw.get("retries")), size_of(raw.get("max_response", "32MB")))
 
