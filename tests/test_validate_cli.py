@@ -53,6 +53,16 @@ def test_a_missing_path_is_reported(in_repo: Path) -> None:
     assert "no/such/place: no such file, or no .yaml files in this folder" in result.output
 
 
+def test_nothing_to_check_by_default_says_so(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not '0 problems in 0 of 0 files' with exit 2: where to look, and how to name it."""
+    monkeypatch.chdir(tmp_path)
+    result = outbound("validate")
+    assert (result.exit_code, result.output) == (2, (
+        "nothing to check: no .yaml files in specs/ or playbooks/ here; name the files or "
+        "folders to check (outbound validate PATH ...)\n"))
+
+
 def test_an_undecodable_file_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes(b"title: caf\xe9\n")

@@ -10,6 +10,9 @@ from runner.filecheck import CheckReport
 
 
 def findings_text(report: CheckReport) -> str:
+    if not report.results:  # the default folders, not there (a path named is a finding)
+        return ("nothing to check: no .yaml files in specs/ or playbooks/ here; name the files "
+                "or folders to check (outbound validate PATH ...)")
     lines = [str(finding) for finding in report.findings]
     files = len(report.results)
     bad = sum(1 for r in report.results if r.findings)
