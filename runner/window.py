@@ -70,6 +70,13 @@ class CallingWindow:
                 else f"{minutes}m")
         return f"it opens {opening:%a %Y-%m-%d %H:%M} {self.zone.key}, in {wait}"
 
+    def state_at(self, epoch: float) -> str:
+        """What `--dry-run` says of the window at `epoch`."""
+        state = "open now" if self.is_open(epoch) else (
+            f"closed now: the run would pause before its first create; "
+            f"{self.when_next_open(epoch)}")
+        return f"calling window ({self.describe()}) is {state}"
+
     def describe(self) -> str:
         days = ", ".join(DAYS[d] for d in sorted(self.days))
         return (f"{days} {self.start.strftime('%H:%M')}-{self.end.strftime('%H:%M')} "

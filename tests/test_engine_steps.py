@@ -290,6 +290,13 @@ def test_an_undefined_name_at_run_time_is_a_clear_error(tmp_path: Path) -> None:
     assert str(result.error).startswith("step job: ")
 
 
+def test_a_playbook_output_failing_after_the_calls_fails_the_run(tmp_path: Path) -> None:
+    outputs = "  third: \"{{ steps.all.items[7].id }}\"\n"  # the list has 5 items
+    result, _ = run_steps(tmp_path, ScriptedVendor(), LIST_ALL, outputs=outputs)
+    assert result.exit_code == 1  # not 2 (nothing sent): the list had been read
+    assert "list object has no element 7" in str(result.error)
+
+
 def test_concurrent_waits_overlap_in_simulated_time(tmp_path: Path) -> None:
     """Four items waiting a minute at once take a minute, as they would for real."""
     clock = SimulatedClock(start=1000.0)

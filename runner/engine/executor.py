@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +41,13 @@ from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
-from runner.engine.tallies import collected, first_failures, stopped_error
+from runner.engine.tallies import collected, stopped_error, tolerated_error
 from runner.errors import (
     CreatesSpent,
     Finding,
     Location,
     OutboundError,
     Paused,
-    RunError,
     TemplateError,
     within,
 )
@@ -113,35 +113,33 @@ class Run:
         self.emit(RunStarted(self.playbook.name, self.playbook.file, self.inputs, self.dry_run,
                              self.simulated, self.run_id, self.resume is not None,
                              str(self.shard) if self.shard else None))
-        window = self.playbook.calling_window
-        if self.dry_run and window is not None:
-            now = self.clock.now()
-            state = "open now" if window.is_open(now) else (
-                f"closed now: the run would pause before its first create; "
-                f"{window.when_next_open(now)}")
-            self.emit(Warned(None, f"calling window ({window.describe()}) is {state}"))
+        if self.dry_run and self.playbook.calling_window is not None:
+            self.emit(Warned(None, self.playbook.calling_window.state_at(self.clock.now())))
         try:
             for step in self.playbook.steps:
                 self._check_given(step)
             for step in self.playbook.steps:
                 await self._step(step)
-            outputs = {} if self.dry_run or self.playbook.outputs is None else \
-                self.playbook.outputs.render(self.scope)
+            outputs = {} if self.dry_run else self._outputs()
         except OutboundError as error:
             status = "paused" if isinstance(error, Paused) else "failed"
             self.emit(RunFinished(status, time.perf_counter() - started, error=str(error)))
             return RunResult(status, error=error, steps=self.finished)
-        tolerated = [(s.step, i, why) for s in self.finished.values() for i, why in s.failures]
-        if tolerated:  # the run went on past failed items (max_failures): it is not a success
-            head = Finding(Location(), f"{len(tolerated)} item{'s' * (len(tolerated) != 1)} "
-                                       "failed within max_failures:")
-            reasons = [f"  step {step}: {why}" for step, _, why in tolerated]
-            partial = RunError([head, *first_failures(reasons, self.run_id)])
+        partial = tolerated_error(self.finished.values(), self.run_id)
+        if partial is not None:
             self.emit(RunFinished("partial", time.perf_counter() - started, outputs,
                                   error=str(partial)))
             return RunResult("partial", outputs, error=partial, steps=self.finished)
         self.emit(RunFinished("ok", time.perf_counter() - started, outputs))
         return RunResult("ok", outputs, steps=self.finished)
+
+    def _outputs(self) -> Any:
+        """The playbook's outputs. Once calls were made, a template failing here is the run
+        failing (exit 1), not its input (exit 2 would say nothing was sent: run it again)."""
+        calls_made = self.resume is not None or any(s.calls for s in self.finished.values())
+        with reading_answer() if calls_made else nullcontext():
+            return {} if self.playbook.outputs is None else self.playbook.outputs.render(
+                self.scope)
 
     def _check_given(self, step: Step) -> None:
         """What the run's inputs alone decide of the step, checked before the run's first step

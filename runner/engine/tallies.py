@@ -3,9 +3,11 @@ error that names the failed ones (the first few: the journal and reports keep ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from runner.errors import Finding, Location, OutboundError
+from runner.engine.events import StepFinished
+from runner.errors import Finding, Location, OutboundError, RunError
 from runner.playbook import Step
 
 
@@ -31,6 +33,16 @@ def stopped_error(step: Step, failures: list[OutboundError], started: int,
     head = Finding(Location(), f"{len(failures)} items{of} failed, more than max_failures "
                                f"({limit}); no new item was started:")
     return type(first)([head, *first_failures([str(error) for error in failures], run_id)])
+
+
+def tolerated_error(finished: Iterable[StepFinished], run_id: str) -> RunError | None:
+    """What makes a run that went on past failed items (max_failures) no success."""
+    reasons = [f"  step {s.step}: {why}" for s in finished for _, why in s.failures]
+    if not reasons:
+        return None
+    head = Finding(Location(), f"{len(reasons)} item{'s' * (len(reasons) != 1)} failed "
+                               "within max_failures:")
+    return RunError([head, *first_failures(reasons, run_id)])
 
 
 LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
