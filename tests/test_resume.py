@@ -364,6 +364,34 @@ def test_two_shards_together_make_every_reservation_once(live: str, tmp_path: Pa
     assert document["shard"] == "1/2,2/2" and document["status"] == "ok"
 
 
+def test_a_for_each_over_a_shards_own_results_is_not_split_again(in_repo: Path,
+                                                                   tmp_path: Path) -> None:
+    # results polls what reserve made: in each shard, every one of that shard's reservations
+    reports = []
+    for shard in ("1/2", "2/2"):
+        report = tmp_path / f"shard-{shard[0]}.json"
+        result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--shard", shard,
+                          "--report-json", str(report))
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads(report.read_text()))
+    reserved = [r["outputs"]["reserved"] for r in reports]
+    polled = sorted(row["number"] for r in reports for row in r["outputs"]["results"])
+    assert sum(reserved) == 4 and all(reserved)  # one customer's task is not running
+    assert polled == ["13800000001", "13800000017", "13800000029", "13800000035"]
+
+
+def test_a_dry_run_of_a_shard_plans_its_share(in_repo: Path) -> None:
+    planned = []
+    for shard in ("1/2", "2/2"):
+        result = outbound("run", PLAYBOOK, "--dry-run", "--shard", shard, "--var", "count=8",
+                          "--var", "prefix=1390")
+        assert result.exit_code == 0, result.output
+        planned.append({line.split()[1] for line in result.stdout.splitlines()
+                        if line.startswith("  plan  reserve[")})
+    assert planned[0] and planned[1] and not planned[0] & planned[1]
+    assert sorted(planned[0] | planned[1]) == [f"reserve[{n}]" for n in range(8)]
+
+
 def test_an_item_always_lands_in_the_same_one_shard() -> None:
     from runner.engine.items import Shard
 

@@ -34,7 +34,7 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
-from runner.engine.items import END, Indexed, Puller, Shard, each
+from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
@@ -101,6 +101,7 @@ class Run:
         self.resume = resume
         self.run_id = run_id
         self.shard = shard
+        self.split = split_steps(playbook.steps) if shard is not None else frozenset()
         self.caller = Caller(services, clock, emit, journal,
                              lenient_responses=lenient_responses)  # `outbound check`: it classifies
         self.max_creates = max_creates
@@ -168,7 +169,8 @@ class Run:
         try:
             with within(f"step {step.id}"):
                 if self.dry_run:
-                    plan(step, self.scope, self.emit)
+                    plan(step, self.scope, self.emit,
+                         self.shard if step.id in self.split else None)
                 elif step.for_each is not None:
                     await self._for_each(step, tally)
                 else:
@@ -240,15 +242,16 @@ class Run:
     def _items_of(self, step: Step) -> tuple[AsyncIterator[Any], int | None, bool]:
         """A for_each's items (this shard's share), how many (None for a stream, which is
         not counted ahead), and whether they are a stream's."""
+        shard = self.shard if step.id in self.split else None
         source = stream_source(step)
         if source in self.streams:
             items = self._stream(self.streams.pop(source))
             # this job's share; indexes stay those of the stream
-            return (items if self.shard is None else self.shard.share(items)), None, True
+            return (items if shard is None else shard.share(items)), None, True
         listed = self._list_to_iterate(step)
-        if self.shard is not None:  # counted, so max_failures: N% is of the share
+        if shard is not None:  # counted, so max_failures: N% is of the share
             listed = [Indexed(i, item) for i, item in enumerate(listed)
-                      if self.shard.owns(item)]
+                      if shard.owns(item)]
         return each(listed), len(listed), False
 
     def _list_to_iterate(self, step: Step) -> list[Any]:

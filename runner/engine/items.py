@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from runner.playbook import Step, step_reads
 
 END: Any = object()  # what a Puller returns once the items are all handed out
 
 
 @dataclass(frozen=True)
 class Shard:
-    """`--shard K/N`: the items of every for_each whose hash falls to shard K of N."""
+    """`--shard K/N`: the items of a for_each whose hash falls to shard K of N (the for_each
+    steps `split_steps` names)."""
 
     number: int
     count: int
@@ -33,6 +36,21 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.number}/{self.count}"
+
+
+def split_steps(steps: Iterable[Step]) -> frozenset[str]:
+    """The for_each steps whose items `--shard` splits: those over a list every shard sees
+    whole (the inputs, a list step). A for_each over what a split step gave (its outputs, or
+    what was read from them) runs this shard's share already: split again, it would drop the
+    items that hash to another shard, which never has them."""
+    split: set[str] = set()
+    shares: set[str] = set()  # steps whose results are this shard's share only
+    for step in steps:
+        if step.for_each is not None and not step.for_each.step_refs & shares:
+            split.add(step.id)
+        if step.id in split or step_reads(step) & shares:
+            shares.add(step.id)
+    return frozenset(split)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from runner.engine.calls import truthy
 from runner.engine.events import Emit, NotPlanned, PlannedRequest
+from runner.engine.items import Shard
 from runner.engine.requests import OutgoingRequest, build_request, check_param
 from runner.errors import within
 from runner.playbook import Step, duration_of
@@ -39,8 +40,9 @@ def _given(template: Template) -> bool:
     return template.names <= GIVEN_NAMES
 
 
-def plan(step: Step, scope: Mapping[str, Any], emit: Emit) -> None:
-    """Emit the step's requests (PlannedRequest), or why they cannot be known (NotPlanned)."""
+def plan(step: Step, scope: Mapping[str, Any], emit: Emit, shard: Shard | None = None) -> None:
+    """Emit the step's requests (PlannedRequest), or why they cannot be known (NotPlanned);
+    of a for_each, those of the items `shard` owns (all, without one)."""
     if step.endpoint is None:
         emit(NotPlanned(step.id, "a wait step sends nothing"))
         return
@@ -52,6 +54,8 @@ def plan(step: Step, scope: Mapping[str, Any], emit: Emit) -> None:
     items = step.for_each.render(scope) if step.for_each is not None else [None]
     for index, item in enumerate(items if isinstance(items, list) else [items]):
         looped = step.for_each is not None
+        if shard is not None and not shard.owns(item):
+            continue
         local = {**scope, step.loop_var: item} if looped else scope
         with within(f"iteration {index}" if looped else None):
             if step.when is not None and not truthy(step.when.render(local)):

@@ -17,9 +17,11 @@ from runner.playbook.model import (
     duration_of,
     fields_of,
     parse_duration,
+    step_reads,
     stream_source,
 )
 
 __all__ = ["DEFAULT_TIMEOUTS", "Input", "Origin", "Playbook", "Retries", "ServiceBinding",
            "Step", "Timeouts", "check_playbook_document", "duration_of", "fields_of",
-           "load_playbook", "parse_duration", "resolve_inputs", "stream_source", "typed_text"]
+           "load_playbook", "parse_duration", "resolve_inputs", "step_reads", "stream_source",
+           "typed_text"]

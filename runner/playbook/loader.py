@@ -22,6 +22,7 @@ from runner.playbook.model import (
     Step,
     fields_of,
     parse_rate,
+    step_reads,
     stream_source,
 )
 from runner.playbook.reads import Reads
@@ -180,8 +181,8 @@ class PlaybookBuilder:
             if not step.stream:
                 continue
             consumers = [s for s in steps if stream_source(s) == step.id]
-            other_reads = [s for s in steps if step.id in _refs_of(s, for_each=False)
-                           or (step.id in _refs_of(s) and s not in consumers)]
+            other_reads = [s for s in steps if step.id in step_reads(s, for_each=False)
+                           or (step.id in step_reads(s) and s not in consumers)]
             at: JsonPath = ("steps", index, "paginate", "stream")
             if len(consumers) != 1 or other_reads or (
                     outputs is not None and step.id in outputs.step_refs):
@@ -285,13 +286,3 @@ def _scope_hint(name: str, at: JsonPath) -> str:
     if name in RESPONSE_NAMES:
         return f" ({name} exists only in outputs, expect and retry, after the call)"
     return ""
-
-
-def _refs_of(step: Step, *, for_each: bool = True) -> frozenset[str]:
-    values = [step.params, step.for_each if for_each else None, step.outputs]
-    refs = [v.step_refs for v in values if v is not None]
-    refs += [t.step_refs for t in (step.when, *step.expect) if t is not None]
-    if step.retry:
-        refs += [t.step_refs for t in (step.retry.until, step.retry.fail_when) if t is not None]
-    return frozenset().union(*refs)
-

@@ -190,3 +190,13 @@ def stream_source(step: Step) -> str | None:
     """The step id whose items this step's for_each reads as a lone `steps.<id>.items`."""
     match = lone_list(step)
     return match["step"] if match and match["field"] == "items" else None
+
+
+def step_reads(step: Step, *, for_each: bool = True) -> frozenset[str]:
+    """The ids of the steps whose results any of `step`'s templates read (`steps.<id>`)."""
+    values = [step.params, step.for_each if for_each else None, step.outputs]
+    refs = [v.step_refs for v in values if v is not None]
+    refs += [t.step_refs for t in (step.when, *step.expect) if t is not None]
+    if step.retry:
+        refs += [t.step_refs for t in (step.retry.until, step.retry.fail_when) if t is not None]
+    return frozenset().union(*refs)
