@@ -135,6 +135,23 @@ def test_a_check_on_the_embedded_simulator_follows_its_fault_plan(in_repo: Path,
     assert outbound("check", PROBE, "--sim", "--format", "json").exit_code == 0
 
 
+def test_an_http_error_answer_is_an_outage_not_a_drift(in_repo: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "outage.yaml"  # the first detail call hits a 503; the probe retries it
+    plan.write_text("faults:\n  - {kind: http_error, status: 503, rate: 1, times: 1, "
+                    "on: huawei-isales.callresult.detail}\n")
+    result = outbound("check", PROBE, "--sim", "--sim-faults", str(plan), "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert (document["findings"], document["answers"]) == ([], 4)
+    assert document["not_compared"] == [{"endpoint": "huawei-isales.callresult.detail",
+                                         "status": 503}]
+    text = outbound("check", PROBE, "--sim", "--sim-faults", str(plan))
+    assert text.output.splitlines() == [
+        "not compared: 1 answer was an HTTP error, not the endpoint's answer "
+        "(huawei-isales.callresult.detail: 503)",
+        "4 answers checked: they match the specs"]
+
+
 def test_drifts_on_one_endpoint_all_change_its_answer(in_repo: Path, tmp_path: Path) -> None:
     """A vendor's release may retype one field and add another: each drift is found."""
     plan = tmp_path / "drift.yaml"

@@ -60,6 +60,9 @@ class CheckResult:
     problem: str | None = None  # the probe could not run through (not a drift)
     endpoints: list[str] = field(default_factory=list)  # those that answered, sorted
     not_reached: list[str] = field(default_factory=list)  # steps after the one it stopped at
+    # (endpoint, HTTP status) of each answer that was an HTTP error with no result code: a
+    # gateway's 503, a 429, a 401 are outages and refusals, not the endpoint's answer
+    not_compared: list[tuple[str, int]] = field(default_factory=list)
 
     def exit_code(self, fail_on: str) -> int:
         if self.problem:
@@ -138,11 +141,17 @@ def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
     specs: dict[str, Spec] = {b.spec.service: b.spec for b in playbook.services.values()}
     findings: list[DriftFinding] = []
     answers: dict[str, tuple[Endpoint, list[Any]]] = {}
+    compared: list[Cassette] = []
+    not_compared: list[tuple[str, int]] = []
     for cassette in cassettes:
         service, _, name = cassette.endpoint.partition(".")
         spec = specs.get(service)
         if spec is None or name not in spec.endpoints:
             continue  # traffic of an endpoint this playbook's specs no longer have
+        if _http_error(spec, cassette):
+            not_compared.append((cassette.endpoint, cassette.status))
+            continue
+        compared.append(cassette)
         endpoint = spec.endpoints[name]
         if isinstance(cassette.body, str):
             findings.append(DriftFinding(BREAKING, cassette.endpoint, "$", "not JSON",
@@ -156,10 +165,19 @@ def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],
     for endpoint, bodies in answers.values():
         findings += [f for f in missing_documented(endpoint, bodies)
                      if (f.endpoint, f.path) not in gone]
-    checked = sorted({c.endpoint for c in cassettes} & {f"{spec.service}.{name}"
-                                                         for spec in specs.values()
-                                                         for name in spec.endpoints})
-    return CheckResult(deduplicated(findings), len(cassettes), endpoints=checked)
+    checked = sorted({c.endpoint for c in compared})
+    return CheckResult(deduplicated(findings), len(compared), endpoints=checked,
+                       not_compared=not_compared)
+
+
+def _http_error(spec: Spec, cassette: Cassette) -> bool:
+    """An HTTP error status with no result code in the body (a business answer sent with an
+    error status, as some vendors do, is compared)."""
+    if cassette.status < 400:
+        return False
+    envelope = spec.envelope
+    return envelope is None or not isinstance(cassette.body, dict) or dig(
+        cassette.body, envelope.code) is None
 
 
 def _succeeded(spec: Spec, body: Any) -> bool:

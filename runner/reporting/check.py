@@ -18,16 +18,29 @@ def check_text(result: CheckResult) -> str:
     if result.not_reached:
         lines.append(f"not checked: step{'s' * (len(result.not_reached) != 1)} "
                      f"{', '.join(result.not_reached)} (the probe stopped before them)")
+    if result.not_compared:
+        lines.append(_not_compared(result.not_compared))
     lines.append(f"{result.answers} answers checked: {breaking} breaking, {warnings} warning"
                  f"{'s' * (warnings != 1)}" if result.findings else
                  f"{result.answers} answers checked: they match the specs")
     return "\n".join(lines)
 
 
+def _not_compared(errors: list[tuple[str, int]]) -> str:
+    statuses: dict[str, list[str]] = {}
+    for endpoint, status in errors:
+        statuses.setdefault(endpoint, []).append(str(status))
+    listed = "; ".join(f"{endpoint}: {', '.join(codes)}" for endpoint, codes in statuses.items())
+    were = "answer was an HTTP error" if len(errors) == 1 else "answers were HTTP errors"
+    return f"not compared: {len(errors)} {were}, not the endpoint's answer ({listed})"
+
+
 def check_json(result: CheckResult) -> str:
     return json.dumps({"answers": result.answers, "problem": result.problem,
                        "findings": [f.__dict__ for f in result.findings],
-                       "not_reached": result.not_reached},
+                       "not_reached": result.not_reached,
+                       "not_compared": [{"endpoint": endpoint, "status": status}
+                                        for endpoint, status in result.not_compared]},
                       ensure_ascii=False, indent=2)
 
 
