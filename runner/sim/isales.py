@@ -15,6 +15,7 @@ Behaviour, as the vendor documents it where it does:
 from __future__ import annotations
 
 import calendar
+import heapq
 import hmac
 import time
 from collections.abc import Mapping
@@ -55,6 +56,12 @@ class Reservation:
         lead = AUTOMATIC_LEAD_MS if self.fields["callType"] == "2" else 0
         return int(self.fields["appointTime"]) - lead
 
+    @property
+    def due(self) -> float:
+        """The schedule's time at which its call happens: as far past `scheduled_at` as the
+        vendor's clock had to go from its making to `fires_at`."""
+        return self.scheduled_at + (self.fires_at - int(self.fields["createTime"])) / 1000
+
 
 def _seeded() -> dict[str, Reservation]:
     """The vendor pages' own examples, already called: the reservation of the list page and
@@ -91,6 +98,9 @@ class ISales(Vendor):
     schedule: Clock
     reservations: dict[str, Reservation] = field(default_factory=_seeded)
     sequence: int = 0
+    # (due, appointId) of each reservation not called yet, soonest first: a list or a poll
+    # executes what is due without looking at every reservation (a campaign has thousands)
+    pending: list[tuple[float, str]] = field(default_factory=list)
 
     handlers: ClassVar[dict[str, str]] = {
         "appoint.list": "list_reservations",
@@ -153,8 +163,9 @@ class ISales(Vendor):
         appoint_id = f"{now}{self.sequence:06d}"
         body.update(appointId=appoint_id, taskName=CAMPAIGNS[body["taskId"]], taskStatus="2",
                     timeout=False, userName=body["userAccount"], createTime=now)
-        self.reservations[appoint_id] = Reservation(body, request.param("vdnId"),
-                                                    scheduled_at=self.schedule.now())
+        reservation = Reservation(body, request.param("vdnId"), scheduled_at=self.schedule.now())
+        self.reservations[appoint_id] = reservation
+        heapq.heappush(self.pending, (reservation.due, appoint_id))
         return _envelope(SUCCESS, "success", returnObject={"id": appoint_id})
 
     def list_reservations(self, request: SimRequest) -> SimResponse:
@@ -176,11 +187,8 @@ class ISales(Vendor):
 
     def _execute_due(self) -> None:
         scheduled = self.schedule.now()
-        for reservation in self.reservations.values():
-            if reservation.call is None:
-                moved_ms = (scheduled - reservation.scheduled_at) * 1000
-                if reservation.fires_at <= reservation.fields["createTime"] + moved_ms:
-                    self._execute(reservation)
+        while self.pending and self.pending[0][0] <= scheduled:
+            self._execute(self.reservations[heapq.heappop(self.pending)[1]])
 
     def _execute(self, reservation: Reservation) -> None:
         fields = reservation.fields
