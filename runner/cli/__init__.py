@@ -140,7 +140,8 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Pause (exit 75) once N creates were started, as a canary: look at them, "
                    "then --resume goes on (with its own --max-creates, if given).")
 @click.option("--shard", metavar="K/N",
-              help="Run shard K of N: a stable share of every for_each, with its own journal.")
+              help="Run shard K of N, with its own journal: a stable share of each for_each "
+                   "over a list every shard sees whole.")
 @click.option("--record", type=click.Path(file_okay=False, path_type=Path),
               help="Keep every exchange, redacted, as a cassette (for outbound check --replay).")
 @handles_errors
