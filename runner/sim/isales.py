@@ -101,6 +101,9 @@ class ISales(Vendor):
     # (due, appointId) of each reservation not called yet, soonest first: a list or a poll
     # executes what is due without looking at every reservation (a campaign has thousands)
     pending: list[tuple[float, str]] = field(default_factory=list)
+    # the last list query and the reservations it matched: paging through a campaign's
+    # thousands reads one list, not all of them again a page at a time
+    listing: tuple[Any, list[Reservation]] | None = None
 
     handlers: ClassVar[dict[str, str]] = {
         "appoint.list": "list_reservations",
@@ -171,12 +174,23 @@ class ISales(Vendor):
     def list_reservations(self, request: SimRequest) -> SimResponse:
         self._execute_due()
         query = request.sections["body"]
-        rows = [r for r in self.reservations.values()
-                if r.vdn_id == request.param("vdnId") and _matches(r.fields, query)]
-        rows.sort(key=lambda r: (r.fields["createTime"], r.fields["appointId"]))
+        rows = self._matching(request.param("vdnId"), query)
         offset, limit = int(query["offset"]), int(query["limit"])
         page = [_listed(r, self.now_ms()) for r in rows[offset:offset + limit]]
         return _envelope(SUCCESS, "success", totalCount=len(rows), data=page)
+
+    def _matching(self, vdn_id: Any, query: Mapping[str, Any]) -> list[Reservation]:
+        """The reservations a list query matches, oldest first. Reservations are only ever
+        added, and what a query matches on never changes: while none is added, the last
+        query's answer stands."""
+        key = (vdn_id, len(self.reservations),
+               sorted((k, repr(v)) for k, v in query.items() if k not in ("offset", "limit")))
+        if self.listing is None or self.listing[0] != key:
+            rows = [r for r in self.reservations.values()
+                    if r.vdn_id == vdn_id and _matches(r.fields, query)]
+            rows.sort(key=lambda r: (r.fields["createTime"], r.fields["appointId"]))
+            self.listing = (key, rows)
+        return self.listing[1]
 
     def call_result(self, request: SimRequest) -> SimResponse:
         self._execute_due()
