@@ -156,6 +156,19 @@ def test_runs_show_tells_a_long_export_and_long_outputs_by_their_size(tmp_path: 
     assert len(whole["outputs"]["reserved"]) == 300
 
 
+def test_the_run_shows_long_outputs_by_their_size_as_runs_show_does(tmp_path: Path) -> None:
+    export = _export(tmp_path, "number,minutes\n" + "".join(f"1380000{n:04d},30\n"
+                                                            for n in range(300)))
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text(PLAYBOOK)
+    result = outbound("run", str(playbook), "--sim", "--csv", f"customers={export}")
+    assert result.exit_code == 0, result.output
+    run_id = result.stdout.splitlines()[1].split()[1]
+    shown = result.stdout.splitlines()
+    at = shown.index(f"outputs: (whole: outbound runs show {run_id} --format json)")
+    assert shown[at + 1:at + 3] == ["  reserved: <300 items>", "  numbers: []"]
+
+
 def test_a_var_over_a_csv_input_wins_and_is_reported_as_itself(tmp_path: Path) -> None:
     code, _, stderr, _ = _run_export(tmp_path, "number,minutes\n13800000001,30\n",
                                      "--var", 'customers=[{"number": "1-2", "minutes": 5}]')

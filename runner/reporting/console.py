@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from runner.engine.events import (
     CallFinished,
@@ -19,6 +19,7 @@ from runner.engine.events import (
     StepFinished,
     Warned,
 )
+from runner.reporting.runs import outputs_text
 from runner.reporting.specs import table
 
 _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "paused": "wait",
@@ -35,6 +36,7 @@ class ConsoleReporter:
         self.quiet = quiet
         self.live = self.out.isatty()
         self.dry_run = False
+        self.run_id: str | None = None
         self.totals: dict[str, int | None] = {}
         self.done: dict[str, int] = {}
         self.began: dict[str, float] = {}
@@ -54,6 +56,7 @@ class ConsoleReporter:
 
     def _on_RunStarted(self, event: RunStarted) -> None:
         self.dry_run = event.dry_run
+        self.run_id = event.run_id
         mode = "dry run, nothing is sent" if event.dry_run else \
             "embedded simulator" if event.simulated else "live"
         self._write(f"{event.playbook}  ({event.file}, {mode})")
@@ -148,15 +151,10 @@ class ConsoleReporter:
             self._write("dry run done: nothing was sent")
             return
         if event.outputs and not self.quiet:
-            self._write("outputs:")
-            for name, value in event.outputs.items():
-                self._write(f"  {name}: {_compact(value)}")
+            for line in outputs_text(event.outputs, self.run_id):
+                self._write(line)
         if event.status == "partial":
             self._write(f"run done with failed items in {event.duration:.2f}s")
         else:
             self._write(f"run ok in {event.duration:.2f}s")
 
-
-def _compact(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -39,20 +39,29 @@ def runs_json(runs: Sequence[Mapping[str, Any]]) -> str:
 def inputs_text(inputs: Mapping[str, Any], width: int = 200) -> str:
     """The inputs as JSON, a long list or mapping told by its size (a CSV's 10,000 rows are
     not printed whole)."""
-    return "{" + ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {_brief(value, width)}"
+    return "{" + ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {brief(value, width)}"
                            for name, value in inputs.items()) + "}"
 
 
-def _brief(value: Any, width: int) -> str:
+def brief(value: Any, width: int) -> str:
     """`value` as JSON, or, past `width` characters, a list or mapping by its size and any
     other value cut short."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) > width and isinstance(value, (list, dict)):
         return f"<{len(value)} {'items' if isinstance(value, list) else 'keys'}>"
     return text if len(text) <= width else text[:width] + "..."
 
 
-OUTPUTS_SHOWN = 300  # characters of an output `runs show` prints; its JSON has them whole
+OUTPUTS_SHOWN = 300  # characters of an output printed; the journal and reports have it whole
+
+
+def outputs_text(outputs: Mapping[str, Any], run_id: str | None) -> list[str]:
+    """A run's outputs, a line each, and where to read those cut short whole."""
+    shown = {name: brief(value, OUTPUTS_SHOWN) for name, value in outputs.items()}
+    cut = any(text != json.dumps(outputs[name], ensure_ascii=False, default=str)
+              for name, text in shown.items())
+    whole = f" (whole: outbound runs show {run_id} --format json)" if cut and run_id else ""
+    return [f"outputs:{whole}", *(f"  {name}: {text}" for name, text in shown.items())]
 
 
 def run_text(run: Mapping[str, Any]) -> str:
@@ -81,12 +90,7 @@ def run_text(run: Mapping[str, Any]) -> str:
             out.append(f"  {write['step']}{where} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["outputs"]:
-        shown = {k: _brief(v, OUTPUTS_SHOWN) for k, v in run["outputs"].items()}
-        cut = any(text != json.dumps(run["outputs"][k], ensure_ascii=False)
-                  for k, text in shown.items())
-        out.append("outputs:" + (f" (whole: outbound runs show {run['run_id']} --format json)"
-                                 if cut else ""))
-        out += [f"  {k}: {text}" for k, text in shown.items()]
+        out += outputs_text(run["outputs"], run["run_id"])
     if run["error"]:
         out.append(f"error: {run['error']}")
     return "\n".join(out)
