@@ -129,6 +129,11 @@ def test_a_changed_byte_breaks_the_signature() -> None:
      "service s: credentials.private_key is not a PEM RSA private key (Unable to load PEM"),
     (Auth("huawei-c2"), {"ak": "x", "sk": ""},  # e.g. secret('ISALES_SK') of an empty variable
      "service s: credentials.sk is empty (check the variable or file it comes from)"),
+    (Auth("api-key", {"in": "query", "name": "api_key"}), {"api_key": "k1\n"},  # pasted
+     "service s: credentials.api_key ends with a line break (did the variable or file it comes "
+     "from keep a newline?); no vendor takes one, so nothing is sent"),
+    (Auth("bearer"), {"token": "t0k\r\nX-Admin: 1"},
+     "service s: credentials.token holds a line break; no vendor takes one, so nothing is sent"),
 ])
 def test_wrong_credentials_are_refused_before_sending(auth: Auth, credentials: dict[str, str],
                                                       message: str) -> None:

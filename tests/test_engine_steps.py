@@ -251,6 +251,18 @@ def test_a_request_outside_its_rule_is_never_sent(tmp_path: Path) -> None:
     assert [b["name"] for b in vendor.bodies] == ["ok"]
 
 
+def test_a_header_param_with_a_line_break_is_never_sent(tmp_path: Path) -> None:
+    vendor = ScriptedVendor()
+    steps = ("  - id: job\n    call: v.job.detail\n"
+             "    params: {jobId: j1, X-Trace: \"{{ inputs.trace }}\"}\n")
+    inputs = "  trace: {type: string, default: \"t1\\r\\nX-Admin: yes\"}\n"
+    result, _ = run_steps(tmp_path, vendor, steps, inputs=inputs)
+    assert result.exit_code == 2
+    assert str(result.error).endswith("testvendor.job.detail param X-Trace: a header's value "
+                                      "cannot hold a line break")
+    assert not vendor.calls
+
+
 def test_expect_collects_every_failed_expectation(tmp_path: Path) -> None:
     steps = ("  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
              "    expect: [\"{{ response.state == 'done' }}\", \"{{ status == 201 }}\", "

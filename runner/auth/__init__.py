@@ -21,7 +21,7 @@ import httpx
 from runner.auth import api_key, bearer, huawei_c2, rsa_sign
 from runner.clock import Clock
 from runner.errors import InputError
-from runner.spec import Auth
+from runner.spec import LINE_BREAK, Auth
 
 CREDENTIALS: dict[str, tuple[str, ...]] = {
     "huawei-c2": ("ak", "sk"),
@@ -49,6 +49,13 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
         raise InputError.plain(f"service {service}: credentials.{empty[0]} is empty (check the "
                                "variable or file it comes from)")
     values = {name: str(credentials[name]) for name in needed}
+    for name, value in values.items():
+        if name != "private_key" and LINE_BREAK.search(value):  # a PEM key is lines
+            where = ("ends with a line break (did the variable or file it comes from keep a "
+                     "newline?)" if LINE_BREAK.search(value.rstrip()) is None
+                     else "holds a line break")
+            raise InputError.plain(f"service {service}: credentials.{name} {where}; no vendor "
+                                   "takes one, so nothing is sent")
     settings = auth.settings
     if auth.scheme == "huawei-c2":
         return huawei_c2.HuaweiC2Auth(

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runner.errors import Finding, Location, RequestRejected
-from runner.spec import LOCATIONS, Endpoint, ParamLocation
+from runner.spec import LINE_BREAK, LOCATIONS, Endpoint, ParamLocation
 from runner.validation import QUOTE_IT
 
 
@@ -75,6 +75,10 @@ def _problems(endpoint: Endpoint, location: ParamLocation, values: Mapping[str, 
         message = issue.message.replace(QUOTE_IT, " (a template rendered it: `| string` "
                                         "makes it text)")
         findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: {message}"))
+    if location == "header":  # a line break would end the header: a request smuggled after it
+        findings += [Finding(Location(), f"{endpoint.qualified_name} param {name}: a header's "
+                             "value cannot hold a line break") for name, value in values.items()
+                     if (only is None or name == only) and LINE_BREAK.search(_text(value))]
     return findings
 
 

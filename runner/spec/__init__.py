@@ -6,8 +6,17 @@ becomes a frozen `Spec` (`model`). Validators of every endpoint are compiled onc
 """
 
 from runner.spec.loader import check_spec_document, find_spec_file, load_spec, shipped_spec_files
-from runner.spec.model import LOCATIONS, READ_KINDS, Auth, Endpoint, ParamLocation, Spec, nodes_at
+from runner.spec.model import (
+           LINE_BREAK,
+           LOCATIONS,
+           READ_KINDS,
+           Auth,
+           Endpoint,
+           ParamLocation,
+           Spec,
+           nodes_at,
+)
 
-__all__ = ["LOCATIONS", "READ_KINDS", "Auth", "Endpoint", "ParamLocation", "Spec",
-           "check_spec_document", "find_spec_file", "load_spec", "nodes_at",
+__all__ = ["LINE_BREAK", "LOCATIONS", "READ_KINDS", "Auth", "Endpoint", "ParamLocation",
+           "Spec", "check_spec_document", "find_spec_file", "load_spec", "nodes_at",
            "shipped_spec_files"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -12,6 +13,8 @@ from runner.validation import CompiledSchema, compile_schema, suggest
 
 ParamLocation = Literal["path", "query", "header", "body"]
 LOCATIONS: tuple[ParamLocation, ...] = ("path", "query", "header", "body")
+# what no header value may hold: it would end the header (a request smuggled in after it)
+LINE_BREAK = re.compile(r"[\r\n\0]")
 READ_KINDS = frozenset({"list", "detail"})  # every other kind writes: never sent blindly again
 
 
