@@ -200,9 +200,9 @@ def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> No
     lines = result.stderr.splitlines()
     assert lines[0] == ("error: step reserve: 4 items of 5 failed, more than max_failures (0); "
                         "no new item was started:")
-    assert lines[1] == ("error:   iteration 0: huawei-isales.appoint.create answered 0200007: "
-                        "the outbound campaign does not exist")
-    assert len(lines) == 5  # the four reservations in flight at once (concurrency 4)
+    # the four reservations in flight at once (concurrency 4), failed alike: told once
+    assert lines[1:] == ["error:   4 items (iterations 0, 1, 3, 4): huawei-isales.appoint.create "
+                         "answered 0200007: the outbound campaign does not exist"]
     assert "  FAIL  reserve" in result.stdout
 
 
@@ -368,11 +368,13 @@ steps:
     result = outbound("run", str(playbook), "--sim", "-q")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "error: 25 items failed within max_failures:"
-    assert len(lines) == 1 + 10 + 1
-    assert lines[1].startswith("error:   step reserve: iteration 0: ")
-    run_id = re.search(r"outbound runs show (\S+) lists every one", lines[-1])
-    assert run_id is not None and lines[-1].startswith("error:   ... and 15 more")
+    assert lines[:2] == ["error: 25 items failed within max_failures:",
+                         "error:   step reserve: 25 items (iterations 0, 1, 2, 3, 4, ...): "
+                         "huawei-isales.appoint.create answered 04000003: the reserved number "
+                         "is blocklisted (the vendor says: the reserved number is a blocklisted "
+                         "number)"]  # failed alike: told once
+    run_id = re.fullmatch(r"error:   outbound runs show (\S+) lists every one", lines[2])
+    assert run_id is not None and len(lines) == 3
     shown = outbound("runs", "show", run_id.group(1))
     assert shown.stdout.count("failed reserve[") == 25
     console = outbound("run", str(playbook), "--sim").stdout.splitlines()
@@ -380,6 +382,35 @@ steps:
     assert step.startswith("  PART  reserve  25 calls, 0 ok, 0 skipped, 25 failed, ")
     under = console[console.index(step) + 1]
     assert under.startswith("        iteration 0: huawei-isales.appoint.create ")
+
+
+def test_past_ten_reasons_the_error_counts_the_rest(tmp_path: Path) -> None:
+    playbook = _written(tmp_path, """\
+playbook_version: 1
+name: bad numbers
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: reserve
+    for_each: "{{ range(13) | list }}"
+    as: n
+    max_failures: 100%
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
+             calledNo: "{{ '99900' if n < 2 else '1' * (23 + n) }}",
+             appointTime: "{{ now_ms() + 600000 }}"}
+""")
+    result = outbound("run", str(playbook), "--sim", "-q")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: 13 items failed within max_failures:"
+    assert lines[1].startswith("error:   step reserve: 2 items (iterations 0, 1): "
+                               "huawei-isales.appoint.create answered 04000003: ")
+    for n, line in enumerate(lines[2:11], start=2):  # each too long its own way
+        assert line.startswith(f"error:   step reserve: iteration {n}: huawei-isales.appoint."
+                               f"create param calledNo: '{'1' * (23 + n)}' does not match ")
+    assert re.fullmatch(r"error:   \.\.\. and 2 more \(outbound runs show \S+ lists every "
+                        r"one\)", lines[11]) and len(lines) == 12
 
 
 def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:

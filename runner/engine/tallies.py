@@ -3,6 +3,7 @@ error that names the failed ones (the first few: the journal and reports keep ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,13 +47,33 @@ def tolerated_error(finished: Iterable[StepFinished], run_id: str) -> RunError |
 
 
 LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
+ITERATIONS_NAMED = 5  # of items failed for one reason, the iterations an error names
+_ITERATION = re.compile(r"(?P<lead>\s*(?:step \S+: )?)iteration (?P<index>\d+): (?P<why>.*)",
+                        re.DOTALL)
 
 
 def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
-    """The first failed items' reasons, and how many more there are and where they are."""
-    listed = [Finding(Location(), reason) for reason in reasons[:LISTED_FAILURES]]
-    more = len(reasons) - LISTED_FAILURES
+    """The failed items' reasons, those of items that failed alike told once (a campaign's
+    500 blocklisted numbers are one line), the first few; and how many more there are and
+    where they are."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for reason in reasons:
+        alike = _ITERATION.fullmatch(reason)
+        key = (alike["lead"], alike["why"]) if alike else (reason, "")
+        groups.setdefault(key, []).append(alike["index"] if alike else "")
+    listed = []
+    for (lead, why), indexes in groups.items():
+        if len(indexes) == 1:
+            listed.append(f"{lead}iteration {indexes[0]}: {why}" if why else lead)
+            continue
+        named = ", ".join(indexes[:ITERATIONS_NAMED]) + (
+            ", ..." if len(indexes) > ITERATIONS_NAMED else "")
+        listed.append(f"{lead}{len(indexes)} items (iterations {named}): {why}")
+    findings = [Finding(Location(), line) for line in listed[:LISTED_FAILURES]]
+    more = sum(len(indexes) for indexes in list(groups.values())[LISTED_FAILURES:])
+    where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
     if more > 0:
-        where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
-        listed.append(Finding(Location(), f"  ... and {more} more{where}"))
-    return listed
+        findings.append(Finding(Location(), f"  ... and {more} more{where}"))
+    elif where and any(len(indexes) > ITERATIONS_NAMED for indexes in groups.values()):
+        findings.append(Finding(Location(), f"  {where.strip()[1:-1]}"))
+    return findings
