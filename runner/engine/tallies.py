@@ -46,7 +46,7 @@ def tolerated_error(finished: Iterable[StepFinished], run_id: str) -> RunError |
     return RunError([head, *first_failures(reasons, run_id)])
 
 
-LISTED_FAILURES = 10  # an error names this many failed items; the journal and reports keep all
+LISTED_FAILURES = 10  # an error names this many reasons; the journal and reports keep all
 ITERATIONS_NAMED = 5  # of items failed for one reason, the iterations an error names
 _ITERATION = re.compile(r"(?P<lead>\s*(?:step \S+: )?)iteration (?P<index>\d+): (?P<why>.*)",
                         re.DOTALL)
@@ -56,24 +56,27 @@ def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
     """The failed items' reasons, those of items that failed alike told once (a campaign's
     500 blocklisted numbers are one line), the first few; and how many more there are and
     where they are."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for reason in reasons:
+    groups: dict[tuple[str, str], list[str]] = {}  # (lead, reason) -> the iterations
+    for number, reason in enumerate(reasons):
         alike = _ITERATION.fullmatch(reason)
-        key = (alike["lead"], alike["why"]) if alike else (reason, "")
-        groups.setdefault(key, []).append(alike["index"] if alike else "")
+        if alike is None:  # not an item's: told as it is
+            groups[(reason, f"#{number}")] = []
+        else:
+            groups.setdefault((alike["lead"], alike["why"]), []).append(alike["index"])
     listed = []
     for (lead, why), indexes in groups.items():
-        if len(indexes) == 1:
-            listed.append(f"{lead}iteration {indexes[0]}: {why}" if why else lead)
+        if len(indexes) <= 1:
+            listed.append(f"{lead}iteration {indexes[0]}: {why}" if indexes else lead)
             continue
         named = ", ".join(indexes[:ITERATIONS_NAMED]) + (
             ", ..." if len(indexes) > ITERATIONS_NAMED else "")
         listed.append(f"{lead}{len(indexes)} items (iterations {named}): {why}")
     findings = [Finding(Location(), line) for line in listed[:LISTED_FAILURES]]
-    more = sum(len(indexes) for indexes in list(groups.values())[LISTED_FAILURES:])
-    where = f" (outbound runs show {run_id} lists every one)" if run_id else ""
+    more = sum(len(indexes) or 1 for indexes in list(groups.values())[LISTED_FAILURES:])
+    every = f"outbound runs show {run_id} lists every one" if run_id else ""
     if more > 0:
-        findings.append(Finding(Location(), f"  ... and {more} more{where}"))
-    elif where and any(len(indexes) > ITERATIONS_NAMED for indexes in groups.values()):
-        findings.append(Finding(Location(), f"  {where.strip()[1:-1]}"))
+        findings.append(Finding(Location(), f"  ... and {more} more"
+                                + (f" ({every})" if every else "")))
+    elif every and any(len(indexes) > ITERATIONS_NAMED for indexes in groups.values()):
+        findings.append(Finding(Location(), f"  {every}"))
     return findings
