@@ -386,6 +386,8 @@ def test_a_dry_run_of_a_shard_plans_its_share(in_repo: Path) -> None:
         result = outbound("run", PLAYBOOK, "--dry-run", "--shard", shard, "--var", "count=8",
                           "--var", "prefix=1390")
         assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"Reserve many  ({PLAYBOOK}, dry run, nothing is sent; "
+                                        f"shard {shard})\n")
         planned.append({line.split()[1] for line in result.stdout.splitlines()
                         if line.startswith("  plan  reserve[")})
     assert planned[0] and planned[1] and not planned[0] & planned[1]

@@ -59,6 +59,8 @@ class ConsoleReporter:
         self.run_id = event.run_id
         mode = "dry run, nothing is sent" if event.dry_run else \
             "embedded simulator" if event.simulated else "live"
+        if event.dry_run and event.shard:  # a run's shard is told beside its run id
+            mode += f"; shard {event.shard}"
         self._write(f"{event.playbook}  ({event.file}, {mode})")
         if event.run_id:
             verb = "resuming run" if event.resumed else "run"
