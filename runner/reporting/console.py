@@ -26,6 +26,9 @@ _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "
          "interrupted": "STOP"}
 
 
+LOG_EVERY = 30.0  # seconds between progress lines of a for_each where no terminal shows a bar
+
+
 class ConsoleReporter:
     """Writes a readable account of the events to `out`; `verbose` adds every call."""
 
@@ -80,6 +83,9 @@ class ConsoleReporter:
                 self.shown = now
                 self.out.write("\r\x1b[K" + self._progress(event.step, now))
                 self.out.flush()
+            elif not self.live and now - max(self.shown, self.began[event.step]) >= LOG_EVERY:
+                self.shown = now  # a CI log: a line now and then, not a log silent for an hour
+                self._write(self._progress(event.step, now))
 
     def _progress(self, step: str, now: float) -> str:
         done, total = self.done[step], self.totals[step]
