@@ -132,12 +132,14 @@ class ServiceClient:
         if attempt >= policy.attempts:
             return None
         hinted: float | None = None
+        refused = False  # turned away unread (too many, too fast): safe to send again, any kind
         if isinstance(error, HTTPStatusError):
             retryable, hinted = error.retryable, error.retry_after
             if error.status == 429:
+                refused = True
                 self.limiter.slow_down(hinted or policy.delay)
         elif isinstance(error, VendorError):
-            retryable = error.retryable
+            retryable, refused = error.retryable, error.throttle
             if error.throttle:
                 self.limiter.slow_down(policy.delay * 2 ** attempt)
         elif isinstance(error, TransportError):
@@ -148,7 +150,7 @@ class ServiceClient:
                 return _backoff(attempt, policy)  # never sent: safe for any kind
         else:
             return None
-        if not (retryable and is_read):
+        if not (retryable and (is_read or refused)):
             return None
         if hinted is not None and hinted > MAX_RETRY_AFTER:
             error.findings = [*error.findings, Finding(Location(), (
