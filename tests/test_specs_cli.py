@@ -36,6 +36,17 @@ def test_specs_show_gives_params_rules_and_fields(in_repo: Path) -> None:
             in result.output)
 
 
+def test_specs_show_says_which_codes_are_retried_for_the_endpoints_kind(in_repo: Path) -> None:
+    def lines(endpoint: str) -> list[str]:
+        shown = outbound("specs", "show", f"huawei-isales.{endpoint}").stdout.splitlines()
+        return [line for line in shown if line.startswith(("0200006", "0200022"))]
+    assert lines("appoint.list") == ["0200006  database operation error (retried)",
+                                     "0200022  called too fast (retried)"]
+    assert lines("appoint.create") == [
+        "0200006   database operation error (not retried: a write)",
+        "0200022   called too fast (retried: it was turned away unread)"]
+
+
 def test_specs_show_suggests_a_near_miss(in_repo: Path) -> None:
     result = outbound("specs", "show", "huawei-isales.apoint.list")
     assert result.exit_code == 2

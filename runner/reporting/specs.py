@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from runner.spec import Endpoint, Spec
+from runner.spec import READ_KINDS, Endpoint, ResultCode, Spec
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -95,7 +95,7 @@ def endpoint_text(endpoint: Endpoint) -> str:
     out += ["Response fields", table(fields), ""]
     for name, paths in endpoint.values.items():
         out.append(f"Value {name}: the first of {', '.join(paths)}")
-    codes = [[c.code, c.meaning + (" (retryable)" if c.retryable else "")]
+    codes = [[c.code, c.meaning + _retried(c, endpoint)]
              for code, c in sorted(endpoint.result_codes.items())
              if code in endpoint.documented_codes]
     if codes:
@@ -116,3 +116,13 @@ def endpoint_json(endpoint: Endpoint) -> str:
                          for code in sorted(endpoint.documented_codes)},
         "notes": list(endpoint.notes),
     }, ensure_ascii=False, indent=2)
+
+
+def _retried(code: ResultCode, endpoint: Endpoint) -> str:
+    """What the engine does on the code: a read retries a retryable one; a write only one that
+    turned it away unread (throttle), never one the vendor may have acted on."""
+    if not code.retryable:
+        return ""
+    if endpoint.kind in READ_KINDS:
+        return " (retried)"
+    return " (retried: it was turned away unread)" if code.throttle else " (not retried: a write)"

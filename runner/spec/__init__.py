@@ -7,16 +7,17 @@ becomes a frozen `Spec` (`model`). Validators of every endpoint are compiled onc
 
 from runner.spec.loader import check_spec_document, find_spec_file, load_spec, shipped_spec_files
 from runner.spec.model import (
-           LINE_BREAK,
-           LOCATIONS,
-           READ_KINDS,
-           Auth,
-           Endpoint,
-           ParamLocation,
-           Spec,
-           nodes_at,
+    LINE_BREAK,
+    LOCATIONS,
+    READ_KINDS,
+    Auth,
+    Endpoint,
+    ParamLocation,
+    ResultCode,
+    Spec,
+    nodes_at,
 )
 
 __all__ = ["LINE_BREAK", "LOCATIONS", "READ_KINDS", "Auth", "Endpoint", "ParamLocation",
-           "Spec", "check_spec_document", "find_spec_file", "load_spec", "nodes_at",
+           "ResultCode", "Spec", "check_spec_document", "find_spec_file", "load_spec", "nodes_at",
            "shipped_spec_files"]
