@@ -377,6 +377,12 @@ steps:
     assert run_id is not None and len(lines) == 3
     shown = outbound("runs", "show", run_id.group(1))
     assert shown.stdout.count("failed reserve[") == 25
+    by_reason = shown.stdout.splitlines()
+    at = by_reason.index("failed items by reason:")
+    assert by_reason[at + 2].split(None, 2) == [
+        "25", "reserve", "huawei-isales.appoint.create answered 04000003: the reserved number "
+        "is blocklisted (the vendor says: the reserved number is a blocklisted number)"]
+    assert by_reason[at + 3].startswith("failed reserve[0]: ")
     console = outbound("run", str(playbook), "--sim").stdout.splitlines()
     step = next(line for line in console if "  reserve  " in line)
     assert step.startswith("  PART  reserve  25 calls, 0 ok, 0 skipped, 25 failed, ")
@@ -409,8 +415,11 @@ steps:
     for n, line in enumerate(lines[2:11], start=2):  # each too long its own way
         assert line.startswith(f"error:   step reserve: iteration {n}: huawei-isales.appoint."
                                f"create param calledNo: '{'1' * (23 + n)}' does not match ")
-    assert re.fullmatch(r"error:   \.\.\. and 2 more \(outbound runs show \S+ lists every "
-                        r"one\)", lines[11]) and len(lines) == 12
+    listed = re.fullmatch(r"error:   \.\.\. and 2 more \(outbound runs show (\S+) lists every "
+                          r"one\)", lines[11])
+    assert listed is not None and len(lines) == 12
+    shown = outbound("runs", "show", listed.group(1)).stdout  # 12 reasons: no count of each
+    assert shown.count("failed reserve[") == 13 and "by reason" not in shown
 
 
 def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:

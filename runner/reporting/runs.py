@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,6 +66,22 @@ def outputs_text(outputs: Mapping[str, Any], run_id: str | None) -> list[str]:
     return [f"outputs:{whole}", *(f"  {name}: {text}" for name, text in shown.items())]
 
 
+FAILURES_LISTED_ALONE = 10  # past this many failed items, a count per reason comes first
+_ITERATION = re.compile(r"iteration \d+: ")
+
+
+def _failures_by_reason(failures: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Past FAILURES_LISTED_ALONE failed items that failed for a few reasons (no more than
+    that many), how many failed for each (the step's, their iteration left out), most first:
+    a campaign's 500 blocklisted numbers are one line."""
+    counted = Counter((f["step"], _ITERATION.sub("", f["reason"], count=1)) for f in failures)
+    if len(failures) <= FAILURES_LISTED_ALONE or len(counted) > FAILURES_LISTED_ALONE:
+        return []
+    rows = [[str(n), step, why.splitlines()[0]] for (step, why), n in counted.most_common()]
+    return ["failed items by reason:", *("  " + line for line in
+                                         table([["ITEMS", "STEP", "REASON"], *rows]).splitlines())]
+
+
 def run_text(run: Mapping[str, Any]) -> str:
     out = [f"run {run['run_id']}  {run['status']} (exit {run['exit_code']})",
            f"playbook {run['playbook']}  ({run['file']})",
@@ -78,6 +96,7 @@ def run_text(run: Mapping[str, Any]) -> str:
     out += [table(rows), ""]
     out.append("calls: " + (", ".join(f"{n} {outcome}" for outcome, n in run["calls"].items())
                             or "none"))
+    out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
         where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
         out.append(f"failed {failure['step']}{where}: {failure['reason']}")
