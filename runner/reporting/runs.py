@@ -67,7 +67,7 @@ def outputs_text(outputs: Mapping[str, Any], run_id: str | None) -> list[str]:
 
 
 FAILURES_LISTED_ALONE = 10  # past this many failed items, a count per reason comes first
-_ITERATION = re.compile(r"iteration \d+: ")
+_ITERATION = re.compile(r"^iteration \d+: ")  # a reason as an item tells it
 
 
 def _failures_by_reason(failures: Sequence[Mapping[str, Any]]) -> list[str]:
