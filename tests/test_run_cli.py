@@ -422,6 +422,17 @@ steps:
     assert shown.count("failed reserve[") == 13 and "by reason" not in shown
 
 
+def test_a_number_where_the_vendor_documents_text_is_not_told_to_quote_it(
+        in_repo: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "drift.yaml"  # a YAML hint is for playbook authors, not vendors' answers
+    plan.write_text("faults:\n  - {kind: drift, action: retype, field: tasks.*.task_id, "
+                    "value: 12347, on: crm.tasks.list, times: 1}\n")
+    result = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--sim-faults", str(plan))
+    assert result.exit_code == 1
+    assert result.stderr == ("error: step tasks: crm.tasks.list response (tasks[0].task_id): "
+                             "12347 is not of type 'string' (the response breaks the spec)\n")
+
+
 def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:
     # `outbound run ... --dry-run | head`: no "internal error", the shell's exit for it
     process = subprocess.Popen(

@@ -53,6 +53,12 @@ def test_isales_rejects_with_its_own_codes(changes: dict[str, Any], code: str) -
     assert (answer["returnCode"], answer["resultCode"]) == (code, code)
 
 
+def test_a_rejection_speaks_of_the_api_not_of_yaml() -> None:
+    answer = create(Simulator(), taskId=2201)  # a number where the vendor takes text
+    assert (answer["returnCode"], answer["resultDesc"]) == (
+        "02000006", "taskId: 2201 is not of type 'string'")
+
+
 def test_isales_rejects_a_missing_field_and_a_bad_vdn() -> None:
     sim = Simulator()
     answer = signed(sim, "POST", CREATE, "", b'{"callType": "1"}').body

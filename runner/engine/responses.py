@@ -17,6 +17,7 @@ from runner.errors import (
     format_json_path,
 )
 from runner.spec import Endpoint, Spec
+from runner.validation import QUOTE_IT
 
 _STATUS_MEANING = {
     401: "authentication failed: the vendor rejected the credentials or the signature",
@@ -79,7 +80,8 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
     if content_type and "json" not in content_type.lower():
         warnings += (f"{name} labelled its JSON answer {content_type!r}; read as JSON anyway",)
     if issues:
-        messages = [f"{name} response ({format_json_path(i.path)}): {i.message}" for i in issues]
+        messages = [f"{name} response ({format_json_path(i.path)}): "  # the vendor's, not YAML
+                    f"{i.message.replace(QUOTE_IT, '')}" for i in issues]
         if not lenient_schema:
             raise ResponseInvalid([Finding(Location(), m + " (the response breaks the spec)")
                                    for m in messages])

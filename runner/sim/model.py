@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl, unquote
 
 from runner.clock import Clock
 from runner.spec import Endpoint, ParamLocation
-from runner.validation import SchemaIssue
+from runner.validation import QUOTE_IT, SchemaIssue
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
@@ -78,7 +79,8 @@ class SimRequest:
             if location == "query":
                 values = {k: v for k, v in values.items() if k not in ignore_query}
             found += self.endpoint.request_validators[location].issues(values)
-        return found
+        # a vendor speaks of its API, not of the YAML a playbook is written in
+        return [dataclasses.replace(i, message=i.message.replace(QUOTE_IT, "")) for i in found]
 
 
 Handler = Callable[[SimRequest], SimResponse]
