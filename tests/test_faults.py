@@ -200,11 +200,16 @@ def test_a_drift_of_a_field_no_answer_has_is_refused(in_repo: Path, tmp_path: Pa
                     "on: create}\n"
                     "  - {kind: drift, action: rename, field: data.*.taskName, to: name, "
                     "on: list}\n"
-                    "  - {kind: drift, action: add, field: data.extra, value: 1, on: detail}\n")
+                    "  - {kind: drift, action: add, field: data.extra, value: 1, on: detail}\n"
+                    "  - {kind: drift, action: rename, field: data.*.taskNam, to: name, "
+                    "on: list}\n")  # task.page's data is no list: it has no data.* either
     result = outbound("check", "playbooks/contract-probe.yaml", "--sim", "--sim-faults",
                       str(plan))
     assert (result.exit_code, result.stdout) == (2, "")
-    first, second = result.stderr.splitlines()
+    first, second, third = result.stderr.splitlines()
+    assert third.startswith(
+        f"error: {plan}:6:42 (faults[4].field): no answer of appoint.list, task.page, tasks.list "
+        "has 'data.*.taskNam'; did you mean 'data.*.taskName'? ")
     assert first.startswith(
         f"error: {plan}:2:42 (faults[0].field): no answer of callresult.detail has "
         "'callStatus'; did you mean 'data.callStatus'? (a field is a dotted path from the "

@@ -171,8 +171,8 @@ def _undocumented_fields(data: Mapping[str, Any], endpoints: Sequence[Endpoint],
         aimed = [e for e in endpoints if Fault("drift", frozenset(targets)).applies_to(e)]
         field = str(raw["field"])
         parts = field.split(".")[:-1] if raw.get("action") == "add" else field.split(".")
-        walked = [walk_fields(e.response_schema, ["[]" if p == "*" else p for p in parts])
-                  for e in aimed]
+        walked = [walk_fields(e.response_schema, ["[]" if p == "*" else p for p in parts],
+                              lists_only=True) for e in aimed]
         if not aimed or any(absent is None for _, absent in walked):
             continue
         paths = sorted({p for e in aimed for p in field_paths(e.response_schema, every="*")})

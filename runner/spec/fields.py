@@ -29,11 +29,17 @@ def documented_fields(schema: Any) -> dict[str, Any] | None:
     return found or None
 
 
-def walk_fields(schema: Any, parts: Sequence[str]) -> tuple[Any, tuple[int, list[str]] | None]:
+def walk_fields(schema: Any, parts: Sequence[str], *, lists_only: bool = False,
+                ) -> tuple[Any, tuple[int, list[str]] | None]:
     """The schema `parts` reach ("[]": a list's item; None where the schema does not say),
-    and the first part it says is not there, by its index, with the fields it has there."""
+    and the first part it says is not there, by its index, with the fields it has there.
+    `lists_only`: "[]" on an object that documents its fields is not there either (a drift's
+    `*` takes the items of a list, never the values of an object)."""
     for index, part in enumerate(parts):
         if part == "[]":
+            fields = documented_fields(schema) if lists_only else None
+            if fields is not None and "items" not in schema:
+                return None, (index, sorted(fields))
             schema = schema.get("items") if isinstance(schema, Mapping) else None
             continue
         fields = documented_fields(schema)
