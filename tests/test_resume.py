@@ -394,6 +394,25 @@ def test_a_dry_run_of_a_shard_plans_its_share(in_repo: Path) -> None:
     assert sorted(planned[0] | planned[1]) == [f"reserve[{n}]" for n in range(8)]
 
 
+def test_a_run_sought_in_another_shards_journal_is_pointed_to(in_repo: Path, tmp_path: Path,
+                                                              own_journal: Path) -> None:
+    plan = tmp_path / "reset.yaml"  # the shard's first create is cut off: it fails, resumable
+    plan.write_text("faults:\n  - {kind: reset_after, rate: 1, times: 1, on: create}\n")
+    failed = outbound("run", PLAYBOOK, "--sim", "--sim-faults", str(plan), "--shard", "1/2",
+                      "--var", "count=6", "--var", "prefix=1397")
+    assert failed.exit_code == 1, failed.output
+    run_id = _run_id(failed.stdout)
+    shard = own_journal.with_name("journal.shard-1-of-2.sqlite")
+    for wrong, journal in ((["--shard", "2/2"], "journal.shard-2-of-2.sqlite"),
+                           ([], "journal.sqlite")):
+        result = outbound("run", PLAYBOOK, "--sim", "--var", "count=6", "--var", "prefix=1397",
+                          "--resume", run_id, *wrong)
+        assert (result.exit_code, result.stderr) == (2, (
+            f"error: journal {own_journal.with_name(journal)} has no run {run_id!r}; {shard} "
+            f"has it (a run of shard 1/2: --shard 1/2 resumes it, --journal {shard} reads "
+            "it)\n"))
+
+
 def test_an_item_always_lands_in_the_same_one_shard() -> None:
     from runner.engine.items import Shard
 

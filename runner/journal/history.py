@@ -4,8 +4,12 @@ the journal's upkeep (`runs resolve`, `runs prune`)."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import time
 from collections.abc import Container, Iterator, Mapping
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError, OutboundError
@@ -140,6 +144,13 @@ class Journal(JournalFile):
             is not None
 
     def _no_run(self, run_id: str) -> OutboundError:
+        held = _journal_beside(self.path, run_id)
+        if held is not None:  # a shard's run sought without its --shard, or the other way
+            other, shard = held
+            resume = (f"a run of shard {shard}: --shard {shard} resumes it" if shard else
+                      "a run without --shard: leave --shard out to resume it")
+            return InputError.plain(f"journal {self.path} has no run {run_id!r}; {other} has "
+                                    f"it ({resume}, --journal {other} reads it)")
         known = [r[0] for r in self.db.execute(
             "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
         return InputError.plain(f"journal {self.path} has no run {run_id!r}"
@@ -250,3 +261,23 @@ class Journal(JournalFile):
             for key in ("params", "facts", "response"):
                 call[key] = loaded_json(call[key])
             yield call
+
+
+_SHARD = re.compile(r"\.shard-\d+-of-\d+$")  # the end of a shard's journal's name (shard_journal)
+
+
+def _journal_beside(path: Path, run_id: str) -> tuple[Path, str | None] | None:
+    """Another journal of the same name beside `path` (the one of runs without --shard, or a
+    shard's) that holds `run_id`, and the run's shard."""
+    base = _SHARD.sub("", path.stem)
+    for other in sorted(path.parent.glob(f"{base}*{path.suffix}")):
+        if other == path or (other.stem != base and not _SHARD.search(other.stem)):
+            continue
+        try:
+            with closing(sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        except sqlite3.Error:
+            continue
+        if found is not None:
+            return other, found[0]
+    return None
