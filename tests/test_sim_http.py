@@ -195,8 +195,11 @@ def test_wrong_credentials_fail_with_an_authentication_error(
 
 
 @pytest.mark.parametrize(("playbook", "message"), [
-    ("speech-callbacks", "speech-openapi.task.page answered 10001: authentication failed"),
-    ("crm-callbacks", ISALES_401),
+    ("speech-callbacks", "speech-openapi.task.page answered 10001: authentication failed: a "
+                         "wrong appId or key, or a timestamp too far from the vendor's clock"),
+    ("crm-callbacks", ISALES_401 + ": the vendor rejected the credentials or the signature (or "
+                                   "this machine's clock is more than 300 s off the vendor's: "
+                                   "the signature carries the time)"),
 ])
 def test_a_clock_ten_minutes_off_fails_authentication(
         skewed: str, live_env: str, monkeypatch: pytest.MonkeyPatch, playbook: str,

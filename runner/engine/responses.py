@@ -70,6 +70,7 @@ def check_response(spec: Spec, endpoint: Endpoint, status: int, headers: Mapping
     if status >= 400 and (code is None or str(code) in envelope.success):  # type: ignore[union-attr]
         raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
                                        f"{_STATUS_MEANING.get(status, _status_class(status))}"
+                                       + (_clock_hint(spec) if status == 401 else "")
                                        + _excerpt_suffix(content))],
                               status=status, retry_after=retry_after)
     if envelope is not None:
@@ -128,6 +129,13 @@ def _check_envelope(spec: Spec, endpoint: Endpoint, body: Any, code: Any) -> Non
     raise VendorError([Finding(Location(), message)], code=code,
                       retryable=bool(known and known.retryable),
                       throttle=bool(known and known.throttle), body=body)
+
+
+def _clock_hint(spec: Spec) -> str:
+    """For a scheme that signs the time: a clock far from the vendor's fails as a bad key does."""
+    skew = spec.auth.settings.get("clock_skew_seconds")
+    return (f" (or this machine's clock is more than {skew} s off the vendor's: the signature "
+            "carries the time)") if skew is not None else ""
 
 
 def _status_class(status: int) -> str:
