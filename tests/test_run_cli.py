@@ -350,21 +350,26 @@ steps:
         "  ok    settle  0 calls, 0.00s", "  ok    each  0 calls, 2 ok, 0 skipped, 0 failed, 0.00s"]
 
 
-def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
-    playbook = _written(tmp_path, """\
+def _reserving(tmp_path: Path, count: int, called_no: str) -> Path:
+    """A playbook reserving a call for each of `count` numbers, going past every failure."""
+    return _written(tmp_path, f"""\
 playbook_version: 1
-name: blocklisted numbers
+name: reservations
 services:
-  isales: {spec: huawei-isales}
+  isales: {{spec: huawei-isales}}
 steps:
   - id: reserve
-    for_each: "{{ range(25) | list }}"
+    for_each: "{{{{ range({count}) | list }}}}"
     as: n
     max_failures: 100%
     call: isales.appoint.create
-    params: {vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
-             calledNo: "{{ '9990000%04d' % n }}", appointTime: "{{ now_ms() + 600000 }}"}
+    params: {{vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
+             calledNo: "{called_no}", appointTime: "{{{{ now_ms() + 600000 }}}}"}}
 """)
+
+
+def test_many_failed_items_are_counted_not_all_listed(tmp_path: Path) -> None:
+    playbook = _reserving(tmp_path, 25, "{{ '9990000%04d' % n }}")  # blocklisted
     result = outbound("run", str(playbook), "--sim", "-q")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
@@ -391,21 +396,7 @@ steps:
 
 
 def test_past_ten_reasons_the_error_counts_the_rest(tmp_path: Path) -> None:
-    playbook = _written(tmp_path, """\
-playbook_version: 1
-name: bad numbers
-services:
-  isales: {spec: huawei-isales}
-steps:
-  - id: reserve
-    for_each: "{{ range(13) | list }}"
-    as: n
-    max_failures: 100%
-    call: isales.appoint.create
-    params: {vdnId: 8, taskId: "2201", callType: "1", userAccount: ops,
-             calledNo: "{{ '99900' if n < 2 else '1' * (23 + n) }}",
-             appointTime: "{{ now_ms() + 600000 }}"}
-""")
+    playbook = _reserving(tmp_path, 13, "{{ '99900' if n < 2 else '1' * (23 + n) }}")
     result = outbound("run", str(playbook), "--sim", "-q")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
