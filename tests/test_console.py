@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from runner.engine.events import (
     ItemsStarted,
     IterationFinished,
@@ -13,7 +11,6 @@ from runner.engine.events import (
     RunStarted,
     StepFinished,
 )
-from runner.reporting import console as console_module
 from runner.reporting.console import ConsoleReporter
 
 
@@ -34,12 +31,10 @@ def test_a_for_each_shows_a_progress_bar_with_counts_and_rate() -> None:
     assert shown.rstrip().endswith("/s")
 
 
-def test_a_long_for_each_logs_a_progress_line_now_and_then_where_no_terminal_is(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_for_each_logs_a_progress_line_now_and_then_where_no_terminal_is() -> None:
     clock = iter([0.0, 10.0, 31.0, 40.0, 62.0])  # when the step starts, then each item ends
-    monkeypatch.setattr(console_module.time, "monotonic", lambda: next(clock))
     log = io.StringIO()  # a CI job's log: no terminal, so no bar redrawn in place
-    console = ConsoleReporter(log)
+    console = ConsoleReporter(log, clock=lambda: next(clock))
     console(ItemsStarted("reserve", 40))
     for index in range(4):
         console(IterationFinished("reserve", index, "ok"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from runner.engine.events import (
@@ -33,8 +34,9 @@ class ConsoleReporter:
     """Writes a readable account of the events to `out`; `verbose` adds every call."""
 
     def __init__(self, out: TextIO | None = None, *, verbose: bool = False,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         self.out = out or sys.stdout
+        self.clock = clock  # what the progress's rate and pace are measured by
         self.verbose = verbose
         self.quiet = quiet
         self.live = self.out.isatty()
@@ -73,12 +75,12 @@ class ConsoleReporter:
     def _on_ItemsStarted(self, event: ItemsStarted) -> None:
         self.totals[event.step] = event.total
         self.done[event.step] = 0
-        self.began[event.step] = time.monotonic()
+        self.began[event.step] = self.clock()
 
     def _on_IterationFinished(self, event: IterationFinished) -> None:
         if event.step in self.totals:
             self.done[event.step] += 1
-            now = time.monotonic()
+            now = self.clock()
             if self.live and (now - self.shown > 0.1 or self.done[event.step] == 1):
                 self.shown = now
                 self.out.write("\r\x1b[K" + self._progress(event.step, now))
