@@ -101,7 +101,8 @@ class Run:
         self.resume = resume
         self.run_id = run_id
         self.shard = shard
-        self.split = split_steps(playbook.steps) if shard is not None else frozenset()
+        # the shard of each for_each it splits (split_steps): its items are this job's share
+        self.shards = dict.fromkeys(split_steps(playbook.steps), shard) if shard else {}
         self.caller = Caller(services, clock, emit, journal,
                              lenient_responses=lenient_responses)  # `outbound check`: it classifies
         self.max_creates = max_creates
@@ -169,8 +170,7 @@ class Run:
         try:
             with within(f"step {step.id}"):
                 if self.dry_run:
-                    plan(step, self.scope, self.emit,
-                         self.shard if step.id in self.split else None)
+                    plan(step, self.scope, self.emit, self.shards.get(step.id))
                 elif step.for_each is not None:
                     await self._for_each(step, tally)
                 else:
@@ -242,7 +242,7 @@ class Run:
     def _items_of(self, step: Step) -> tuple[AsyncIterator[Any], int | None, bool]:
         """A for_each's items (this shard's share), how many (None for a stream, which is
         not counted ahead), and whether they are a stream's."""
-        shard = self.shard if step.id in self.split else None
+        shard = self.shards.get(step.id)
         source = stream_source(step)
         if source in self.streams:
             items = self._stream(self.streams.pop(source))

@@ -4,7 +4,6 @@ the journal's upkeep (`runs resolve`, `runs prune`)."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from collections.abc import Container, Iterator, Mapping
@@ -27,7 +26,7 @@ from runner.journal.rows import (
     loaded_json,
     masked_json,
 )
-from runner.journal.store import JournalFile
+from runner.journal.store import JournalFile, journals_beside
 
 
 class Journal(JournalFile):
@@ -263,16 +262,11 @@ class Journal(JournalFile):
             yield call
 
 
-_SHARD = re.compile(r"\.shard-\d+-of-\d+$")  # the end of a shard's journal's name (shard_journal)
-
 
 def _journal_beside(path: Path, run_id: str) -> tuple[Path, str | None] | None:
-    """Another journal of the same name beside `path` (the one of runs without --shard, or a
-    shard's) that holds `run_id`, and the run's shard."""
-    base = _SHARD.sub("", path.stem)
-    for other in sorted(path.parent.glob(f"{base}*{path.suffix}")):
-        if other == path or (other.stem != base and not _SHARD.search(other.stem)):
-            continue
+    """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
+    the run's shard."""
+    for other in journals_beside(path):
         try:
             with closing(sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True)) as db:
                 found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()

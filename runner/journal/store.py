@@ -26,6 +26,7 @@ import asyncio
 import errno
 import fcntl
 import os
+import re
 import secrets as random_tokens
 import sqlite3
 import threading
@@ -74,9 +75,20 @@ def shard_journal(path: Path, number: int, count: int) -> Path:
     return path.with_name(f"{path.stem}.shard-{number}-of-{count}{path.suffix}")
 
 
+_SHARD_NAME = re.compile(r"\.shard-\d+-of-\d+$")  # how shard_journal ends a journal's stem
+
+
+def journals_beside(path: Path) -> list[Path]:
+    """The other journals of `path`'s name beside it: the one of runs without --shard and each
+    shard's (`shard_journal`)."""
+    base = _SHARD_NAME.sub("", path.stem)
+    return [other for other in sorted(path.parent.glob(f"{base}*{path.suffix}"))
+            if other != path and _SHARD_NAME.sub("", other.stem) == base]
+
+
 def not_there(path: Path) -> str:
     """What to say of a journal that is not there; shards' journals beside it are named."""
-    shards = sorted(p.name for p in path.parent.glob(f"{path.stem}.shard-*-of-*{path.suffix}"))
+    shards = [p.name for p in journals_beside(path)]
     elsewhere = (f"the shards' journals are beside it: {', '.join(shards)}" if shards
                  else "no run was journaled there")
     return f"there is no journal at {path} ({elsewhere}; --journal PATH names another)"
