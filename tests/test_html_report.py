@@ -134,14 +134,15 @@ def test_the_report_says_why_a_run_failed_when_no_item_did(tmp_path: Path) -> No
     playbook, page = tmp_path / "p.yaml", tmp_path / "report.html"
     playbook.write_text("playbook_version: 1\nname: outputs fail\nservices:\n"
                         "  crm: {spec: crm}\nsteps:\n"
-                        "  - {id: tasks, call: crm.tasks.list, when: '{{ false }}'}\n"
+                        "  - {id: tasks, call: crm.tasks.list, when: '{{ false }}',\n"
+                        "     outputs: {first: '{{ response }}'}}\n"
                         "outputs:\n  first: '{{ steps.tasks.outputs.first }}'\n")
     result = outbound("run", str(playbook), "--sim", "--report-html", str(page))
     assert result.exit_code == 2  # a template that read no answer
     dom = Dom(page.read_text())
     assert dom.fields["status"] == "failed" and dom.failures == 0
     assert dom.fields["error"] == (
-        f"{playbook}:8:10 (outputs.first): no output 'first': the step was skipped (its when "
+        f"{playbook}:9:10 (outputs.first): no output 'first': the step was skipped (its when "
         "was false); give a fallback with | default(...), or test the step's skipped in "
         "'{{ steps.tasks.outputs.first }}'")
 

@@ -58,8 +58,9 @@ def test_junit_shows_each_step_and_each_failed_item(tmp_path: Path) -> None:
 def test_junit_of_a_run_that_failed_outside_its_steps_is_not_green(tmp_path: Path) -> None:
     playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
     playbook.write_text("playbook_version: 1\nname: outputs fail\nservices:\n"
-                        "  crm: {spec: crm}\nsteps:\n  - {id: tasks, call: crm.tasks.list}\n"
-                        "outputs:\n  first: '{{ steps.tasks.outputs.first }}'\n")
+                        "  crm: {spec: crm}\nsteps:\n"
+                        "  - {id: tasks, call: crm.tasks.list, paginate: all}\n"
+                        "outputs:\n  first: '{{ steps.tasks.items[99].task_id }}'\n")
     result = outbound("run", str(playbook), "--sim", "--report-junit", str(junit))
     assert result.exit_code == 1  # the list had been read: the run failed, not its input
     JUNIT_XSD.validate(str(junit))
@@ -67,8 +68,8 @@ def test_junit_of_a_run_that_failed_outside_its_steps_is_not_green(tmp_path: Pat
     assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("2", "1")
     failure = suite.find("testcase[@name='run']/failure")
     assert failure is not None and failure.get("message") == (
-        f"{playbook}:8:10 (outputs.first): no key 'first' here: it is empty in "
-        "'{{ steps.tasks.outputs.first }}'")
+        f"{playbook}:8:10 (outputs.first): list object has no element 99 in "
+        "'{{ steps.tasks.items[99].task_id }}'")
     assert suite.find("system-err") is None
 
 

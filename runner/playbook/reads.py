@@ -96,9 +96,12 @@ class Reads:
         if name == "items" and step.endpoint is not None and step.endpoint.pagination:
             path = step.endpoint.pagination.items.split(".")
             return Known(walk_fields(step.endpoint.response_schema, path)[0], what, _IN_SPEC)
-        if name == "outputs" and step.outputs is not None and step.outputs.keys is not None:
-            declared: dict[str, Any] = {key: {} for key in step.outputs.keys}
-            one = Known({"type": "object", "properties": declared}, what)
+        declared = step.outputs.keys if step.outputs is not None else frozenset()
+        if name == "outputs" and declared is not None:  # exactly the keys it declares
+            one = Known({"type": "object", "properties": {key: {} for key in declared},
+                         "additionalProperties": False}, what,
+                        "" if declared else f"step {step.id!r} declares no outputs (give it "
+                        "`outputs:` to keep what later steps read of its answer)")
         elif name == "response" and step.endpoint is not None and step.wait is None:
             one = Known(step.endpoint.response_schema, what, _IN_SPEC)
         else:
@@ -109,5 +112,7 @@ class Reads:
 
 
 def _message(read: str, field: str, known: Known, fields: list[str]) -> str:
+    if not fields:  # a step that declares no outputs
+        return f"{read}: {known.fix}"
     return (f"{read}: {known.what} has no field {field!r}" + suggest(field, fields)
             + f" (it has: {listing(fields)}" + (f"; {known.fix}" if known.fix else "") + ")")

@@ -15,7 +15,8 @@ _BRANCHES = ("allOf", "anyOf", "oneOf")
 
 def documented_fields(schema: Any) -> dict[str, Any] | None:
     """The properties an object schema documents, with its branches' (then, else, allOf,
-    anyOf, oneOf); None when it takes any key or documents none."""
+    anyOf, oneOf); None when it takes any key or documents none, unless it takes no other
+    (`additionalProperties: false`)."""
     if not isinstance(schema, Mapping) or "patternProperties" in schema or isinstance(
             schema.get("additionalProperties"), Mapping):
         return None
@@ -26,7 +27,7 @@ def documented_fields(schema: Any) -> dict[str, Any] | None:
         if isinstance(branch, Mapping):
             for name, sub in (branch.get("properties") or {}).items():
                 found.setdefault(name, sub)
-    return found or None
+    return found or ({} if schema.get("additionalProperties") is False else None)
 
 
 def walk_fields(schema: Any, parts: Sequence[str], *, lists_only: bool = False,
