@@ -107,6 +107,14 @@ class OutboundError(Exception):
         return "\n".join(lines)
 
 
+def iteration(index: int) -> str:
+    """How an item is named in its errors: a failed item's reason starts `iteration N: `."""
+    return f"iteration {index}"
+
+
+ITEM_REASON = re.compile(r"iteration (?P<index>\d+): (?P<why>.*)", re.DOTALL)  # as it starts
+
+
 @contextmanager
 def within(what: str | None) -> Iterator[None]:
     """An OutboundError raised inside says it happened in `what` (a step, an iteration);

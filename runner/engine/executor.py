@@ -49,6 +49,7 @@ from runner.errors import (
     OutboundError,
     Paused,
     TemplateError,
+    iteration,
     within,
 )
 from runner.journal import Journal, Recorded
@@ -315,7 +316,7 @@ class Run:
             raise
         except OutboundError as error:
             if index is not None:
-                error.add_context(f"iteration {index}")
+                error.add_context(iteration(index))
             tally.failed += 1
             tally.failures.append((index, str(error)))
             self.emit(IterationFinished(step.id, index, "failed", str(error)))
@@ -371,10 +372,9 @@ class Run:
         run pauses (its items in flight finish), to be resumed."""
         if step.endpoint is None or step.endpoint.kind != "create":
             return
-        where = f"iteration {index}: " if index is not None else ""
+        where = f"{iteration(index)}: " if index is not None else ""
         resume = f"--resume {self.run_id or 'RUN_ID'}"
-        window = self.playbook.calling_window
-        now = self.clock.now()
+        window, now = self.playbook.calling_window, self.clock.now()
         if window is not None and not window.is_open(now):
             raise OutsideCallingWindow([Finding(Location(), (
                 f"{where}outside the calling window ({window.describe()}): no new create is "

@@ -11,7 +11,7 @@ from runner.engine.calls import truthy
 from runner.engine.events import Emit, NotPlanned, PlannedRequest
 from runner.engine.items import Shard
 from runner.engine.requests import OutgoingRequest, build_request, check_param
-from runner.errors import within
+from runner.errors import iteration, within
 from runner.playbook import Step, duration_of
 from runner.playbook.model import RUN_NAMES
 from runner.templating import Template
@@ -57,7 +57,7 @@ def plan(step: Step, scope: Mapping[str, Any], emit: Emit, shard: Shard | None =
         if shard is not None and not shard.owns(item):
             continue
         local = {**scope, step.loop_var: item} if looped else scope
-        with within(f"iteration {index}" if looped else None):
+        with within(iteration(index) if looped else None):
             if step.when is not None and not truthy(step.when.render(local)):
                 continue
             assert step.params is not None

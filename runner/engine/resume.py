@@ -12,14 +12,14 @@ from runner.engine.calls import Caller, StepTally, endpoint_of
 from runner.engine.events import Warned
 from runner.engine.pagination import fetch_all
 from runner.engine.responses import CheckedResponse, named_values
-from runner.errors import Finding, InputError, Location, RunError
+from runner.errors import Finding, InputError, Location, RunError, iteration
 from runner.journal import AnsweredWrite
 from runner.playbook import Step
 from runner.templating import compile_template
 
 
 def which_item(index: int | None) -> str:
-    return f"iteration {index}" if index is not None else "the step"
+    return iteration(index) if index is not None else "the step"
 
 
 def recorded_answer(caller: Caller, step: Step, answered: AnsweredWrite,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from runner.engine.events import StepFinished
-from runner.errors import Finding, Location, OutboundError, RunError
+from runner.errors import ITEM_REASON, Finding, Location, OutboundError, RunError
 from runner.playbook import Step
 
 
@@ -48,8 +48,7 @@ def tolerated_error(finished: Iterable[StepFinished], run_id: str) -> RunError |
 
 LISTED_FAILURES = 10  # an error names this many reasons; the journal and reports keep all
 ITERATIONS_NAMED = 5  # of items failed for one reason, the iterations an error names
-_ITERATION = re.compile(r"(?P<lead>\s*(?:step \S+: )?)iteration (?P<index>\d+): (?P<why>.*)",
-                        re.DOTALL)
+_ITERATION = re.compile(r"(?P<lead>\s*(?:step \S+: )?)" + ITEM_REASON.pattern, re.DOTALL)
 
 
 def first_failures(reasons: list[str], run_id: str) -> list[Finding]:

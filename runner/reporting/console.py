@@ -20,6 +20,7 @@ from runner.engine.events import (
     StepFinished,
     Warned,
 )
+from runner.errors import iteration
 from runner.reporting.runs import outputs_text
 from runner.reporting.specs import table
 
@@ -130,7 +131,7 @@ class ConsoleReporter:
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
         for index, reason in event.failures[:20]:
-            said = index is None or reason.startswith(f"iteration {index}:")  # None: no for_each
+            said = index is None or reason.startswith(f"{iteration(index)}:")  # None: no for_each
             where = "" if said else f"item {index}: "
             self._write(f"        {where}{reason.splitlines()[0]}")
         if len(event.failures) > 20:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runner.errors import ITEM_REASON
 from runner.journal import Pruned
 from runner.reporting.specs import table
 
@@ -67,19 +67,24 @@ def outputs_text(outputs: Mapping[str, Any], run_id: str | None) -> list[str]:
 
 
 FAILURES_LISTED_ALONE = 10  # past this many failed items, a count per reason comes first
-_ITERATION = re.compile(r"^iteration \d+: ")  # a reason as an item tells it
 
 
 def _failures_by_reason(failures: Sequence[Mapping[str, Any]]) -> list[str]:
     """Past FAILURES_LISTED_ALONE failed items that failed for a few reasons (no more than
     that many), how many failed for each (the step's, their iteration left out), most first:
     a campaign's 500 blocklisted numbers are one line."""
-    counted = Counter((f["step"], _ITERATION.sub("", f["reason"], count=1)) for f in failures)
+    counted = Counter((f["step"], _why(f["reason"])) for f in failures)
     if len(failures) <= FAILURES_LISTED_ALONE or len(counted) > FAILURES_LISTED_ALONE:
         return []
     rows = [[str(n), step, why.splitlines()[0]] for (step, why), n in counted.most_common()]
     return ["failed items by reason:", *("  " + line for line in
                                          table([["ITEMS", "STEP", "REASON"], *rows]).splitlines())]
+
+
+def _why(reason: str) -> str:
+    """A failed item's reason without the `iteration N: ` it starts with (said already)."""
+    said = ITEM_REASON.match(reason)
+    return said["why"] if said else reason
 
 
 def run_text(run: Mapping[str, Any]) -> str:
@@ -99,7 +104,7 @@ def run_text(run: Mapping[str, Any]) -> str:
     out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
         where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
-        out.append(f"failed {failure['step']}{where}: {failure['reason']}")
+        out.append(f"failed {failure['step']}{where}: {_why(failure['reason'])}")
     if run["unknown_writes"]:
         out.append("writes whose outcome is unknown (--resume looks each up through its spec's "
                    "reconcile; without one, say what happened: outbound runs resolve "
