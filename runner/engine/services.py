@@ -35,7 +35,7 @@ from runner.errors import (
     VendorError,
 )
 from runner.playbook import DEFAULT_TIMEOUTS, Retries, Timeouts
-from runner.spec import READ_KINDS, Spec
+from runner.spec import Spec, sent_again
 
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
 
@@ -110,7 +110,6 @@ class ServiceClient:
 
         `timeouts` and `retries` (a step's) override the service's.
         """
-        is_read = request.endpoint.kind in READ_KINDS
         limits = timeouts.over(self.timeouts) if timeouts else self.timeouts
         policy = retries or self.retries
         started = time.perf_counter()
@@ -119,14 +118,14 @@ class ServiceClient:
                 checked = await self._once(request, limits, lenient_schema)
                 return checked, attempt, time.perf_counter() - started
             except RunError as error:
-                wait = self._retry_wait(error, attempt, is_read, policy)
+                wait = self._retry_wait(error, attempt, request.endpoint.kind, policy)
                 if wait is None:
                     error.retries = attempt - 1
                     raise
                 await self.clock.sleep(wait)
         raise AssertionError("unreachable")  # the last attempt re-raises
 
-    def _retry_wait(self, error: RunError, attempt: int, is_read: bool,
+    def _retry_wait(self, error: RunError, attempt: int, kind: str,
                     policy: Retries) -> float | None:
         """How long to wait before another attempt, or None when it must not be retried."""
         if attempt >= policy.attempts:
@@ -150,7 +149,7 @@ class ServiceClient:
                 return _backoff(attempt, policy)  # never sent: safe for any kind
         else:
             return None
-        if not (retryable and (is_read or refused)):
+        if not sent_again(kind, retryable, refused):
             return None
         if hinted is not None and hinted > MAX_RETRY_AFTER:
             error.findings = [*error.findings, Finding(Location(), (

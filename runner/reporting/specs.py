@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from runner.spec import READ_KINDS, Endpoint, ResultCode, Spec
+from runner.spec import READ_KINDS, Endpoint, ResultCode, Spec, sent_again
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -119,10 +119,9 @@ def endpoint_json(endpoint: Endpoint) -> str:
 
 
 def _retried(code: ResultCode, endpoint: Endpoint) -> str:
-    """What the engine does on the code: a read retries a retryable one; a write only one that
-    turned it away unread (throttle), never one the vendor may have acted on."""
+    """What the engine does on the code (`sent_again`)."""
     if not code.retryable:
         return ""
-    if endpoint.kind in READ_KINDS:
-        return " (retried)"
-    return " (retried: it was turned away unread)" if code.throttle else " (not retried: a write)"
+    if not sent_again(endpoint.kind, code.retryable, code.throttle):
+        return " (not retried: a write)"
+    return " (retried)" if endpoint.kind in READ_KINDS else " (retried: it was turned away unread)"

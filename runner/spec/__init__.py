@@ -16,8 +16,9 @@ from runner.spec.model import (
     ResultCode,
     Spec,
     nodes_at,
+    sent_again,
 )
 
 __all__ = ["LINE_BREAK", "LOCATIONS", "READ_KINDS", "Auth", "Endpoint", "ParamLocation",
            "ResultCode", "Spec", "check_spec_document", "find_spec_file", "load_spec", "nodes_at",
-           "shipped_spec_files"]
+           "sent_again", "shipped_spec_files"]

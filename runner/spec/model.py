@@ -18,6 +18,12 @@ LINE_BREAK = re.compile(r"[\r\n\0]")
 READ_KINDS = frozenset({"list", "detail"})  # every other kind writes: never sent blindly again
 
 
+def sent_again(kind: str, retryable: bool, turned_away: bool) -> bool:
+    """Whether a call that failed retryably is retried: a read is; a write only when it was
+    turned away unread (HTTP 429, a throttle code), never when the vendor may have acted."""
+    return retryable and (kind in READ_KINDS or turned_away)
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
