@@ -3,7 +3,8 @@
 The tree::
 
     OutboundError                 root: the CLI catches only this (exit_code on the class)
-    ├── InputError          (2)   the user's files, arguments or templates are wrong
+    ├── InputError          (2)   the user's files, arguments or templates are wrong (1 once
+    │                             the run sent a call: Run.execute says so)
     │   ├── FileError             a file can't be read or parsed, or breaks its schema
     │   ├── TemplateError         a template fails to compile or to render
     │   └── RequestRejected       a request breaks its endpoint's spec; it was not sent

@@ -15,10 +15,10 @@ from typing import Any
 from runner.contract.check import cassette_of, write_cassettes
 from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
-from runner.engine.executor import RunResult
 from runner.engine.items import Shard
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
+from runner.engine.tallies import RunResult
 from runner.errors import (
     FileError,
     Finding,

@@ -245,7 +245,7 @@ def test_a_request_outside_its_rule_is_never_sent(tmp_path: Path) -> None:
     inputs = "  names: {type: array, default: [ok, much-too-long-name]}\n"
     result, _ = run_steps(tmp_path, vendor, FAN_OUT.replace("concurrency: 3", "concurrency: 1"),
                           inputs=inputs)
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # "ok" was made: the run failed (2 would say nothing was sent)
     assert str(result.error) == ("step make, iteration 1: testvendor.job.create param name: "
                                  "'much-too-long-name' is too long")
     assert [b["name"] for b in vendor.bodies] == ["ok"]
@@ -456,7 +456,7 @@ def test_a_stream_fetches_pages_only_as_items_are_needed(tmp_path: Path) -> None
     steps = STREAM.replace("'n' ~ item.id", "'n' * item.id").replace("concurrency: 4",
                                                                        "concurrency: 1")
     result, _ = run_steps(tmp_path, vendor, steps)
-    assert result.exit_code == 2  # item 11 renders a name longer than the spec allows
+    assert result.exit_code == 1  # item 11 renders a name longer than the spec allows
     assert "iteration 11: testvendor.job.create param name:" in str(result.error)
     assert vendor.calls["GET items"] == 2  # not the 100 pages of the whole list
 
@@ -685,7 +685,7 @@ def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
     assert outbound("runs", "resolve", run_id, "cancel", "--answer", str(wrong), "--journal",
                     journal).exit_code == 0
     resumed, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)
-    assert resumed.exit_code == 2  # the answer given is not one the vendor could have sent
+    assert resumed.exit_code == 1  # the answer given is not one the vendor could have sent
     assert "the answer given with runs resolve --answer is not a testvendor.job.cancel " \
            "response: 'code' is a required property" in str(resumed.error)
     assert vendor.calls["POST jobs"] == 1

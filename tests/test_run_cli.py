@@ -289,6 +289,36 @@ def test_what_a_step_the_inputs_turn_off_would_send_is_not_checked(tmp_path: Pat
     assert told.exit_code == 0, told.output
 
 
+@pytest.mark.parametrize(("people", "exit_code"), [
+    ('[{"number": "13800000001"}, {"customer": "Li"}]', 1),  # the first was reserved: run failed
+    ('[{"customer": "Li"}, {"number": "13800000001"}]', 2),  # nothing was sent: fix the input
+])
+def test_exit_2_says_nothing_was_sent(tmp_path: Path, people: str, exit_code: int) -> None:
+    playbook = _written(tmp_path, """\
+playbook_version: 1
+name: reserve
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  people: {type: array}
+steps:
+  - id: reserve
+    for_each: "{{ inputs.people }}"
+    as: person
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ person.number }}",
+             userAccount: ops, appointTime: 1900000000000}
+""")
+    journal = tmp_path / "journal.sqlite"
+    result = outbound("run", str(playbook), "--sim", "--var", f"people={people}", "--journal",
+                      str(journal), "-q")
+    assert result.exit_code == exit_code
+    assert "no key 'number' here (the keys: customer)" in result.stderr
+    listed = json.loads(outbound("runs", "list", "--journal", str(journal), "--format",
+                                 "json").stdout)
+    assert [(run["exit_code"], run["calls"]) for run in listed] == [(exit_code, 2 - exit_code)]
+
+
 def test_a_rendered_number_where_text_goes_says_how_to_make_it_text(tmp_path: Path) -> None:
     playbook = _written(tmp_path, """\
 playbook_version: 1
@@ -325,7 +355,7 @@ steps:
     wait: 1s
 """)  # a key named at run time: validate cannot see it is not there
     result = outbound("run", str(playbook), "--sim")
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # the list was read: the run failed, not only its input
     assert result.stderr.splitlines() == [
         f"error: step pause: {playbook}:11:5 (steps[1]): for_each must give a list, got the "
         "method 'items' of a mapping that has no key 'items'"]

@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
 from runner.clock import Clock, now_ms
@@ -41,13 +40,15 @@ from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
-from runner.engine.tallies import collected, stopped_error, tolerated_error
+from runner.engine.tallies import RunResult, collected, stopped_error, tolerated_error
 from runner.errors import (
     CreatesSpent,
     Finding,
+    InputError,
     Location,
     OutboundError,
     Paused,
+    RunError,
     TemplateError,
     iteration,
     within,
@@ -57,23 +58,6 @@ from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
 from runner.templating import SkippedOutputs
 from runner.window import OutsideCallingWindow
-
-
-@dataclass
-class RunResult:
-    status: str
-    outputs: dict[str, Any] = field(default_factory=dict)
-    error: OutboundError | None = None
-    steps: dict[str, StepFinished] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.error is None else self.error.exit_code
-
-    @property
-    def failed_items(self) -> list[tuple[str, int | None, str]]:
-        return [(step, index, reason) for step, finished in self.steps.items()
-                for index, reason in finished.failures]
 
 
 class Run:
@@ -127,6 +111,8 @@ class Run:
         except OutboundError as error:
             status = "paused" if isinstance(error, Paused) else "failed"
             self.emit(RunFinished(status, time.perf_counter() - started, error=str(error)))
+            if isinstance(error, InputError) and self._sent():  # 2 would say nothing was sent,
+                error.exit_code = RunError.exit_code  # and a fresh run would send it all again
             return RunResult(status, error=error, steps=self.finished)
         partial = tolerated_error(self.finished.values(), self.run_id)
         if partial is not None:
@@ -139,10 +125,13 @@ class Run:
     def _outputs(self) -> Any:
         """The playbook's outputs. Once calls were made, a template failing here is the run
         failing (exit 1), not its input (exit 2 would say nothing was sent: run it again)."""
-        calls_made = self.resume is not None or any(s.calls for s in self.finished.values())
-        with reading_answer() if calls_made else nullcontext():
+        with reading_answer() if self._sent() else nullcontext():
             return {} if self.playbook.outputs is None else self.playbook.outputs.render(
                 self.scope)
+
+    def _sent(self) -> bool:
+        """Whether the run has sent calls: this attempt, or the one it resumes."""
+        return self.resume is not None or any(s.calls for s in self.finished.values())
 
     def _check_given(self, step: Step) -> None:
         """What the run's inputs alone decide of the step, checked before the run's first step

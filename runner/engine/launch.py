@@ -13,9 +13,10 @@ import httpx
 from runner.auth import build_auth
 from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit, Warned
-from runner.engine.executor import Run, RunResult
+from runner.engine.executor import Run
 from runner.engine.items import Shard
 from runner.engine.services import Exchange, ServiceClient
+from runner.engine.tallies import RunResult
 from runner.engine.transport import Http1Transport
 from runner.errors import Finding, InputError, Location, OutboundError
 from runner.journal import Journal, Recorded

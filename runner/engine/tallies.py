@@ -1,15 +1,34 @@
-"""How a for_each step's items add up: `steps.<id>` over the iterations that ran, and the
-error that names the failed ones (the first few: the journal and reports keep every one)."""
+"""How a run's steps add up: `steps.<id>` of a for_each over the iterations that ran, the
+error that names the failed items (the first few: the journal and reports keep every one),
+and the run's result."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.engine.events import StepFinished
 from runner.errors import ITEM_REASON, Finding, Location, OutboundError, RunError
 from runner.playbook import Step
+
+
+@dataclass
+class RunResult:
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: OutboundError | None = None
+    steps: dict[str, StepFinished] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.error is None else self.error.exit_code
+
+    @property
+    def failed_items(self) -> list[tuple[str, int | None, str]]:
+        return [(step, index, reason) for step, finished in self.steps.items()
+                for index, reason in finished.failures]
 
 
 def collected(records: list[dict[str, Any]]) -> dict[str, Any]:
