@@ -14,7 +14,6 @@ The tree::
         ├── VendorError           the envelope's result code says the call failed
         ├── ResponseInvalid       the body is not JSON, or breaks the response schema
         ├── ExpectationFailed     an `expect` of the step did not hold
-        ├── AnswerTemplateError   a template reading an answer failed: the call was made
         ├── JournalError          the journal cannot be written: nothing more is sent
         └── Paused         (75)   not a failure: no new create may start now (outside the
             │                     calling window, --max-creates reached); --resume goes on
@@ -198,12 +197,6 @@ class ResponseInvalid(RunError):
 
 class ExpectationFailed(RunError):
     """One or more `expect` conditions of a step were false."""
-
-
-class AnswerTemplateError(RunError):
-    """A template that reads an answer (an output, an `expect`, `retry.until`) failed to
-    render. The call had been made, so the run failed (exit 1): the input alone is not to
-    blame, and `--resume` must know the call happened."""
 
 
 class JournalError(RunError):

@@ -4,8 +4,7 @@ checked and reported; a read with `retry` called again until its condition holds
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +15,9 @@ from runner.engine.requests import build_request
 from runner.engine.responses import CheckedResponse
 from runner.engine.services import ServiceClient
 from runner.errors import (
-    AnswerTemplateError,
     ExpectationFailed,
     Finding,
     RunError,
-    TemplateError,
 )
 from runner.journal import Journal
 from runner.playbook import Step, duration_of
@@ -61,15 +58,6 @@ def response_scope(scope: Mapping[str, Any], checked: CheckedResponse,
     if items is not None:
         local["items"] = items
     return local
-
-
-@contextmanager
-def reading_answer() -> Iterator[None]:
-    """A template reading an answer that fails is the run failing: the call was made."""
-    try:
-        yield
-    except TemplateError as error:
-        raise AnswerTemplateError(error.findings, error.context) from None
 
 
 def check_expectations(step: Step, local: Mapping[str, Any]) -> None:
@@ -118,12 +106,10 @@ class Caller:
                     raise
             else:
                 local = response_scope(scope, checked, None)
-                with reading_answer():
-                    if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
-                        raise _expectation(retry.fail_when, "retry.fail_when became true",
-                                           local)
-                    if retry.until is None or truthy(retry.until.render(local)):
-                        return checked
+                if retry.fail_when is not None and truthy(retry.fail_when.render(local)):
+                    raise _expectation(retry.fail_when, "retry.fail_when became true", local)
+                if retry.until is None or truthy(retry.until.render(local)):
+                    return checked
                 if last:
                     raise _expectation(retry.until, f"retry.until was still false after "
                                        f"{retry.attempts} attempts", local)

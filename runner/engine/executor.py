@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import nullcontext
 from typing import Any
 
 from runner.clock import Clock, now_ms
@@ -19,7 +18,6 @@ from runner.engine.calls import (
     StepTally,
     check_expectations,
     endpoint_of,
-    reading_answer,
     response_scope,
     truthy,
 )
@@ -123,11 +121,8 @@ class Run:
         return RunResult("ok", outputs, steps=self.finished)
 
     def _outputs(self) -> Any:
-        """The playbook's outputs. Once calls were made, a template failing here is the run
-        failing (exit 1), not its input (exit 2 would say nothing was sent: run it again)."""
-        with reading_answer() if self._sent() else nullcontext():
-            return {} if self.playbook.outputs is None else self.playbook.outputs.render(
-                self.scope)
+        """The playbook's outputs."""
+        return {} if self.playbook.outputs is None else self.playbook.outputs.render(self.scope)
 
     def _sent(self) -> bool:
         """Whether the run has sent calls: this attempt, or the one it resumes."""
@@ -379,9 +374,8 @@ class Run:
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:
         local = response_scope(scope, checked, items)
-        with reading_answer():
-            outputs = step.outputs.render(local) if step.outputs else {}
-            check_expectations(step, local)
+        outputs = step.outputs.render(local) if step.outputs else {}
+        check_expectations(step, local)
         record = {"response": checked.body, "values": dict(checked.values), "outputs": outputs,
                   "status": checked.status}
         if items is not None:
