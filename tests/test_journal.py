@@ -235,7 +235,45 @@ def test_runs_show_counts_the_step_a_killed_run_was_in_from_its_calls(tmp_path: 
     journal.close()  # as a kill leaves it: no step row for reserve, the run still "running"
 
     shown = outbound("runs", "show", "run-1", "--journal", str(path))
+    assert shown.stdout.splitlines()[0] == "run run-1  killed"  # it has no exit code
     assert shown.stdout.splitlines()[5:8] == [
         "STEP     STATUS  CALLS  ITEMS  OK  SKIPPED  FAILED  RETRIES",
         "tasks    ok      1      1      1   0        0       0",
         "reserve  killed  3      2      2   0        0       -"]
+    assert "calls: 3 ok, 1 no outcome\n" in shown.stdout
+
+
+def test_runs_show_tells_failed_calls_the_run_went_on_from(in_repo: Path, tmp_path: Path,
+                                                           ) -> None:
+    """A poll of a call's result fails until the call has ended: those failures are no
+    failure of the run, and runs show says the item tried again."""
+    journal = str(tmp_path / "journal.sqlite")
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "-q", "--journal",
+                    journal).exit_code == 0
+    shown = outbound("runs", "show", "latest", "--journal", journal)
+    whole = json.loads(outbound("runs", "show", "latest", "--journal", journal, "--format",
+                                "json").stdout)
+    polls = whole["calls"]["failed"]
+    assert polls > 0 and whole["calls_tried_again"] == {"failed": polls}
+    assert f"calls: {whole['calls']['ok']} ok, {polls} failed (all tried again)\n" in shown.stdout
+
+
+def test_failed_calls_not_tried_again_are_told_plainly(tmp_path: Path) -> None:
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text("""\
+playbook_version: 1
+name: unknown calls
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: results
+    for_each: ["404", "405", "406"]
+    as: call_id
+    max_failures: 100%
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ call_id }}"}
+""")
+    journal = str(tmp_path / "journal.sqlite")
+    assert outbound("run", str(playbook), "--sim", "-q", "--journal", journal).exit_code == 1
+    shown = outbound("runs", "show", "latest", "--journal", journal).stdout
+    assert "calls: 3 failed\n" in shown

@@ -224,6 +224,13 @@ class Journal(JournalFile):
         run["calls"] = dict(self.db.execute(
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
             "GROUP BY 1", (run_id,)).fetchall())
+        # of those not ok, how many the item went on from: a poll until the call has ended, a
+        # retry, a write reconciled and sent again (a later call of its item to its endpoint)
+        run["calls_tried_again"] = dict(self.db.execute(
+            "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls AS c WHERE run_id = ? "
+            "AND outcome IS NOT 'ok' AND EXISTS (SELECT 1 FROM calls AS later WHERE "
+            "later.run_id = c.run_id AND later.step = c.step AND later.iteration = c.iteration "
+            "AND later.endpoint = c.endpoint AND later.id > c.id) GROUP BY 1", (run_id,)))
         return run
 
     def _unfinished_steps(self, run_id: str, run_status: str,

@@ -81,6 +81,13 @@ def _failures_by_reason(failures: Sequence[Mapping[str, Any]]) -> list[str]:
                                          table([["ITEMS", "STEP", "REASON"], *rows]).splitlines())]
 
 
+def _calls(count: int, outcome: str, tried_again: int | None) -> str:
+    """`8 failed (all tried again)`: calls a poll or a retry went on from are no failure."""
+    again = "" if not tried_again else (
+        " (all tried again)" if tried_again == count else f" ({tried_again} tried again)")
+    return f"{count} {outcome}{again}"
+
+
 def _why(reason: str) -> str:
     """A failed item's reason without the `iteration N: ` it starts with (said already)."""
     said = ITEM_REASON.match(reason)
@@ -88,7 +95,8 @@ def _why(reason: str) -> str:
 
 
 def run_text(run: Mapping[str, Any]) -> str:
-    out = [f"run {run['run_id']}  {run['status']} (exit {run['exit_code']})",
+    ended = f" (exit {run['exit_code']})" if run["exit_code"] is not None else ""  # running
+    out = [f"run {run['run_id']}  {run['status']}{ended}",
            f"playbook {run['playbook']}  ({run['file']})",
            f"started {_when(run['started_at'])} UTC, took {_took(run)}"
            + (f", resumed {run['resumed']}x" if run["resumed"] else ""),
@@ -99,8 +107,9 @@ def run_text(run: Mapping[str, Any]) -> str:
               "-" if s["retries"] is None else str(s["retries"])]
              for s in run["steps"]]
     out += [table(rows), ""]
-    out.append("calls: " + (", ".join(f"{n} {outcome}" for outcome, n in run["calls"].items())
-                            or "none"))
+    calls = sorted(run["calls"].items(), key=lambda counted: counted[0] != "ok")  # ok first
+    out.append("calls: " + (", ".join(_calls(n, outcome, run["calls_tried_again"].get(outcome))
+                                      for outcome, n in calls) or "none"))
     out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
         where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
