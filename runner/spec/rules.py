@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner.errors import JsonPath
+from runner.spec.fields import documented_fields
 from runner.spec.model import Endpoint, Spec
 from runner.validation import suggest
 
@@ -58,17 +59,20 @@ def _pagination_problems(endpoint: Endpoint, where: JsonPath) -> Iterator[Proble
             yield ((*where, "pagination", key),
                    f"pagination param {param!r} must be in the query or the body", False)
     for key, dotted in (("items", pagination.items), ("total", pagination.total)):
-        if dotted and not _schema_has_field(endpoint.response_schema, dotted):
+        missing = _missing_field(endpoint.response_schema, dotted) if dotted else None
+        if missing is not None:
             yield ((*where, "pagination", key),
-                   f"pagination {key} {dotted!r} is not a field of the response schema", False)
+                   f"pagination {key} {dotted!r} is not a field of the response schema"
+                   + missing, False)
 
 
 def _value_problems(endpoint: Endpoint, where: JsonPath) -> Iterator[Problem]:
     for name, paths in endpoint.values.items():
         for i, dotted in enumerate(paths):
-            if not _schema_has_field(endpoint.response_schema, dotted):
+            missing = _missing_field(endpoint.response_schema, dotted)
+            if missing is not None:
                 yield ((*where, "values", name, "from", i),
-                       f"{dotted!r} is not a field of the response schema", False)
+                       f"{dotted!r} is not a field of the response schema" + missing, False)
 
 
 def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iterator[Problem]:
@@ -87,9 +91,10 @@ def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iter
                    f"{reconcile.via} has no param {param!r}" + suggest(param, via.params), True)
     item_schema = _item_schema(via)
     for item_field in [*reconcile.match, *reconcile.values.values()]:
-        if not _schema_has_field(item_schema, item_field):
+        missing = _missing_field(item_schema, item_field)
+        if missing is not None:
             yield ((*where, "reconcile", "match", item_field),
-                   f"the items of {reconcile.via} have no field {item_field!r}", True)
+                   f"the items of {reconcile.via} have no field {item_field!r}" + missing, True)
 
 
 def _result_code_problems(spec: Spec, raw: Mapping[str, Any], where: JsonPath) -> Iterator[Problem]:
@@ -167,15 +172,16 @@ def _stray_keywords(schema: Any, at: JsonPath) -> Iterator[Problem]:
             yield from _stray_keywords(sub, (*at, key, index))
 
 
-def _schema_has_field(schema: Mapping[str, Any], dotted: str) -> bool:
-    """Whether `dotted` (a.b.c) names a property the schema declares, through nesting."""
+def _missing_field(schema: Mapping[str, Any], dotted: str) -> str | None:
+    """None when `dotted` (a.b.c) names a property the schema declares, through nesting (and
+    its branches); else what it might have meant ("; did you mean 'tasks'?", or "")."""
     current: Any = schema
     for part in dotted.split("."):
-        properties = current.get("properties", {}) if isinstance(current, Mapping) else {}
-        if part not in properties:
-            return False
-        current = properties[part]
-    return True
+        fields = documented_fields(current) or {}
+        if part not in fields:
+            return suggest(part, fields)
+        current = fields[part]
+    return None
 
 
 def _item_schema(endpoint: Endpoint) -> Mapping[str, Any]:
