@@ -166,6 +166,21 @@ def test_a_retry_that_gave_up_on_vendor_errors_says_so(tmp_path: Path) -> None:
                                  "answered 9: the job does not exist (the vendor says: not now)")
 
 
+@pytest.mark.parametrize(("status", "calls"), [(401, 1), (403, 1), (400, 1), (404, 3)])
+def test_a_poll_stops_at_an_answer_asking_again_cannot_change(tmp_path: Path, status: int,
+                                                               calls: int) -> None:
+    """Credentials refused or a request called malformed would fail every poll the same way
+    (every minute, for half an hour); a 404 may be a 'not yet', polled on."""
+    vendor = ScriptedVendor(detail_status=status)
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "3"))
+    assert result.exit_code == 1
+    assert vendor.calls["GET jobs"] == calls
+    said = ("retry stopped at attempt 1 of 3 (asking again cannot change this answer)"
+            if calls == 1 else "retry gave up after 3 attempts")
+    assert str(result.error).startswith(f"step job, {said}: testvendor.job.detail answered "
+                                        f"HTTP {status}: ")
+
+
 def test_fail_when_stops_retrying_early(tmp_path: Path) -> None:
     vendor = ScriptedVendor(pending_polls=1, final_state="failed")
     result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "9"))

@@ -17,7 +17,10 @@ from runner.engine.services import ServiceClient
 from runner.errors import (
     ExpectationFailed,
     Finding,
+    HTTPStatusError,
     RunError,
+    TransportError,
+    VendorError,
 )
 from runner.journal import Journal
 from runner.playbook import Step, duration_of
@@ -25,6 +28,25 @@ from runner.spec import READ_KINDS, Endpoint
 from runner.templating import Template, compared
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
+
+
+STATUSES_THAT_PASS = frozenset({404, 408, 409, 425})  # not there yet, busy, too early
+
+
+def may_pass(error: RunError) -> bool:
+    """Whether a poll (`retry`) goes on after a failed call: the vendor's no may be a not yet
+    (a business code such as iSales' "no such call record" before the call is made, a 404,
+    a server error or no answer its service's `retries` gave up on). Credentials refused, a
+    request the vendor calls malformed, an answer that breaks its spec or a journal that
+    cannot be written stop it at once: polled every minute, they would fail the same way for
+    half an hour. (The specs' codes do not say which business codes are final: all pass.)"""
+    if isinstance(error, VendorError):
+        return True
+    if isinstance(error, TransportError):
+        return error.retryable
+    if isinstance(error, HTTPStatusError):
+        return error.retryable or error.status in STATUSES_THAT_PASS
+    return False
 
 
 @dataclass
@@ -103,6 +125,10 @@ class Caller:
                 if last:
                     if retry.attempts > 1:
                         error.add_context(f"retry gave up after {retry.attempts} attempts")
+                    raise
+                if not may_pass(error):
+                    error.add_context(f"retry stopped at attempt {attempt} of {retry.attempts}"
+                                      " (asking again cannot change this answer)")
                     raise
             else:
                 local = response_scope(scope, checked, None)
