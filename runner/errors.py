@@ -188,6 +188,7 @@ class VendorError(RunError):
     code: str = ""
     retryable: bool = False
     throttle: bool = False
+    final: bool = False  # asking again cannot change it (the spec says so)
     body: object = None
 
 

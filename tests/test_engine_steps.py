@@ -181,6 +181,15 @@ def test_a_poll_stops_at_an_answer_asking_again_cannot_change(tmp_path: Path, st
                                         f"HTTP {status}: ")
 
 
+def test_a_poll_stops_at_a_code_the_spec_calls_final(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(detail_codes=["9", "10", "9"])  # not yet; then malformed: final
+    result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "5"))
+    assert vendor.calls["GET jobs"] == 2
+    assert str(result.error) == (
+        "step job, retry stopped at attempt 2 of 5 (asking again cannot change this answer): "
+        "testvendor.job.detail answered 10: the job id is malformed (the vendor says: not now)")
+
+
 def test_fail_when_stops_retrying_early(tmp_path: Path) -> None:
     vendor = ScriptedVendor(pending_polls=1, final_state="failed")
     result, _ = run_steps(tmp_path, vendor, POLL.replace("ATTEMPTS", "9"))

@@ -37,11 +37,11 @@ def may_pass(error: RunError) -> bool:
     """Whether a poll (`retry`) goes on after a failed call: the vendor's no may be a not yet
     (a business code such as iSales' "no such call record" before the call is made, a 404,
     a server error or no answer its service's `retries` gave up on). Credentials refused, a
-    request the vendor calls malformed, an answer that breaks its spec or a journal that
-    cannot be written stop it at once: polled every minute, they would fail the same way for
-    half an hour. (The specs' codes do not say which business codes are final: all pass.)"""
+    request the vendor calls malformed (a code the spec marks `final`), an answer that breaks
+    its spec or a journal that cannot be written stop it at once: polled every minute, they
+    would fail the same way for half an hour."""
     if isinstance(error, VendorError):
-        return True
+        return not error.final
     if isinstance(error, TransportError):
         return error.retryable
     if isinstance(error, HTTPStatusError):

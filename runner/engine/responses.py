@@ -128,7 +128,8 @@ def _check_envelope(spec: Spec, endpoint: Endpoint, body: Any, code: Any) -> Non
         message += f" (the vendor says: {str(said)[:200]})"
     raise VendorError([Finding(Location(), message)], code=code,
                       retryable=bool(known and known.retryable),
-                      throttle=bool(known and known.throttle), body=body)
+                      throttle=bool(known and known.throttle),
+                      final=bool(known and known.final), body=body)
 
 
 def _clock_hint(spec: Spec) -> str:

@@ -119,7 +119,9 @@ def endpoint_json(endpoint: Endpoint) -> str:
 
 
 def _retried(code: ResultCode, endpoint: Endpoint) -> str:
-    """What the engine does on the code (`sent_again`)."""
+    """What the engine does on the code (`sent_again`; a poll's `may_pass`)."""
+    if code.final:
+        return " (final: a poll stops at it)"
     if not code.retryable:
         return ""
     if not sent_again(endpoint.kind, code.retryable, code.throttle):

@@ -94,7 +94,8 @@ def _endpoint(service: str, name: str, raw: Mapping[str, Any],
         merged[code] = ResultCode(code, override.get("meaning", base.meaning),
                                   override.get("retryable", base.retryable),
                                   override.get("throttle", base.throttle),
-                                  override.get("http_status", base.http_status))
+                                  override.get("http_status", base.http_status),
+                                  override.get("final", base.final))
     return Endpoint(
         service=service, name=name, kind=raw["kind"], method=raw["method"], path=raw["path"],
         params={n: Param(n, p["in"], p.get("required", False), p["schema"],
@@ -115,7 +116,7 @@ def _endpoint(service: str, name: str, raw: Mapping[str, Any],
 
 def _result_code(code: str, raw: Mapping[str, Any]) -> ResultCode:
     return ResultCode(code, raw["meaning"], raw.get("retryable", False),
-                      raw.get("throttle", False), raw.get("http_status"))
+                      raw.get("throttle", False), raw.get("http_status"), raw.get("final", False))
 
 
 def _pagination(raw: Mapping[str, Any] | None) -> Pagination | None:

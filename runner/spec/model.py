@@ -53,6 +53,7 @@ class ResultCode:
     retryable: bool = False
     throttle: bool = False
     http_status: int | None = None
+    final: bool = False  # asking again cannot change it: a poll stops at it
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from runner.errors import JsonPath
 from runner.spec.fields import documented_fields
-from runner.spec.model import Endpoint, Spec
+from runner.spec.model import Endpoint, ResultCode, Spec
 from runner.validation import suggest
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -17,13 +17,15 @@ Problem = tuple[JsonPath, str, bool]  # (where, message, located at the key)
 
 
 def semantic_findings(spec: Spec, raw: Mapping[str, Any]) -> Iterator[Problem]:
+    for code, known in spec.result_codes.items():
+        yield from _contradictions(known, ("result_codes", code))
     for name, endpoint in spec.endpoints.items():
         where: JsonPath = ("endpoints", name)
         yield from _path_placeholder_problems(endpoint, where)
         yield from _pagination_problems(endpoint, where)
         yield from _value_problems(endpoint, where)
         yield from _reconcile_problems(spec, endpoint, where)
-        yield from _result_code_problems(spec, raw["endpoints"][name], where)
+        yield from _result_code_problems(spec, endpoint, raw["endpoints"][name], where)
         yield from _example_problems(spec, endpoint, where)
         for param in endpoint.params.values():
             yield from _stray_keywords(param.schema, (*where, "params", param.name, "schema"))
@@ -97,11 +99,21 @@ def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iter
                    f"the items of {reconcile.via} have no field {item_field!r}" + missing, True)
 
 
-def _result_code_problems(spec: Spec, raw: Mapping[str, Any], where: JsonPath) -> Iterator[Problem]:
+def _result_code_problems(spec: Spec, endpoint: Endpoint, raw: Mapping[str, Any],
+                          where: JsonPath) -> Iterator[Problem]:
     for code, override in raw.get("result_codes", {}).items():
         if code not in spec.result_codes and "meaning" not in override:
             yield ((*where, "result_codes", code), f"result code {code} is not in the service's "
                    "result_codes table, so it needs its own meaning", True)
+        elif code not in spec.result_codes or override.keys() & {"retryable", "final"}:
+            yield from _contradictions(endpoint.result_codes[code],
+                                       (*where, "result_codes", code))
+
+
+def _contradictions(code: ResultCode, where: JsonPath) -> Iterator[Problem]:
+    if code.retryable and code.final:
+        yield (where, f"result code {code.code} is both retryable (worth sending again) and "
+               "final (asking again cannot change it): keep one", True)
 
 
 def _example_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iterator[Problem]:
