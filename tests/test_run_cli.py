@@ -107,7 +107,11 @@ def test_dry_run_shows_the_requests_and_sends_nothing(in_repo: Path) -> None:
     assert "  plan  confirm  POST /rest/isales/v1/openapi/campaigns/8/appoint/list" in lines
     assert "  ----  reserve: not planned, its requests depend on the responses of " \
            "steps.running" in lines
-    assert lines[-1] == "dry run done: nothing was sent"
+    done = ("dry run done: 2 requests planned (2 lists), 2 steps not planned (they depend on "
+            "answers); nothing was sent")  # what a real run would send, counted
+    assert lines[-1] == done
+    quiet = outbound("run", SHIPPED[0], "--dry-run", "-q")
+    assert quiet.stdout == done + "\n"  # a cron log must not read it as a run that went ok
 
 
 def test_a_dry_run_cannot_draw_an_html_report_or_record(in_repo: Path, tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ class PlannedRequest:
     step: str
     iteration: int | None
     endpoint: str
+    kind: str  # the endpoint's: list, create, detail, ...
     method: str
     url: str
     headers: Mapping[str, str]

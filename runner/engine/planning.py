@@ -76,7 +76,8 @@ def _first_page(step: Step, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _planned(step: Step, index: int | None, request: OutgoingRequest) -> PlannedRequest:
-    return PlannedRequest(step.id, index, request.endpoint.qualified_name, request.method,
+    return PlannedRequest(step.id, index, request.endpoint.qualified_name,
+                          request.endpoint.kind, request.method,
                           request.describe().split(" ", 1)[1], dict(request.headers),
                           request.body)
 

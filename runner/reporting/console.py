@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
@@ -48,8 +49,16 @@ class ConsoleReporter:
         self.began: dict[str, float] = {}
         self.finished: list[StepFinished] = []
         self.shown = 0.0
+        self.planned: Counter[str] = Counter()  # --dry-run: requests by endpoint kind
+        self.not_planned = 0  # steps
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):  # told at the end, even with --quiet
+            self.dry_run, self.run_id = event.dry_run, event.run_id
+        elif isinstance(event, PlannedRequest):
+            self.planned[event.kind] += 1
+        elif isinstance(event, NotPlanned):
+            self.not_planned += 1
         handler = getattr(self, f"_on_{type(event).__name__}", None)
         if handler is not None and not (self.quiet and not isinstance(event, RunFinished)):
             handler(event)
@@ -61,8 +70,6 @@ class ConsoleReporter:
         self.out.flush()
 
     def _on_RunStarted(self, event: RunStarted) -> None:
-        self.dry_run = event.dry_run
-        self.run_id = event.run_id
         mode = "dry run, nothing is sent" if event.dry_run else \
             "embedded simulator" if event.simulated else "live"
         if event.dry_run and event.shard:  # a run's shard is told beside its run id
@@ -150,6 +157,18 @@ class ConsoleReporter:
         for line in table(rows).splitlines():
             self._write("  " + line)
 
+    def _planned_text(self) -> str:
+        """`dry run done: 3001 requests planned (1 list, 3000 creates), ...`: what a run would
+        send, as a plan's last line says how much it would change."""
+        total = sum(self.planned.values())
+        kinds = ", ".join(f"{n} {kind}{'s' * (n != 1)}" for kind, n in self.planned.items())
+        text = f"dry run done: {total} request{'s' * (total != 1)} planned"
+        text += f" ({kinds})" if kinds else ""
+        if self.not_planned:
+            text += (f", {self.not_planned} step{'s' * (self.not_planned != 1)} not planned "
+                     "(they depend on answers)")
+        return text + "; nothing was sent"
+
     def _on_RunFinished(self, event: RunFinished) -> None:
         self._summary()
         if event.status == "paused":
@@ -159,7 +178,7 @@ class ConsoleReporter:
             self._write(f"run failed after {event.duration:.2f}s")
             return
         if self.dry_run:
-            self._write("dry run done: nothing was sent")
+            self._write(self._planned_text())
             return
         if event.outputs and not self.quiet:
             for line in outputs_text(event.outputs, self.run_id):
