@@ -116,6 +116,26 @@ def test_json_reports_match_the_shipped_schema(in_repo: Path, tmp_path: Path,
             ("reserve", "partial"), ("listed", "ok")]
 
 
+def test_a_dry_runs_report_lists_each_request_it_would_send(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTE", "internal-note-7f3a")  # a secret: masked in the plan too
+    playbook, report = tmp_path / "p.yaml", tmp_path / "plan.json"
+    playbook.write_text(BLOCKLISTED.replace('"{{ number }}",', '"{{ number }}", remark: '
+                                            '"{{ secret(\'NOTE\') }}",'))
+    result = outbound("run", str(playbook), "--dry-run", "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert file_schema("report").issues(document) == []
+    planned = document["planned"]
+    assert [(p["step"], p["iteration"], p["kind"], p["body"]["calledNo"], p["body"]["remark"])
+            for p in planned[:4]] == [("reserve", n, "create", number, "[redacted]") for n, number
+                                      in enumerate(["13800000001", "99900000002", "13800000003",
+                                                    "99900000004"])]
+    assert [(p["step"], p["kind"]) for p in planned[4:]] == [("listed", "list")]
+    assert planned[0]["url"] == "/rest/isales/v1/openapi/campaigns/8/appoint/create"
+    assert "internal-note-7f3a" not in report.read_text()
+
+
 def test_merge_refuses_a_report_twice_or_of_another_playbook(in_repo: Path,
                                                              tmp_path: Path) -> None:
     shard, other, merged = tmp_path / "s1.json", tmp_path / "o.json", tmp_path / "m.json"

@@ -10,6 +10,7 @@ from typing import Any
 from runner.engine.events import (
     CallFinished,
     Event,
+    PlannedRequest,
     RunFinished,
     RunStarted,
     StepFinished,
@@ -35,6 +36,13 @@ class JsonReport:
                                  inputs=dict(event.inputs), dry_run=event.dry_run,
                                  simulated=event.simulated,
                                  started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            if event.dry_run:
+                self.document["planned"] = []
+        elif isinstance(event, PlannedRequest):
+            self.document["planned"].append({
+                "step": event.step, "iteration": event.iteration, "endpoint": event.endpoint,
+                "kind": event.kind, "method": event.method, "url": event.url,
+                "body": dict(event.body) if event.body is not None else None})
         elif isinstance(event, CallFinished):
             codes = self.results.setdefault(event.step, {})
             key = event.result_code or (f"HTTP {event.status}" if event.status else "no answer")
