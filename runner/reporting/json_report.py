@@ -39,7 +39,7 @@ class JsonReport:
             if event.dry_run:
                 self.document["planned"] = []
         elif isinstance(event, PlannedRequest):
-            self.document["planned"].append({
+            self.document.setdefault("planned", []).append({
                 "step": event.step, "iteration": event.iteration, "endpoint": event.endpoint,
                 "kind": event.kind, "method": event.method, "url": event.url,
                 "body": dict(event.body) if event.body is not None else None})
