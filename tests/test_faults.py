@@ -154,6 +154,18 @@ def test_a_thousand_reservations_ride_through_flaky_reads(in_repo: Path, tmp_pat
     assert steps["results"]["retries"] > 100  # 17% of reads were struck, and retried
 
 
+def test_a_read_that_never_answers_says_how_often_it_was_tried(in_repo: Path,
+                                                                tmp_path: Path) -> None:
+    """A read is sent again when it times out; when no attempt was answered, the error says
+    how many were made, and not that the outcome is unknown (a read changes nothing)."""
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("faults:\n  - {kind: timeout, on: task.page}\n")
+    result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults", str(plan))
+    assert result.exit_code == 1
+    assert result.stderr == ("error: step running, tried 4 times: speech-openapi.task.page: no "
+                             "answer in time (ReadTimeout)\n")
+
+
 def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path: Path) -> None:
     plan = tmp_path / "faults.yaml"
     plan.write_text("faults:\n  - {kind: http_eror, rate: 2}\n")

@@ -35,7 +35,7 @@ from runner.errors import (
     VendorError,
 )
 from runner.playbook import DEFAULT_TIMEOUTS, Retries, Timeouts
-from runner.spec import Spec, sent_again
+from runner.spec import READ_KINDS, Spec, sent_again
 
 MAX_RETRY_AFTER = 120.0  # a Retry-After longer than this fails the call instead of waiting
 
@@ -121,6 +121,8 @@ class ServiceClient:
                 wait = self._retry_wait(error, attempt, request.endpoint.kind, policy)
                 if wait is None:
                     error.retries = attempt - 1
+                    if attempt > 1:
+                        error.add_context(f"tried {attempt} times")
                     raise
                 await self.clock.sleep(wait)
         raise AssertionError("unreachable")  # the last attempt re-raises
@@ -162,6 +164,8 @@ class ServiceClient:
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
         name = request.endpoint.qualified_name
+        # a read changes nothing at the vendor: what became of it does not matter
+        unknown = "" if request.endpoint.kind in READ_KINDS else "; the outcome is unknown"
         started = time.perf_counter()
         try:
             # Yield once before sending: the workers whose answers came in this turn all
@@ -176,8 +180,8 @@ class ServiceClient:
                     status, headers, content = await self._exchange(request, limits)
         except (TimeoutError, DeadlinePassed):
             raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
-                                          f"total timeout of {limits.total:g}s; the outcome is "
-                                          "unknown")]) from None
+                                          f"total timeout of {limits.total:g}s{unknown}")]
+                                 ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
             hint = ("; the vendor's certificate is not trusted here: if it is the vendor's "
@@ -188,12 +192,11 @@ class ServiceClient:
                                  reached_server=False, retryable=not untrusted) from None
         except httpx.TimeoutException as exc:
             raise TransportError([Finding(Location(), f"{name}: no answer in time "
-                                          f"({type(exc).__name__}); the outcome is unknown")]
-                                 ) from None
+                                          f"({type(exc).__name__}){unknown}")]) from None
         except httpx.TransportError as exc:
             raise TransportError([Finding(Location(), f"{name}: the connection failed "
-                                          f"({exc or type(exc).__name__}); the outcome is "
-                                          "unknown")]) from None
+                                          f"({exc or type(exc).__name__}){unknown}")]
+                                 ) from None
         if len(content) > self.max_response:
             raise ResponseInvalid([Finding(Location(), (
                 f"{name} answered more than {self.max_response} bytes (max_response); "
