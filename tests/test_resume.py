@@ -413,6 +413,24 @@ def test_a_run_sought_in_another_shards_journal_is_pointed_to(in_repo: Path, tmp
             "it)\n"))
 
 
+def test_a_shard_given_its_journal_keeps_it_there(in_repo: Path, tmp_path: Path,
+                                                  own_journal: Path) -> None:
+    """Shards journal beside the default journal under names of their own; a `--journal`
+    named on the command line is the shard's file as named."""
+    named = tmp_path / "campaign.sqlite"
+    result = outbound("run", PLAYBOOK, "--sim", "--var", "count=4", "--shard", "2/2",
+                      "--journal", str(named))
+    assert result.exit_code == 0, result.output
+    listed = json.loads(outbound("runs", "list", "--journal", str(named), "--format",
+                                 "json").stdout)
+    assert [run["run_id"] for run in listed] == [_run_id(result.stdout)]
+    assert sorted(p.name for p in tmp_path.glob("campaign*.sqlite")) == ["campaign.sqlite"]
+    defaulted = outbound("run", PLAYBOOK, "--sim", "-q", "--var", "count=4", "--shard", "2/2")
+    assert defaulted.exit_code == 0, defaulted.output
+    assert sorted(p.name for p in own_journal.parent.glob("*.sqlite")) == [
+        "journal.shard-2-of-2.sqlite"]
+
+
 def test_an_item_always_lands_in_the_same_one_shard() -> None:
     from runner.engine.items import Shard
 
