@@ -166,6 +166,45 @@ def test_a_read_that_never_answers_says_how_often_it_was_tried(in_repo: Path,
                              "answer in time (ReadTimeout)\n")
 
 
+def test_an_answer_nested_deeper_than_any_vendors_is_refused(served: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              in_repo: Path) -> None:
+    """An answer nested hundreds of levels deep (a broken gateway's garbage) fails its call as
+    an invalid answer, saying why. Kept as an output, it broke the run's own walks of it: an
+    internal error, the run journaled as interrupted."""
+    playbook = tmp_path / "page.yaml"
+    playbook.write_text(
+        "playbook_version: 1\nname: one page\nservices:\n  speech:\n"
+        "    spec: speech-openapi\n    base_url: '{{ env.SPEECH_URL }}'\n"
+        "    credentials: {app_id: '{{ env.SPEECH_APP_ID }}', private_key: "
+        "\"{{ secret('SPEECH_PRIVATE_KEY') }}\"}\n"
+        "steps:\n  - id: page\n    call: speech.task.page\n    params: {pageSize: 2, pageNum: 1}\n"
+        "    outputs: {page: '{{ response }}'}\noutputs: {page: '{{ steps.page.outputs.page }}'}\n")
+    deep: Any = []
+    for _ in range(900):
+        deep = [deep]
+    _control(served, "PUT", "/_sim/faults", {"faults": [
+        {"kind": "drift", "action": "add", "field": "extra", "value": deep, "on": "task.page"}]})
+    use_simulator(monkeypatch, served)
+    result = outbound("run", str(playbook))
+    _control(served, "PUT", "/_sim/faults", {"faults": []})
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: step page: speech-openapi.task.page answered HTTP 200 "
+                                    "with a body that is nested more than 64 levels deep: ")
+    shown = outbound("runs", "show", "latest")
+    assert "nested more than 64 levels deep" in shown.stdout and "interrupted" not in shown.stdout
+
+
+def test_an_answer_past_the_parsers_own_depth_is_refused_the_same_way() -> None:
+    from runner.engine.responses import MAX_DEPTH, TooDeep, decoded
+
+    assert decoded(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
+    assert decoded(b'{"a": "' + b"[" * 1000 + b'"}') == {"a": "[" * 1000}  # brackets in text
+    for depth in (MAX_DEPTH + 1, 100_000):  # the second, json.loads cannot parse at all
+        with pytest.raises(TooDeep):
+            decoded(b"[" * depth + b"]" * depth)
+
+
 def test_a_fault_plan_that_breaks_its_schema_is_refused(in_repo: Path, tmp_path: Path) -> None:
     plan = tmp_path / "faults.yaml"
     plan.write_text("faults:\n  - {kind: http_eror, rate: 2}\n")

@@ -24,7 +24,7 @@ from runner.contract.drift import (
     missing_documented,
 )
 from runner.engine.launch import execute
-from runner.engine.responses import dig
+from runner.engine.responses import decoded, dig
 from runner.engine.services import Exchange
 from runner.errors import (
     FileError,
@@ -129,8 +129,8 @@ def cassette_of(exchange: Exchange) -> Cassette:
     """An exchange as a cassette: the answer decoded, the request described."""
     request = exchange.request
     try:
-        body: Any = json.loads(exchange.content)
-    except (ValueError, UnicodeDecodeError):
+        body: Any = decoded(exchange.content)
+    except (ValueError, UnicodeDecodeError):  # kept as the text, which drift calls not JSON
         body = exchange.content.decode("utf-8", errors="replace")
     return Cassette(request.endpoint.qualified_name, request.method, request.describe(),
                     exchange.status, round(exchange.seconds, 4), body)
@@ -201,7 +201,7 @@ def _read_cassettes(folder: Path) -> list[Cassette]:
     cassettes = []
     for path in files:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = decoded(path.read_bytes())
         except (OSError, ValueError) as exc:
             raise FileError([Finding(Location(str(path)), f"not a cassette ({exc})")]) from None
         if not isinstance(raw, dict) or sorted(raw) != sorted(fields):

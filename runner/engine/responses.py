@@ -97,17 +97,53 @@ def named_values(endpoint: Endpoint, body: Any) -> dict[str, Any]:
             for key, paths in endpoint.values.items()}
 
 
-def _decode(name: str, status: int, content: bytes, retry_after: float | None) -> Any:
+MAX_DEPTH = 64  # how deep an answer may nest: no vendor's does; every walk of one recurses
+
+
+class TooDeep(ValueError):
+    """JSON nested past MAX_DEPTH."""
+
+    def __str__(self) -> str:
+        return f"nested more than {MAX_DEPTH} levels deep"
+
+
+def decoded(content: bytes) -> Any:
+    """A JSON answer; ValueError (TooDeep: nested past MAX_DEPTH) or UnicodeDecodeError if it
+    cannot be one. An answer nested thousands deep broke the parser, and hundreds deep, each
+    later walk of it (redaction, reports): a vendor's garbage, not a bug of ours."""
     try:  # not orjson: it reads an integer past 64 bits as a float, losing digits of an id
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(content)
+    except RecursionError:
+        raise TooDeep from None
+    # Fewer brackets than MAX_DEPTH cannot nest past it: a small answer is not walked.
+    if content.count(b"[") + content.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
+        raise TooDeep
+    return body
+
+
+def _depth(body: Any) -> int:
+    """How deep `body` nests (a scalar: 0), counted to one level past MAX_DEPTH at most."""
+    deepest, stack = 0, [(body, 1)] if isinstance(body, dict | list) else []
+    while stack and deepest <= MAX_DEPTH:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        inside = value.values() if isinstance(value, dict) else value
+        stack += [(v, depth + 1) for v in inside if isinstance(v, dict | list)]
+    return deepest
+
+
+def _decode(name: str, status: int, content: bytes, retry_after: float | None) -> Any:
+    try:
+        return decoded(content)
+    except (ValueError, UnicodeDecodeError) as error:
         if status >= 400:
             raise HTTPStatusError([Finding(Location(), f"{name} answered HTTP {status}: "
                                            f"{_STATUS_MEANING.get(status, _status_class(status))}"
                                            + _excerpt_suffix(content))], status=status,
                                  retry_after=retry_after) from None
+        why = error if isinstance(error, TooDeep) else "not JSON"
         raise ResponseInvalid([Finding(Location(), f"{name} answered HTTP {status} with a body "
-                                       f"that is not JSON: {_excerpt(content)}")]) from None
+                                       f"that is {why}: {_excerpt(content)}")]) from None
 
 
 def _check_envelope(spec: Spec, endpoint: Endpoint, body: Any, code: Any) -> None:
