@@ -166,42 +166,66 @@ def test_a_read_that_never_answers_says_how_often_it_was_tried(in_repo: Path,
                              "answer in time (ReadTimeout)\n")
 
 
-def test_an_answer_nested_deeper_than_any_vendors_is_refused(served: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch,
-                                                              in_repo: Path) -> None:
-    """An answer nested hundreds of levels deep (a broken gateway's garbage) fails its call as
-    an invalid answer, saying why. Kept as an output, it broke the run's own walks of it: an
-    internal error, the run journaled as interrupted."""
-    playbook = tmp_path / "page.yaml"
-    playbook.write_text(
-        "playbook_version: 1\nname: one page\nservices:\n  speech:\n"
-        "    spec: speech-openapi\n    base_url: '{{ env.SPEECH_URL }}'\n"
-        "    credentials: {app_id: '{{ env.SPEECH_APP_ID }}', private_key: "
-        "\"{{ secret('SPEECH_PRIVATE_KEY') }}\"}\n"
-        "steps:\n  - id: page\n    call: speech.task.page\n    params: {pageSize: 2, pageNum: 1}\n"
-        "    outputs: {page: '{{ response }}'}\noutputs: {page: '{{ steps.page.outputs.page }}'}\n")
-    deep: Any = []
-    for _ in range(900):
-        deep = [deep]
+ONE_PAGE = """\
+playbook_version: 1
+name: one page
+services:
+  speech:
+    spec: speech-openapi
+    base_url: "{{ env.SPEECH_URL }}"
+    credentials:
+      app_id: "{{ env.SPEECH_APP_ID }}"
+      private_key: "{{ secret('SPEECH_PRIVATE_KEY') }}"
+steps:
+  - id: page
+    call: speech.task.page
+    params: {pageSize: 2, pageNum: 1}
+    outputs: {page: "{{ response }}"}
+outputs: {page: "{{ steps.page.outputs.page }}"}
+"""
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    (_nested(900), "nested more than 64 levels deep"),
+    (float("nan"), "not JSON (NaN is no JSON value)"),
+], ids=["nested 900 deep", "NaN"])
+def test_an_answer_json_loads_takes_but_json_is_not_is_refused(
+        served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_repo: Path,
+        extra: Any, why: str) -> None:
+    """An answer nested hundreds of levels deep (a broken gateway's garbage), or holding a NaN
+    (no JSON value: a careless serializer's), fails its call as an invalid answer, saying why.
+    Kept as an output, the first broke the run's own walks of it (an internal error, the run
+    journaled as interrupted), and the second went into the JSON report as it came, which
+    then no JSON reader but Python's could read."""
+    playbook, report = tmp_path / "page.yaml", tmp_path / "report.json"
+    playbook.write_text(ONE_PAGE)
     _control(served, "PUT", "/_sim/faults", {"faults": [
-        {"kind": "drift", "action": "add", "field": "extra", "value": deep, "on": "task.page"}]})
+        {"kind": "drift", "action": "add", "field": "extra", "value": extra, "on": "task.page"}]})
     use_simulator(monkeypatch, served)
-    result = outbound("run", str(playbook))
+    result = outbound("run", str(playbook), "--report-json", str(report))
     _control(served, "PUT", "/_sim/faults", {"faults": []})
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith("error: step page: speech-openapi.task.page answered HTTP 200 "
-                                    "with a body that is nested more than 64 levels deep: ")
+                                    f"with a body that is {why}: ")
     shown = outbound("runs", "show", "latest")
-    assert "nested more than 64 levels deep" in shown.stdout and "interrupted" not in shown.stdout
+    assert why in shown.stdout and "interrupted" not in shown.stdout
+    json.loads(report.read_text(), parse_constant=pytest.fail)  # JSON as any reader takes it
 
 
 def test_an_answer_past_the_parsers_own_depth_is_refused_the_same_way() -> None:
-    from runner.engine.responses import MAX_DEPTH, TooDeep, decoded
+    from runner.engine.responses import MAX_DEPTH, NotJSON, decoded
 
     assert decoded(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
     assert decoded(b'{"a": "' + b"[" * 1000 + b'"}') == {"a": "[" * 1000}  # brackets in text
     for depth in (MAX_DEPTH + 1, 100_000):  # the second, json.loads cannot parse at all
-        with pytest.raises(TooDeep):
+        with pytest.raises(NotJSON, match='nested more than 64 levels deep'):
             decoded(b"[" * depth + b"]" * depth)
 
 

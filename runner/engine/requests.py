@@ -93,9 +93,23 @@ def _assemble(endpoint: Endpoint,
     content = b""
     if sections["body"] or endpoint.method in ("POST", "PUT", "PATCH"):
         body = sections["body"]
-        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                                 allow_nan=False).encode()
+        except ValueError:  # a number schema takes NaN; a vendor's JSON reader would not
+            raise RequestRejected([Finding(Location(), (
+                f"{endpoint.qualified_name} param {name}: NaN and Infinity are no JSON values"))
+                for name, value in body.items() if not _json_can_write(value)]) from None
     query = {name: _text(value) for name, value in sections["query"].items()}
     return OutgoingRequest(endpoint, endpoint.method, path, query, headers, body, content)
+
+
+def _json_can_write(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _text(value: Any) -> str:

@@ -100,24 +100,33 @@ def named_values(endpoint: Endpoint, body: Any) -> dict[str, Any]:
 MAX_DEPTH = 64  # how deep an answer may nest: no vendor's does; every walk of one recurses
 
 
-class TooDeep(ValueError):
-    """JSON nested past MAX_DEPTH."""
+class NotJSON(ValueError):
+    """An answer json.loads would take but JSON is not: its str says why."""
 
-    def __str__(self) -> str:
-        return f"nested more than {MAX_DEPTH} levels deep"
+
+def _no_constant(name: str) -> Any:
+    """`parse_constant` refusing NaN and Infinity: Python's, not JSON's (RFC 8259)."""
+    raise NotJSON(f"not JSON ({name} is no JSON value)")
+
+
+# Taken in, a NaN went on into the JSON report as it came, which no JSON reader but Python's
+# reads; a vendor's page is read as the other JSON readers (Hurl's, a browser's) read it.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def decoded(content: bytes) -> Any:
-    """A JSON answer; ValueError (TooDeep: nested past MAX_DEPTH) or UnicodeDecodeError if it
-    cannot be one. An answer nested thousands deep broke the parser, and hundreds deep, each
-    later walk of it (redaction, reports): a vendor's garbage, not a bug of ours."""
-    try:  # not orjson: it reads an integer past 64 bits as a float, losing digits of an id
-        body = json.loads(content)
+    """A JSON answer; ValueError (NotJSON says why) or UnicodeDecodeError if it is not one.
+    An answer nested thousands deep broke the parser, and hundreds deep, each later walk of it
+    (redaction, reports): a vendor's garbage, not a bug of ours."""
+    # not orjson: it reads an integer past 64 bits as a float, losing digits of an id
+    text = content.decode(json.detect_encoding(content), "surrogatepass")  # as json.loads
+    try:
+        body = _DECODER.decode(text)
     except RecursionError:
-        raise TooDeep from None
+        raise NotJSON(f"nested more than {MAX_DEPTH} levels deep") from None
     # Fewer brackets than MAX_DEPTH cannot nest past it: a small answer is not walked.
     if content.count(b"[") + content.count(b"{") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
-        raise TooDeep
+        raise NotJSON(f"nested more than {MAX_DEPTH} levels deep")
     return body
 
 
@@ -141,7 +150,7 @@ def _decode(name: str, status: int, content: bytes, retry_after: float | None) -
                                            f"{_STATUS_MEANING.get(status, _status_class(status))}"
                                            + _excerpt_suffix(content))], status=status,
                                  retry_after=retry_after) from None
-        why = error if isinstance(error, TooDeep) else "not JSON"
+        why = error if isinstance(error, NotJSON) else "not JSON"
         raise ResponseInvalid([Finding(Location(), f"{name} answered HTTP {status} with a body "
                                        f"that is {why}: {_excerpt(content)}")]) from None
 

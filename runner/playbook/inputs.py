@@ -91,8 +91,12 @@ def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:
         return text
     if kind in ("integer", "number", "boolean", "array", "object", "null"):
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_no_constant)
         except ValueError:
             return text  # left as text, so the schema check says what is wrong
     return text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")  # NaN, Infinity: Python's, not JSON's
 
