@@ -287,6 +287,24 @@ def test_a_header_param_with_a_line_break_is_never_sent(tmp_path: Path) -> None:
     assert not vendor.calls
 
 
+def test_a_header_param_that_is_not_ascii_is_never_sent(tmp_path: Path) -> None:
+    """It broke the HTTP client (an internal error); `| urlencode` makes it sendable."""
+    vendor = ScriptedVendor()
+    steps = ("  - id: job\n    call: v.job.detail\n"
+             "    params: {jobId: j1, X-Trace: \"{{ inputs.trace }}\"}\n")
+    inputs = "  trace: {type: string, default: 张三}\n"
+    result, _ = run_steps(tmp_path, vendor, steps, inputs=inputs)
+    assert result.exit_code == 2
+    assert str(result.error).endswith(
+        "testvendor.job.detail param X-Trace: a header's value is ASCII text, and '张三' is "
+        "not (`| urlencode` in the template percent-encodes it, if the vendor reads it so)")
+    assert not vendor.calls
+    encoded, _ = run_steps(tmp_path, vendor, steps.replace("trace }}", "trace | urlencode }}"),
+                           inputs=inputs)
+    assert encoded.exit_code == 0, encoded.error
+    assert vendor.headers[-1]["x-trace"] == "%E5%BC%A0%E4%B8%89"
+
+
 def test_expect_collects_every_failed_expectation(tmp_path: Path) -> None:
     steps = ("  - id: job\n    call: v.job.detail\n    params: {jobId: j1}\n"
              "    expect: [\"{{ response.state == 'done' }}\", \"{{ status == 201 }}\", "

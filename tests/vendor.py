@@ -32,6 +32,7 @@ class ScriptedVendor:
     page_bonus: int = 0  # extra items on every full page (a vendor ignoring the limit)
     calls: Counter[str] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each request, as sent
     in_flight: int = 0
     max_in_flight: int = 0
     latency: float = 0.001  # lets concurrent requests overlap, as on a network
@@ -44,6 +45,7 @@ class ScriptedVendor:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         await asyncio.sleep(self.latency)

@@ -75,11 +75,20 @@ def _problems(endpoint: Endpoint, location: ParamLocation, values: Mapping[str, 
         message = issue.message.replace(QUOTE_IT, " (a template rendered it: `| string` "
                                         "makes it text)")
         findings.append(Finding(Location(), f"{endpoint.qualified_name} {where}: {message}"))
-    if location == "header":  # a line break would end the header: a request smuggled after it
-        findings += [Finding(Location(), f"{endpoint.qualified_name} param {name}: a header's "
-                             "value cannot hold a line break") for name, value in values.items()
-                     if (only is None or name == only) and LINE_BREAK.search(_text(value))]
+    if location == "header":
+        findings += [Finding(Location(), f"{endpoint.qualified_name} param {name}: {why}")
+                     for name, value in values.items() if only is None or name == only
+                     if (why := _header_problem(_text(value)))]
     return findings
+
+
+def _header_problem(value: str) -> str | None:
+    if LINE_BREAK.search(value):  # it would end the header: a request smuggled after it
+        return "a header's value cannot hold a line break"
+    if not value.isascii():  # HTTP gives headers no encoding a vendor could be sure of
+        return (f"a header's value is ASCII text, and {value!r} is not (`| urlencode` in the "
+                "template percent-encodes it, if the vendor reads it so)")
+    return None
 
 
 def _assemble(endpoint: Endpoint,
