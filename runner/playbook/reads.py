@@ -46,17 +46,31 @@ class Reads:
     def with_item(self, step: Step) -> Reads:
         """With a for_each's item, where it is a lone `steps.<id>.items` (or outputs, or
         response) of an earlier step, or a lone `inputs.<name>`."""
-        lone = lone_list(step)
-        known: Known | None = None
-        if lone and lone["input"] in self.inputs:
-            known = Known(self.inputs[lone["input"]].schema, f"input {lone['input']!r}",
-                          _IN_INPUT)
-        elif lone and lone["step"]:
-            known = self._step_field(lone["step"], lone["field"])
+        known = self._looped(step)
         if known is None:
             return self
         item = Known(walk_fields(known.schema, ["[]"])[0], f"an item of {known.what}", known.fix)
         return Reads(self.inputs, self.earlier, {**self.names, step.loop_var: item})
+
+    def loop_problem(self, step: Step) -> str | None:
+        """Why a for_each cannot loop over what it names, where that is documented as neither
+        a list nor a mapping (an input of type string)."""
+        known = self._looped(step)
+        kinds = known.schema.get("type") if known and isinstance(known.schema, dict) else None
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if known is None or not kinds or {"array", "object"} & set(kinds):
+            return None
+        return (f"for_each loops over {known.what}, of type {' or '.join(kinds)}: it takes a "
+                "list (or a mapping, looped as its key/value pairs)")
+
+    def _looped(self, step: Step) -> Known | None:
+        lone = lone_list(step)
+        if lone and lone["input"] in self.inputs:
+            return Known(self.inputs[lone["input"]].schema, f"input {lone['input']!r}",
+                         _IN_INPUT)
+        if lone and lone["step"]:
+            return self._step_field(lone["step"], lone["field"])
+        return None
 
     def with_answer(self, step: Step) -> Reads:
         """With a call step's `response`."""
