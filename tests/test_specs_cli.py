@@ -36,6 +36,15 @@ def test_specs_show_gives_params_rules_and_fields(in_repo: Path) -> None:
             in result.output)
 
 
+def test_specs_show_parts_its_sections_with_a_blank_line(in_repo: Path) -> None:
+    shown = outbound("specs", "show", "huawei-isales.appoint.create").stdout
+    starts = [shown.index(f"\n{head}") for head in ("Params\n", "Response fields\n",
+                                                      "Value appointId:", "Result codes\n",
+                                                      "Notes\n")]
+    assert starts == sorted(starts)
+    assert all(shown[start - 1] == "\n" for start in starts)  # each after a blank line
+
+
 def test_specs_show_says_which_codes_are_retried_for_the_endpoints_kind(in_repo: Path) -> None:
     def lines(endpoint: str) -> list[str]:
         shown = outbound("specs", "show", f"huawei-isales.{endpoint}").stdout.splitlines()

@@ -93,8 +93,9 @@ def endpoint_text(endpoint: Endpoint) -> str:
     fields = [["FIELD", "TYPE", "REQUIRED", "DESCRIPTION"],
               *response_fields(endpoint.response_schema)]
     out += ["Response fields", table(fields), ""]
-    for name, paths in endpoint.values.items():
-        out.append(f"Value {name}: the first of {', '.join(paths)}")
+    values = [f"Value {name}: the first of {', '.join(paths)}"
+              for name, paths in endpoint.values.items()]
+    out += [*values, ""] if values else []
     codes = [[c.code, c.meaning + _retried(c, endpoint)]
              for code, c in sorted(endpoint.result_codes.items())
              if code in endpoint.documented_codes]
