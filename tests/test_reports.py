@@ -151,6 +151,12 @@ def test_merge_refuses_a_report_twice_or_of_another_playbook(in_repo: Path,
     mixed = outbound("runs", "merge", str(shard), str(other), "--report-json", str(merged))
     assert mixed.exit_code == 2
     assert "only the shards of one run merge" in mixed.stderr
+    results = tmp_path / "results.json"  # another JSON file: said once, not key by key
+    results.write_text('{"passed": 3}')
+    stranger = outbound("runs", "merge", str(shard), str(results), "--report-json", str(merged))
+    assert (stranger.exit_code, stranger.stderr) == (2, (
+        f"error: {results}: not a report written by --report-json (it has no report_version);"
+        " runs merge takes the shards' JSON reports\n"))
     assert not merged.exists()
 
 

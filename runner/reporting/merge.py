@@ -74,6 +74,10 @@ def _read(path: Path) -> dict[str, Any]:
         report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FileError([Finding(Location(str(path)), f"not a JSON report ({exc})")]) from None
+    if not isinstance(report, dict) or "report_version" not in report:  # another JSON file
+        raise FileError([Finding(Location(str(path)), (
+            "not a report written by --report-json (it has no report_version); runs merge "
+            "takes the shards' JSON reports"))])
     issues = file_schema("report").issues(report)
     if issues:
         raise FileError([Finding(Location(str(path), path=i.path), i.message) for i in issues])
