@@ -164,8 +164,6 @@ class ServiceClient:
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
         name = request.endpoint.qualified_name
-        # a read changes nothing at the vendor: what became of it does not matter
-        unknown = "" if request.endpoint.kind in READ_KINDS else "; the outcome is unknown"
         started = time.perf_counter()
         try:
             # Yield once before sending: the workers whose answers came in this turn all
@@ -180,7 +178,7 @@ class ServiceClient:
                     status, headers, content = await self._exchange(request, limits)
         except (TimeoutError, DeadlinePassed):
             raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
-                                          f"total timeout of {limits.total:g}s{unknown}")]
+                                          f"total timeout of {limits.total:g}s{_unknown(request)}")]
                                  ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
@@ -192,10 +190,10 @@ class ServiceClient:
                                  reached_server=False, retryable=not untrusted) from None
         except httpx.TimeoutException as exc:
             raise TransportError([Finding(Location(), f"{name}: no answer in time "
-                                          f"({type(exc).__name__}){unknown}")]) from None
+                                          f"({type(exc).__name__}){_unknown(request)}")]) from None
         except httpx.TransportError as exc:
             raise TransportError([Finding(Location(), f"{name}: the connection failed "
-                                          f"({exc or type(exc).__name__}){unknown}")]
+                                          f"({exc or type(exc).__name__}){_unknown(request)}")]
                                  ) from None
         if len(content) > self.max_response:
             raise ResponseInvalid([Finding(Location(), (
@@ -281,6 +279,12 @@ def _joined(base: httpx.URL, path: str, query: str) -> httpx.URL | None:
 @lru_cache(maxsize=64)
 def _timeouts(connect: float | None, read: float | None) -> dict[str, float | None]:
     return {"connect": connect, "read": read, "write": read, "pool": connect}
+
+
+def _unknown(request: OutgoingRequest) -> str:
+    """What a failed call's error adds of its outcome: nothing for a read, which changes
+    nothing at the vendor."""
+    return "" if request.endpoint.kind in READ_KINDS else "; the outcome is unknown"
 
 
 def _backoff(attempt: int, policy: Retries) -> float:
