@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.clock import SimulatedClock
 from runner.contract.check import cassette_of, write_cassettes
 from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
@@ -36,7 +37,8 @@ from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
-from runner.sim.faults import load_sim_faults
+from runner.sim.app import WORLD_VERSION, Simulator
+from runner.sim.faults import FaultPlan, load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
 
@@ -183,6 +185,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         return 0
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
+    simulator = _simulator(faults, journal, recorded) if options.simulate else None
     run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}
@@ -195,7 +198,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
             playbook, inputs, listeners, simulate=options.simulate, dry_run=options.dry_run,
             sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
             observe=exchanges.append if options.record else None,
-            max_creates=options.max_creates)))
+            max_creates=options.max_creates, simulator=simulator)))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
@@ -209,6 +212,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                                            error=error_text))
     finally:
         if journal is not None:
+            if simulator is not None:
+                journal.keep_world(simulator.world())
             journal.finish(status, exit_code, outputs, error_text)
     ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
              + ", and its journal has it")
@@ -218,6 +223,28 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _simulator(faults: FaultPlan | None, journal: Journal | None,
+               recorded: Recorded | None) -> Simulator:
+    """The embedded simulator of a --sim run: a resumed run's goes on from the world its last
+    attempt left (the journal keeps it), so what the run made is there to read back."""
+    simulator = Simulator(clock=SimulatedClock(), fault_plan=faults)
+    if recorded is None or journal is None:
+        return simulator
+    world = journal.world(recorded.run_id)
+    if world is not None and world.get("world_version") == WORLD_VERSION:
+        simulator.restore(world)
+    else:
+        world = None  # none kept (a journal of an earlier version), or not one we can read
+    if recorded.status == "running" or world is None:
+        why = (f"run {recorded.run_id}'s last attempt was killed, and its simulator with it"
+               if recorded.status == "running" else
+               f"the journal holds no simulator world of run {recorded.run_id}")
+        sys.stderr.write(f"warning: --sim: {why}: this one goes on from "
+                         + ("an earlier attempt's world" if world else "an empty one")
+                         + ", so a step that reads back what the run made may not find it\n")
+    return simulator
 
 
 def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal | None,
@@ -260,11 +287,6 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
     if recorded.status == "ok":
         _say(f"run {recorded.run_id} already finished; nothing to do")
         return None
-    if options.simulate:
-        sys.stderr.write("warning: --sim starts its simulator empty: what the run made before "
-                         "is not in it, so a step that reads it back will not find it (to "
-                         "resume against the same vendor state, run against outbound sim "
-                         "serve)\n")
     if inputs is None:  # --resume RUN_ID: the run's own inputs
         _check_same_inputs(recorded, playbook)
         again = parse_variables(options.variables)

@@ -119,7 +119,7 @@ def test_prune_removes_old_runs_whole_and_keeps_the_recent_ones(in_repo: Path,
     assert pruned.exit_code == 0, pruned.output
     assert pruned.stdout.startswith("removed 2 runs started more than 30d ago (")
     with sqlite3.connect(journal) as db:
-        for table in ("runs", "calls", "items", "steps"):
+        for table in ("runs", "calls", "items", "steps", "sim_worlds"):
             left = {row[0] for row in db.execute(f"SELECT DISTINCT run_id FROM {table}")}
             assert left == {recent}, table
     listed = outbound("runs", "list", "--journal", str(journal), "--format", "json")

@@ -35,17 +35,20 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   journal: Journal | None = None, resume: Recorded | None = None,
                   run_id: str = "", shard: Shard | None = None,
                   observe: Callable[[Exchange], None] | None = None,
-                  lenient_responses: bool = False, max_creates: int | None = None
-                  ) -> RunResult:
-    """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator.
+                  lenient_responses: bool = False, max_creates: int | None = None,
+                  simulator: Simulator | None = None) -> RunResult:
+    """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator (a new
+    one, or `simulator`: a resumed run's, which goes on from the world it left).
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
     """
-    clock = clock or (SimulatedClock() if simulate else RealClock())
+    if simulate and simulator is None:
+        simulator = Simulator(clock=clock or SimulatedClock(), fault_plan=sim_faults)
+    clock = simulator.clock if simulator else clock or RealClock()
     env = environment_variables()
     async with AsyncExitStack() as stack:
-        if simulate:
-            transport = InProcess(Simulator(clock=clock, fault_plan=sim_faults))
+        if simulator:
+            transport = InProcess(simulator)
         live = not (simulate or dry_run)
         transports = {name: transport or _NO_TRANSPORT for name in playbook.services}
         if live and transport is None:

@@ -47,6 +47,13 @@ class Journal(JournalFile):
         recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
         return recorded
 
+    def world(self, run_id: str) -> dict[str, Any] | None:
+        """The embedded simulator's world as --sim run `run_id` last left it, if it did."""
+        self._commit()
+        row = self.db.execute("SELECT world FROM sim_worlds WHERE run_id = ?",
+                              (run_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
     def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
             dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
         """The writes (every kind but the reads, list and detail) of the items not `finished`,
@@ -130,7 +137,7 @@ class Journal(JournalFile):
         if dry_run or not runs:
             return Pruned(runs, unfinished, calls, kept)
         self.db.execute("BEGIN")
-        for table in ("calls", "items", "steps"):
+        for table in ("calls", "items", "steps", "sim_worlds"):
             self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", (started_before,))
         self.db.execute("DELETE FROM runs WHERE started_at < ?", (started_before,))
         self.db.execute("COMMIT")

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS steps (
     iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
     failed INTEGER NOT NULL, retries INTEGER NOT NULL, duration REAL NOT NULL, error TEXT,
     finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
+CREATE TABLE IF NOT EXISTS sim_worlds (run_id TEXT PRIMARY KEY, world TEXT NOT NULL);
 """
 WHOLE_STEP = -1  # the `iteration` of a step without for_each
 INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at"

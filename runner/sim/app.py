@@ -29,6 +29,7 @@ from runner.sim.faults import PROCESSING, Fault, FaultPlan, drift, plan_from, pl
 from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.spec import Endpoint, Spec, load_spec, shipped_spec_files
 
+WORLD_VERSION = 1  # of what `Simulator.world` gives
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -91,6 +92,18 @@ class Simulator:
             for spec in specs.values() if spec.service in self.vendors
             for e in spec.endpoints.values()
         ]
+
+    def world(self) -> dict[str, Any]:
+        """What requests made (the reservations, their calls), as JSON values: the journal
+        keeps it for a --sim run, and its resume goes on from it."""
+        return {"world_version": WORLD_VERSION,
+                "vendors": {name: vendor.world() for name, vendor in self.vendors.items()}}
+
+    def restore(self, world: Mapping[str, Any]) -> None:
+        """Go on from `world()`. The clock stays at now: a resume comes later in real time,
+        as it does against a vendor (where the calls of what a run reserved keep their time)."""
+        for name, state in world["vendors"].items():
+            self.vendors[name].restore(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -19,7 +19,7 @@ import heapq
 import hmac
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -110,6 +110,19 @@ class ISales(Vendor):
         "appoint.create": "create_reservation",
         "callresult.detail": "call_result",
     }
+
+    def world(self) -> dict[str, Any]:
+        return {"sequence": self.sequence,
+                "reservations": [asdict(r) for r in self.reservations.values()]}
+
+    def restore(self, world: Mapping[str, Any]) -> None:
+        self.sequence = int(world["sequence"])
+        self.reservations = {r["fields"]["appointId"]: Reservation(**r)
+                             for r in world["reservations"]}
+        self.pending = [(r.due, appoint_id) for appoint_id, r in self.reservations.items()
+                        if r.call is None]
+        heapq.heapify(self.pending)
+        self.listing = None
 
     def authenticate(self, request: SimRequest) -> SimResponse | None:
         """C2 signature check, as CC-iSales does it: HTTP 401 with no business code."""

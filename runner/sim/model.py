@@ -98,6 +98,13 @@ class Vendor:
     def now_ms(self) -> int:
         return int(self.clock.now() * 1000)
 
+    def world(self) -> dict[str, Any]:
+        """What requests changed in this vendor, as JSON values (see `Simulator.world`)."""
+        return {}
+
+    def restore(self, world: Mapping[str, Any]) -> None:
+        """Take up the state `world()` gave."""
+
     def answer(self, request: SimRequest) -> SimResponse:
         refused = self.authenticate(request)
         if refused is not None:
