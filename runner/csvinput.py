@@ -69,8 +69,8 @@ def _rows(path: Path, items: Mapping[str, Any]) -> tuple[list[Any], list[int]]:
                 if not any(cell.strip() for cell in cells):
                     continue  # a blank line
                 if len(cells) != len(header):
-                    raise _at(path, line, f"{len(cells)} cells, but the header names "
-                              f"{len(header)} columns")
+                    raise _at(path, line, f"{_count(len(cells), 'cell')}, but the header "
+                              f"names {_count(len(header), 'column')}")
                 if whole_rows:
                     rows.append({column: typed_text(cell, columns.get(column, {}))
                                  for column, cell in zip(header, cells, strict=True) if cell})
@@ -128,3 +128,7 @@ def _check_header(path: Path, header: list[str], whole_rows: bool) -> None:
 
 def _at(path: Path, line: int, message: str) -> FileError:
     return FileError([Finding(Location(str(path), line), message)])
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -110,6 +110,7 @@ def test_a_row_is_named_by_the_line_it_starts_on(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_table_of_the_input_is_refused(tmp_path: Path) -> None:
     cases = {"number,minutes\n13800000001,30,9\n": ":2:1: 3 cells, but the header names 2 "
                                                     "columns",
+             "number,minutes\n13800000001\n": ":2:1: 1 cell, but the header names 2 columns",
              "number,number\n1,2\n": ":1:1: column 'number' is named twice",
              "Number,minutes\n1,2\n": ":1:1: no column 'number', which every item needs (the "
                                       "columns: Number, minutes); did you mean 'Number'?",
