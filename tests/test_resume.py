@@ -60,6 +60,17 @@ def _run_id(output: str) -> str:
     return next(line.split()[1] for line in output.splitlines() if line.startswith("run "))
 
 
+def _started(*arguments: str, stderr: int | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`outbound run ARGUMENTS` in a process of its own, once it has printed its run id."""
+    process = subprocess.Popen([sys.executable, "-m", "runner", "run", *arguments], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:  # `run ID`, or `resuming run ID`
+        if line.startswith(("run ", "resuming run ")):
+            return process, line.split()[-1]
+    raise AssertionError(f"it ended without starting a run (exit {process.wait()})")
+
+
 def _mine(numbers: list[str], prefix: str) -> list[str]:
     return [n for n in numbers if n.startswith(prefix)]
 
@@ -141,14 +152,8 @@ def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(
     """A kill takes the embedded simulator along: what that attempt made is gone with it."""
     slow = tmp_path / "slow.yaml"
     slow.write_text(f"faults: [{{kind: latency, seconds: 0.01, on: {CREATE}}}]\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", PLAYBOOK, "--sim", "--sim-faults", str(slow),
-         "--var", "count=400"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    run_id = ""
-    while not run_id:
-        line = process.stdout.readline()
-        run_id = line.split()[1] if line.startswith("run ") else ""
+    process, run_id = _started(PLAYBOOK, "--sim", "--sim-faults", str(slow), "--var",
+                               "count=400")
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -221,20 +226,13 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
         live: str, own_journal: Path) -> None:
     """SIGKILL at random moments, resume each time: 300 reservations, none twice."""
     prefix, wanted = next(PREFIXES), 300
-    _faults(live, {"kind": "latency", "seconds": 0.01, "on": CREATE})
+    _faults(live, {"kind": "latency", "seconds": 0.03, "on": CREATE})  # 4 in flight: 130/s
     before = _creates(live)
     chance = random.Random(11)
-    command = [sys.executable, "-m", "runner", "run", PLAYBOOK]
     arguments = ["--var", f"count={wanted}", "--var", f"prefix={prefix}"]
-    run_id = ""
     progress = []
     for _ in range(4):
-        process = subprocess.Popen(command + arguments, cwd=ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        assert process.stdout is not None
-        while not run_id:
-            line = process.stdout.readline()
-            run_id = line.split()[1] if line.startswith("run ") else ""
+        process, run_id = _started(PLAYBOOK, *arguments, stderr=subprocess.STDOUT)
         time.sleep(chance.uniform(0.1, 0.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -273,15 +271,9 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
     _faults(live, {"kind": "latency", "seconds": 0.02, "on": CREATE})
     before = _creates(live)
     report, junit = own_journal.parent / "r.json", own_journal.parent / "junit.xml"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", PLAYBOOK, "--var", f"count={wanted}", "--var",
-         f"prefix={prefix}", "--report-json", str(report), "--report-junit", str(junit)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    run_id = ""
-    while not run_id:
-        line = process.stdout.readline()
-        run_id = line.split()[1] if line.startswith("run ") else ""
+    process, run_id = _started(PLAYBOOK, "--var", f"count={wanted}", "--var", f"prefix={prefix}",
+                               "--report-json", str(report), "--report-junit", str(junit),
+                               stderr=subprocess.PIPE)
     time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
