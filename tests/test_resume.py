@@ -131,12 +131,16 @@ def test_max_creates_pauses_a_canary_and_resume_makes_the_rest_once(live: str,
         f"{prefix}{n:04d}" for n in range(10)]  # each number reserved once
 
 
-def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path) -> None:
+def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path,
+                                                   own_journal: Path) -> None:
     """With --sim the simulator lives in the run's process; the journal keeps its world, so
     the resume reads back the reservations the canary made, and makes none of them again."""
     report = tmp_path / "report.json"
     canary = outbound("run", PLAYBOOK, "--sim", "--var", "count=10", "--max-creates", "3")
     assert canary.exit_code == EXIT_PAUSED, canary.output
+    with closing(sqlite3.connect(own_journal)) as db:
+        (kept,), = db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall()
+    assert kept == 1
     rest = outbound("run", PLAYBOOK, "--sim", "--resume", _run_id(canary.stdout),
                     "--report-json", str(report))
     assert rest.exit_code == 0, rest.output
@@ -145,6 +149,8 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
     assert outputs["reserved"] == 10
     assert sorted(n for n in outputs["numbers"] if n.startswith("1360000")) == [
         f"1360000{n:04d}" for n in range(10)]  # the canary's three, and seven more
+    with closing(sqlite3.connect(own_journal)) as db:  # a finished run needs none
+        assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
 
 
 def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(

@@ -381,10 +381,14 @@ class JournalFile:
             (self.run_id, step, status, calls, iterations, succeeded, skipped, failed, retries,
              duration, REDACTOR.text(error) if error else None, time.time()))
 
-    def keep_world(self, world: Mapping[str, Any]) -> None:
-        """The embedded simulator's world as a --sim run left it, for its resume."""
-        self._write("INSERT OR REPLACE INTO sim_worlds VALUES (?, ?)",
-                    (self.run_id, masked_json(dict(world))))
+    def keep_world(self, world: Mapping[str, Any] | None) -> None:
+        """The embedded simulator's world as a --sim run left it, for its resume (None: the
+        run needs none any more)."""
+        if world is None:
+            self._write("DELETE FROM sim_worlds WHERE run_id = ?", (self.run_id,))
+        else:
+            self._write("INSERT OR REPLACE INTO sim_worlds VALUES (?, ?)",
+                        (self.run_id, masked_json(dict(world))))
 
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
