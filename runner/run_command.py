@@ -234,13 +234,16 @@ def _simulator(faults: FaultPlan | None, journal: Journal | None,
         return simulator
     world = journal.world(recorded.run_id)
     if world is not None and world.get("world_version") == WORLD_VERSION:
-        simulator.restore(world)
+        try:
+            simulator.restore(world)
+        except (KeyError, TypeError, ValueError):  # a world someone edited
+            world, simulator = None, Simulator(clock=SimulatedClock(), fault_plan=faults)
     else:
-        world = None  # none kept (a journal of an earlier version), or not one we can read
+        world = None  # none kept (a journal of an earlier version), or another version's
     if recorded.status == "running" or world is None:
         why = (f"run {recorded.run_id}'s last attempt was killed, and its simulator with it"
                if recorded.status == "running" else
-               f"the journal holds no simulator world of run {recorded.run_id}")
+               f"the journal holds no usable simulator world of run {recorded.run_id}")
         sys.stderr.write(f"warning: --sim: {why}: this one goes on from "
                          + ("an earlier attempt's world" if world else "an empty one")
                          + ", so a step that reads back what the run made may not find it\n")

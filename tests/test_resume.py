@@ -153,6 +153,23 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
         assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize("world", ['{"world_version": 1, "vendors": {"huawei-isales": {}}}',
+                                   '{"world_version": 99, "vendors": {}}', "[]", "{"])
+def test_a_sim_world_that_cannot_be_read_is_left_for_an_empty_one(
+        in_repo: Path, own_journal: Path, world: str) -> None:
+    canary = outbound("run", PLAYBOOK, "--sim", "--var", "count=4", "--max-creates", "2")
+    assert canary.exit_code == EXIT_PAUSED, canary.output
+    run_id = _run_id(canary.stdout)
+    with closing(sqlite3.connect(own_journal)) as db, db:
+        db.execute("UPDATE sim_worlds SET world = ?", (world,))
+    rest = outbound("run", PLAYBOOK, "--sim", "--resume", run_id)
+    assert rest.exit_code == 0, rest.output
+    assert rest.stderr.splitlines()[0] == (
+        f"warning: --sim: the journal holds no usable simulator world of run {run_id}: this "
+        "one goes on from an empty one, so a step that reads back what the run made may not "
+        "find it")
+
+
 def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(
         in_repo: Path, tmp_path: Path) -> None:
     """A kill takes the embedded simulator along: what that attempt made is gone with it."""

@@ -52,7 +52,8 @@ class Journal(JournalFile):
         self._commit()
         row = self.db.execute("SELECT world FROM sim_worlds WHERE run_id = ?",
                               (run_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        world = loaded_json(row[0]) if row else None
+        return world if isinstance(world, dict) else None
 
     def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
             dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
