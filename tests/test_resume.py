@@ -162,12 +162,8 @@ def test_a_sim_world_that_cannot_be_read_is_left_for_an_empty_one(
     run_id = _run_id(canary.stdout)
     with closing(sqlite3.connect(own_journal)) as db, db:
         db.execute("UPDATE sim_worlds SET world = ?", (world,))
-    rest = outbound("run", PLAYBOOK, "--sim", "--resume", run_id)
-    assert rest.exit_code == 0, rest.output
-    assert rest.stderr.splitlines()[0] == (
-        f"warning: --sim: the journal holds no usable simulator world of run {run_id}: this "
-        "one goes on from an empty one, so a step that reads back what the run made may not "
-        "find it")
+    _resumes_on_an_empty_simulator(run_id, "the journal holds no usable simulator world of "
+                                           f"run {run_id}")
 
 
 def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(
@@ -180,12 +176,16 @@ def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    _resumes_on_an_empty_simulator(run_id, f"run {run_id}'s last attempt was killed, and its "
+                                           "simulator with it")
+
+
+def _resumes_on_an_empty_simulator(run_id: str, why: str) -> None:
     again = outbound("run", PLAYBOOK, "--sim", "--resume", run_id)
     assert again.exit_code == 0, again.output
     assert again.stderr.splitlines()[0] == (
-        f"warning: --sim: run {run_id}'s last attempt was killed, and its simulator with it: "
-        "this one goes on from an empty one, so a step that reads back what the run made may "
-        "not find it")
+        f"warning: --sim: {why}: this one goes on from an empty one, so a step that reads back "
+        "what the run made may not find it")
 
 
 def test_resume_refuses_new_inputs_and_unknown_runs(live: str) -> None:
