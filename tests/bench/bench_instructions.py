@@ -7,7 +7,7 @@ three times under callgrind, without and with the journal, and takes the differe
 instructions one run costs, start-up and loading left out. The ratio is the journal's
 throughput as a CPU-bound run sees it: what the wall-clock one would be if nothing else ran.
 
-    .venv/bin/python tests/bench/bench_instructions.py      (needs valgrind; ~3 minutes)
+    .venv/bin/python tests/bench/bench_instructions.py      (needs valgrind; ~4 minutes)
 
 It misses what instructions do not show: cache misses, and waits on the disk.
 
