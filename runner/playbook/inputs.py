@@ -99,4 +99,3 @@ def typed_text(text: Any, schema: Mapping[str, Any]) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is no JSON value")  # NaN, Infinity: Python's, not JSON's
-

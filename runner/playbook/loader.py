@@ -211,8 +211,7 @@ class PlaybookBuilder:
             parts.append((step.wait, "wait", loop))
         run_reads = self._reads(inputs, earlier)
         looped = run_reads.with_item(step)
-        problem = run_reads.loop_problem(step)
-        if problem and step.for_each is not None:
+        if step.for_each is not None and (problem := run_reads.loop_problem(step)):
             self.findings.append(Finding(step.for_each.templates[0].location, problem))
         for value, key, extra in parts:
             if value is not None:
