@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.clock import SimulatedClock
 from runner.contract.check import cassette_of, write_cassettes
 from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
@@ -37,8 +36,8 @@ from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
-from runner.sim.app import WORLD_VERSION, Simulator
-from runner.sim.faults import FaultPlan, load_sim_faults
+from runner.sim.embedded import simulator_for
+from runner.sim.faults import load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
 
@@ -185,7 +184,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         return 0
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
-    simulator = _simulator(faults, journal, recorded) if options.simulate else None
+    simulator = (simulator_for(faults, journal, recorded, playbook.calling_window)
+                 if options.simulate else None)
     run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}
@@ -223,31 +223,6 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     if result.error is not None:
         raise result.error
     return 0
-
-
-def _simulator(faults: FaultPlan | None, journal: Journal | None,
-               recorded: Recorded | None) -> Simulator:
-    """The embedded simulator of a --sim run: a resumed run's goes on from the world its last
-    attempt left (the journal keeps it), so what the run made is there to read back."""
-    simulator = Simulator(clock=SimulatedClock(), fault_plan=faults)
-    if recorded is None or journal is None:
-        return simulator
-    world = journal.world(recorded.run_id)
-    if world is not None and world.get("world_version") == WORLD_VERSION:
-        try:
-            simulator.restore(world)
-        except (KeyError, TypeError, ValueError):  # a world someone edited
-            world, simulator = None, Simulator(clock=SimulatedClock(), fault_plan=faults)
-    else:
-        world = None  # none kept (a journal of an earlier version), or another version's
-    if recorded.status == "running" or world is None:
-        why = (f"run {recorded.run_id}'s last attempt was killed, and its simulator with it"
-               if recorded.status == "running" else
-               f"the journal holds no usable simulator world of run {recorded.run_id}")
-        sys.stderr.write(f"warning: --sim: {why}: this one goes on from "
-                         + ("an earlier attempt's world" if world else "an empty one")
-                         + ", so a step that reads back what the run made may not find it\n")
-    return simulator
 
 
 def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal | None,

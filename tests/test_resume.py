@@ -153,6 +153,48 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
         assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
 
 
+LATER = """\
+playbook_version: 1
+name: Reserve after a long wait
+services:
+  isales:
+    spec: huawei-isales
+    base_url: "{{ env.ISALES_URL }}"
+    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+steps:
+  - id: later
+    wait: 3h
+  - id: reserve
+    for_each: ["13700000001", "13700000002"]
+    as: number
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 600000 }}"}
+    outputs: {id: "{{ values.appointId }}"}
+  - id: results
+    for_each: "{{ steps.reserve.outputs }}"
+    as: reservation
+    call: isales.callresult.detail
+    params: {vdnId: 8, callId: "{{ reservation.id }}"}
+    retry: {until: "{{ response.data.callStatus | string in ['5', '6'] }}", attempts: 20,
+            delay: 1m}
+"""
+
+
+def test_a_sim_resume_goes_on_from_the_time_its_world_was_left(
+        in_repo: Path, tmp_path: Path, own_journal: Path) -> None:
+    """Simulated time never runs back: a canary that waited three hours (at once) and made a
+    reservation ten minutes after that has its call twenty minutes of polling away, on resume
+    as when it was made, not three hours."""
+    playbook = tmp_path / "later.yaml"
+    playbook.write_text(LATER)
+    canary = outbound("run", str(playbook), "--sim", "--max-creates", "1")
+    assert canary.exit_code == EXIT_PAUSED, canary.output
+    rest = outbound("run", str(playbook), "--sim", "--resume", _run_id(canary.stdout))
+    assert rest.exit_code == 0, rest.output
+    assert "warning" not in rest.stderr
+
+
 @pytest.mark.parametrize("world", ['{"world_version": 1, "vendors": {"huawei-isales": {}}}',
                                    '{"world_version": 99, "vendors": {}}', "[]", "{"])
 def test_a_sim_world_that_cannot_be_read_is_left_for_an_empty_one(

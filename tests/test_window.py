@@ -107,8 +107,12 @@ def test_a_window_that_closes_mid_run_pauses_it_and_resume_finishes(tmp_path: Pa
     assert "  ok    first  1 call" in first.stdout
     assert "  wait  second  0 calls" in first.stdout
     run_id = next(line.split()[1] for line in first.stdout.splitlines() if line.startswith("run "))
-    resumed = outbound("run", str(playbook), "--sim", "--resume", run_id)  # back inside it
+    # simulated time goes on from 14:00, past the window, to its next opening: tomorrow 11:00
+    resumed = outbound("run", str(playbook), "--sim", "--resume", run_id)
     assert resumed.exit_code == 0, resumed.output
+    tomorrow = f"{dt.datetime.now(ZoneInfo(zone)) + dt.timedelta(days=1):%a %Y-%m-%d}"
+    assert resumed.stderr.startswith(f"note: --sim: simulated time moves on to {tomorrow} "
+                                     f"11:00 {zone}, when the calling window opens")
     assert "  ok    first  0 calls" in resumed.stdout  # done before: not sent again
     assert "  ok    second  2 calls" in resumed.stdout
 

@@ -96,14 +96,17 @@ class Simulator:
     def world(self) -> dict[str, Any]:
         """What requests made (the reservations, their calls), as JSON values: the journal
         keeps it for a --sim run, and its resume goes on from it."""
-        return {"world_version": WORLD_VERSION,
+        return {"world_version": WORLD_VERSION, "now": self.clock.now(),
                 "vendors": {name: vendor.world() for name, vendor in self.vendors.items()}}
 
     def restore(self, world: Mapping[str, Any]) -> None:
-        """Go on from `world()`. The clock stays at now: a resume comes later in real time,
-        as it does against a vendor (where the calls of what a run reserved keep their time)."""
+        """Go on from `world()`, at its time or now, whichever is later: time never runs back
+        for a vendor, and a simulated clock that waited hours in an instant is that far ahead
+        (the calls of what a run reserved are as near as they were when it stopped)."""
         for name, state in world["vendors"].items():
             self.vendors[name].restore(state)
+        if isinstance(self.clock, SimulatedClock):
+            self.clock.advance(float(world.get("now", 0)) - self.clock.now())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
