@@ -195,6 +195,21 @@ def test_a_sim_resume_goes_on_from_the_time_its_world_was_left(
     assert "warning" not in rest.stderr
 
 
+def test_a_sim_resume_goes_on_where_its_fault_plan_was(in_repo: Path, tmp_path: Path,
+                                                        own_journal: Path) -> None:
+    """A fault that may come up once came up in the first attempt: the resume does not meet
+    it again (it would, on every resume, if the plan began anew each time)."""
+    once = tmp_path / "once.yaml"
+    once.write_text(f"faults: [{{kind: reset_after, times: 1, on: {CREATE}}}]\n")
+    first = outbound("run", PLAYBOOK, "--sim", "--sim-faults", str(once), "--var", "count=8")
+    assert first.exit_code == 1, first.output
+    assert "the connection failed (the simulator dropped the connection)" in first.stderr
+    rest = outbound("run", PLAYBOOK, "--sim", "--sim-faults", str(once), "--resume",
+                    _run_id(first.stdout))
+    assert rest.exit_code == 0, rest.output
+    assert "reserved: 8" in rest.stdout
+
+
 @pytest.mark.parametrize("world", ['{"world_version": 1, "vendors": {"huawei-isales": {}}}',
                                    '{"world_version": 99, "vendors": {}}', "[]", "{"])
 def test_a_sim_world_that_cannot_be_read_is_left_for_an_empty_one(

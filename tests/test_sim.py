@@ -11,6 +11,7 @@ import pytest
 from runner.auth import build_auth
 from runner.sim import demo_credentials
 from runner.sim.app import Simulator
+from runner.sim.faults import plan_from
 from runner.sim.model import SimResponse
 
 CREATE = "/rest/isales/v1/openapi/campaigns/8/appoint/create"
@@ -115,3 +116,33 @@ def test_every_answer_of_the_simulator_validates_against_the_spec() -> None:
         answer = signed(sim, method, path, query, body).body
         validator = sim.specs[service].endpoints[endpoint].response_validator
         assert validator.issues(answer) == [], (endpoint, answer)
+
+
+def test_a_world_goes_on_from_its_time_and_its_fault_plan_where_they_were() -> None:
+    plan = {"seed": 5, "faults": [{"kind": "http_error", "status": 503, "rate": 0.5,
+                                   "times": 4}]}
+    sim = Simulator(fault_plan=plan_from(plan))
+    endpoint = sim.specs["huawei-isales"].endpoints["appoint.create"]
+    create(sim)
+    sim.clock.advance(3 * 3600)  # a run that waited three hours, at once
+    first = [bool(sim.fault_plan.roll(endpoint)[1]) for _ in range(6)]
+    world = json.loads(json.dumps(sim.world()))  # as the journal keeps it
+
+    again = Simulator(fault_plan=plan_from(plan))
+    again.restore(world)
+    assert again.clock.now() >= sim.clock.now()  # not back at the real time
+    listing = signed(again, "POST", CREATE.replace("create", "list"), "",
+                     b'{"offset": 0, "limit": 10, "taskId": "2201"}').body
+    assert len(listing["data"]) == 1
+    went_on = [bool(again.fault_plan.roll(endpoint)[1]) for _ in range(12)]
+    assert went_on == [bool(sim.fault_plan.roll(endpoint)[1]) for _ in range(12)]
+    assert first.count(True) + went_on.count(True) == 4  # `times: 4` in all, not per attempt
+
+    other = Simulator(fault_plan=plan_from({**plan, "seed": 6}))
+    other.restore(world)  # another plan's state is not this one's: it starts anew
+    assert other.fault_plan.state()["times"] == [4]
+    world["faults"]["times"] = ["x"]
+    edited = Simulator(fault_plan=plan_from(plan))
+    with pytest.raises(ValueError, match="not the times of 1 faults"):
+        edited.restore(world)
+    assert edited.fault_plan.state()["times"] == [4]  # left as it was

@@ -96,15 +96,21 @@ class Simulator:
     def world(self) -> dict[str, Any]:
         """What requests made (the reservations, their calls), as JSON values: the journal
         keeps it for a --sim run, and its resume goes on from it."""
-        return {"world_version": WORLD_VERSION, "now": self.clock.now(),
-                "vendors": {name: vendor.world() for name, vendor in self.vendors.items()}}
+        world = {"world_version": WORLD_VERSION, "now": self.clock.now(),
+                 "vendors": {name: vendor.world() for name, vendor in self.vendors.items()}}
+        if self.fault_plan is not None:
+            world["faults"] = self.fault_plan.state()
+        return world
 
     def restore(self, world: Mapping[str, Any]) -> None:
         """Go on from `world()`, at its time or now, whichever is later: time never runs back
         for a vendor, and a simulated clock that waited hours in an instant is that far ahead
-        (the calls of what a run reserved are as near as they were when it stopped)."""
+        (the calls of what a run reserved are as near as they were when it stopped). The fault
+        plan, if the same one, goes on where it was: a fault `times: 1` came up once already."""
         for name, state in world["vendors"].items():
             self.vendors[name].restore(state)
+        if self.fault_plan is not None and "faults" in world:
+            self.fault_plan.go_on_from(world["faults"])
         if isinstance(self.clock, SimulatedClock):
             self.clock.advance(float(world.get("now", 0)) - self.clock.now())
 

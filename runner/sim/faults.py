@@ -29,6 +29,7 @@ release may rename one field and add another). Kinds:
 from __future__ import annotations
 
 import copy
+import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +64,31 @@ class Fault:
 class FaultPlan:
     faults: Sequence[Fault] = ()
     seed: int | None = None
+    source: str = ""  # the plan as written, to know it again on a resume
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
+
+    def state(self) -> dict[str, Any]:
+        """How far the plan has come (its random sequence, each fault's times left), as JSON
+        values: a resumed --sim run goes on from it, not meeting the same faults again."""
+        version, internal, gauss = self.random.getstate()
+        return {"plan": self.source, "random": [version, list(internal), gauss],
+                "times": [fault.times for fault in self.faults]}
+
+    def go_on_from(self, state: Mapping[str, Any]) -> None:
+        """Go on from `state()` if it is this plan's (a resume may be given another plan).
+        ValueError or TypeError, the plan unchanged, if the state is not one `state()` gave."""
+        if state["plan"] != self.source:
+            return
+        times = list(state["times"])
+        if len(times) != len(self.faults) or not all(
+                left is None or type(left) is int for left in times):
+            raise ValueError(f"not the times of {len(self.faults)} faults: {times!r}")
+        version, internal, gauss = state["random"]
+        self.random.setstate((version, tuple(internal), gauss))
+        for fault, left in zip(self.faults, times, strict=True):
+            fault.times = left
 
     def roll(self, endpoint: Endpoint) -> tuple[float, list[Fault]]:
         """(latency to add, what happens) for one request: no fault, one, or drifts."""
@@ -123,7 +146,8 @@ def plan_from(data: Mapping[str, Any]) -> FaultPlan:
                             float(raw.get("rate", 1.0)),
                             {k: v for k, v in raw.items()
                              if k not in ("kind", "on", "rate", "times")}, raw.get("times")))
-    return FaultPlan(tuple(faults), data.get("seed"))
+    return FaultPlan(tuple(faults), data.get("seed"),
+                     json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def plan_problems(data: Any) -> list[str]:
