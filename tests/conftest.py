@@ -21,6 +21,20 @@ DATA = Path(__file__).resolve().parent / "data"
 FAILING_LIST = DATA / "playbooks" / "failing-list.yaml"  # a step without for_each that fails
 
 
+def isales_playbook(name: str, rest: str) -> str:
+    """A playbook's text: `name`, the iSales service on the environment's simulator (as
+    `use_simulator` or --sim sets it), then `rest` (more of the service, steps, outputs)."""
+    return f"""\
+playbook_version: 1
+name: {name}
+services:
+  isales:
+    spec: huawei-isales
+    base_url: "{{{{ env.ISALES_URL }}}}"
+    credentials: {{ak: "{{{{ secret('ISALES_AK') }}}}", sk: "{{{{ secret('ISALES_SK') }}}}"}}
+""" + rest
+
+
 @pytest.fixture(autouse=True)
 def own_journal(tmp_path_factory: pytest.TempPathFactory,
                 monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -17,16 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import outbound, use_simulator
+from tests.conftest import isales_playbook, outbound, use_simulator
 
-PLAYBOOK = """\
-playbook_version: 1
-name: fault probe
-services:
-  isales:
-    spec: huawei-isales
-    base_url: "{{ env.ISALES_URL }}"
-    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+PLAYBOOK = isales_playbook("fault probe", """\
     timeout: {connect: 2s, read: 1s, total: 3s}
     retries: {attempts: 3, delay: 10ms, max_delay: 50ms}
 inputs:
@@ -46,7 +39,7 @@ steps:
     call: isales.callresult.detail
     params: {vdnId: 8, callId: "{{ steps.make.outputs.id }}"}
     expect: ["{{ response.data.callStatus | string in ['5', '6'] }}"]
-"""
+""")
 ENDPOINTS = {"create": ("make", "huawei-isales.appoint.create"),
              "list": ("listed", "huawei-isales.appoint.list"),
              "detail": ("result", "huawei-isales.callresult.detail")}

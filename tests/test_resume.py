@@ -27,7 +27,7 @@ from runner.journal import Journal
 from runner.playbook import load_playbook
 from runner.validation import file_schema
 from runner.window import EXIT_PAUSED
-from tests.conftest import DATA, ROOT, outbound, use_simulator
+from tests.conftest import DATA, ROOT, isales_playbook, outbound, use_simulator
 
 PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
 JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
@@ -153,14 +153,7 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
         assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
 
 
-LATER = """\
-playbook_version: 1
-name: Reserve after a long wait
-services:
-  isales:
-    spec: huawei-isales
-    base_url: "{{ env.ISALES_URL }}"
-    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+LATER = isales_playbook("Reserve after a long wait", """\
 steps:
   - id: later
     wait: 3h
@@ -178,7 +171,7 @@ steps:
     params: {vdnId: 8, callId: "{{ reservation.id }}"}
     retry: {until: "{{ response.data.callStatus | string in ['5', '6'] }}", attempts: 20,
             delay: 1m}
-"""
+""")
 
 
 def test_a_sim_resume_goes_on_from_the_time_its_world_was_left(

@@ -17,7 +17,7 @@ import pytest
 
 from runner.sim import demo_credentials
 from runner.sim.serve import listen
-from tests.conftest import ROOT, free_port, outbound, sim_server, use_simulator
+from tests.conftest import ROOT, free_port, isales_playbook, outbound, sim_server, use_simulator
 
 
 @pytest.fixture(scope="module")
@@ -212,14 +212,7 @@ def test_a_clock_ten_minutes_off_fails_authentication(
         assert "timestamp is invalid or too far from the server" in result.stderr
 
 
-SECRET_PLAYBOOK = """\
-playbook_version: 1
-name: secrets stay secret
-services:
-  isales:
-    spec: huawei-isales
-    base_url: "{{ env.ISALES_URL }}"
-    credentials: {ak: "{{ secret('ISALES_AK') }}", sk: "{{ secret('ISALES_SK') }}"}
+SECRET_PLAYBOOK = isales_playbook("secrets stay secret", """\
 steps:
   - id: note
     call: isales.appoint.create
@@ -238,7 +231,7 @@ steps:
              userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
 outputs:
   echoed: "{{ steps.note.outputs }}"
-"""
+""")
 
 
 def _forms(secret: str) -> list[str]:
