@@ -204,7 +204,9 @@ def test_a_sim_resume_goes_on_where_its_fault_plan_was(in_repo: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("world", ['{"world_version": 1, "vendors": {"huawei-isales": {}}}',
-                                   '{"world_version": 99, "vendors": {}}', "[]", "{"])
+                                   '{"world_version": 99, "vendors": {}}', "[]", "{",
+                                   '{"world_version": 1, "now": 1e300, "vendors": {}}',
+                                   '{"world_version": 1, "now": "soon", "vendors": {}}'])
 def test_a_sim_world_that_cannot_be_read_is_left_for_an_empty_one(
         in_repo: Path, own_journal: Path, world: str) -> None:
     canary = outbound("run", PLAYBOOK, "--sim", "--var", "count=4", "--max-creates", "2")

@@ -30,6 +30,7 @@ from runner.sim.model import SimRequest, SimResponse, Vendor
 from runner.spec import Endpoint, Spec, load_spec, shipped_spec_files
 
 WORLD_VERSION = 1  # of what `Simulator.world` gives
+LAST_TIME = 1e11  # seconds since the epoch, in the year 5138: a world's time is before it
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -107,12 +108,15 @@ class Simulator:
         for a vendor, and a simulated clock that waited hours in an instant is that far ahead
         (the calls of what a run reserved are as near as they were when it stopped). The fault
         plan, if the same one, goes on where it was: a fault `times: 1` came up once already."""
+        now = float(world.get("now", 0))  # checked before anything changes
+        if not 0 <= now < LAST_TIME:
+            raise ValueError(f"not a time a run could have left: {now}")
         for name, state in world["vendors"].items():
             self.vendors[name].restore(state)
-        if self.fault_plan is not None and "faults" in world:
+        if self.fault_plan is not None and "faults" in world:  # last: the caller's to keep
             self.fault_plan.go_on_from(world["faults"])
         if isinstance(self.clock, SimulatedClock):
-            self.clock.advance(float(world.get("now", 0)) - self.clock.now())
+            self.clock.advance(now - self.clock.now())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
