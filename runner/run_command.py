@@ -184,8 +184,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         return 0
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
-    simulator = (simulator_for(faults, journal, recorded, playbook.calling_window)
-                 if options.simulate else None)
+    simulator = None
+    if options.simulate:
+        simulator, notices = simulator_for(faults, journal, recorded, playbook.calling_window)
+        sys.stderr.writelines(f"{notice}\n" for notice in notices)
     run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}

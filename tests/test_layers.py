@@ -48,13 +48,16 @@ def _layer(module: str) -> int:
     return LAYERS[module]
 
 
-def _imports(module: str) -> set[str]:
+def _tree(module: str) -> ast.Module:
     path = ROOT / (module.replace(".", "/") + ".py")
     if not path.exists():
         path = ROOT / module.replace(".", "/") / "__init__.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _imports(module: str) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(_tree(module)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -83,3 +86,19 @@ def test_every_module_imports_fresh() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def _writes_out(module: str) -> list[str]:
+    """Where a module prints, or writes to the standard streams itself."""
+    return [f"line {node.lineno}" for node in ast.walk(_tree(module))
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "print")
+            or (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "sys" and node.attr in ("stdout", "stderr"))]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if _layer(m) < LAYERS["runner.reporting"]])
+def test_nothing_below_the_commands_and_reporting_prints(module: str) -> None:
+    """The library says what happened (events, errors, returned notices); the command line
+    and the reporters decide what the user sees, and where."""
+    assert _writes_out(module) == [], f"{module} writes to the standard streams"

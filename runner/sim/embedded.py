@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from runner.clock import SimulatedClock
 from runner.journal import Journal, Recorded
 from runner.sim.app import WORLD_VERSION, Simulator
@@ -12,13 +10,17 @@ from runner.window import CallingWindow
 
 
 def simulator_for(faults: FaultPlan | None, journal: Journal | None, recorded: Recorded | None,
-                  window: CallingWindow | None) -> Simulator:
-    """A fresh run's simulator starts empty, now. A resumed run's goes on from the world its
-    last attempt left (the journal keeps it), so what the run made is there to read back; and
-    at a time inside the playbook's calling window, as a scheduled resume would come."""
+                  window: CallingWindow | None) -> tuple[Simulator, list[str]]:
+    """The simulator, and what the user should be told of it (lines: warnings, notes).
+
+    A fresh run's simulator starts empty, now. A resumed run's goes on from the world its last
+    attempt left (the journal keeps it), so what the run made is there to read back; and at a
+    time inside the playbook's calling window, as a scheduled resume would come.
+    """
     simulator = Simulator(clock=SimulatedClock(), fault_plan=faults)
     if recorded is None or journal is None:
-        return simulator
+        return simulator, []
+    notices = []
     world = journal.world(recorded.run_id)
     if world is not None and world.get("world_version") == WORLD_VERSION:
         try:
@@ -31,15 +33,15 @@ def simulator_for(faults: FaultPlan | None, journal: Journal | None, recorded: R
         why = (f"run {recorded.run_id}'s last attempt was killed, and its simulator with it"
                if recorded.status == "running" else
                f"the journal holds no usable simulator world of run {recorded.run_id}")
-        sys.stderr.write(f"warning: --sim: {why}: this one goes on from "
-                         + ("an earlier attempt's world" if world else "an empty one")
-                         + ", so a step that reads back what the run made may not find it\n")
+        notices.append(f"warning: --sim: {why}: this one goes on from "
+                       + ("an earlier attempt's world" if world else "an empty one")
+                       + ", so a step that reads back what the run made may not find it")
     clock = simulator.clock
     if window is not None and isinstance(clock, SimulatedClock) and not window.is_open(
             clock.now()):
         opening = window.next_opening(clock.now())
         clock.advance(opening.timestamp() - clock.now())
-        sys.stderr.write(f"note: --sim: simulated time moves on to {opening:%a %Y-%m-%d %H:%M} "
-                         f"{window.zone.key}, when the calling window opens, as a scheduled "
-                         "resume would come then\n")
-    return simulator
+        notices.append(f"note: --sim: simulated time moves on to {opening:%a %Y-%m-%d %H:%M} "
+                       f"{window.zone.key}, when the calling window opens, as a scheduled "
+                       "resume would come then")
+    return simulator, notices
