@@ -78,6 +78,7 @@ class CallingWindow:
         return f"calling window ({self.describe()}) is {state}"
 
     def describe(self) -> str:
-        days = ", ".join(DAYS[d] for d in sorted(self.days))
+        days = ("every day" if len(self.days) == len(DAYS)
+                else ", ".join(DAYS[d] for d in sorted(self.days)))
         return (f"{days} {self.start.strftime('%H:%M')}-{self.end.strftime('%H:%M')} "
                 f"{self.zone.key}")

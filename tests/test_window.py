@@ -69,7 +69,7 @@ def test_dry_run_says_whether_the_window_is_open(tmp_path: Path) -> None:
     zone, _ = _noon_zone()
     open_now = outbound("run", str(_playbook(tmp_path, f"{{from: '11:00', to: '13:00', "
                                                        f"timezone: {zone}}}")), "--dry-run")
-    assert f"calling window ({', '.join(DAYS)} 11:00-13:00 {zone}) is open now" in open_now.stdout
+    assert f"calling window (every day 11:00-13:00 {zone}) is open now" in open_now.stdout
     closed = outbound("run", str(_playbook(tmp_path, f"{{from: '01:00', to: '02:00', "
                                                      f"timezone: {zone}}}")), "--dry-run")
     assert "is closed now: the run would pause before its first create; it opens " in \
@@ -97,6 +97,8 @@ def test_a_closed_window_says_when_it_opens_next() -> None:
                                  "timezone": "America/New_York"})
     assert daily.when_next_open(_at("2026-03-07T18:00", "America/New_York")) == (
         "it opens Sun 2026-03-08 09:00 America/New_York, in 14h 00m")
+    assert weekdays.describe() == "mon, tue, wed, thu, fri 09:00-20:00 Asia/Shanghai"
+    assert daily.describe() == "every day 09:00-17:00 America/New_York"
 
 
 def test_a_window_that_closes_mid_run_pauses_it_and_resume_finishes(tmp_path: Path) -> None:
