@@ -151,6 +151,9 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
         f"1360000{n:04d}" for n in range(10)]  # the canary's three, and seven more
     with closing(sqlite3.connect(own_journal)) as db:  # a finished run needs none
         assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
+    shown = json.loads(outbound("runs", "show", "latest", "--format", "json").stdout)
+    assert [(s["step"], s["calls"], s["succeeded"]) for s in shown["steps"]] == [
+        ("reserve", 10, 10), ("listed", 1, 1)]  # the whole run's, not the last attempt's
 
 
 LATER = isales_playbook("Reserve after a long wait", """\
@@ -332,10 +335,15 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
         outcomes = dict(db.execute("SELECT COALESCE(outcome, 'none'), COUNT(*) FROM calls "
                                    "WHERE run_id = ? AND kind = 'create' GROUP BY 1",
                                    (run_id,)).fetchall())
+        (reserve_calls,), = db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND "
+                                       "step = 'reserve'", (run_id,)).fetchall()
     assert items == {"ok": wanted}
     # every create the simulator made is a journaled intent: answered, or reconciled later
     assert outcomes.get("ok", 0) + outcomes.get("none", 0) >= wanted
     assert outcomes.get("ok", 0) <= wanted
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["steps"][0]["step"] == "reserve"  # its calls: every attempt's, the killed too
+    assert shown["steps"][0]["calls"] == reserve_calls >= wanted  # reconciling lists too
 
 
 def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,

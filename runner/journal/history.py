@@ -216,6 +216,10 @@ class Journal(JournalFile):
         run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
             f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
             (run_id,))]
+        made = dict(self.db.execute("SELECT step, COUNT(*) FROM calls WHERE run_id = ? GROUP BY "
+                                    "step", (run_id,)))
+        for step in run["steps"]:  # every attempt's, a killed one's too
+            step["calls"] = made.get(step["step"], 0)
         run["steps"] += self._unfinished_steps(run_id, run["status"],
                                                {s["step"] for s in run["steps"]})
         run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,

@@ -44,6 +44,12 @@ UPDATE_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?
 ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
 INSERT_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
          "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
+    "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "
+    "UPDATE SET status = excluded.status, calls = calls + excluded.calls, iterations = "
+    "excluded.iterations, succeeded = excluded.succeeded, skipped = excluded.skipped, failed = "
+    "excluded.failed, retries = retries + excluded.retries, duration = duration + "
+    "excluded.duration, error = excluded.error, finished_at = excluded.finished_at")
 BY_HAND = "resolved by hand: "  # the error text of a call `runs resolve` settled
 RESOLUTIONS = {  # how `runs resolve` settles a write whose outcome is unknown
     "not-sent": "the vendor did not act on it; --resume sends it again",

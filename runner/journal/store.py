@@ -51,6 +51,7 @@ from runner.journal.rows import (
     NO_OUTCOME,
     SCHEMA,
     UPDATE_OUTCOME,
+    UPSERT_STEP,
     key_of,
     masked_json,
 )
@@ -376,10 +377,9 @@ class JournalFile:
     def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,
              skipped: int, failed: int, retries: int, duration: float,
              error: str | None) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, step, status, calls, iterations, succeeded, skipped, failed, retries,
-             duration, REDACTOR.text(error) if error else None, time.time()))
+        self._write(UPSERT_STEP, (self.run_id, step, status, calls, iterations, succeeded,
+                                  skipped, failed, retries, duration,
+                                  REDACTOR.text(error) if error else None, time.time()))
 
     def keep_world(self, world: Mapping[str, Any] | None) -> None:
         """The embedded simulator's world as a --sim run left it, for its resume (None: the
