@@ -145,7 +145,10 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
                     "--report-json", str(report))
     assert rest.exit_code == 0, rest.output
     assert "warning" not in rest.stderr
-    outputs = json.loads(report.read_text())["outputs"]
+    document = json.loads(report.read_text())
+    assert document["resumed"] and (document["steps"][0]["calls"],
+                                    document["steps"][0]["succeeded"]) == (7, 10)  # this job's
+    outputs = document["outputs"]
     assert outputs["reserved"] == 10
     assert sorted(n for n in outputs["numbers"] if n.startswith("1360000")) == [
         f"1360000{n:04d}" for n in range(10)]  # the canary's three, and seven more
