@@ -214,8 +214,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                                            error=error_text))
     finally:
         if journal is not None:
-            if simulator is not None:  # for a resume: a run that finished needs none
-                journal.keep_world(simulator.world() if status != "ok" else None)
+            if status == "ok":  # a finished run needs no world to resume from, however it ran
+                journal.keep_world(None)
+            elif simulator is not None:
+                journal.keep_world(simulator.world())
             journal.finish(status, exit_code, outputs, error_text)
     ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
              + ", and its journal has it")

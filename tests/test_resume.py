@@ -209,6 +209,17 @@ def test_a_sim_resume_goes_on_where_its_fault_plan_was(in_repo: Path, tmp_path: 
     assert "reserved: 8" in rest.stdout
 
 
+def test_a_sim_canary_resumed_live_keeps_no_world_once_finished(live: str,
+                                                                own_journal: Path) -> None:
+    canary = outbound("run", PLAYBOOK, "--sim", "--var", "count=4", "--var",
+                      f"prefix={next(PREFIXES)}", "--max-creates", "2")
+    assert canary.exit_code == EXIT_PAUSED, canary.output
+    rest = outbound("run", PLAYBOOK, "--resume", _run_id(canary.stdout))  # on the served one
+    assert rest.exit_code == 0, rest.output
+    with closing(sqlite3.connect(own_journal)) as db:
+        assert db.execute("SELECT COUNT(*) FROM sim_worlds").fetchall() == [(0,)]
+
+
 @pytest.mark.parametrize("world", ['{"world_version": 1, "vendors": {"huawei-isales": {}}}',
                                    '{"world_version": 99, "vendors": {}}', "[]", "{",
                                    '{"world_version": 1, "now": 1e300, "vendors": {}}',
