@@ -216,11 +216,12 @@ class Journal(JournalFile):
         run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
             f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
             (run_id,))]
-        made = dict(self.db.execute("SELECT step, COUNT(*) FROM calls WHERE run_id = ? GROUP BY "
-                                    "step", (run_id,)))
+        made: dict[str, int] = dict(self.db.execute(  # each step's calls, in order of its first
+            "SELECT step, COUNT(*) FROM calls WHERE run_id = ? GROUP BY step ORDER BY MIN(id)",
+            (run_id,)))
         for step in run["steps"]:  # every attempt's, a killed one's too
             step["calls"] = made.get(step["step"], 0)
-        run["steps"] += self._unfinished_steps(run_id, run["status"],
+        run["steps"] += self._unfinished_steps(run_id, run["status"], made,
                                                {s["step"] for s in run["steps"]})
         run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,
                             "reason": why} for s, i, why in self.db.execute(
@@ -245,15 +246,14 @@ class Journal(JournalFile):
             "AND later.endpoint = c.endpoint AND later.id > c.id) GROUP BY 1", (run_id,)))
         return run
 
-    def _unfinished_steps(self, run_id: str, run_status: str,
+    def _unfinished_steps(self, run_id: str, run_status: str, made: dict[str, int],
                           finished: set[str]) -> list[dict[str, Any]]:
         """The steps a run was in when it stopped (killed, interrupted) or is in now, counted
-        from their calls and items: a step's own row is written when it ends."""
+        from their calls (`made`, by step) and items: a step's own row is written when it ends."""
         status = run_status if run_status in ("running", "killed", "interrupted") else \
             "unfinished"
         steps: dict[str, dict[str, Any]] = {}
-        for step, calls in self.db.execute("SELECT step, COUNT(*) FROM calls WHERE run_id = ? "
-                                           "GROUP BY step ORDER BY MIN(id)", (run_id,)):
+        for step, calls in made.items():
             if step not in finished:
                 steps[step] = {"step": step, "status": status, "calls": calls,
                                "iterations": 0, "succeeded": 0, "skipped": 0, "failed": 0,
