@@ -28,7 +28,7 @@ steps:
   - id: make
     call: isales.appoint.create
     params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ inputs.number }}",
-             userAccount: ops, appointTime: "{{ now_ms() + 1000 }}"}
+             userAccount: ops, appointTime: "{{ now_ms() + 60000 }}"}
     outputs: {id: "{{ values.appointId }}"}
   - id: listed
     call: isales.appoint.list
