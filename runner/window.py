@@ -55,10 +55,22 @@ class CallingWindow:
             return now
         for ahead in range(8):
             day = now.date() + dt.timedelta(days=ahead)
-            opening = dt.datetime.combine(day, self.start, self.zone)
+            opening = self._opening_on(day)
             if day.weekday() in self.days and opening > now:
                 return opening
         raise AssertionError("a window with a day opens within a week")
+
+    def _opening_on(self, day: dt.date) -> dt.datetime:
+        """When the window opens on `day`: at its start, or, where the clocks go forward past
+        the start (02:30 on a night that skips from 02:00 to 03:00), when they do."""
+        opening = dt.datetime.combine(day, self.start, self.zone)
+        closed, opened = opening.replace(fold=1).timestamp(), opening.timestamp()
+        if closed >= opened:  # the start is a time the clock shows that day
+            return opening
+        while opened - closed > 1:  # the forward jump lies between the two readings of it
+            middle = (closed + opened) // 2
+            closed, opened = (closed, middle) if self.is_open(middle) else (middle, opened)
+        return dt.datetime.fromtimestamp(opened, self.zone)
 
     def when_next_open(self, epoch: float) -> str:
         """'it opens Sat 2026-11-28 01:00 Asia/Shanghai, in 5d 18h' (for messages)."""
