@@ -211,40 +211,55 @@ class Journal(JournalFile):
         run["status"] = self._status(run_id, run["status"])
         run["inputs"] = json.loads(run["inputs"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
+        run["steps"] = self._steps(run_id, run["status"])
+        run.update(self._failed_and_unknown(run_id))
+        run.update(self._calls_by_outcome(run_id))
+        return run
+
+    def _steps(self, run_id: str, run_status: str) -> list[dict[str, Any]]:
+        """The run's steps in the order they finished, then those it did not finish."""
         step_keys = ("step", "status", "calls", "iterations", "succeeded", "skipped", "failed",
                      "retries", "duration", "error")
-        run["steps"] = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
+        steps = [dict(zip(step_keys, r, strict=True)) for r in self.db.execute(
             f"SELECT {', '.join(step_keys)} FROM steps WHERE run_id = ? ORDER BY finished_at",
             (run_id,))]
         made: dict[str, int] = dict(self.db.execute(  # each step's calls, in order of its first
             "SELECT step, COUNT(*) FROM calls WHERE run_id = ? GROUP BY step ORDER BY MIN(id)",
             (run_id,)))
-        for step in run["steps"]:  # every attempt's, a killed one's too
+        for step in steps:  # every attempt's, a killed one's too
             step["calls"] = made.get(step["step"], 0)
-        run["steps"] += self._unfinished_steps(run_id, run["status"], made,
-                                               {s["step"] for s in run["steps"]})
-        run["failures"] = [{"step": s, "iteration": None if i == WHOLE_STEP else i,
-                            "reason": why} for s, i, why in self.db.execute(
-            "SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
-            "ORDER BY step, iteration", (run_id,))]
+        return steps + self._unfinished_steps(run_id, run_status, made,
+                                              {s["step"] for s in steps})
+
+    def _failed_and_unknown(self, run_id: str) -> dict[str, Any]:
+        """The run's failed items, and its writes of unknown outcome (`failures`,
+        `unknown_writes`)."""
+        failed = self.db.execute("SELECT step, iteration, reason FROM items WHERE run_id = ? "
+                                 "AND status = 'failed' ORDER BY step, iteration", (run_id,))
+        failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "reason": why}
+                    for s, i, why in failed]
         finished = set(self.db.execute("SELECT step, iteration FROM items WHERE run_id = ? "
                                        "AND status IN ('ok', 'skipped')", (run_id,)))
-        run["unknown_writes"] = [
+        unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "endpoint": write.endpoint, "params": write.params}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
-        run["calls"] = dict(self.db.execute(
+        return {"failures": failures, "unknown_writes": unknown}
+
+    def _calls_by_outcome(self, run_id: str) -> dict[str, dict[str, int]]:
+        """The run's calls counted by outcome (`calls`), and of those not ok, how many their
+        item went on from (`calls_tried_again`): a poll until the call has ended, a retry, a
+        write reconciled and sent again (a later call of its item to its endpoint)."""
+        calls = dict(self.db.execute(
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls WHERE run_id = ? "
-            "GROUP BY 1", (run_id,)).fetchall())
-        # of those not ok, how many the item went on from: a poll until the call has ended, a
-        # retry, a write reconciled and sent again (a later call of its item to its endpoint)
-        run["calls_tried_again"] = dict(self.db.execute(
+            "GROUP BY 1", (run_id,)))
+        tried_again = dict(self.db.execute(
             "SELECT COALESCE(outcome, 'no outcome'), COUNT(*) FROM calls AS c WHERE run_id = ? "
             "AND outcome IS NOT 'ok' AND EXISTS (SELECT 1 FROM calls AS later WHERE "
             "later.run_id = c.run_id AND later.step = c.step AND later.iteration = c.iteration "
             "AND later.endpoint = c.endpoint AND later.id > c.id) GROUP BY 1", (run_id,)))
-        return run
+        return {"calls": calls, "calls_tried_again": tried_again}
 
     def _unfinished_steps(self, run_id: str, run_status: str, made: dict[str, int],
                           finished: set[str]) -> list[dict[str, Any]]:
