@@ -36,6 +36,7 @@ from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
+from runner.sim.app import Simulator
 from runner.sim.embedded import simulator_for
 from runner.sim.faults import load_sim_faults
 from runner.startup import settled
@@ -214,11 +215,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                                            error=error_text))
     finally:
         if journal is not None:
-            if status == "ok":  # a finished run needs no world to resume from, however it ran
-                journal.keep_world(None)
-            elif simulator is not None:
-                journal.keep_world(simulator.world())
-            journal.finish(status, exit_code, outputs, error_text)
+            _journal_ended(journal, simulator, status, exit_code, outputs, error_text)
     ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
              + ", and its journal has it")
     _write_reports(options, listeners, exchanges, journal, run_id, exit_code, ended)
@@ -228,6 +225,16 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         raise result.error
     return 0
 
+
+
+def _journal_ended(journal: Journal, simulator: Simulator | None, status: str, exit_code: int,
+                   outputs: dict[str, Any], error: str | None) -> None:
+    """The run's end journalled, with the --sim world its resume goes on from."""
+    if status == "ok":  # a finished run needs no world to resume from, however it ran
+        journal.keep_world(None)
+    elif simulator is not None:
+        journal.keep_world(simulator.world())
+    journal.finish(status, exit_code, outputs, error)
 
 def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal | None,
                      shard: Shard | None, inputs: dict[str, Any], recorded: Recorded | None,

@@ -86,14 +86,20 @@ class StepBuilder:
             loop_var=raw.get("as", "item"), concurrency=raw.get("concurrency", 1),
             max_failures=max_failures_of(raw.get("max_failures")),
         )
-        if "wait" in raw:
-            for key in sorted(set(raw) & _CALL_ONLY_KEYS):
-                parent.problem((*at, key), f"a wait step makes no call, so {key} has no effect "
-                               "here (a wait takes id, name, wait, when, for_each, as, "
-                               "concurrency, max_failures and outputs)")
-            wait = self._duration(raw["wait"], (*at, "wait"))
-            outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
-            return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
+        return self._wait(common) if "wait" in raw else self._call(common)
+
+    def _wait(self, common: dict[str, Any]) -> Step | None:
+        raw, at, parent = self.raw, self.at, self.parent
+        for key in sorted(set(raw) & _CALL_ONLY_KEYS):
+            parent.problem((*at, key), f"a wait step makes no call, so {key} has no effect "
+                           "here (a wait takes id, name, wait, when, for_each, as, "
+                           "concurrency, max_failures and outputs)")
+        wait = self._duration(raw["wait"], (*at, "wait"))
+        outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
+        return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
+
+    def _call(self, common: dict[str, Any]) -> Step | None:
+        raw, at, parent = self.raw, self.at, self.parent
         endpoint = self._endpoint(raw["call"])
         if endpoint is None:
             return None
