@@ -226,7 +226,6 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     return 0
 
 
-
 def _journal_ended(journal: Journal, simulator: Simulator | None, status: str, exit_code: int,
                    outputs: dict[str, Any], error: str | None) -> None:
     """The run's end journalled, with the --sim world its resume goes on from."""
@@ -235,6 +234,7 @@ def _journal_ended(journal: Journal, simulator: Simulator | None, status: str, e
     elif simulator is not None:
         journal.keep_world(simulator.world())
     journal.finish(status, exit_code, outputs, error)
+
 
 def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal | None,
                      shard: Shard | None, inputs: dict[str, Any], recorded: Recorded | None,

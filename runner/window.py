@@ -56,8 +56,8 @@ class CallingWindow:
         for ahead in range(8):
             day = now.date() + dt.timedelta(days=ahead)
             opening = self._opening_on(day)
-            if day.weekday() in self.days and opening > now:
-                return opening
+            if day.weekday() in self.days and opening > now and self.is_open(opening.timestamp()):
+                return opening  # (a window the clocks skip whole does not open that day)
         raise AssertionError("a window with a day opens within a week")
 
     def _opening_on(self, day: dt.date) -> dt.datetime:

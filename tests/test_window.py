@@ -101,7 +101,6 @@ def test_a_closed_window_says_when_it_opens_next() -> None:
     assert daily.describe() == "every day 09:00-17:00 America/New_York"
 
 
-
 def test_a_start_the_clocks_skip_opens_when_they_go_forward() -> None:
     # New York, 2027-03-14: the clocks go from 02:00 straight to 03:00, so 02:30 never comes
     night = CallingWindow.parse({"from": "02:30", "to": "05:00",
@@ -114,6 +113,12 @@ def test_a_start_the_clocks_skip_opens_when_they_go_forward() -> None:
     # the night before, 02:30 comes as usual
     assert night.when_next_open(_at("2027-03-13T00:00", "America/New_York")).endswith(
         "Sat 2027-03-13 02:30 America/New_York, in 2h 30m")
+    # a window the clocks skip whole does not open that night, but a week later
+    skipped = CallingWindow.parse({"days": ["sun"], "from": "02:10", "to": "02:50",
+                                   "timezone": "America/New_York"})
+    assert skipped.when_next_open(midnight) == (
+        "it opens Sun 2027-03-21 02:10 America/New_York, in 7d 1h")
+
 
 def test_a_window_that_closes_mid_run_pauses_it_and_resume_finishes(tmp_path: Path) -> None:
     zone, _ = _noon_zone()
