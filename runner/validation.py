@@ -264,17 +264,14 @@ def _explain(error: jsonschema.exceptions.ValidationError,
     """Turn one jsonschema error into what an author needs to read (`described`: the root of
     a schema whose descriptions are written for authors, as the file schemas are: a wrong type
     or a missing key is told with what it is)."""
-    described_types = described is not None
     closest = _closest(error)
     if isinstance(closest, SchemaIssue):
         yield closest
         return
     error = closest
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        yield from _unknown_keys(error, path)
-        return
-    if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
+    if (error.validator in ("additionalProperties", "unevaluatedProperties")
+            and isinstance(error.instance, dict)):
         yield from _unknown_keys(error, path)
         return
     absent = error.validator_value if error.validator == "not" else None
@@ -285,19 +282,7 @@ def _explain(error: jsonschema.exceptions.ValidationError,
         yield SchemaIssue((*path, name), f"{name!r} does not belong here"
                           + (f" ({why})" if why else ""), keyword="not")
         return
-    message = error.message.replace(repr(error.instance), _short(error.instance))
-    if (error.validator == "enum" and isinstance(error.instance, str)
-            and isinstance(error.validator_value, list)):
-        message += suggest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
-    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
-                                     "maxLength", "format", "const", "exclusiveMinimum",
-                                     "minItems", "minProperties"}
-                 or (error.validator == "type" and described_types)):
-        message += f" ({rule})"  # what it should be says more than "quote it" would
-    elif (error.validator == "type" and error.validator_value == "string"
-            and isinstance(error.instance, (int, float, bool))):
-        message += QUOTE_IT
+    message = _message(error, described_types=described is not None)
     if error.validator == "required":  # name the missing field, not its parent
         missing = _missing(error)  # one error each: its message names which
         named = [name for name in missing if error.message.startswith(repr(name))]
@@ -307,6 +292,25 @@ def _explain(error: jsonschema.exceptions.ValidationError,
             message += f" ({what})"
     yield SchemaIssue(path, message, keyword=str(error.validator))
 
+
+
+def _message(error: jsonschema.exceptions.ValidationError, *, described_types: bool) -> str:
+    """jsonschema's message with the value cut short, a near miss of an enum suggested, and
+    the rule's own description (or a hint to quote a number where text goes)."""
+    message = error.message.replace(repr(error.instance), _short(error.instance))
+    if (error.validator == "enum" and isinstance(error.instance, str)
+            and isinstance(error.validator_value, list)):
+        message += suggest(error.instance, [v for v in error.validator_value if isinstance(v, str)])
+    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if rule and (error.validator in {"pattern", "enum", "minimum", "maximum", "minLength",
+                                     "maxLength", "format", "const", "exclusiveMinimum",
+                                     "minItems", "minProperties"}
+                 or (error.validator == "type" and described_types)):
+        return f"{message} ({rule})"  # what it should be says more than "quote it" would
+    if (error.validator == "type" and error.validator_value == "string"
+            and isinstance(error.instance, (int, float, bool))):
+        return message + QUOTE_IT
+    return message
 
 def _property_description(root: Mapping[str, Any] | None,
                           error: jsonschema.exceptions.ValidationError,

@@ -36,26 +36,7 @@ CREDENTIALS: dict[str, tuple[str, ...]] = {
 def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
                clock: Clock) -> httpx.Auth | None:
     """The `httpx.Auth` for one service; wrong or missing credentials are an `InputError`."""
-    needed = CREDENTIALS[auth.scheme]
-    missing = [name for name in needed if name not in credentials]
-    unknown = sorted(set(credentials) - set(needed))
-    if missing or unknown:
-        problem = f"needs {', '.join(missing)}" if missing else \
-            f"does not take {', '.join(unknown)}"
-        raise InputError.plain(f"service {service}: the {auth.scheme} scheme {problem} in "
-                               f"credentials (it takes: {', '.join(needed) or 'nothing'})")
-    empty = [name for name in needed if not credentials[name]]
-    if empty:  # given, but its variable or file is empty
-        raise InputError.plain(f"service {service}: credentials.{empty[0]} is empty (check the "
-                               "variable or file it comes from)")
-    values = {name: str(credentials[name]) for name in needed}
-    for name, value in values.items():
-        if name != "private_key" and LINE_BREAK.search(value):  # a PEM key is lines
-            where = ("ends with a line break (did the variable or file it comes from keep a "
-                     "newline?)" if LINE_BREAK.search(value.rstrip()) is None
-                     else "holds a line break")
-            raise InputError.plain(f"service {service}: credentials.{name} {where}; no vendor "
-                                   "takes one, so nothing is sent")
+    values = _credential_values(service, auth.scheme, credentials)
     settings = auth.settings
     if auth.scheme == "huawei-c2":
         return huawei_c2.HuaweiC2Auth(
@@ -79,6 +60,33 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
     if auth.scheme == "basic":
         return httpx.BasicAuth(values["username"], values["password"])
     return None
+
+
+def _credential_values(service: str, scheme: str, credentials: Mapping[str, Any],
+                       ) -> dict[str, str]:
+    """The credentials `scheme` takes, as text; an `InputError` for one missing, unknown,
+    empty or holding a line break."""
+    needed = CREDENTIALS[scheme]
+    missing = [name for name in needed if name not in credentials]
+    unknown = sorted(set(credentials) - set(needed))
+    if missing or unknown:
+        problem = f"needs {', '.join(missing)}" if missing else \
+            f"does not take {', '.join(unknown)}"
+        raise InputError.plain(f"service {service}: the {scheme} scheme {problem} in "
+                               f"credentials (it takes: {', '.join(needed) or 'nothing'})")
+    empty = [name for name in needed if not credentials[name]]
+    if empty:  # given, but its variable or file is empty
+        raise InputError.plain(f"service {service}: credentials.{empty[0]} is empty (check the "
+                               "variable or file it comes from)")
+    values = {name: str(credentials[name]) for name in needed}
+    for name, value in values.items():
+        if name != "private_key" and LINE_BREAK.search(value):  # a PEM key is lines
+            where = ("ends with a line break (did the variable or file it comes from keep a "
+                     "newline?)" if LINE_BREAK.search(value.rstrip()) is None
+                     else "holds a line break")
+            raise InputError.plain(f"service {service}: credentials.{name} {where}; no vendor "
+                                   "takes one, so nothing is sent")
+    return values
 
 
 def _pem_mistake(text: str) -> str:
