@@ -186,13 +186,13 @@ def test_a_live_run_names_every_missing_setting_at_once_before_sending(
     assert result.stderr.splitlines() == [
         "error: service speech: playbooks/speech-callbacks.yaml:19:15 (services.speech.base_url):"
         " the environment variable SPEECH_URL is not set in '{{ env.SPEECH_URL }}'",
-        "error: service speech credentials.private_key, playbooks/speech-callbacks.yaml:20:67 "
+        "error: service speech credentials.private_key: playbooks/speech-callbacks.yaml:20:67 "
         "(services.speech.credentials.private_key): secret SPEECH_PRIVATE_KEY is not set: set "
         "the environment variable SPEECH_PRIVATE_KEY, or SPEECH_PRIVATE_KEY_FILE to a file "
         "holding it",
         "error: service isales: playbooks/speech-callbacks.yaml:24:15 (services.isales.base_url):"
         " the environment variable ISALES_URL is not set in '{{ env.ISALES_URL }}'",
-        "error: service isales credentials.sk, playbooks/speech-callbacks.yaml:25:56 "
+        "error: service isales credentials.sk: playbooks/speech-callbacks.yaml:25:56 "
         "(services.isales.credentials.sk): secret ISALES_SK is not set: set the environment "
         "variable ISALES_SK, or ISALES_SK_FILE to a file holding it"]
     assert result.stdout == ""  # the run never started

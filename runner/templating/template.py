@@ -13,7 +13,7 @@ import jinja2
 import jinja2.meta
 from jinja2 import nodes
 
-from runner.errors import Location, OutboundError, TemplateError
+from runner.errors import Finding, Location, OutboundError, TemplateError
 from runner.templating import sandbox
 from runner.templating.sandbox import ENV, GLOBAL_NAMES, MAX_OUTPUT, TooSlow, time_limit
 from runner.validation import suggest
@@ -55,8 +55,10 @@ class Template:
         except TooSlow:
             raise TemplateError.at(self.location, "rendering took more than "
                                    f"{sandbox.TIME_LIMIT:g}s; in {self.source!r}") from None
-        except OutboundError as error:  # raised by a function such as secret()
-            error.add_context(str(self.location))
+        except OutboundError as error:  # raised by a function such as secret(): here
+            error.findings = [Finding(self.location, finding.message)
+                              if finding.location == Location() else finding
+                              for finding in error.findings]
             raise
         except jinja2.UndefinedError as exc:
             raise TemplateError.at(self.location, f"{exc.message} in {self.source!r}") from None
