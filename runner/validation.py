@@ -293,7 +293,6 @@ def _explain(error: jsonschema.exceptions.ValidationError,
     yield SchemaIssue(path, message, keyword=str(error.validator))
 
 
-
 def _message(error: jsonschema.exceptions.ValidationError, *, described_types: bool) -> str:
     """jsonschema's message with the value cut short, a near miss of an enum suggested, and
     the rule's own description (or a hint to quote a number where text goes)."""
@@ -311,6 +310,7 @@ def _message(error: jsonschema.exceptions.ValidationError, *, described_types: b
             and isinstance(error.instance, (int, float, bool))):
         return message + QUOTE_IT
     return message
+
 
 def _property_description(root: Mapping[str, Any] | None,
                           error: jsonschema.exceptions.ValidationError,

@@ -296,7 +296,6 @@ class Journal(JournalFile):
             yield call
 
 
-
 def _journal_beside(path: Path, run_id: str) -> tuple[Path, str | None] | None:
     """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
     the run's shard."""

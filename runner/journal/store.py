@@ -71,6 +71,7 @@ def default_path() -> Path:
     """$OUTBOUND_JOURNAL, else .outbound/journal.sqlite in the working directory."""
     return Path(os.environ.get("OUTBOUND_JOURNAL") or Path(".outbound") / "journal.sqlite")
 
+
 def shard_journal(path: Path, number: int, count: int) -> Path:
     """Where shard `number` of `count` keeps its journal, beside `path`."""
     return path.with_name(f"{path.stem}.shard-{number}-of-{count}{path.suffix}")
