@@ -55,8 +55,10 @@ class CallingWindow:
             return now
         for ahead in range(8):
             day = now.date() + dt.timedelta(days=ahead)
+            if day.weekday() not in self.days:
+                continue
             opening = self._opening_on(day)
-            if day.weekday() in self.days and opening > now and self.is_open(opening.timestamp()):
+            if opening > now and self.is_open(opening.timestamp()):
                 return opening  # (a window the clocks skip whole does not open that day)
         raise AssertionError("a window with a day opens within a week")
 
