@@ -169,18 +169,38 @@ def _finding_from_yaml(exc: yaml.MarkedYAMLError, file: str) -> Finding:
     elif "<block end>" in problem:  # a line indented other than its block
         problem = f"{_tokens_named(problem)}: check this line's indentation"
     elif exc.context:
-        problem = f"{_tokens_named(problem)} ({exc.context})"
+        problem = f"{_tokens_named(problem)} ({_context(exc)})"
     location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
     return Finding(location, f"invalid YAML: {problem}")
 
 
+_CONTEXT_NAMES = {"a flow mapping": "a {...} mapping", "a flow sequence": "a [...] list",
+                  "a quoted scalar": "a quoted text", "a plain scalar": "a value",
+                  "a block scalar": "a | or > text", "a simple key": "a key",
+                  "a block mapping": "a mapping", "a block collection": "a list or mapping"}
+
+
+def _context(exc: yaml.MarkedYAMLError) -> str:
+    """What PyYAML was reading ("while parsing a flow sequence"), in words, and where it
+    starts when that is elsewhere: the '[' never closed, the quote never ended."""
+    context = str(exc.context)
+    for name, words in _CONTEXT_NAMES.items():
+        context = context.replace(name, words)
+    start, problem = exc.context_mark, exc.problem_mark
+    if start is not None and (problem is None or (start.line, start.column)
+                              != (problem.line, problem.column)):
+        context += f" that starts at {start.line + 1}:{start.column + 1}"
+    return context
+
+
 _TOKEN_NAMES = {"<block end>": "the block to end", "'?'": "a key",
                 "'<block sequence start>'": "a list item", "'<block mapping start>'": "a key",
-                "'<stream end>'": "the end of the file", "'<scalar>'": "a value"}
+                "'<stream end>'": "the end of the file", "'<scalar>'": "a value",
+                "found unexpected end of stream": "the file ended first"}
 
 
 def _tokens_named(problem: str) -> str:
-    """PyYAML's names of tokens ('<block end>', '?') in words."""
+    """PyYAML's names of tokens ('<block end>', '?') and of the file's end in words."""
     for token, words in _TOKEN_NAMES.items():
         problem = problem.replace(token, words)
     return problem

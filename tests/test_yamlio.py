@@ -46,7 +46,9 @@ def test_a_missing_node_is_located_at_its_nearest_ancestor() -> None:
     ("remark: call back: after 5pm\n", "f.yaml:1:18: invalid YAML: a ': ' where no key may "
      "start: quote the value if it is text that holds one, or check this line's indentation"),
     ("a: [1, 2\n", "f.yaml:2:1: invalid YAML: expected ',' or ']', but got the end of the file "
-     "(while parsing a flow sequence)"),
+     "(while parsing a [...] list that starts at 1:4)"),
+    ('name: "call back\nsteps: []\n', "f.yaml:3:1: invalid YAML: the file ended first (while "
+     "scanning a quoted text that starts at 1:7)"),
     ("a: 1\n---\nb: 2\n", "f.yaml:2:1: invalid YAML: a second document starts here (after "
      "'---'), and the file must hold one"),
 ])
