@@ -38,7 +38,7 @@ from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
 from runner.sim.app import Simulator
 from runner.sim.embedded import simulator_for
-from runner.sim.faults import load_sim_faults
+from runner.sim.faults import FaultPlan, load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
 
@@ -185,10 +185,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         return 0
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
-    simulator = None
-    if options.simulate:
-        simulator, notices = simulator_for(faults, journal, recorded, playbook.calling_window)
-        sys.stderr.writelines(f"{notice}\n" for notice in notices)
+    simulator = _simulator(options, playbook, faults, journal, recorded)
     run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options)
     status, exit_code, outputs = "interrupted", 130, {}
@@ -216,14 +213,22 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     finally:
         if journal is not None:
             _journal_ended(journal, simulator, status, exit_code, outputs, error_text)
-    ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
-             + ", and its journal has it")
-    _write_reports(options, listeners, exchanges, journal, run_id, exit_code, ended)
+    _write_reports(options, listeners, exchanges, journal, run_id, exit_code, status)
     if stop is not None:
         raise stop
     if result.error is not None:
         raise result.error
     return 0
+
+
+def _simulator(options: RunOptions, playbook: Playbook, faults: FaultPlan | None,
+               journal: Journal | None, recorded: Recorded | None) -> Simulator | None:
+    """The embedded simulator of a --sim run (its world restored for a resume), else None."""
+    if not options.simulate:
+        return None
+    simulator, notices = simulator_for(faults, journal, recorded, playbook.calling_window)
+    sys.stderr.writelines(f"{notice}\n" for notice in notices)
+    return simulator
 
 
 def _journal_ended(journal: Journal, simulator: Simulator | None, status: str, exit_code: int,
@@ -312,9 +317,11 @@ class _Listeners:
 
 
 def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[Exchange],
-                   journal: Journal | None, run_id: str, exit_code: int, ended: str) -> None:
-    """The cassettes and reports asked for; `ended` says how the run ended, should a file
-    fail to be written."""
+                   journal: Journal | None, run_id: str, exit_code: int, status: str) -> None:
+    """The cassettes and reports asked for; should a file fail to be written, its error says
+    how the run itself ended (`status`)."""
+    ended = (f"the run itself ended {status}" + (f" (run {run_id})" if run_id else "")
+             + ", and its journal has it")
     report, junit = listeners.report, listeners.junit
     if options.record:
         write_out("--record", options.record, lambda folder: write_cassettes(

@@ -11,7 +11,7 @@ from typing import Any
 from runner.clock import Clock
 from runner.engine.events import CallFinished, Emit, Warned
 from runner.engine.recording import outcome_of
-from runner.engine.requests import build_request
+from runner.engine.requests import OutgoingRequest, build_request
 from runner.engine.responses import CheckedResponse
 from runner.engine.services import ServiceClient
 from runner.errors import (
@@ -163,17 +163,8 @@ class Caller:
                 lenient_schema=step.invalid_response == "warn" or self.lenient_responses)
         except RunError as error:
             seconds = time.perf_counter() - started  # every attempt's, as the vendor made us wait
-            if self.journal is not None:
-                body = getattr(error, "body", None)
-                self.journal.outcome(call_id, status=getattr(error, "status", None),
-                                     result_code=getattr(error, "code", None),
-                                     outcome=outcome_of(error, endpoint.kind), duration=seconds,
-                                     error=str(error), facts=endpoint.facts(body),
-                                     response=body)
+            self._failed(step, index, request, call_id, error, seconds)
             tally.retries += error.retries
-            self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
-                                   getattr(error, "status", None), getattr(error, "code", None),
-                                   seconds, error.retries + 1, str(error)))
             raise
         tally.retries += attempts - 1
         if self.journal is not None:
@@ -186,3 +177,16 @@ class Caller:
         for warning in checked.warnings:
             self.emit(Warned(step.id, warning))
         return checked
+
+    def _failed(self, step: Step, index: int | None, request: OutgoingRequest, call_id: int,
+                error: RunError, seconds: float) -> None:
+        """A call that failed, into the journal and the events."""
+        endpoint = request.endpoint
+        status, code = getattr(error, "status", None), getattr(error, "code", None)
+        if self.journal is not None:
+            body = getattr(error, "body", None)
+            self.journal.outcome(call_id, status=status, result_code=code,
+                                 outcome=outcome_of(error, endpoint.kind), duration=seconds,
+                                 error=str(error), facts=endpoint.facts(body), response=body)
+        self.emit(CallFinished(step.id, index, endpoint.qualified_name, request.describe(),
+                               status, code, seconds, error.retries + 1, str(error)))

@@ -163,7 +163,6 @@ class ServiceClient:
     async def _once(self, request: OutgoingRequest, limits: Timeouts,
                     lenient_schema: bool) -> CheckedResponse:
         await self.limiter.acquire()
-        name = request.endpoint.qualified_name
         started = time.perf_counter()
         try:
             # Yield once before sending: the workers whose answers came in this turn all
@@ -176,34 +175,39 @@ class ServiceClient:
             else:  # not wait_for: on 3.11 it swallows a cancel that meets a finished call
                 async with asyncio.timeout(limits.total):
                     status, headers, content = await self._exchange(request, limits)
-        except (TimeoutError, DeadlinePassed):
-            raise TransportError([Finding(Location(), f"{name}: no answer within the call's "
-                                          f"total timeout of {limits.total:g}s{_unknown(request)}")]
-                                 ) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
-            hint = ("; the vendor's certificate is not trusted here: if it is the vendor's "
-                    "own CA, give the service verify: CA-BUNDLE.pem") if untrusted else ""
-            raise TransportError([Finding(Location(), f"{name}: cannot connect to "
-                                          f"{self.base_url} ({exc or type(exc).__name__})"
-                                          + hint)],
-                                 reached_server=False, retryable=not untrusted) from None
-        except httpx.TimeoutException as exc:
-            raise TransportError([Finding(Location(), f"{name}: no answer in time "
-                                          f"({type(exc).__name__}){_unknown(request)}")]) from None
-        except httpx.TransportError as exc:
-            raise TransportError([Finding(Location(), f"{name}: the connection failed "
-                                          f"({exc or type(exc).__name__}){_unknown(request)}")]
-                                 ) from None
+        except (TimeoutError, DeadlinePassed, httpx.TransportError) as exc:
+            raise self._failure(exc, request, limits) from None
         if len(content) > self.max_response:
             raise ResponseInvalid([Finding(Location(), (
-                f"{name} answered more than {self.max_response} bytes (max_response); "
-                "refused"))])
+                f"{request.endpoint.qualified_name} answered more than {self.max_response} "
+                "bytes (max_response); refused"))])
         if self.observe is not None:
             self.observe(Exchange(request, status, headers, content,
                                   time.perf_counter() - started))
         return check_response(self.spec, request.endpoint, status, headers, content,
                               now=self.clock.now(), lenient_schema=lenient_schema)
+
+    def _failure(self, exc: Exception, request: OutgoingRequest,
+                 limits: Timeouts) -> TransportError:
+        """What a call that got no answer says: why, and whether the vendor may have acted."""
+        name = request.endpoint.qualified_name
+        if isinstance(exc, (TimeoutError, DeadlinePassed)):
+            return TransportError([Finding(Location(), f"{name}: no answer within the call's "
+                                           f"total timeout of {limits.total:g}s"
+                                           f"{_unknown(request)}")])
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
+            hint = ("; the vendor's certificate is not trusted here: if it is the vendor's "
+                    "own CA, give the service verify: CA-BUNDLE.pem") if untrusted else ""
+            return TransportError([Finding(Location(), f"{name}: cannot connect to "
+                                           f"{self.base_url} ({exc or type(exc).__name__})"
+                                           + hint)],
+                                  reached_server=False, retryable=not untrusted)
+        if isinstance(exc, httpx.TimeoutException):
+            return TransportError([Finding(Location(), f"{name}: no answer in time "
+                                           f"({type(exc).__name__}){_unknown(request)}")])
+        return TransportError([Finding(Location(), f"{name}: the connection failed "
+                                       f"({exc or type(exc).__name__}){_unknown(request)}")])
 
     def _url(self, path: str, query: str) -> httpx.URL:
         if self._base is None:

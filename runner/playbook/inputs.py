@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.errors import Finding, InputError, JsonPath, Location, format_json_path
-from runner.playbook.model import Playbook
+from runner.playbook.model import Input, Playbook
 from runner.validation import suggest
 
 ISSUES_LISTED = 20  # of one input's value (a CSV file's rows may break its schema by thousands)
@@ -39,24 +39,32 @@ def resolve_inputs(playbook: Playbook, given: Mapping[str, Any],
             findings.append(Finding(Location(), f"input {name!r} is required: pass "
                                     f"--var {name}=... or put it in --vars-file"))
             continue
-        origin = (origins or {}).get(name)
-        issues = spec.validator.issues(value)
         hint = _as_json_hint(name, given[name], value, spec.schema) \
             if name in from_command_line else ""
-        for issue in issues[:ISSUES_LISTED]:
-            if origin is not None:
-                findings.append(Finding(origin(issue.path), issue.message))
-            else:
-                where = format_json_path((name, *issue.path))
-                findings.append(Finding(Location(), f"input {where}: {issue.message}"
-                                        + (hint if not issue.path else "")))
-        if len(issues) > ISSUES_LISTED:
-            findings.append(Finding(Location(), f"... and {len(issues) - ISSUES_LISTED} more "
-                                    f"problems with input {name!r}"))
+        findings += _broken_rules(name, value, spec, (origins or {}).get(name), hint)
         values[name] = value
     if findings:
         raise InputError(findings)
     return values
+
+
+def _broken_rules(name: str, value: Any, spec: Input, origin: Origin | None,
+                  hint: str) -> list[Finding]:
+    """What is wrong with input `name`'s value, by its schema: at its place in the file it came
+    from (`origin`), else named; `hint` follows a --var's own problem."""
+    issues = spec.validator.issues(value)
+    findings = []
+    for issue in issues[:ISSUES_LISTED]:
+        if origin is not None:
+            findings.append(Finding(origin(issue.path), issue.message))
+        else:
+            where = format_json_path((name, *issue.path))
+            findings.append(Finding(Location(), f"input {where}: {issue.message}"
+                                    + (hint if not issue.path else "")))
+    if len(issues) > ISSUES_LISTED:
+        findings.append(Finding(Location(), f"... and {len(issues) - ISSUES_LISTED} more "
+                                f"problems with input {name!r}"))
+    return findings
 
 
 def _no_such_input(name: str, playbook: Playbook,
