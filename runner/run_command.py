@@ -97,9 +97,10 @@ def parse_shard(text: str | None) -> Shard | None:
     return Shard(int(number), int(count))
 
 
-def _journal_path(options: RunOptions, shard: Shard | None) -> Path:
-    path = options.journal or default_path()
-    if shard is None or options.journal:
+def journal_path(journal: Path | None, shard: Shard | None) -> Path:
+    """The journal a run writes: --journal's, else the default (a shard's own beside it)."""
+    path = journal or default_path()
+    if shard is None or journal:
         return path
     return shard_journal(path, shard.number, shard.count)
 
@@ -110,9 +111,9 @@ def run(options: RunOptions) -> int:
     playbook = load_playbook(options.playbook)
     settled()  # the playbook, its specs and their schemas
     shard = parse_shard(options.shard)
-    journal_path = None if options.dry_run else _journal_path(options, shard)
-    _prepare_destinations(options, journal_path)
-    journal = None if journal_path is None else Journal(journal_path)
+    path = None if options.dry_run else journal_path(options.journal, shard)
+    _prepare_destinations(options, path)
+    journal = None if path is None else Journal(path)
     try:
         return _run(options, playbook, journal, shard)
     finally:

@@ -32,7 +32,7 @@ OWNERS = {  # third-party library -> the modules allowed to import it
     "jinja2": {"runner.templating.sandbox", "runner.templating.template"},
     "jsonschema": {"runner.validation"}, "referencing": {"runner.validation"},
     "jsonschema_specifications": {"runner.validation"},
-    "click": {"runner.cli", "runner.cli.options", "runner.cli.runs"},
+    "click": {"runner.cli", "runner.cli.complete", "runner.cli.options", "runner.cli.runs"},
     "uvicorn": {"runner.sim.serve"},
     "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport",
               "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from runner.cli.complete import endpoint_names, run_ids, spec_names
 from runner.cli.options import format_option, handles_errors, journal_option
 from runner.cli.runs import runs
 from runner.startup import own_process, settled
@@ -66,8 +67,8 @@ def specs_list(output_format: str) -> None:
 
 
 @specs.command("diff")
-@click.argument("old")
-@click.argument("new")
+@click.argument("old", shell_complete=spec_names)
+@click.argument("new", shell_complete=spec_names)
 @handles_errors
 def specs_diff(old: str, new: str) -> None:
     """What changed from spec OLD to NEW (names or files). Exit 1 when something breaks."""
@@ -83,7 +84,7 @@ def specs_diff(old: str, new: str) -> None:
 
 
 @specs.command("export-openapi")
-@click.argument("spec")
+@click.argument("spec", shell_complete=spec_names)
 @handles_errors
 def specs_export_openapi(spec: str) -> None:
     """The spec (a name or a file) as an OpenAPI 3.1 document (JSON) on stdout."""
@@ -96,7 +97,7 @@ def specs_export_openapi(spec: str) -> None:
 
 
 @specs.command("show")
-@click.argument("endpoint")
+@click.argument("endpoint", shell_complete=endpoint_names)
 @format_option
 @handles_errors
 def specs_show(endpoint: str, output_format: str) -> None:
@@ -132,7 +133,7 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("--sim-faults", type=click.Path(dir_okay=False, path_type=Path),
               help="With --sim: a fault plan (YAML) the simulator follows.")
 @journal_option
-@click.option("--resume", metavar="RUN_ID",
+@click.option("--resume", metavar="RUN_ID", shell_complete=run_ids,
               help="Continue a crashed, killed, failed or paused run: finished items are not "
                    "repeated. 'latest': the newest unfinished run of this playbook with these "
                    "inputs, or a new run when there is none.")

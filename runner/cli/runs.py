@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from runner.cli.complete import run_ids
 from runner.cli.options import format_option, handles_errors, journal_option
 
 
@@ -98,7 +99,8 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
 
 
 @runs.command("report")
-@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...|latest")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...|latest",
+                shell_complete=run_ids)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Where to write the report (one self-contained page).")
 @click.option("--journal", "journals", multiple=True,
@@ -126,7 +128,7 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
 
 
 @runs.command("show")
-@click.argument("run_id", metavar="RUN_ID|latest")
+@click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
 @journal_option
 @format_option
 @handles_errors
@@ -141,7 +143,7 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
 
 
 @runs.command("resolve")
-@click.argument("run_id", metavar="RUN_ID|latest")
+@click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
 @click.argument("item", metavar="STEP[ITERATION]")
 @click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")

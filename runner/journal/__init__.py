@@ -14,7 +14,7 @@ Everything written goes through the redactor first: no secret reaches the file. 
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
 """
 
-from runner.journal.history import Journal
+from runner.journal.history import Journal, newest_runs
 from runner.journal.rows import (
     ANSWER_KEPT,
     BY_HAND,
@@ -37,4 +37,5 @@ from runner.journal.store import (
 
 __all__ = ["ANSWER_KEPT", "BY_HAND", "GROUP_SECONDS", "INTENT_LOG_SUFFIX", "RESOLUTIONS",
            "WHOLE_STEP", "AnsweredWrite", "Journal", "JournalFile", "Pruned", "Recorded",
-           "UnknownWrite", "default_path", "new_run_id", "not_there", "shard_journal"]
+           "UnknownWrite", "default_path", "new_run_id", "newest_runs", "not_there",
+           "shard_journal"]

@@ -29,6 +29,18 @@ from runner.journal.rows import (
 from runner.journal.store import JournalFile, journals_beside
 
 
+def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
+    """The newest `limit` runs of the journal at `path` as (run_id, playbook, started_at), read
+    without opening it as a journal (no lock taken, no intent log copied in, nothing made);
+    none if there is no journal there. For shell completion, which must never fail."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT run_id, playbook, started_at FROM runs ORDER BY "
+                              "started_at DESC LIMIT ?", (limit,)).fetchall()
+    except sqlite3.Error:
+        return []
+
+
 class Journal(JournalFile):
     """A journal file, to write a run into (JournalFile) and to read runs back from."""
 

@@ -1,0 +1,117 @@
+"""Shell completion (`eval "$(_OUTBOUND_COMPLETE=bash_source outbound)"`): what a Tab offers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from runner.cli import main
+from tests.conftest import ROOT, outbound
+
+
+def offered(words: str) -> list[tuple[str, str, str]]:
+    """What zsh is told a Tab after `words` offers: (type, value, help) each, as the shell
+    asks the real command (the last word is the one being completed, maybe empty)."""
+    result = CliRunner().invoke(main, [], prog_name="outbound", env={
+        "_OUTBOUND_COMPLETE": "zsh_complete", "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1)})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines() if result.stdout.strip() else []
+    return [(lines[i], lines[i + 1], lines[i + 2]) for i in range(0, len(lines), 3)]
+
+
+def values(words: str) -> list[str]:
+    return [value for _, value, _ in offered(words)]
+
+
+def test_specs_show_completes_endpoint_names_with_their_summaries(in_repo: Path) -> None:
+    assert offered("outbound specs show huawei-isales.app") == [
+        ("plain", "huawei-isales.appoint.list", "List reserved outbound calls"),
+        ("plain", "huawei-isales.appoint.create", "Create a reserved outbound call")]
+    assert len(values("outbound specs show ")) == 5
+
+
+def test_a_spec_of_the_working_directory_is_offered_and_a_broken_one_passed_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "mine.yaml").write_text(
+        "spec_version: 1\nservice: mine\nendpoints:\n  leads.list: {summary: My leads}\n")
+    (tmp_path / "specs" / "broken.yaml").write_text("service: [unclosed\n")
+    monkeypatch.chdir(tmp_path)
+    assert offered("outbound specs show mi") == [("plain", "mine.leads.list", "My leads")]
+    assert "huawei-isales.appoint.list" in values("outbound specs show ")
+
+
+def test_spec_arguments_offer_spec_names_and_files(in_repo: Path) -> None:
+    assert offered("outbound specs diff huawei-isales c") == [("plain", "crm", "_"),
+                                                             ("file", "c", "_")]
+    assert values("outbound specs export-openapi sp") == ["speech-openapi", "sp"]
+
+
+def _run(journal: Path, *options: str) -> str:
+    """A --sim run of the shipped campaign, journalled in `journal`; its run id."""
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "-q", "--journal",
+                    str(journal), *options).exit_code == 0
+    listed = outbound("runs", "list", "--journal", str(journal), "--format", "json").output
+    return str(json.loads(listed)[0]["run_id"])
+
+
+def test_run_ids_come_from_the_journal_newest_first(in_repo: Path, tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    ids = [_run(journal), _run(journal)]
+    shown = offered(f"outbound runs show --journal {journal} ")
+    assert [value for _, value, _ in shown] == ["latest", ids[1], ids[0]]
+    assert shown[1][2].startswith("Reserve iSales callbacks for customers of running speech "
+                                  "tasks, started 20")
+    assert values(f"outbound runs show --journal {journal} {ids[1][:-3]}") == [ids[1]]
+
+
+def test_a_report_offers_the_runs_of_every_journal_it_names(in_repo: Path,
+                                                             tmp_path: Path) -> None:
+    first, second = tmp_path / "shard-1.sqlite", tmp_path / "shard-2.sqlite"
+    ids = [_run(first), _run(second)]
+    assert values(f"outbound runs report --journal {first} --journal {second} 2") == [
+        ids[1], ids[0]]
+
+
+def test_a_shards_resume_offers_the_runs_of_its_own_journal(in_repo: Path,
+                                                             own_journal: Path) -> None:
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "-q", "--shard",
+                    "2/3").exit_code == 0
+    shard_runs = values("outbound run playbooks/speech-callbacks.yaml --shard 2/3 --resume ")
+    assert len(shard_runs) == 2
+    assert values("outbound run playbooks/speech-callbacks.yaml --resume ") == ["latest"]
+
+
+def test_resume_offers_latest_and_the_default_journals_runs(own_journal: Path) -> None:
+    assert offered("outbound run playbooks/x.yaml --resume ") == [
+        ("plain", "latest", "the newest unfinished run of this playbook with these inputs")]
+    assert not own_journal.exists()  # looking did not make one
+
+
+def test_a_file_that_is_no_journal_offers_only_latest(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("not a database\n")
+    assert values(f"outbound runs show --journal {other} ") == ["latest"]
+    assert other.read_text() == "not a database\n"
+
+
+def test_the_readmes_line_turns_completion_on_in_bash(in_repo: Path) -> None:
+    line = next(line.strip() for line in (ROOT / "README.md").read_text().splitlines()
+                if line.strip().startswith('eval "$(_OUTBOUND_COMPLETE=bash_source outbound)"'))
+    script = (line.split("#")[0] + "\nCOMP_WORDS=(outbound specs show huawei-isales.call)"
+              "; COMP_CWORD=3; _outbound_completion outbound; echo \"${COMPREPLY[@]}\"\n")
+    bin_dir = Path(sys.executable).parent  # where pip put `outbound`, as on a user's PATH
+    if not (bin_dir / "outbound").exists():
+        pytest.skip("the outbound command is not installed beside this Python")
+    done = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+                          timeout=60)
+    assert (done.stdout, done.stderr) == ("huawei-isales.callresult.detail\n", "")
