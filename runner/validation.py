@@ -151,10 +151,28 @@ def file_schema(kind: str) -> CompiledSchema:
     return CompiledSchema(_load_shipped(f"{kind}.schema.json"), described_types=True)
 
 
+_FILE_KINDS = {"spec": "a spec", "playbook": "a playbook", "faults": "a fault plan"}
+
+
 def schema_findings(document: Document, kind: str) -> list[Finding]:
     """How a loaded file breaks `schemas/<kind>.schema.json`, each located in the file."""
+    schema = file_schema(kind)
+    if not isinstance(document.data, dict):  # empty, or a list: say what the file should be
+        held = "is empty" if document.data is None else f"holds {_a(document.data)}"
+        *keys, last = schema.schema.get("required", ("?",))
+        needed = f"{', '.join(keys)} and {last}" if keys else last
+        return [Finding(document.locate(()), (
+            f"the file {held}; {_FILE_KINDS.get(kind, kind)} is a mapping with {needed} "
+            f"(schemas/{kind}.schema.json)"))]
     return [Finding(document.locate(issue.path, key=issue.at_key), issue.message)
-            for issue in file_schema(kind).issues(document.data)]
+            for issue in schema.issues(document.data)]
+
+
+def _a(value: Any) -> str:
+    """What kind of YAML value `value` is, with its article."""
+    if isinstance(value, list):
+        return "a list"
+    return f"only the {'text' if isinstance(value, str) else 'value'} {value!r:.40}"
 
 
 def metaschema_issues(schema: Any) -> list[SchemaIssue]:

@@ -105,3 +105,28 @@ outputs:
         f"{playbook}:13:10 (outputs.count): steps.reservations.outputs.cuont: "
         "steps.reservations.outputs has no field 'cuont'; did you mean 'count'? (it has: "
         "count)"]
+
+
+@pytest.mark.parametrize(("text", "where", "held"), [
+    ("", "", "is empty"), ("# steps to come\n", "", "is empty"),
+    ("- reserve\n- confirm\n", ":1:1", "holds a list"),
+    ("reserve callbacks\n", ":1:1", "holds only the text 'reserve callbacks'")])
+def test_a_playbook_file_that_is_no_mapping_says_what_one_holds(tmp_path: Path, text: str,
+                                                                where: str, held: str) -> None:
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = outbound("run", str(path), "--sim")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}{where}: the file {held}; a playbook is a mapping with playbook_version, "
+        "name, services and steps (schemas/playbook.schema.json)\n")
+
+
+def test_an_empty_fault_plan_says_what_one_holds(in_repo: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("", encoding="utf-8")
+    result = outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults",
+                      str(plan))
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {plan}: the file is empty; a fault plan is a mapping with "
+                             "faults (schemas/faults.schema.json)\n")
