@@ -193,7 +193,8 @@ class PlaybookBuilder:
     def _check_step_scope(self, step: Step, index: int, inputs: Mapping[str, Input],
                           earlier: list[str]) -> None:
         at: JsonPath = ("steps", index)
-        loop = {step.loop_var} if step.for_each is not None else set()
+        # the raw step's: a for_each that does not compile still names the loop's variable
+        loop = {step.loop_var} if "for_each" in self.raw["steps"][index] else set()
         answered = loop if step.wait is not None else loop | RESPONSE_NAMES  # a wait calls none
         parts: list[tuple[TemplatedValue | Template | None, str, set[str]]] = [
             (step.for_each, "for_each", set()),
