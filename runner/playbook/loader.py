@@ -94,7 +94,7 @@ class PlaybookBuilder:
         steps = self._steps(services, inputs)
         outputs = self.templated(self.raw.get("outputs", {}), ("outputs",))
         if outputs is not None:
-            ids = [s.id for s in steps]
+            ids = [raw["id"] for raw in self.raw["steps"]]  # each has run, built or not
             self._check_scope(outputs, ("outputs",), set(inputs), ids, set(), None)
             self._check_reads(outputs, self._reads(inputs, ids))
         self._check_streams(steps, outputs)
@@ -168,10 +168,14 @@ class PlaybookBuilder:
                              f"(also steps[{seen[raw['id']]}])")
             earlier = list(seen)
             seen.setdefault(raw["id"], index)
+            found = len(self.findings)
             step = StepBuilder(self, index, raw, services).build()
-            if step is not None:
-                self._check_step_scope(step, index, inputs, earlier)
-                steps.append(step)
+            if step is None:
+                continue
+            whole = len(self.findings) == found  # else what later steps read of it is unsure
+            self._check_step_scope(step, index, inputs, earlier)
+            steps.append(step)
+            if whole:  # a step with a broken part is not checked against: one error, not more
                 self.built.setdefault(step.id, step)
         return steps
 
