@@ -80,7 +80,9 @@ def check_file(path: Path) -> FileResult:
     checkers = _checkers()
     kind_key = next((k for k in checkers if isinstance(data, dict) and k in data), None)
     if kind_key is None:
-        message = ("not a spec, a playbook or a fault plan: expected a mapping with "
+        message = ("the file is empty; a spec, a playbook or a fault plan is a mapping with "
+                   "spec_version, playbook_version or faults" if data is None else
+                   "not a spec, a playbook or a fault plan: expected a mapping with "
                    "spec_version, playbook_version or faults")
         near = next(((key, hint) for key in (data if isinstance(data, dict) else ())
                      if (hint := suggest(str(key), checkers))), None)

@@ -114,6 +114,17 @@ def test_a_misspelled_kind_key_is_named(tmp_path: Path) -> None:
         "'playbook_verison'; did you mean 'playbook_version'?")
 
 
+@pytest.mark.parametrize("text", ["", "# a campaign to come\n"])
+def test_an_empty_file_is_said_to_be_empty(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    result = outbound("validate", str(path))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"{path}: the file is empty; a spec, a playbook or a fault plan is a mapping with "
+        "spec_version, playbook_version or faults")
+
+
 def test_each_missing_key_is_named_at_its_own_path(tmp_path: Path) -> None:
     playbook = tmp_path / "p.yaml"
     playbook.write_text("playbook_version: 1\nsteps: [{id: a, wait: 1s}]\n")
