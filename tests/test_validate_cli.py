@@ -146,3 +146,4 @@ def test_a_fault_plan_is_checked_against_its_schema(tmp_path: Path) -> None:
     assert result.output.splitlines()[0].startswith(f"{plan}:4:12 (faults[1].kind): 'nope' is "
                                                     "not one of ['latency', ")
     assert result.output.splitlines()[-1] == "1 problem in 1 of 2 files"
+

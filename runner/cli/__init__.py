@@ -54,7 +54,7 @@ def specs() -> None:
     """What endpoints the specs describe."""
 
 
-@specs.command("list")
+@specs.command("list", short_help="Every endpoint of every spec.")
 @format_option
 @handles_errors
 def specs_list(output_format: str) -> None:
@@ -83,7 +83,7 @@ def specs_diff(old: str, new: str) -> None:
     sys.exit(1 if breaking else 0)
 
 
-@specs.command("export-openapi")
+@specs.command("export-openapi", short_help="A spec as an OpenAPI 3.1 document.")
 @click.argument("spec", shell_complete=spec_names)
 @handles_errors
 def specs_export_openapi(spec: str) -> None:
@@ -96,7 +96,7 @@ def specs_export_openapi(spec: str) -> None:
     click.echo(json.dumps(export_openapi(spec_named(spec)), ensure_ascii=False, indent=2))
 
 
-@specs.command("show")
+@specs.command("show", short_help="One endpoint's params, rules and fields.")
 @click.argument("endpoint", shell_complete=endpoint_names)
 @format_option
 @handles_errors
@@ -164,7 +164,7 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
                                      csv_inputs=csv_inputs, max_creates=max_creates)))
 
 
-@main.command()
+@main.command(short_help="Check a vendor's answers against the specs.")
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set an input.")
 @click.option("--sim", "simulate", is_flag=True, help="Check the embedded simulator.")

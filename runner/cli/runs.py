@@ -43,7 +43,7 @@ def runs_list(journal: Path | None, output_format: str, limit: int) -> None:
         click.echo(f"the newest {limit} of {total} runs (--limit 0 lists them all)")
 
 
-@runs.command("prune")
+@runs.command("prune", short_help="Remove old runs; shrink the journal.")
 @click.option("--older-than", required=True, metavar="DURATION",
               help="Remove the runs that started longer ago than this (e.g. 30d, 12h).")
 @journal_option
@@ -98,7 +98,7 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
     sys.exit(merged["exit_code"])
 
 
-@runs.command("report")
+@runs.command("report", short_help="A run's report as one HTML page.")
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...|latest",
                 shell_complete=run_ids)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -142,7 +142,7 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
-@runs.command("resolve")
+@runs.command("resolve", short_help="Say what became of an unknown write.")
 @click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
 @click.argument("item", metavar="STEP[ITERATION]")
 @click.option("--not-sent", is_flag=True,
