@@ -97,6 +97,11 @@ def test_a_create_with_a_lost_answer_is_reconciled_not_resent(
     numbers = _mine(json.loads(report.read_text())["outputs"]["numbers"], prefix)
     assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(6)]
     assert made >= made_before
+    # the journal now knows what became of the lost answer: made (ok), or not made (failed)
+    # and sent again; no call is left without an outcome
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert set(shown["calls"]) == ({"ok"} if made_before else {"ok", "failed"})
+    assert shown["calls_tried_again"] == ({} if made_before else {"failed": 1})
 
 
 def test_resuming_a_finished_run_does_nothing(live: str) -> None:
@@ -352,9 +357,9 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
         (reserve_calls,), = db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND "
                                        "step = 'reserve'", (run_id,)).fetchall()
     assert items == {"ok": wanted}
-    # every create the simulator made is a journaled intent: answered, or reconciled later
-    assert outcomes.get("ok", 0) + outcomes.get("none", 0) >= wanted
-    assert outcomes.get("ok", 0) <= wanted
+    # every create the simulator made is a journaled intent, answered or reconciled ok; each
+    # one a kill cut short and that was not made is failed, and was sent again
+    assert outcomes.get("ok") == wanted and set(outcomes) <= {"ok", "failed"}
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["steps"][0]["step"] == "reserve"  # its calls: every attempt's, the killed too
     assert shown["steps"][0]["calls"] == reserve_calls >= wanted  # reconciling lists too

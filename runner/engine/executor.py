@@ -334,7 +334,8 @@ class Run:
             # the same request, with the same appointment time (a secret the journal masked
             # is rendered again)
             params = unmasked(unknown.params, step.params.render(scope))
-            found = await reconcile(self.caller, step, params, index, tally, self.run_id)
+            found = await reconcile(self.caller, step, unknown, params, index, tally,
+                                    self.run_id)
             if found is not None:
                 return self._finish_record(step, scope, found, None)
         else:

@@ -13,7 +13,7 @@ from runner.engine.events import Warned
 from runner.engine.pagination import fetch_all
 from runner.engine.responses import CheckedResponse, named_values
 from runner.errors import Finding, InputError, Location, RunError, iteration
-from runner.journal import AnsweredWrite
+from runner.journal import AnsweredWrite, UnknownWrite
 from runner.playbook import Step
 from runner.templating import compile_template
 
@@ -38,9 +38,10 @@ def recorded_answer(caller: Caller, step: Step, answered: AnsweredWrite,
                            named_values(endpoint, answered.body))
 
 
-async def reconcile(caller: Caller, step: Step, request: dict[str, Any], index: int | None,
-                    tally: StepTally, run_id: str) -> CheckedResponse | None:
-    """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened.
+async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: dict[str, Any],
+                    index: int | None, tally: StepTally, run_id: str) -> CheckedResponse | None:
+    """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened,
+    and journal what was found as its outcome.
 
     Returns a response standing for the create when it did, None when it did not.
     """
@@ -65,9 +66,13 @@ async def reconcile(caller: Caller, step: Step, request: dict[str, Any], index: 
                             page_size=None, max_pages=step.max_pages)
     match = next((item for item in paged.items if isinstance(item, Mapping) and all(
         str(item.get(key)) == str(value) for key, value in wanted.items())), None)
+    found = f"{reconcile.via} " + ("shows it happened" if match else
+                                   "shows it did not: sending it again")
+    if caller.journal is not None:
+        caller.journal.reconciled(unknown.call_id, made=match is not None,
+                                  how=f"reconciled by --resume: {found}")
     caller.emit(Warned(step.id, f"{where}: an earlier {endpoint.qualified_name} had no known "
-                       f"outcome; {reconcile.via} " + ("shows it happened" if match else
-                                                       "shows it did not: sending it again")))
+                       f"outcome; {found}"))
     if match is None:
         return None
     values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}

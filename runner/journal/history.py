@@ -27,6 +27,7 @@ from runner.journal.rows import (
     masked_json,
 )
 from runner.journal.store import JournalFile, journals_beside
+from runner.secrets import REDACTOR
 
 
 def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
@@ -117,6 +118,14 @@ class Journal(JournalFile):
                                        "ok" if ok else "failed", None, said, None,
                                        masked_json(answer) if ok else None, unknown.call_id))
         self.db.execute("COMMIT")
+
+    def reconciled(self, call_id: int, *, made: bool, how: str) -> None:
+        """An earlier attempt's write whose outcome was unknown, looked up by --resume (`how`
+        says through what): made (ok; no answer is kept, so a resume after this one looks it
+        up again) or not (failed, and sent again)."""
+        self._outcomes.append((time.time(), None, None, "ok" if made else "failed", None,
+                               REDACTOR.text(how), None, None, call_id))
+        self._commit_soon()
 
     def latest_unfinished(self, file: str, shard: str | None,
                           inputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
