@@ -10,6 +10,7 @@ from runner.engine.events import (
     RunFinished,
     RunStarted,
     StepFinished,
+    Warned,
 )
 from runner.reporting.console import ConsoleReporter
 
@@ -60,3 +61,37 @@ def test_the_run_ends_with_a_summary_table_unless_quiet() -> None:
             assert lines[-4].split() == ["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED",
                                          "FAILED", "RETRIES", "TIME"]
             assert lines[-3].split() == ["reserve", "ok", "5", "5", "4", "1", "0", "2", "0.50s"]
+
+
+def _warned_on_resume(verbose: bool) -> list[str]:
+    """What a resume shows whose kill left six creates with no outcome, five of them made."""
+    screen = io.StringIO()
+    console = ConsoleReporter(screen, verbose=verbose)
+    made = "an earlier huawei-isales.appoint.create had no known outcome; appoint.list shows "
+    for index in (40, 41, 42, 43, 45):
+        console(Warned("reserve", f"iteration {index}: {made}it happened"))
+    console(Warned("reserve", f"iteration 44: {made}it did not: sending it again"))
+    console(StepFinished("reserve", "ok", 12, 6, 6, 0, 0, 0.5))
+    return [line for line in screen.getvalue().splitlines() if line.startswith("  warn")]
+
+
+def test_warnings_alike_but_for_their_item_are_shown_a_few_then_counted() -> None:
+    made = "an earlier huawei-isales.appoint.create had no known outcome; appoint.list shows "
+    assert _warned_on_resume(verbose=False) == [
+        f"  warn  reserve: iteration 40: {made}it happened",
+        f"  warn  reserve: iteration 41: {made}it happened",
+        f"  warn  reserve: iteration 42: {made}it happened",
+        f"  warn  reserve: iteration 44: {made}it did not: sending it again",
+        f"  warn  reserve: and 2 more iterations (43, 45): {made}it happened"]
+    assert len(_warned_on_resume(verbose=True)) == 6  # -v shows each one
+
+
+def test_warnings_of_a_step_a_failure_left_unfinished_are_counted_at_the_end() -> None:
+    screen = io.StringIO()
+    console = ConsoleReporter(screen)
+    for index in range(7):
+        console(Warned("poll", f"iteration {index}: answered 0200022 (too fast); waiting"))
+    console(RunFinished("failed", 0.1, error="step poll failed"))
+    assert screen.getvalue().splitlines()[3:] == [
+        "  warn  poll: and 4 more iterations (3-6): answered 0200022 (too fast); waiting",
+        "run failed after 0.10s"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -30,6 +31,8 @@ _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "
 
 
 LOG_EVERY = 30.0  # seconds between progress lines of a for_each where no terminal shows a bar
+ALIKE_SHOWN = 3  # of a step's warnings that differ only in their iteration, those shown (-v: all)
+_OF_AN_ITEM = re.compile(r"iteration (\d+): (.*)", re.S)  # a warning about one item
 
 
 class ConsoleReporter:
@@ -51,6 +54,7 @@ class ConsoleReporter:
         self.shown = 0.0
         self.planned: Counter[str] = Counter()  # --dry-run: requests by endpoint kind
         self.not_planned = 0  # steps
+        self.alike: dict[tuple[str, str], list[int]] = {}  # (step, warning): its iterations
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):  # told at the end, even with --quiet
@@ -114,8 +118,24 @@ class ConsoleReporter:
                         f"({event.duration * 1000:.0f} ms)")
 
     def _on_Warned(self, event: Warned) -> None:
+        item = _OF_AN_ITEM.fullmatch(event.message)
+        if item and event.step and not self.verbose:  # the same for many items: a few shown
+            seen = self.alike.setdefault((event.step, item.group(2)), [])
+            seen.append(int(item.group(1)))
+            if len(seen) > ALIKE_SHOWN:
+                return
         self._write(f"  warn  {event.step}: {event.message}" if event.step
                     else f"  warn  {event.message}")
+
+    def _alike_untold(self, step: str | None = None) -> None:
+        """How many more items of `step` (None: of every step) had a warning shown already."""
+        for (of, message), seen in list(self.alike.items()):
+            if step in (None, of):
+                if len(seen) > ALIKE_SHOWN:
+                    more = seen[ALIKE_SHOWN:]
+                    self._write(f"  warn  {of}: and {len(more)} more iteration"
+                                f"{'s' * (len(more) != 1)} ({_spans(more)}): {message}")
+                del self.alike[of, message]
 
     def _on_PlannedRequest(self, event: PlannedRequest) -> None:
         where = f"[{event.iteration}]" if event.iteration is not None else ""
@@ -128,6 +148,7 @@ class ConsoleReporter:
 
     def _on_StepFinished(self, event: StepFinished) -> None:
         self.finished.append(event)
+        self._alike_untold(event.step)
         if self.dry_run and event.status == "ok":
             return
         parts = [f"{event.calls} call{'s' * (event.calls != 1)}"]
@@ -170,6 +191,7 @@ class ConsoleReporter:
         return text + "; nothing was sent"
 
     def _on_RunFinished(self, event: RunFinished) -> None:
+        self._alike_untold()  # of the steps a pause or a failure left unfinished
         self._summary()
         if event.status == "paused":
             self._write(f"run paused after {event.duration:.2f}s; --resume goes on")
@@ -188,3 +210,14 @@ class ConsoleReporter:
         else:
             self._write(f"run ok in {event.duration:.2f}s")
 
+
+def _spans(numbers: list[int]) -> str:
+    """`3601-3603, 3610`: sorted numbers, each run of consecutive ones as its ends."""
+    spans: list[list[int]] = []
+    for number in sorted(numbers):
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    told = [f"{first}-{last}" if last > first else str(first) for first, last in spans[:5]]
+    return ", ".join(told) + (", ..." if len(spans) > 5 else "")
