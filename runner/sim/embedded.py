@@ -17,7 +17,10 @@ def simulator_for(faults: FaultPlan | None, journal: Journal | None, recorded: R
     attempt left (the journal keeps it), so what the run made is there to read back; and at a
     time inside the playbook's calling window, as a scheduled resume would come.
     """
-    simulator = Simulator(clock=SimulatedClock(), fault_plan=faults)
+    def fresh() -> Simulator:
+        return Simulator(clock=SimulatedClock(), fault_plan=faults)
+
+    simulator = fresh()
     if recorded is None or journal is None:
         return simulator, []
     notices = []
@@ -26,7 +29,7 @@ def simulator_for(faults: FaultPlan | None, journal: Journal | None, recorded: R
         try:
             simulator.restore(world)
         except (KeyError, TypeError, ValueError):  # a world someone edited
-            world, simulator = None, Simulator(clock=SimulatedClock(), fault_plan=faults)
+            world, simulator = None, fresh()  # not a half-restored one
     else:
         world = None  # none kept (a journal of an earlier version), or another version's
     if recorded.status == "running" or world is None:
