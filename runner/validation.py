@@ -169,10 +169,11 @@ def schema_findings(document: Document, kind: str) -> list[Finding]:
 
 
 def _a(value: Any) -> str:
-    """What kind of YAML value `value` is, with its article."""
+    """What a file holds instead of a mapping, in words: 'a list', 'only the text ...'."""
     if isinstance(value, list):
         return "a list"
-    return f"only the {'text' if isinstance(value, str) else 'value'} {value!r:.40}"
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return f"only the {'text' if isinstance(value, str) else 'value'} {shown}"
 
 
 def metaschema_issues(schema: Any) -> list[SchemaIssue]:

@@ -128,7 +128,8 @@ class ConsoleReporter:
                     else f"  warn  {event.message}")
 
     def _alike_untold(self, step: str | None = None) -> None:
-        """How many more items of `step` (None: of every step) had a warning shown already."""
+        """For `step` (None: every step), how many items' warnings were held back as alike
+        ones shown, and which items."""
         for (of, message), seen in list(self.alike.items()):
             if step in (None, of):
                 if len(seen) > ALIKE_SHOWN:
