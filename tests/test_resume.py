@@ -430,6 +430,33 @@ asyncio.run(send())
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_create_answered_before_the_kill_keeps_its_answer(own_journal: Path) -> None:
+    """Its outcome goes to the intent log too: a kill between the answer and the commit leaves
+    a create answered ok, with its answer, not one to look up (or, without a reconcile, to
+    ask its operator about)."""
+    killed = subprocess.run([sys.executable, "-c", f"""
+import asyncio, os, signal
+from runner.journal import Journal
+journal = Journal({str(own_journal)!r})
+journal.begin("run-1", "Reserve many", "reserve-many.yaml", "-", {{}}, None)
+async def send():
+    for n in range(2):
+        made = journal.intent("reserve", n, "{CREATE}", "create",
+                              {{"calledNo": f"1360000000{{n}}"}}, write=True)
+        if n == 0:  # the second is still in flight when the kill comes
+            journal.outcome(made, status=200, result_code="0", outcome="ok", duration=0.01,
+                            response={{"returnCode": "0", "returnObject": {{"appointId": "A7"}}}})
+    os.kill(os.getpid(), signal.SIGKILL)  # before any commit
+asyncio.run(send())
+"""], cwd=ROOT)
+    assert killed.returncode == -signal.SIGKILL
+    shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
+    assert shown["calls"] == {"ok": 1, "no outcome": 1}
+    recorded = Journal(own_journal, reader=True).recorded("run-1")
+    assert recorded.answered[("reserve", 0)].body["returnObject"] == {"appointId": "A7"}
+    assert list(recorded.unknown) == [("reserve", 1)]
+
+
 def test_an_intent_log_that_cannot_be_written_sends_no_create(live: str,
                                                                own_journal: Path) -> None:
     own_journal.with_name(own_journal.name + "-intents").symlink_to("/dev/full")

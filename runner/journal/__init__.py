@@ -15,6 +15,7 @@ WAL with `synchronous=NORMAL`: a committed row survives the process being killed
 """
 
 from runner.journal.history import Journal, newest_runs
+from runner.journal.paths import default_path, not_there, shard_journal
 from runner.journal.rows import (
     ANSWER_KEPT,
     BY_HAND,
@@ -27,13 +28,7 @@ from runner.journal.rows import (
     Recorded,
     UnknownWrite,
 )
-from runner.journal.store import (
-    JournalFile,
-    default_path,
-    new_run_id,
-    not_there,
-    shard_journal,
-)
+from runner.journal.store import JournalFile, new_run_id
 
 __all__ = ["ANSWER_KEPT", "BY_HAND", "GROUP_SECONDS", "INTENT_LOG_SUFFIX", "RESOLUTIONS",
            "WHOLE_STEP", "AnsweredWrite", "Journal", "JournalFile", "Pruned", "Recorded",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError, OutboundError
+from runner.journal.paths import journals_beside
 from runner.journal.rows import (
     BY_HAND,
     INSERT_ITEM,
@@ -26,7 +27,7 @@ from runner.journal.rows import (
     loaded_json,
     masked_json,
 )
-from runner.journal.store import JournalFile, journals_beside
+from runner.journal.store import JournalFile
 from runner.secrets import REDACTOR
 
 

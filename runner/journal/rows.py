@@ -130,6 +130,23 @@ def masked_json(value: Any) -> str:
     return REDACTOR.text(text)
 
 
+def logged_rows(log: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The intent log's lines: each write's intent (an INSERT_LOGGED row), and the outcomes
+    of those answered before the kill (`{"outcome": [...]}`, an UPDATE_OUTCOME row). A line
+    the kill cut short is left out: its call was not sent, or its answer is not known."""
+    intents, outcomes = [], []
+    for line in log.splitlines():
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            outcomes.append(tuple(row["outcome"]))
+        else:
+            intents.append(tuple(row))
+    return intents, outcomes
+
+
 def loaded_json(text: str | None) -> Any:
     """A JSON column's value; the text itself where a journal of an earlier version cut it
     short (a failed call's answer)."""

@@ -8,9 +8,12 @@ at 0.75 of its journal-less throughput, 0.81 with the log): so `intent()` of a w
 the row to the *intent log* beside the file (`journal.sqlite-intents`, one line and one
 write(2) each, as safe against a kill as the WAL), emptied after each commit. Whoever opens
 the journal next copies what a kill left in the log into the file first, so a create the kill
-caught is an intent with no outcome, which `--resume` reconciles. A read a kill forgets is
-just read again. If the journal cannot be written (a full disk), `intent()` raises
-`JournalError`: no call is sent unrecorded.
+caught is an intent with no outcome, which `--resume` reconciles. A write's outcome is logged
+too, once answered: a kill before the next commit otherwise lost up to GROUP_SECONDS of
+answered creates (144 at 3,000 a second), each then a look-up on resume, or a question for
+its operator where the spec has no `reconcile`. A read a kill forgets is just read again.
+If the journal cannot be written (a full disk), `intent()` raises `JournalError`: no call is
+sent unrecorded.
 
 One run writes a journal at a time: the writer holds a lock on the intent log (a second run
 on the same file is refused); readers (`runs list`) copy the log in only when nobody holds it.
@@ -26,7 +29,6 @@ import asyncio
 import errno
 import fcntl
 import os
-import re
 import secrets as random_tokens
 import sqlite3
 import threading
@@ -39,6 +41,7 @@ from typing import Any
 import orjson
 
 from runner.errors import Finding, InputError, JournalError, Location
+from runner.journal.paths import not_there
 from runner.journal.rows import (
     ADDED_COLUMNS,
     ANSWER_KEPT,
@@ -53,6 +56,7 @@ from runner.journal.rows import (
     UPDATE_OUTCOME,
     UPSERT_STEP,
     key_of,
+    logged_rows,
     masked_json,
 )
 from runner.secrets import REDACTOR
@@ -65,35 +69,6 @@ from runner.secrets import REDACTOR
 # stored.
 _NOTHING: dict[None, None] = {}
 sqlite3.register_adapter(type(None), _NOTHING.get)
-
-
-def default_path() -> Path:
-    """$OUTBOUND_JOURNAL, else .outbound/journal.sqlite in the working directory."""
-    return Path(os.environ.get("OUTBOUND_JOURNAL") or Path(".outbound") / "journal.sqlite")
-
-
-def shard_journal(path: Path, number: int, count: int) -> Path:
-    """Where shard `number` of `count` keeps its journal, beside `path`."""
-    return path.with_name(f"{path.stem}.shard-{number}-of-{count}{path.suffix}")
-
-
-_SHARD_NAME = re.compile(r"\.shard-\d+-of-\d+$")  # how shard_journal ends a journal's stem
-
-
-def journals_beside(path: Path) -> list[Path]:
-    """The other journals of `path`'s name beside it: the one of runs without --shard and each
-    shard's (`shard_journal`)."""
-    base = _SHARD_NAME.sub("", path.stem)
-    return [other for other in sorted(path.parent.glob(f"{base}*{path.suffix}"))
-            if other != path and _SHARD_NAME.sub("", other.stem) == base]
-
-
-def not_there(path: Path) -> str:
-    """What to say of a journal that is not there; shards' journals beside it are named."""
-    shards = [p.name for p in journals_beside(path)]
-    elsewhere = (f"the shards' journals are beside it: {', '.join(shards)}" if shards
-                 else "no run was journaled there")
-    return f"there is no journal at {path} ({elsewhere}; --journal PATH names another)"
 
 
 def _check_is_journal(path: Path) -> None:
@@ -150,6 +125,7 @@ class JournalFile:
         self._outcomes: list[tuple[Any, ...]] = []  # of calls committed before
         self._items: list[tuple[Any, ...]] = []
         self._logged = False  # the intent log holds rows not yet committed
+        self._writes_sent: set[int] = set()  # writes logged and sent, not yet answered
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
@@ -198,18 +174,15 @@ class JournalFile:
         return log
 
     def _copy_in(self, log: int) -> None:
-        """Insert the intents the log holds (those already in the file are left as they are)."""
+        """Insert the intents the log holds (those already in the file are left as they are),
+        then the outcomes it holds."""
         size = os.fstat(log).st_size
         if not size:
             return
-        rows = []
-        for line in os.pread(log, size, 0).splitlines():
-            try:
-                rows.append(tuple(orjson.loads(line)))
-            except orjson.JSONDecodeError:  # cut short by the kill: that call was not sent
-                continue
+        intents, outcomes = logged_rows(os.pread(log, size, 0))
         with self.db:
-            self.db.executemany(INSERT_LOGGED, rows)
+            self.db.executemany(INSERT_LOGGED, intents)
+            self.db.executemany(UPDATE_OUTCOME, outcomes)
         os.ftruncate(log, 0)
 
     def close(self) -> None:
@@ -332,18 +305,24 @@ class JournalFile:
         intent = (call_id, self.run_id, step, key_of(iteration), endpoint, kind,
                   masked_json(params), time.time())
         if write:
-            if self._log is None:
-                raise RuntimeError(f"journal {self.path} is not open for writing")
-            line = orjson.dumps(intent) + b"\n"
             try:
-                if os.write(self._log, line) != len(line):  # the disk filled up mid-line
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                self._log_line(intent)
             except OSError as exc:
                 raise self._failed(exc) from None
-            self._logged = True
+            self._writes_sent.add(call_id)
         self._calls[call_id] = [*intent, *NO_OUTCOME]
         self._commit_soon()
         return call_id
+
+    def _log_line(self, row: Any) -> None:
+        """Append `row` to the intent log, one line in one write(2); OSError if it is not all
+        on disk."""
+        if self._log is None:
+            raise RuntimeError(f"journal {self.path} is not open for writing")
+        line = orjson.dumps(row) + b"\n"
+        if os.write(self._log, line) != len(line):  # the disk filled up mid-line
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._logged = True
 
     def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
                 outcome: str, duration: float, error: str | None = None,
@@ -361,6 +340,12 @@ class JournalFile:
         answer = (time.time(), status, result_code, outcome, duration,
                   REDACTOR.text(error) if error else None, masked_json(facts) if facts else None,
                   kept)
+        if call_id in self._writes_sent:  # a write's answer is on disk too: a kill keeps it
+            self._writes_sent.discard(call_id)
+            try:
+                self._log_line({"outcome": (*answer, call_id)})
+            except OSError as exc:
+                self._failed(exc)  # the next intent is refused; this call is already made
         row = self._calls.get(call_id)
         if row is not None:  # its intent is not committed yet: one row for both
             row[8:] = answer
