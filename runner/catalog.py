@@ -9,11 +9,16 @@ from runner.spec import Endpoint, Spec, find_spec_file, load_spec, shipped_spec_
 from runner.validation import suggest
 
 
-def all_specs() -> dict[str, Spec]:
-    """Every spec by service name; a local file shadows the shipped one of the same name."""
+def spec_files() -> dict[str, Path]:
+    """Every spec file by its name; ./specs/ of the working directory over the shipped ones."""
     files = {p.stem: p for p in shipped_spec_files()}
     files.update({p.stem: p for p in sorted(Path("specs").glob("*.yaml"))})
-    specs = (load_spec(path) for path in files.values())
+    return files
+
+
+def all_specs() -> dict[str, Spec]:
+    """Every spec by service name; a local file shadows the shipped one of the same name."""
+    specs = (load_spec(path) for path in spec_files().values())
     return {spec.service: spec for spec in sorted(specs, key=lambda s: s.service)}
 
 

@@ -19,21 +19,13 @@ from click.shell_completion import CompletionItem
 RUN_IDS_OFFERED = 50  # the newest runs: older ones are rarely resumed or shown
 
 
-def _spec_files() -> dict[str, Path]:
-    """As `catalog.all_specs` finds them: ./specs/ of the working directory over the shipped."""
-    from runner.spec import shipped_spec_files
-
-    files = {path.stem: path for path in shipped_spec_files()}
-    files.update({path.stem: path for path in sorted(Path("specs").glob("*.yaml"))})
-    return files
-
-
 def _endpoints_by_service() -> Iterator[tuple[str, dict[str, Any]]]:
     """Each readable spec's service name and endpoints, read from its YAML unchecked."""
+    from runner.catalog import spec_files
     from runner.errors import OutboundError
     from runner.yamlio import load_file
 
-    for path in _spec_files().values():
+    for path in spec_files().values():
         try:
             data = load_file(path).data
         except OutboundError:

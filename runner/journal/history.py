@@ -27,7 +27,7 @@ from runner.journal.rows import (
     loaded_json,
     masked_json,
 )
-from runner.journal.store import JournalFile
+from runner.journal.store import JournalFile, read_only
 from runner.secrets import REDACTOR
 
 
@@ -36,7 +36,7 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
     without opening it as a journal (no lock taken, no intent log copied in, nothing made);
     none if there is no journal there. For shell completion, which must never fail."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with closing(read_only(path)) as db:
             return db.execute("SELECT run_id, playbook, started_at FROM runs ORDER BY "
                               "started_at DESC LIMIT ?", (limit,)).fetchall()
     except sqlite3.Error:
@@ -323,7 +323,7 @@ def _journal_beside(path: Path, run_id: str) -> tuple[Path, str | None] | None:
     the run's shard."""
     for other in journals_beside(path):
         try:
-            with closing(sqlite3.connect(f"{other.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            with closing(read_only(other)) as db:
                 found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         except sqlite3.Error:
             continue

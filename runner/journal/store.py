@@ -71,12 +71,17 @@ _NOTHING: dict[None, None] = {}
 sqlite3.register_adapter(type(None), _NOTHING.get)
 
 
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection to the database at `path` that can neither write nor create it."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
 def _check_is_journal(path: Path) -> None:
     """An InputError unless `path` is a journal: there, and holding the runs table."""
     if not path.is_file():
         raise InputError.plain(not_there(path))
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with closing(read_only(path)) as db:
             found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
                                "'runs'").fetchone()
     except sqlite3.Error as exc:
