@@ -18,10 +18,14 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 import jsonschema.exceptions
+import jsonschema.validators
+import jsonschema_specifications
+import referencing
 from jsonschema import Draft202012Validator
 from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing import Registry, Resource
 
+from runner import known_valid
 from runner.errors import Finding, JsonPath
 from runner.resources import data_dir
 from runner.yamlio import Document
@@ -155,17 +159,23 @@ _FILE_KINDS = {"spec": "a spec", "playbook": "a playbook", "faults": "a fault pl
 
 
 def schema_findings(document: Document, kind: str) -> list[Finding]:
-    """How a loaded file breaks `schemas/<kind>.schema.json`, each located in the file."""
-    schema = file_schema(kind)
+    """How a loaded file breaks `schemas/<kind>.schema.json`, each located in the file (none,
+    at once, for data that passed before: `known_valid`)."""
     if not isinstance(document.data, dict):  # empty, or a list: say what the file should be
         held = "is empty" if document.data is None else f"holds {_a(document.data)}"
-        *keys, last = schema.schema.get("required", ("?",))
+        *keys, last = _load_shipped(f"{kind}.schema.json").get("required", ("?",))
         needed = f"{', '.join(keys)} and {last}" if keys else last
         return [Finding(document.locate(()), (
             f"the file {held}; {_FILE_KINDS.get(kind, kind)} is a mapping with {needed} "
             f"(schemas/{kind}.schema.json)"))]
-    return [Finding(document.locate(issue.path, key=issue.at_key), issue.message)
-            for issue in schema.issues(document.data)]
+    key = known_valid.digest(kind, document.data, _judges())
+    if known_valid.passed_before(key):
+        return []
+    findings = [Finding(document.locate(issue.path, key=issue.at_key), issue.message)
+                for issue in file_schema(kind).issues(document.data)]
+    if not findings:
+        known_valid.remember_pass(key)
+    return findings
 
 
 def _a(value: Any) -> str:
@@ -216,6 +226,15 @@ def _bound_metaschemas() -> list[tuple[str, Resource[Any]]]:
     prefix = METASCHEMA_URI.removesuffix("schema")
     return [(uri, Resource.from_contents(bind(METASCHEMAS[uri].contents)))
             for uri in METASCHEMAS if uri.startswith(prefix)]
+
+
+@cache
+def _judges() -> tuple[str | None, ...]:
+    """The files whose change changes a verdict: the shipped schemas (they refer to each
+    other), this module, and a file of each package that judges."""
+    schemas = sorted(str(path) for path in data_dir("schemas").glob("*.schema.json"))
+    return (*schemas, __file__, jsonschema.validators.__file__,
+            jsonschema_specifications.__file__, referencing.__file__, fastjsonschema.__file__)
 
 
 @cache

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +22,16 @@ from runner.sim import demo_credentials
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 FAILING_LIST = DATA / "playbooks" / "failing-list.yaml"  # a step without for_each that fails
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Files loaded while tests are collected remember their passes in a folder of the test
+    run's own, never in the home folder's cache (each test then gets its own: `own_cache`)."""
+    os.environ["OUTBOUND_CACHE_DIR"] = tempfile.mkdtemp(prefix="outbound-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.get("OUTBOUND_CACHE_DIR") or "/nonexistent", ignore_errors=True)
 
 
 def isales_playbook(name: str, rest: str) -> str:
@@ -41,6 +54,15 @@ def own_journal(tmp_path_factory: pytest.TempPathFactory,
     """Each test journals to a file of its own, never into the working tree."""
     path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
     monkeypatch.setenv("OUTBOUND_JOURNAL", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test remembers the files it found valid in a folder of its own (so each checks
+    its files afresh), never in the home folder's cache."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("OUTBOUND_CACHE_DIR", str(path))
     return path
 
 
