@@ -147,3 +147,13 @@ def test_a_fault_plan_is_checked_against_its_schema(tmp_path: Path) -> None:
                                                     "not one of ['latency', ")
     assert result.output.splitlines()[-1] == "1 problem in 1 of 2 files"
 
+
+@pytest.mark.parametrize("args", [("run", ""), ("validate", "specs", " "), ("check", ""),
+                                  ("runs", "list", "--journal", ""),
+                                  ("run", "playbooks/speech-callbacks.yaml", "--vars-file", "")])
+def test_an_empty_path_is_refused_as_empty(in_repo: Path, args: tuple[str, ...]) -> None:
+    """Not read as '.', the current folder ("cannot be read: Is a directory")."""
+    result = outbound(*args)
+    assert result.exit_code == 2
+    assert "it is empty, and names no file" in result.output
+    assert "directory" not in result.output

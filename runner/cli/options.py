@@ -16,8 +16,20 @@ from runner.errors import OutboundError, Paused, Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class FilePath(click.Path):
+    """A path argument or option; an empty one is refused (pathlib reads '' as '.', the
+    current folder, which "cannot be read: Is a directory" left unexplained)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("it is empty, and names no file", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 journal_option = click.option(
-    "--journal", type=click.Path(dir_okay=False, path_type=Path),
+    "--journal", type=FilePath(dir_okay=False, path_type=Path),
     help="The journal file (default $OUTBOUND_JOURNAL, else .outbound/journal.sqlite).")
 format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]),
                              default="text", show_default=True, help="Output format.")
