@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import main
+from runner.journal import INTENT_LOG_SUFFIX, Journal
 from tests.conftest import ROOT, outbound
 
 
@@ -101,6 +104,49 @@ def test_a_file_that_is_no_journal_offers_only_latest(tmp_path: Path) -> None:
     other.write_text("not a database\n")
     assert values(f"outbound runs show --journal {other} ") == ["latest"]
     assert other.read_text() == "not a database\n"
+
+
+def test_resolve_offers_the_items_whose_writes_have_an_unknown_outcome(
+        in_repo: Path, tmp_path: Path) -> None:
+    journal, plan = tmp_path / "j.sqlite", tmp_path / "faults.yaml"
+    plan.write_text("seed: 1\nfaults:\n  - {kind: reset_after, rate: 1.0, times: 2, "
+                    "on: huawei-isales.appoint.create}\n")  # two creates made, never answered
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults",
+                    str(plan), "-q", "--journal", str(journal)).exit_code == 1
+    resolve = f"outbound runs resolve --journal {journal} latest "
+    assert offered(resolve) == [("plain", "reserve[0]", "huawei-isales.appoint.create"),
+                                ("plain", "reserve[1]", "huawei-isales.appoint.create")]
+    assert outbound("runs", "resolve", "--journal", str(journal), "latest", "reserve[0]",
+                    "--not-sent").exit_code == 0
+    assert values(resolve + "re") == ["reserve[1]"]
+    assert values(f"outbound runs resolve --journal {journal} no-such-run ") == []
+
+
+def test_resolve_offers_a_killed_runs_writes_from_its_intent_log(tmp_path: Path) -> None:
+    """What a kill leaves: a create's intent in the intent log, its commit not yet made."""
+    path, killed = tmp_path / "j.sqlite", tmp_path / "killed"
+    journal = Journal(path)
+    journal.begin("run-1", "campaign", "campaign.yaml", "-", {}, None)  # committed at once
+
+    async def send_then_kill() -> None:  # in the event loop, rows wait for a grouped commit
+        for iteration in (3, 4):
+            journal.intent("reserve", iteration, "huawei-isales.appoint.create", "create",
+                           {"calledNo": f"1380000000{iteration}"}, write=True)
+        journal.outcome(journal.intent("reserve", 5, "huawei-isales.appoint.create", "create",
+                                       {"calledNo": "13800000005"}, write=True),
+                        status=200, result_code="0200000", outcome="ok", duration=0.01,
+                        response={"returnCode": "0200000"})
+        killed.mkdir()
+        for file in tmp_path.glob("j.sqlite*"):
+            shutil.copy(file, killed / file.name)
+
+    asyncio.run(send_then_kill())
+    journal.close()
+    log = killed / f"j.sqlite{INTENT_LOG_SUFFIX}"
+    before = log.read_bytes()
+    assert values(f"outbound runs resolve --journal {killed / 'j.sqlite'} run-1 ") == [
+        "reserve[3]", "reserve[4]"]
+    assert log.read_bytes() == before  # read, not copied in
 
 
 def test_the_readmes_line_turns_completion_on_in_bash(in_repo: Path) -> None:

@@ -1,4 +1,5 @@
-"""Shell completion of what only outbound-runner knows: endpoint and spec names, run ids.
+"""Shell completion of what only outbound-runner knows: endpoint and spec names, run ids, the
+items of a run's writes whose outcome is unknown.
 
 Click completes commands, options and file paths by itself; these functions add the values
 behind an argument. Each reads as little as it can (a spec's names, not the whole spec
@@ -86,3 +87,16 @@ def run_ids(ctx: click.Context, param: click.Parameter,
                                + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)))
                 for run_id, playbook, started in runs[:RUN_IDS_OFFERED]]
     return [item for item in offered if item.value.startswith(incomplete)]
+
+
+def unknown_write_items(ctx: click.Context, param: click.Parameter,
+                        incomplete: str) -> list[CompletionItem]:
+    """The items of the run named so far whose writes have an unknown outcome (what `runs
+    resolve` settles), each with its endpoint."""
+    from runner.journal import unknown_writes
+
+    run_id = ctx.params.get("run_id")
+    if not run_id:
+        return []
+    return [CompletionItem(item, help=endpoint) for path in _journals(ctx)
+            for item, endpoint in unknown_writes(path, run_id) if item.startswith(incomplete)]

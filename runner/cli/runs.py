@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from runner.cli.complete import run_ids
+from runner.cli.complete import run_ids, unknown_write_items
 from runner.cli.options import FilePath, format_option, handles_errors, journal_option
 
 
@@ -144,7 +144,7 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
 
 @runs.command("resolve", short_help="Say what became of an unknown write.")
 @click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
-@click.argument("item", metavar="STEP[ITERATION]")
+@click.argument("item", metavar="STEP[ITERATION]", shell_complete=unknown_write_items)
 @click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")
 @click.option("--answer", type=FilePath(dir_okay=False, path_type=Path),

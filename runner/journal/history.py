@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from runner.journal.paths import journals_beside
 from runner.journal.rows import (
     BY_HAND,
     INSERT_ITEM,
+    INTENT_LOG_SUFFIX,
     RESOLUTIONS,
     UPDATE_OUTCOME,
     WHOLE_STEP,
@@ -25,6 +26,7 @@ from runner.journal.rows import (
     UnknownWrite,
     key_of,
     loaded_json,
+    logged_rows,
     masked_json,
 )
 from runner.journal.store import JournalFile, read_only
@@ -41,6 +43,75 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
                               "started_at DESC LIMIT ?", (limit,)).fetchall()
     except sqlite3.Error:
         return []
+
+
+_WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint FROM "
+           "calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') ORDER BY id")
+_PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
+
+
+def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, int]],
+                 ) -> tuple[dict[tuple[str, int], AnsweredWrite],
+                               dict[tuple[str, int], UnknownWrite]]:
+    """Of `writes` (_WRITES' rows whose outcome is _PENDING, in the order sent), each unfinished
+    item's last one: those answered ok, and those whose outcome is unknown."""
+    answered: dict[tuple[str, int], AnsweredWrite] = {}
+    unknown: dict[tuple[str, int], UnknownWrite] = {}
+    # the last one counts. One answered ok is not sent again; its answer is kept, except in
+    # journals written before answers were, where it is looked up as one whose outcome is
+    # unknown
+    for call_id, step, iteration, params, outcome, status, response, error, endpoint in writes:
+        key = (step, iteration)
+        if key in finished:
+            continue
+        if outcome == "ok" and response is not None:
+            answered[key] = AnsweredWrite(call_id, status, json.loads(response),
+                                          bool(error and error.startswith(BY_HAND)))
+            unknown.pop(key, None)
+        else:
+            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
+            answered.pop(key, None)
+    return answered, unknown
+
+
+def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
+    """(item, endpoint) of each write of run `run_id` (or the newest, for "latest") whose
+    outcome is unknown: what `runs resolve` settles, as `reserve[3]` or a step's name. Read as
+    `newest_runs` reads, with what a kill left in the intent log read too (not copied in);
+    none if there is no such journal or run. For shell completion."""
+    try:
+        with closing(read_only(path)) as db:
+            if run_id == "latest":
+                newest = db.execute("SELECT run_id FROM runs ORDER BY started_at DESC "
+                                    "LIMIT 1").fetchone()
+                run_id = newest[0] if newest else ""
+            finished = set(db.execute("SELECT step, iteration FROM items WHERE run_id = ? AND "
+                                      "status IN ('ok', 'skipped')", (run_id,)))
+            writes = {row[0]: list(row) for row in db.execute(_WRITES, (run_id,))}
+    except sqlite3.Error:
+        return []
+    _read_intent_log(path, run_id, writes)
+    _, unknown = _last_writes(
+        (row for _, row in sorted(writes.items()) if row[4] in _PENDING), finished)
+    return [(step if iteration == WHOLE_STEP else f"{step}[{iteration}]", write.endpoint)
+            for (step, iteration), write in sorted(unknown.items())]
+
+
+def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> None:
+    """Add to `writes` (_WRITES' rows by call id) the intents and outcomes that the intent log
+    beside `path` holds for run `run_id`, as copying it in would."""
+    try:
+        intents, outcomes = logged_rows(Path(f"{path}{INTENT_LOG_SUFFIX}").read_bytes())
+    except OSError:
+        return
+    for call_id, run, step, iteration, endpoint, _kind, params, _sent_at in intents:
+        if run == run_id:
+            writes.setdefault(call_id, [call_id, step, iteration, params, None, None, None,
+                                        None, endpoint])
+    for _finished_at, status, _code, outcome, _duration, error, _facts, response, call_id in (
+            outcomes):
+        if call_id in writes:
+            writes[call_id][4:8] = [outcome, status, response, error]
 
 
 class Journal(JournalFile):
@@ -61,6 +132,13 @@ class Journal(JournalFile):
         recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
         return recorded
 
+    def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
+            dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
+        """The writes (every kind but the reads, list and detail) of the items not `finished`,
+        each item's last one: those answered ok, and those whose outcome is unknown."""
+        return _last_writes((row for row in self.db.execute(_WRITES, (run_id,))
+                             if row[4] in _PENDING), finished)
+
     def world(self, run_id: str) -> dict[str, Any] | None:
         """The embedded simulator's world as --sim run `run_id` last left it, if it did."""
         self._commit()
@@ -68,32 +146,6 @@ class Journal(JournalFile):
                               (run_id,)).fetchone()
         world = loaded_json(row[0]) if row else None
         return world if isinstance(world, dict) else None
-
-    def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
-            dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
-        """The writes (every kind but the reads, list and detail) of the items not `finished`,
-        each item's last one: those answered ok, and those whose outcome is unknown."""
-        answered: dict[tuple[str, int], AnsweredWrite] = {}
-        unknown: dict[tuple[str, int], UnknownWrite] = {}
-        # in the order sent: the last one counts. One answered ok is not sent again; its
-        # answer is kept, except in journals written before answers were, where it is looked
-        # up as one whose outcome is unknown
-        for call_id, step, iteration, params, outcome, status, response, error, endpoint in (
-                self.db.execute(
-                "SELECT id, step, iteration, params, outcome, status, response, error, endpoint "
-                "FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') AND (outcome "
-                "IS NULL OR outcome IN ('unknown', 'ok')) ORDER BY id", (run_id,))):
-            key = (step, iteration)
-            if key in finished:
-                continue
-            if outcome == "ok" and response is not None:
-                answered[key] = AnsweredWrite(call_id, status, json.loads(response),
-                                              bool(error and error.startswith(BY_HAND)))
-                unknown.pop(key, None)
-            else:
-                unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
-                answered.pop(key, None)
-        return answered, unknown
 
     def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
                 answer: Any = None) -> None:
