@@ -52,7 +52,7 @@ def _stamps(files: tuple[str | None, ...]) -> str:
 
 def passed_before(key: str | None) -> bool:
     folder = _folder()
-    return key is not None and folder is not None and (folder / key).exists()
+    return key is not None and folder is not None and os.path.exists(folder / key)
 
 
 def remember_pass(key: str | None) -> None:
@@ -67,8 +67,12 @@ def remember_pass(key: str | None) -> None:
 
 
 def _folder() -> Path | None:
+    """Where markers go; None for no cache: turned off, or no home to put it in (a container's
+    user with no HOME and no passwd entry, whose "~" would be a folder named so)."""
     configured = os.environ.get("OUTBOUND_CACHE_DIR")
     if configured is not None:
         return Path(configured) / "valid" if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "outbound-runner" / "valid"
+    base = Path(os.environ.get("XDG_CACHE_HOME", ""))  # relative: ignored, as XDG says
+    if not base.is_absolute():
+        base = Path(os.path.expanduser("~")) / ".cache"
+    return base / "outbound-runner" / "valid" if base.is_absolute() else None

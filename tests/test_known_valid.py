@@ -75,3 +75,15 @@ def test_a_cache_that_cannot_be_written_changes_nothing_but_the_time(
     assert (result.exit_code, result.output) == (0, "1 file checked, all valid\n")
     spec.write_text(spec.read_text().replace(*TYPO, 1))
     assert outbound("validate", str(spec)).exit_code == 2
+
+
+def test_with_no_home_to_cache_in_nothing_is_written_where_it_runs(
+        spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's user with no HOME and no passwd entry: "~" stays "~", a relative path."""
+    monkeypatch.delenv("OUTBOUND_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # relative: ignored, as XDG says
+    monkeypatch.setattr("os.path.expanduser", lambda path: path)
+    monkeypatch.chdir(tmp_path)
+    assert outbound("validate", str(spec)).exit_code == 0
+    assert list(tmp_path.iterdir()) == []
+
