@@ -27,25 +27,29 @@ def digest(kind: str, data: Any, judges: tuple[str | None, ...]) -> str | None:
     """What a pass of `data` as a `kind` of file is remembered by; None where it cannot be.
 
     `judges`: the files that decide the verdict (the schemas, a file of each package that
-    judges, whose release pip installs as new files), each known by its size, time and inode.
+    judges, whose release pip installs as new files), each known by its size, time and inode;
+    where one cannot be found, nothing is remembered.
     """
+    stamps = _stamps(judges)
+    if stamps is None:
+        return None
     try:
         held = json.dumps(data, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):  # not JSON-like data: nothing to name it by
         return None
-    whole = hashlib.sha256(f"{kind}\0{_stamps(judges)}\0".encode())
+    whole = hashlib.sha256(f"{kind}\0{stamps}\0".encode())
     whole.update(held.encode("utf-8", "surrogatepass"))
     return whole.hexdigest()
 
 
 @cache
-def _stamps(files: tuple[str | None, ...]) -> str:
+def _stamps(files: tuple[str | None, ...]) -> str | None:
     stamps = []
     for file in files:
         try:
             found = os.stat(file or "")
         except OSError:  # gone, or a package with no file: nothing to be sure of
-            return os.urandom(16).hex()
+            return None
         stamps.append(f"{file}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}")
     return "\n".join(stamps)
 
