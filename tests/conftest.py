@@ -24,14 +24,17 @@ DATA = Path(__file__).resolve().parent / "data"
 FAILING_LIST = DATA / "playbooks" / "failing-list.yaml"  # a step without for_each that fails
 
 
+COLLECTION_CACHE = tempfile.mkdtemp(prefix="outbound-cache-")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Files loaded while tests are collected remember their passes in a folder of the test
     run's own, never in the home folder's cache (each test then gets its own: `own_cache`)."""
-    os.environ["OUTBOUND_CACHE_DIR"] = tempfile.mkdtemp(prefix="outbound-cache-")
+    os.environ["OUTBOUND_CACHE_DIR"] = COLLECTION_CACHE
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shutil.rmtree(os.environ.get("OUTBOUND_CACHE_DIR") or "/nonexistent", ignore_errors=True)
+    shutil.rmtree(COLLECTION_CACHE, ignore_errors=True)
 
 
 def isales_playbook(name: str, rest: str) -> str:
