@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import fastjsonschema
 import jsonschema
 import jsonschema.exceptions
 import jsonschema.validators
@@ -27,6 +26,7 @@ from referencing import Registry, Resource
 
 from runner import known_valid
 from runner.errors import Finding, JsonPath
+from runner.fast_validation import GENERATOR, fast_validator
 from runner.resources import data_dir
 from runner.yamlio import Document
 
@@ -48,7 +48,7 @@ class SchemaIssue:
 class CompiledSchema:
     """A schema with its validator built once.
 
-    Where the schema means the same in draft-07 as in 2020-12 (`_fast_path_safe`), a
+    Where the schema means the same in draft-07 as in 2020-12 (`fast_validation`), a
     fastjsonschema function (generated Python code, about 20 times faster) answers "valid";
     anything it rejects, and every other schema, goes through jsonschema, which explains.
     """
@@ -65,7 +65,7 @@ class CompiledSchema:
     def _fast_valid(self, instance: Any) -> bool:
         self._uses += 1
         if self._uses == _FAST_AFTER:  # generating the code costs about a millisecond: only
-            self._fast = _fast_validator(self.schema)  # for schemas that are used again
+            self._fast = fast_validator(self.schema)  # for schemas that are used again
         if self._fast is None:
             return False
         try:
@@ -100,53 +100,6 @@ _FAST_AFTER = 3  # uses of a schema before its fast validator is generated
 
 def compile_schema(schema: Mapping[str, Any]) -> CompiledSchema:
     return CompiledSchema(schema)
-
-
-# Keywords whose meaning differs between draft-07 (fastjsonschema) and 2020-12, or that
-# fastjsonschema does not check as jsonschema does: schemas using them skip the fast path.
-_NOT_FAST = frozenset({
-    "format", "prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
-    "dependentSchemas", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$anchor", "$id",
-    "$schema", "minContains", "maxContains", "contentSchema", "$vocabulary",
-})
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependencies")
-
-
-def _fast_path_safe(schema: Any) -> bool:
-    """Whether draft-07 semantics give the same verdict as 2020-12 for this schema."""
-    if isinstance(schema, bool):
-        return True
-    if not isinstance(schema, Mapping) or _NOT_FAST & schema.keys():
-        return False
-    if "$ref" in schema and (not str(schema["$ref"]).startswith("#")
-                             or set(schema) - {"$ref", "description", "title"}):
-        return False  # draft-07 ignores a $ref's siblings; 2020-12 applies them
-    if isinstance(schema.get("items"), list):
-        return False  # a list of items is prefixItems in 2020-12
-    for key in ("enum", "const"):  # Python's True == 1 would blur booleans and numbers
-        values = schema.get(key, []) if key == "enum" else [schema.get(key)] if key in schema \
-            else []
-        if any(isinstance(v, (bool, int, float)) and v in (0, 1) for v in values):
-            return False
-    children: list[Any] = []
-    for key, value in schema.items():
-        if key in _SCHEMA_MAPS and isinstance(value, Mapping):
-            children.extend(value.values())
-        elif key in ("allOf", "anyOf", "oneOf") and isinstance(value, list):
-            children.extend(value)
-        elif key in ("items", "additionalProperties", "not", "if", "then", "else", "contains",
-                     "propertyNames", "additionalItems"):
-            children.append(value)
-    return all(_fast_path_safe(child) for child in children)
-
-
-def _fast_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any] | None:
-    if not _fast_path_safe(schema):
-        return None
-    try:
-        return fastjsonschema.compile(dict(schema), use_default=False, use_formats=False)
-    except Exception:  # a schema it cannot compile simply has no fast path
-        return None
 
 
 @cache
@@ -234,7 +187,7 @@ def _judges() -> tuple[str | None, ...]:
     other), this module, and a file of each package that judges."""
     schemas = sorted(str(path) for path in data_dir("schemas").glob("*.schema.json"))
     return (*schemas, __file__, jsonschema.validators.__file__,
-            jsonschema_specifications.__file__, referencing.__file__, fastjsonschema.__file__)
+            jsonschema_specifications.__file__, referencing.__file__, GENERATOR)
 
 
 @cache

@@ -37,7 +37,7 @@ OWNERS = {  # third-party library -> the modules allowed to import it
     "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport",
               "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",
               "runner.auth.api_key", "runner.auth.bearer"},
-    "httptools": {"runner.engine.transport"}, "fastjsonschema": {"runner.validation"},
+    "httptools": {"runner.engine.transport"}, "fastjsonschema": {"runner.fast_validation"},
     "cryptography": {"runner.auth.rsa_sign"},
 }
 
