@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from runner.cli.complete import endpoint_names, run_ids, spec_names
-from runner.cli.options import FilePath, format_option, handles_errors, journal_option
+from runner.cli.options import NonEmptyPath, format_option, handles_errors, journal_option
 from runner.cli.runs import runs
 from runner.startup import own_process, settled
 
@@ -31,7 +31,7 @@ def entry() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=FilePath())
+@click.argument("paths", nargs=-1, type=NonEmptyPath())
 @format_option
 @handles_errors
 def validate(paths: tuple[str, ...], output_format: str) -> None:
@@ -110,10 +110,10 @@ def specs_show(endpoint: str, output_format: str) -> None:
 
 
 @main.command()
-@click.argument("playbook", type=FilePath(dir_okay=False, path_type=Path))
+@click.argument("playbook", type=NonEmptyPath(dir_okay=False, path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Set an input (typed by the input's schema). Repeatable.")
-@click.option("--vars-file", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--vars-file", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="A YAML or JSON file of input values.")
 @click.option("--csv", "csv_inputs", multiple=True, metavar="NAME=FILE",
               help="Set a list input to the rows of a CSV file (its first row names the "
@@ -122,15 +122,15 @@ def specs_show(endpoint: str, output_format: str) -> None:
               help="Run against the embedded vendor simulator (no setup, no network).")
 @click.option("--dry-run", is_flag=True,
               help="Render and check every request that can be known; send nothing.")
-@click.option("--report-json", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--report-json", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Write the run's result as JSON (schemas/report.schema.json) to this file.")
-@click.option("--report-junit", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--report-junit", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Write the run as JUnit XML (a test case per step and per failed item).")
-@click.option("--report-html", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--report-html", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Write the run's report as one self-contained HTML page.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every call.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the final line (for cron jobs).")
-@click.option("--sim-faults", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--sim-faults", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="With --sim: a fault plan (YAML) the simulator follows.")
 @journal_option
 @click.option("--resume", metavar="RUN_ID", shell_complete=run_ids,
@@ -143,7 +143,7 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("--shard", metavar="K/N",
               help="Run shard K of N, with its own journal: a stable share of each for_each "
                    "over a list every shard sees whole.")
-@click.option("--record", type=FilePath(file_okay=False, path_type=Path),
+@click.option("--record", type=NonEmptyPath(file_okay=False, path_type=Path),
               help="Keep every exchange, redacted, as a cassette (for outbound check --replay).")
 @handles_errors
 def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
@@ -165,19 +165,19 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
 
 
 @main.command(short_help="Check a vendor's answers against the specs.")
-@click.argument("playbook", type=FilePath(dir_okay=False, path_type=Path))
+@click.argument("playbook", type=NonEmptyPath(dir_okay=False, path_type=Path))
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set an input.")
 @click.option("--sim", "simulate", is_flag=True, help="Check the embedded simulator.")
-@click.option("--sim-faults", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--sim-faults", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="With --sim: a fault plan for the simulator (drift, say).")
 @click.option("--allow-writes", is_flag=True, help="Let the probe call creates and updates.")
 @click.option("--fail-on", type=click.Choice(["breaking", "warning"]), default="breaking",
               show_default=True, help="Which findings make the exit code 1.")
 @click.option("--slow", type=float, metavar="SECONDS",
               help="Warn about answers slower than this.")
-@click.option("--record", type=FilePath(file_okay=False, path_type=Path),
+@click.option("--record", type=NonEmptyPath(file_okay=False, path_type=Path),
               help="Keep every exchange, redacted, as a cassette in this folder.")
-@click.option("--replay", type=FilePath(exists=True, file_okay=False, path_type=Path),
+@click.option("--replay", type=NonEmptyPath(exists=True, file_okay=False, path_type=Path),
               help="Check recorded cassettes instead of calling anything.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
               default="text", show_default=True, help="Output format.")
@@ -218,11 +218,11 @@ def sim() -> None:
                    "second); the simulator's clock stays the real one.")
 @click.option("--clock-offset", default=0.0, show_default=True, type=float,
               help="Set the simulator's clock this many seconds off (to test clock skew).")
-@click.option("--tls-cert", type=FilePath(exists=True, dir_okay=False),
+@click.option("--tls-cert", type=NonEmptyPath(exists=True, dir_okay=False),
               help="Serve HTTPS with this certificate (PEM); needs --tls-key.")
-@click.option("--tls-key", type=FilePath(exists=True, dir_okay=False),
+@click.option("--tls-key", type=NonEmptyPath(exists=True, dir_okay=False),
               help="The certificate's private key (PEM).")
-@click.option("--faults", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--faults", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="A fault plan (YAML) to follow: latency, 5xx, 429, resets, drift, ...")
 @handles_errors
 def sim_serve(host: str, port: int, speed: float, clock_offset: float, tls_cert: str | None,

@@ -17,9 +17,9 @@ from runner.errors import OutboundError, Paused, Stopped
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class FilePath(click.Path):
-    """A path argument or option; an empty one is refused (pathlib reads '' as '.', the
-    current folder, which "cannot be read: Is a directory" left unexplained)."""
+class NonEmptyPath(click.Path):
+    """click.Path, with an empty path refused: pathlib reads '' as '.', the current folder,
+    which "cannot be read: Is a directory" left unexplained."""
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
@@ -29,7 +29,7 @@ class FilePath(click.Path):
 
 
 journal_option = click.option(
-    "--journal", type=FilePath(dir_okay=False, path_type=Path),
+    "--journal", type=NonEmptyPath(dir_okay=False, path_type=Path),
     help="The journal file (default $OUTBOUND_JOURNAL, else .outbound/journal.sqlite).")
 format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]),
                              default="text", show_default=True, help="Output format.")

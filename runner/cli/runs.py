@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from runner.cli.complete import run_ids, unknown_write_items
-from runner.cli.options import FilePath, format_option, handles_errors, journal_option
+from runner.cli.options import NonEmptyPath, format_option, handles_errors, journal_option
 
 
 @click.group()
@@ -80,10 +80,10 @@ def runs_prune(older_than: str, journal: Path | None, dry_run: bool) -> None:
 
 @runs.command("merge")
 @click.argument("reports", nargs=-1, required=True,
-                type=FilePath(exists=True, dir_okay=False, path_type=Path))
-@click.option("--report-json", type=FilePath(dir_okay=False, path_type=Path), required=True,
+                type=NonEmptyPath(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report-json", type=NonEmptyPath(dir_okay=False, path_type=Path), required=True,
               help="Where to write the merged JSON report.")
-@click.option("--report-junit", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--report-junit", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="Also write the merged run as JUnit XML.")
 @handles_errors
 def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path | None) -> None:
@@ -101,10 +101,10 @@ def runs_merge(reports: tuple[Path, ...], report_json: Path, report_junit: Path 
 @runs.command("report", short_help="A run's report as one HTML page.")
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...|latest",
                 shell_complete=run_ids)
-@click.option("--html", "html_file", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--html", "html_file", type=NonEmptyPath(dir_okay=False, path_type=Path),
               required=True, help="Where to write the report (one self-contained page).")
 @click.option("--journal", "journals", multiple=True,
-              type=FilePath(dir_okay=False, path_type=Path),
+              type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="A journal to read (repeat for the journals of a sharded run's shards).")
 @handles_errors
 def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path, ...]) -> None:
@@ -147,7 +147,7 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
 @click.argument("item", metavar="STEP[ITERATION]", shell_complete=unknown_write_items)
 @click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")
-@click.option("--answer", type=FilePath(dir_okay=False, path_type=Path),
+@click.option("--answer", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="The vendor made it; FILE (JSON or YAML) is its answer, from its console "
                    "or logs: --resume finishes the item from it.")
 @click.option("--skip", is_flag=True, help="Leave the item out of the run.")
