@@ -137,12 +137,21 @@ def compile_template(source: str, location: Location) -> Template:
     for call in tree.find_all(nodes.Call):  # Jinja calls a function only as it renders
         if wrong := _wrong_arguments(call):
             raise TemplateError.at(location, f"{wrong} in {source!r}")
-    names = frozenset(jinja2.meta.find_undeclared_variables(tree)) - GLOBAL_NAMES
+    names = frozenset(_names_read(tree, lone=lone is not None)) - GLOBAL_NAMES
     loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock,
                                              nodes.Call)))
     reads = frozenset(_reads(tree))
     return Template(source, location, names, _named(reads, "steps"), _named(reads, "inputs"),
                     render, frozenset(_step_fields(tree)), loops, _named(reads, "values"), reads)
+
+
+def _names_read(tree: nodes.Template, *, lone: bool) -> set[str]:
+    """The names a template reads from its scope. A lone expression binds none, so it reads
+    every name in it (Jinja's `find_undeclared_variables` tells which names a loop or a `set`
+    binds by generating the template's code: ten times the cost, a third of compiling one)."""
+    if lone:
+        return {name.name for name in tree.find_all(nodes.Name)}
+    return jinja2.meta.find_undeclared_variables(tree)
 
 
 _FUNCTIONS = {"now_ms": 0, "uuid": 0, "secret": 1}  # the functions in scope: their arguments
