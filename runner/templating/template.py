@@ -148,7 +148,7 @@ def compile_template(source: str, location: Location) -> Template:
 def _names_read(tree: nodes.Template, *, lone: bool) -> set[str]:
     """The names a template reads from its scope. A lone expression binds none, so it reads
     every name in it (Jinja's `find_undeclared_variables` tells which names a loop or a `set`
-    binds by generating the template's code: ten times the cost, a third of compiling one)."""
+    binds by generating the template's code: ten times the cost, a fifth of compiling one)."""
     if lone:
         return {name.name for name in tree.find_all(nodes.Name)}
     return jinja2.meta.find_undeclared_variables(tree)
