@@ -45,6 +45,8 @@ from runner.yamlio import load_file
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What `outbound run` was asked to do."""
+
     playbook: Path
     variables: Sequence[str] = ()
     vars_file: Path | None = None

@@ -27,6 +27,8 @@ class OutsideCallingWindow(Paused):
 
 @dataclass(frozen=True)
 class CallingWindow:
+    """When creates may be sent: days of the week and hours, in a time zone."""
+
     days: frozenset[int]  # 0 = Monday
     start: dt.time
     end: dt.time

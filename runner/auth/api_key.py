@@ -10,6 +10,8 @@ import httpx
 
 @dataclass
 class ApiKeyAuth(httpx.Auth):
+    """An API key, in the query or a header."""
+
     key: str
     location: str = "query"
     name: str = "api_key"

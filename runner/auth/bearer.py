@@ -10,6 +10,8 @@ import httpx
 
 @dataclass
 class BearerAuth(httpx.Auth):
+    """A bearer token in the Authorization header."""
+
     token: str
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

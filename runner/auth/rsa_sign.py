@@ -51,6 +51,8 @@ def verify(public_pem: str, signature: str, text: bytes, hash_name: str = "sha25
 
 @dataclass
 class RsaSignAuth(httpx.Auth):
+    """The speech API's scheme: app id, timestamp and an RSA signature of them, as headers."""
+
     app_id: str
     key: rsa.RSAPrivateKey
     clock: Clock

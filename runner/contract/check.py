@@ -43,6 +43,8 @@ from runner.spec import READ_KINDS, Endpoint, Spec
 
 @dataclass(frozen=True)
 class CheckOptions:
+    """What `outbound check` was asked to do."""
+
     playbook: Path
     variables: dict[str, str] = field(default_factory=dict)
     simulate: bool = False
@@ -55,6 +57,8 @@ class CheckOptions:
 
 @dataclass
 class CheckResult:
+    """What a check found: the drift, and what it could not reach."""
+
     findings: list[DriftFinding]
     answers: int
     problem: str | None = None  # the probe could not run through (not a drift)

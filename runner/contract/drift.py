@@ -31,6 +31,8 @@ _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null":
 
 @dataclass(frozen=True)
 class DriftFinding:
+    """One way an answer differs from what its spec says."""
+
     severity: str
     endpoint: str
     path: str

@@ -51,6 +51,8 @@ def may_pass(error: RunError) -> bool:
 
 @dataclass
 class StepTally:
+    """What a step has done so far: its calls, items and failures."""
+
     calls: int = 0
     succeeded: int = 0
     skipped: int = 0

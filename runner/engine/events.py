@@ -9,6 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RunStarted:
+    """A run began."""
+
     playbook: str
     file: str
     inputs: Mapping[str, Any]
@@ -21,6 +23,8 @@ class RunStarted:
 
 @dataclass(frozen=True)
 class StepStarted:
+    """A step began."""
+
     step: str
     title: str
     call: str | None  # None for a wait
@@ -36,6 +40,8 @@ class ItemsStarted:
 
 @dataclass(frozen=True)
 class CallFinished:
+    """A call was answered, or failed, after all its attempts."""
+
     step: str
     iteration: int | None
     endpoint: str
@@ -49,6 +55,8 @@ class CallFinished:
 
 @dataclass(frozen=True)
 class IterationFinished:
+    """An item of a step finished (the step itself, without for_each)."""
+
     step: str
     iteration: int | None
     status: str  # ok | skipped | failed
@@ -57,6 +65,8 @@ class IterationFinished:
 
 @dataclass(frozen=True)
 class Warned:
+    """Something to see that does not fail the run: a step's, or the run's (step None)."""
+
     step: str | None
     message: str
 
@@ -85,6 +95,8 @@ class NotPlanned:
 
 @dataclass(frozen=True)
 class StepFinished:
+    """A step ended, with its counts."""
+
     step: str
     status: str  # ok | partial (items failed within max_failures) | failed | skipped | paused
     calls: int
@@ -100,6 +112,8 @@ class StepFinished:
 
 @dataclass(frozen=True)
 class RunFinished:
+    """The run ended."""
+
     status: str  # ok | partial (items failed within max_failures) | failed | paused
     #              | interrupted (Ctrl-C or SIGTERM; to the reports only)
     duration: float

@@ -21,6 +21,8 @@ DEFAULT_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class Paged:
+    """Every page's items of a list call, and its last answer."""
+
     items: list[Any]
     pages: int
     last: CheckedResponse

@@ -29,6 +29,8 @@ _STATUS_MEANING = {
 
 @dataclass(slots=True)  # not frozen: that costs a microsecond a call; nothing changes one
 class CheckedResponse:
+    """An answer that passed its checks, with the values its spec names."""
+
     status: int
     body: Any
     result_code: str | None

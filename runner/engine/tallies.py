@@ -16,6 +16,8 @@ from runner.playbook import Step
 
 @dataclass
 class RunResult:
+    """How a run ended: status, outputs, error and each step's counts."""
+
     status: str
     outputs: dict[str, Any] = field(default_factory=dict)
     error: OutboundError | None = None

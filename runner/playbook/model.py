@@ -81,6 +81,8 @@ class ServiceBinding:
 
 @dataclass(frozen=True)
 class Input:
+    """A playbook input: its schema, compiled, and where it is declared."""
+
     name: str
     schema: Mapping[str, Any]
     validator: CompiledSchema
@@ -108,6 +110,9 @@ def duration_of(value: Duration, scope: Mapping[str, Any]) -> float:
 
 @dataclass(frozen=True)
 class Retry:
+    """A step's retry: until a condition holds (or fail when one does), at most `attempts`
+    times, the delay growing by `backoff` up to `max_delay`."""
+
     until: Template | None
     fail_when: Template | None
     attempts: int
@@ -118,6 +123,8 @@ class Retry:
 
 @dataclass(frozen=True)
 class Step:
+    """A step, checked and compiled: a call (its params, for_each, retry, outputs) or a wait."""
+
     id: str
     location: Location
     name: str = ""
@@ -152,6 +159,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Playbook:
+    """A playbook, checked and compiled: its services, inputs, steps and outputs."""
+
     name: str
     file: str
     services: Mapping[str, ServiceBinding]

@@ -38,6 +38,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class _Route:
+    """An endpoint's method and path, and the vendor that answers it."""
+
     method: str
     pattern: re.Pattern[str]
     endpoint: Endpoint

@@ -33,6 +33,8 @@ SEEDED_TASKS = [
 
 @dataclass
 class Crm(Vendor):
+    """The simulated CRM: its task list, behind its API key."""
+
     clock: Clock
     tasks: list[dict[str, Any]] = field(default_factory=lambda: [dict(t) for t in SEEDED_TASKS])
 

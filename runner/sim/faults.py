@@ -47,6 +47,8 @@ PROCESSING = frozenset({"reset_after", "truncated", "wrong_content_type", "drift
 
 @dataclass
 class Fault:
+    """One entry of a fault plan: what goes wrong, for which endpoints, how often."""
+
     kind: str
     targets: frozenset[str] = frozenset({"*"})
     rate: float = 1.0
@@ -62,6 +64,8 @@ class Fault:
 
 @dataclass
 class FaultPlan:
+    """A seeded fault plan: its faults, rolled in order for each request."""
+
     faults: Sequence[Fault] = ()
     seed: int | None = None
     source: str = ""  # the plan as written, to know it again on a resume

@@ -46,6 +46,8 @@ _KEYWORD_CODES = {
 
 @dataclass
 class Reservation:
+    """A reserved outbound call, and the call made of it once its time came."""
+
     fields: dict[str, Any]
     vdn_id: int
     call: dict[str, Any] | None = None

@@ -20,6 +20,8 @@ _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
 
 @dataclass(frozen=True)
 class SimResponse:
+    """An answer of the simulator's."""
+
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)

@@ -54,6 +54,8 @@ SEEDED_TASKS = [
 
 @dataclass
 class Speech(Vendor):
+    """The simulated speech call center: its outbound tasks, behind its signature check."""
+
     clock: Clock
     tasks: list[dict[str, Any]] = field(default_factory=lambda: [dict(t) for t in SEEDED_TASKS])
 

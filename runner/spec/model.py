@@ -26,6 +26,8 @@ def sent_again(kind: str, retryable: bool, turned_away: bool) -> bool:
 
 @dataclass(frozen=True)
 class Param:
+    """One param of an endpoint: where it goes, whether it is required, the schema it meets."""
+
     name: str
     location: ParamLocation
     required: bool
@@ -48,6 +50,9 @@ class Pagination:
 
 @dataclass(frozen=True)
 class ResultCode:
+    """A vendor result code: what it means, whether asking again may help, whether a poll
+    stops at it."""
+
     code: str
     meaning: str
     retryable: bool = False
@@ -104,6 +109,8 @@ class Reconcile:
 
 @dataclass(frozen=True)
 class Example:
+    """One example from the vendor's page: its request, and its answer where the page shows one."""
+
     title: str
     request: Mapping[str, Mapping[str, Any]]
     response_status: int | None
@@ -113,6 +120,9 @@ class Example:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One vendor call as its spec describes it: method, path, params, answer, pagination,
+    result codes, examples."""
+
     service: str
     name: str
     kind: str
@@ -197,6 +207,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Spec:
+    """One vendor API as its spec file describes it: auth, envelope, result codes, endpoints."""
+
     service: str
     title: str
     base_url: str
