@@ -319,6 +319,32 @@ def test_runs_list_and_show_tell_what_happened(live: str) -> None:
     assert shown.output.splitlines()[0] == f"run {run_id}  failed (exit 1)"
 
 
+def test_a_create_still_on_its_way_when_the_run_was_killed_is_not_made_again(
+        live: str, own_journal: Path, tmp_path: Path) -> None:
+    """The vendor is still making the create when the runner dies; the resume comes at once.
+    Looked up before the vendor is done, the create would seem not made and be sent again."""
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": "latency", "seconds": 1.5, "on": CREATE})  # a slow vendor
+    before = _creates(live)
+    process, run_id = _started(PLAYBOOK, "--var", "count=1", "--var", f"prefix={prefix}")
+    log = own_journal.with_name(own_journal.name + "-intents")
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the create's intent is written: it is about to be sent
+    time.sleep(0.2)  # and it has reached the vendor, which takes 1.5 s to answer
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    report = tmp_path / "report.json"
+    resumed = outbound("run", PLAYBOOK, "--resume", run_id, "--report-json", str(report))
+    assert resumed.exit_code == 0, resumed.output
+    assert "may still be on its way to the vendor; waiting" in resumed.output
+    assert "appoint.list shows it happened" in resumed.output
+    _faults(live)
+    assert _creates(live) - before == 1
+    assert _mine(json.loads(report.read_text())["outputs"]["numbers"], prefix) == [
+        f"{prefix}0000"]
+
+
 def test_killed_again_and_again_it_still_makes_each_reservation_once(
         live: str, own_journal: Path) -> None:
     """SIGKILL at random moments, resume each time: 300 reservations, none twice."""

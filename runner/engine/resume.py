@@ -4,6 +4,7 @@ again; one whose outcome is unknown is looked up through its spec's `reconcile` 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -56,6 +57,7 @@ async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: 
             f"vendor (outbound runs show {run_id} has the request), then say what "
             f"happened: outbound runs resolve {run_id} {item} --not-sent | --answer "
             "FILE | --skip, and resume"))])
+    await _settled(caller, step, unknown, where)
     via = caller.services[str(step.service)].spec.endpoints[reconcile.via]
     scope = {"request": request}
     params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
@@ -77,6 +79,21 @@ async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: 
         return None
     values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}
     return CheckedResponse(200, {"reconciled": match}, None, values)
+
+
+async def _settled(caller: Caller, step: Step, unknown: UnknownWrite, where: str) -> None:
+    """Wait until the earlier write can no longer be on its way: as long after it was sent as
+    the call's total timeout. A run killed with creates in flight, resumed at once, would
+    otherwise look them up while the vendor is still making them, find nothing, and create
+    each again once more."""
+    service = caller.services[str(step.service)]
+    left = unknown.sent_at + service.longest_wait(step.timeout) - time.time()
+    if left <= 0:
+        return
+    caller.emit(Warned(step.id, (
+        f"{where}: an earlier {unknown.endpoint} may still be on its way to the vendor; "
+        f"waiting {left:.1f}s (its timeout) before looking it up")))
+    await caller.clock.sleep(left)
 
 
 def _render_text(value: Any, scope: Mapping[str, Any]) -> Any:

@@ -10,6 +10,7 @@ Retrying follows what a vendor call may safely do again:
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import ssl
@@ -102,6 +103,12 @@ class ServiceClient:
         # a transport that keeps each call's total timeout itself (Http1Transport) spares a
         # task and a timer per call; for the others (the simulator in-process) asyncio does
         self._keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
+
+    def longest_wait(self, timeouts: Timeouts | None = None) -> float:
+        """The longest this client waits for one call: its total timeout (`timeouts`, a
+        step's, over the service's)."""
+        limits = timeouts.over(self.timeouts) if timeouts else self.timeouts
+        return limits.total if limits.total is not None else math.inf
 
     async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
                    retries: Retries | None = None,

@@ -45,8 +45,8 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
         return []
 
 
-_WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint FROM "
-           "calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') ORDER BY id")
+_WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint, "
+           "sent_at FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') ORDER BY id")
 _PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
 
 
@@ -60,7 +60,8 @@ def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str,
     # the last one counts. One answered ok is not sent again; its answer is kept, except in
     # journals written before answers were, where it is looked up as one whose outcome is
     # unknown
-    for call_id, step, iteration, params, outcome, status, response, error, endpoint in writes:
+    for call_id, step, iteration, params, outcome, status, response, error, endpoint, sent_at in (
+            writes):
         key = (step, iteration)
         if key in finished:
             continue
@@ -69,7 +70,7 @@ def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str,
                                           bool(error and error.startswith(BY_HAND)))
             unknown.pop(key, None)
         else:
-            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint)
+            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at)
             answered.pop(key, None)
     return answered, unknown
 
@@ -104,10 +105,10 @@ def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> N
         intents, outcomes = logged_rows(Path(f"{path}{INTENT_LOG_SUFFIX}").read_bytes())
     except OSError:
         return
-    for call_id, run, step, iteration, endpoint, _kind, params, _sent_at in intents:
+    for call_id, run, step, iteration, endpoint, _kind, params, sent_at in intents:
         if run == run_id:
             writes.setdefault(call_id, [call_id, step, iteration, params, None, None, None,
-                                        None, endpoint])
+                                        None, endpoint, sent_at])
     for _finished_at, status, _code, outcome, _duration, error, _facts, response, call_id in (
             outcomes):
         if call_id in writes:

@@ -70,6 +70,7 @@ class UnknownWrite:
     call_id: int
     params: dict[str, Any]
     endpoint: str = ""
+    sent_at: float = 0.0  # when it left (time.time()): a lookup waits out its timeouts
 
 
 @dataclass(frozen=True)
