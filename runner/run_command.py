@@ -10,7 +10,7 @@ import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.contract.check import cassette_of, write_cassettes
 from runner.csvinput import read_csv_inputs
@@ -36,11 +36,12 @@ from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
 from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
-from runner.sim.app import Simulator
-from runner.sim.embedded import simulator_for
 from runner.sim.faults import FaultPlan, load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
+
+if TYPE_CHECKING:
+    from runner.sim.app import Simulator
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,8 @@ def _simulator(options: RunOptions, playbook: Playbook, faults: FaultPlan | None
     """The embedded simulator of a --sim run (its world restored for a resume), else None."""
     if not options.simulate:
         return None
+    from runner.sim.embedded import simulator_for  # a live run starts without the simulator
+
     simulator, notices = simulator_for(faults, journal, recorded, playbook.calling_window)
     sys.stderr.writelines(f"{notice}\n" for notice in notices)
     return simulator

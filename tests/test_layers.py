@@ -4,12 +4,14 @@ third-party library is imported by one module (STYLE.md habits 5 and 6)."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from runner.sim import demo_credentials
+from tests.conftest import ROOT, sim_server
 
 PACKAGE = ROOT / "runner"
 MODULES = sorted(
@@ -35,7 +37,7 @@ OWNERS = {  # third-party library -> the modules allowed to import it
     "click": {"runner.cli", "runner.cli.complete", "runner.cli.options", "runner.cli.runs"},
     "uvicorn": {"runner.sim.serve"},
     "httpx": {"runner.engine.services", "runner.engine.launch", "runner.engine.transport",
-              "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",
+              "runner.sim.embedded", "runner.auth", "runner.auth.huawei_c2", "runner.auth.rsa_sign",
               "runner.auth.api_key", "runner.auth.bearer"},
     "httptools": {"runner.engine.transport"}, "fastjsonschema": {"runner.fast_validation"},
     "cryptography": {"runner.auth.rsa_sign"},
@@ -86,6 +88,21 @@ def test_every_module_imports_fresh() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_live_run_starts_without_the_simulator_or_cryptography() -> None:
+    """Start-up pays for what a run uses: a live iSales run (C2 signing) loads neither the
+    embedded simulator nor cryptography (the speech API's RSA signing), about 20 ms."""
+    script = ("import sys\nfrom runner.cli import main\ntry:\n    main(['run', "
+              "'tests/data/playbooks/reserve-many.yaml', '--var', 'count=1', '-q'])\n"
+              "except SystemExit as done:\n    print(done.code, sorted({m.split('.')[0] for m in "
+              "sys.modules if m.startswith(('cryptography', 'runner.sim.app'))}))\n")
+    with sim_server() as base:
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120, env={
+                                  **os.environ, **demo_credentials.ENVIRONMENT,
+                                  "ISALES_URL": base})
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout + done.stderr
 
 
 def _writes_out(module: str) -> list[str]:

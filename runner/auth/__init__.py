@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from runner.auth import api_key, bearer, huawei_c2, rsa_sign
+from runner.auth import api_key, bearer, huawei_c2
 from runner.clock import Clock
 from runner.errors import InputError
 from runner.spec import LINE_BREAK, Auth
@@ -45,6 +45,8 @@ def build_auth(service: str, auth: Auth, credentials: Mapping[str, Any],
             settings.get("timestamp_format", "seconds"),
             bool(settings.get("sign_empty_query", False)))
     if auth.scheme == "rsa-sign":
+        from runner.auth import rsa_sign  # cryptography: loaded for the services that sign
+
         try:
             key = rsa_sign.load_private_key(values["private_key"])
         except (ValueError, TypeError) as exc:

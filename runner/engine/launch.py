@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,9 +23,11 @@ from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
 from runner.secrets import REDACTOR, read_secret
 from runner.sim import demo_credentials
-from runner.sim.app import AnswerWithheld, ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
 from runner.templating import environment_variables
+
+if TYPE_CHECKING:
+    from runner.sim.app import Simulator
 
 
 async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
@@ -41,13 +43,18 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
     one, or `simulator`: a resumed run's, which goes on from the world it left).
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
+    Only a simulated run loads the simulator: a live one starts without it.
     """
     if simulate and simulator is None:
+        from runner.sim.app import Simulator
+
         simulator = Simulator(clock=clock or SimulatedClock(), fault_plan=sim_faults)
     clock = simulator.clock if simulator else clock or RealClock()
     env = environment_variables()
     async with AsyncExitStack() as stack:
         if simulator:
+            from runner.sim.embedded import InProcess
+
             transport = InProcess(simulator)
         live = not (simulate or dry_run)
         transports = {name: transport or _NO_TRANSPORT for name in playbook.services}
@@ -62,27 +69,6 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   simulated=simulate, journal=journal, resume=resume, run_id=run_id,
                   shard=shard, lenient_responses=lenient_responses, max_creates=max_creates)
         return await run.execute()
-
-
-class InProcess(httpx.AsyncBaseTransport):
-    """The simulator in this process, through httpx's ASGI transport; where a served simulator
-    would drop the connection, the in-process one raises, and this reads it as the network
-    error a client would see."""
-
-    def __init__(self, simulator: Simulator) -> None:
-        self.simulator = simulator
-        self.inner = httpx.ASGITransport(app=simulator)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self.inner.handle_async_request(request)
-        except ConnectionDropped as exc:
-            raise httpx.ReadError(str(exc), request=request) from None
-        except AnswerWithheld as exc:  # the client waited its read timeout, in simulated time
-            waited = request.extensions.get("timeout", {}).get("read")
-            if self.simulator.schedule is not None and waited:
-                await self.simulator.schedule.sleep(float(waited))
-            raise httpx.ReadTimeout(str(exc), request=request) from None
 
 
 class _Unsent(httpx.AsyncBaseTransport):

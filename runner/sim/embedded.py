@@ -1,10 +1,13 @@
-"""The embedded simulator of a `--sim` run, and of its resume: the world it goes on from."""
+"""The embedded simulator of a `--sim` run, and of its resume: the world it goes on from, and
+the transport the run's clients reach it through."""
 
 from __future__ import annotations
 
+import httpx
+
 from runner.clock import SimulatedClock
 from runner.journal import Journal, Recorded
-from runner.sim.app import WORLD_VERSION, Simulator
+from runner.sim.app import WORLD_VERSION, AnswerWithheld, ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
 from runner.window import CallingWindow
 
@@ -48,3 +51,24 @@ def simulator_for(faults: FaultPlan | None, journal: Journal | None, recorded: R
                        f"{window.zone.key}, when the calling window opens, as a scheduled "
                        "resume would come then")
     return simulator, notices
+
+
+class InProcess(httpx.AsyncBaseTransport):
+    """The simulator in this process, through httpx's ASGI transport; where a served simulator
+    would drop the connection, the in-process one raises, and this reads it as the network
+    error a client would see."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.inner = httpx.ASGITransport(app=simulator)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.inner.handle_async_request(request)
+        except ConnectionDropped as exc:
+            raise httpx.ReadError(str(exc), request=request) from None
+        except AnswerWithheld as exc:  # the client waited its read timeout, in simulated time
+            waited = request.extensions.get("timeout", {}).get("read")
+            if self.simulator.schedule is not None and waited:
+                await self.simulator.schedule.sleep(float(waited))
+            raise httpx.ReadTimeout(str(exc), request=request) from None
