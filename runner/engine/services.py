@@ -10,7 +10,6 @@ Retrying follows what a vendor call may safely do again:
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import re
 import ssl
@@ -108,7 +107,8 @@ class ServiceClient:
         """The longest this client waits for one call: its total timeout (`timeouts`, a
         step's, over the service's)."""
         limits = timeouts.over(self.timeouts) if timeouts else self.timeouts
-        return limits.total if limits.total is not None else math.inf
+        assert limits.total is not None  # over DEFAULT_TIMEOUTS, every limit is set
+        return limits.total
 
     async def call(self, request: OutgoingRequest, *, timeouts: Timeouts | None = None,
                    retries: Retries | None = None,
