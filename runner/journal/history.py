@@ -32,6 +32,10 @@ from runner.journal.rows import (
 from runner.journal.store import JournalFile, read_only
 from runner.secrets import REDACTOR
 
+_NEWEST_RUNS = "SELECT run_id, playbook, started_at FROM runs ORDER BY started_at DESC LIMIT ?"
+_FINISHED_ITEMS = ("SELECT step, iteration FROM items WHERE run_id = ? AND status IN ('ok', "
+                   "'skipped')")
+
 
 def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
     """The newest `limit` runs of the journal at `path` as (run_id, playbook, started_at), read
@@ -39,8 +43,7 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
     none if there is no journal there. For shell completion, which must never fail."""
     try:
         with closing(read_only(path)) as db:
-            return db.execute("SELECT run_id, playbook, started_at FROM runs ORDER BY "
-                              "started_at DESC LIMIT ?", (limit,)).fetchall()
+            return db.execute(_NEWEST_RUNS, (limit,)).fetchall()
     except sqlite3.Error:
         return []
 
@@ -83,11 +86,9 @@ def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
     try:
         with closing(read_only(path)) as db:
             if run_id == "latest":
-                newest = db.execute("SELECT run_id FROM runs ORDER BY started_at DESC "
-                                    "LIMIT 1").fetchone()
+                newest = db.execute(_NEWEST_RUNS, (1,)).fetchone()
                 run_id = newest[0] if newest else ""
-            finished = set(db.execute("SELECT step, iteration FROM items WHERE run_id = ? AND "
-                                      "status IN ('ok', 'skipped')", (run_id,)))
+            finished = set(db.execute(_FINISHED_ITEMS, (run_id,)))
             writes = {row[0]: list(row) for row in db.execute(_WRITES, (run_id,))}
     except sqlite3.Error:
         return []
@@ -313,8 +314,7 @@ class Journal(JournalFile):
                                  "AND status = 'failed' ORDER BY step, iteration", (run_id,))
         failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "reason": why}
                     for s, i, why in failed]
-        finished = set(self.db.execute("SELECT step, iteration FROM items WHERE run_id = ? "
-                                       "AND status IN ('ok', 'skipped')", (run_id,)))
+        finished = set(self.db.execute(_FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "endpoint": write.endpoint, "params": write.params}
