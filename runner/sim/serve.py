@@ -12,6 +12,8 @@ from runner.sim import demo_credentials
 from runner.sim.app import ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
 
+BACKLOG = 2048  # uvicorn's own default
+
 
 class _QuietDrops(logging.Filter):
     """A connection the simulator drops on purpose (a reset fault) is not a server error."""
@@ -25,7 +27,9 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
           faults: FaultPlan | None = None) -> None:
     import uvicorn
 
-    listening = listen(host, port)  # before the banner: it names the port that is listening
+    # listening before the banner: whoever reads the address can connect at once (the kernel
+    # holds connections until uvicorn takes them), and it names the port taken for --port 0
+    listening = listen(host, port)
     port = listening.getsockname()[1]
     # the vendors keep the real time (as far off as asked), which clients sign with and reckon
     # appointment times by; --speed only brings reserved calls sooner
@@ -52,7 +56,7 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port; an InputError that says why when it cannot be."""
+    """A socket listening on host:port; an InputError that says why when it cannot."""
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without
     # it each answer after a connection's first waited 40 ms for the client's delayed ACK
     listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
@@ -60,6 +64,7 @@ def listen(host: str, port: int) -> socket.socket:
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listening.bind((host, port))
+        listening.listen(BACKLOG)
     except OSError as exc:
         listening.close()
         raise InputError.plain(f"sim serve: cannot listen on {host}:{port} "
