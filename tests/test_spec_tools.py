@@ -113,3 +113,35 @@ def test_response_rules_break_when_the_vendor_may_send_more(in_repo: Path,
     assert ("breaking  appoint.list response $.data[].callType: enum values added: ['3']"
             in result.output)
     assert "ok        " in result.output and "vdnId: maximum 9999 became 999" in result.output
+
+
+def test_a_type_change_breaks_only_where_a_value_may_no_longer_pass(in_repo: Path,
+                                                                      tmp_path: Path) -> None:
+    """A param the playbook sends breaks when its type refuses more; a response field the
+    playbook reads breaks when the vendor may answer more (an integer is a number too)."""
+    def diff(*replacements: tuple[str, str]) -> list[str]:
+        changed = _changed_spec(tmp_path, *replacements)
+        return outbound("specs", "diff", "huawei-isales", str(changed)).output.splitlines()[:-1]
+
+    vdn = ("schema: {type: integer, minimum: 1, maximum: 9999}\n      calledNo:\n"
+           "        in: body\n        description: called number\n        schema: &calledNo")
+    assert diff((vdn, vdn.replace("integer", "number"))) == [
+        "ok        appoint.list params.vdnId: type integer became number"]
+    appoint_time = "appointTime: {type: integer, description: \"reserved time"
+    assert diff((appoint_time, appoint_time.replace("integer", "number"))) == [
+        "breaking  appoint.list response $.data[].appointTime: type integer became number"]
+    called = "calledNo: {type: string, description: called number}"
+    assert diff((called, called.replace("type: string", "type: [string, integer]"))) == [
+        "breaking  appoint.list response $.data[].calledNo: type string became integer|string"]
+    assert diff((called, called.replace("type: string, ", ""))) == [
+        "breaking  appoint.list response $.data[].calledNo: type string became any"]
+
+
+def test_a_response_field_typed_more_narrowly_does_not_break(in_repo: Path,
+                                                            tmp_path: Path) -> None:
+    called = "calledNo: {type: string, description: called number}"
+    untyped = _changed_spec(tmp_path, (called, called.replace("type: string, ", "")))
+    result = outbound("specs", "diff", str(untyped), "huawei-isales")
+    assert (result.exit_code, result.output) == (0, (
+        "ok        appoint.list response $.data[].calledNo: type any became string\n"
+        "1 change, 0 breaking\n"))

@@ -70,8 +70,8 @@ def _endpoint(old: Endpoint, new: Endpoint) -> Iterator[Change]:
             if after.required and not before.required:
                 yield Change(True, where, "now required")
             was, now = _types(before.schema), _types(after.schema)
-            if was != now:  # breaking when a type the playbook may send is gone
-                yield Change(bool(was - now), where, f"type {_show(was)} became {_show(now)}")
+            if was != now:  # breaking when a value the playbook may send is refused now
+                yield Change(_refuses(now, was), where, f"type {_show(was)} became {_show(now)}")
             yield from _rules(where, before.schema, after.schema, sent=True)
     yield from _fields(name, "$", old.response_schema, new.response_schema)
 
@@ -132,8 +132,9 @@ def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
     if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
         return
     where = f"{name} response {path}"
-    if path != "$" and _types(old) != _types(new):
-        yield Change(True, where, f"type {_show(_types(old))} became {_show(_types(new))}")
+    was, now = _types(old), _types(new)
+    if path != "$" and was != now:  # breaking when the vendor may answer what it could not
+        yield Change(_refuses(was, now), where, f"type {_show(was)} became {_show(now)}")
     if path != "$":
         yield from _rules(where, old, new, sent=False)
     before, after = old.get("properties", {}), new.get("properties", {})
@@ -155,6 +156,17 @@ def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
 def _types(schema: Mapping[str, Any]) -> set[str]:
     kind = schema.get("type")
     return set(kind) if isinstance(kind, list) else {kind} if kind else set()
+
+
+def _refuses(types: set[str], others: set[str]) -> bool:
+    """Whether `types` refuses a value `others` allows (an empty set allows any; a number
+    allows an integer)."""
+    if not types:
+        return False
+    if not others:
+        return True
+    return any(kind not in types and not (kind == "integer" and "number" in types)
+               for kind in others)
 
 
 def _show(types: set[str]) -> str:
