@@ -363,8 +363,14 @@ def _short(instance: Any, limit: int = 60) -> str:
 
 def suggest(name: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest of `choices`, or ``""``."""
+    near = closest(name, choices)
+    return f"; did you mean {near!r}?" if near is not None else ""
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The one of `choices` `name` was most likely meant to be, if any is near enough."""
     near = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {near[0]!r}?" if near else ""
+    return near[0] if near else None
 
 
 NAMES_LISTED = 12  # of the names a message lists (the keys a mapping has, ...)

@@ -157,3 +157,87 @@ def test_an_empty_path_is_refused_as_empty(in_repo: Path, args: tuple[str, ...])
     assert result.exit_code == 2
     assert "it is empty, and names no file" in result.output
     assert "directory" not in result.output
+
+
+RECONCILED_SPEC = """\
+spec_version: 1
+service: demo
+title: Demo
+base_url: "https://{host}"
+auth: {scheme: none}
+endpoints:
+  things.list:
+    kind: list
+    method: GET
+    path: /things
+    params:
+      name: {in: query, schema: {type: string}}
+      page: {in: query, schema: {type: integer, minimum: 1}}
+      size: {in: query, schema: {type: integer, minimum: 1, maximum: 50}}
+    pagination: {style: page, page: page, size: size, items: rows, total: total}
+    response:
+      schema:
+        type: object
+        properties:
+          total: {type: integer}
+          rows: {type: array, items: {properties: {name: {type: string}, thingId: {type: string}}}}
+  things.create:
+    kind: create
+    method: POST
+    path: /things
+    params:
+      name: {in: body, required: true, schema: {type: string}}
+    response:
+      schema: {type: object, properties: {thing: {properties: {thingId: {type: string}}}}}
+    values:
+      thingId: {from: [thing.thingId]}
+    reconcile:
+      via: things.list
+      params: {name: "{{ request.name }}"}
+      match: {name: "{{ request.name }}"}
+      values: {thingId: thingId}
+"""
+
+
+def _validated(tmp_path: Path, *replacements: tuple[str, str]) -> list[str]:
+    text = RECONCILED_SPEC
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "demo.yaml").write_text(text, encoding="utf-8")
+    result = outbound("validate", str(tmp_path / "demo.yaml"))
+    assert result.exit_code == (2 if replacements else 0), result.output
+    return [line.split(" ", 1)[1] for line in result.output.splitlines()[:-1]]
+
+
+def test_a_reconcile_names_what_its_list_has(tmp_path: Path) -> None:
+    assert _validated(tmp_path) == []
+    assert _validated(tmp_path, ("via: things.list", "via: things.create")) == [
+        "(endpoints['things.create'].reconcile.via): reconcile needs a paginated list endpoint "
+        "of this spec; 'things.create' is not one; did you mean 'things.list'?"]
+    assert _validated(tmp_path, ("via: things.list", "via: stock")) == [
+        "(endpoints['things.create'].reconcile.via): reconcile needs a paginated list endpoint "
+        "of this spec; 'stock' is not one (its lists: things.list)"]
+    assert _validated(tmp_path, ("    pagination: {style: page, page: page, size: size, items: "
+                                 "rows, total: total}\n", "")) == [
+        "(endpoints['things.create'].reconcile.via): reconcile needs a paginated list endpoint "
+        "of this spec; 'things.list' is not one (it has none)"]
+    assert _validated(tmp_path, ("values: {thingId: thingId}", "values: {thingId: thingID}"),
+                      ("match: {name:", "match: {nam:")) == [
+        "(endpoints['things.create'].reconcile.match.nam): the items of things.list have no "
+        "field 'nam'; did you mean 'name'?",
+        "(endpoints['things.create'].reconcile.values.thingId): the items of things.list have "
+        "no field 'thingID'; did you mean 'thingId'?"]
+
+
+def test_a_list_that_names_no_list_is_one_problem_not_one_per_reconcile_field(
+        tmp_path: Path) -> None:
+    assert _validated(tmp_path, ("items: rows", "items: row")) == [
+        "(endpoints['things.list'].pagination.items): pagination items 'row' is not a field of "
+        "the response schema; did you mean 'rows'?"]
+
+
+def test_a_misspelled_nested_field_is_suggested_whole(tmp_path: Path) -> None:
+    assert _validated(tmp_path, ("from: [thing.thingId]", "from: [thing.thingID]")) == [
+        "(endpoints['things.create'].values.thingId.from[0]): 'thing.thingID' is not a field of "
+        "the response schema; did you mean 'thing.thingId'?"]

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner.errors import JsonPath
-from runner.spec.fields import documented_fields
+from runner.spec.fields import walk_fields
 from runner.spec.model import Endpoint, ResultCode, Spec
-from runner.validation import suggest
+from runner.validation import closest, suggest
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 Problem = tuple[JsonPath, str, bool]  # (where, message, located at the key)
@@ -83,20 +83,27 @@ def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iter
         return
     via = spec.endpoints.get(reconcile.via)
     if via is None or via.kind != "list" or via.pagination is None:
+        lists = [name for name, e in spec.endpoints.items()
+                 if e.kind == "list" and e.pagination is not None]
         yield ((*where, "reconcile", "via"), f"reconcile needs a paginated list endpoint of "
-               f"this spec; {reconcile.via!r} is not one" + suggest(reconcile.via, spec.endpoints),
-               False)
+               f"this spec; {reconcile.via!r} is not one" + (suggest(reconcile.via, lists) or (
+                   f" (its lists: {', '.join(lists)})" if lists else " (it has none)")), False)
         return
     for param in reconcile.params:
         if param not in via.params:
             yield ((*where, "reconcile", "params", param),
                    f"{reconcile.via} has no param {param!r}" + suggest(param, via.params), True)
-    item_schema = _item_schema(via)
-    for item_field in [*reconcile.match, *reconcile.values.values()]:
-        missing = _missing_field(item_schema, item_field)
+    items = walk_fields(via.response_schema, [*via.pagination.items.split("."), "[]"])[0]
+    if not isinstance(items, Mapping):  # the list's pagination names no list: reported there
+        return
+    fields = [(("match", name), name, True) for name in reconcile.match]
+    fields += [(("values", name), item_field, False) for name, item_field in
+               reconcile.values.items()]
+    for at, item_field, at_key in fields:
+        missing = _missing_field(items, item_field)
         if missing is not None:
-            yield ((*where, "reconcile", "match", item_field),
-                   f"the items of {reconcile.via} have no field {item_field!r}" + missing, True)
+            yield ((*where, "reconcile", *at),
+                   f"the items of {reconcile.via} have no field {item_field!r}" + missing, at_key)
 
 
 def _result_code_problems(spec: Spec, endpoint: Endpoint, raw: Mapping[str, Any],
@@ -186,20 +193,12 @@ def _stray_keywords(schema: Any, at: JsonPath) -> Iterator[Problem]:
 
 def _missing_field(schema: Mapping[str, Any], dotted: str) -> str | None:
     """None when `dotted` (a.b.c) names a property the schema declares, through nesting (and
-    its branches); else what it might have meant ("; did you mean 'tasks'?", or "")."""
-    current: Any = schema
-    for part in dotted.split("."):
-        fields = documented_fields(current) or {}
-        if part not in fields:
-            return suggest(part, fields)
-        current = fields[part]
-    return None
-
-
-def _item_schema(endpoint: Endpoint) -> Mapping[str, Any]:
-    assert endpoint.pagination is not None
-    current: Any = endpoint.response_schema
-    for part in endpoint.pagination.items.split("."):
-        current = current.get("properties", {}).get(part, {})
-    items = current.get("items", {}) if isinstance(current, Mapping) else {}
-    return items if isinstance(items, Mapping) else {}
+    its branches), or where the schema does not say; else what it might have meant ("; did
+    you mean 'returnObject.appointId'?", or "")."""
+    parts = dotted.split(".")
+    missing = walk_fields(schema, parts)[1]
+    if missing is None:
+        return None
+    index, fields = missing
+    near = closest(parts[index], fields)  # said as the whole path, to be copied as it is
+    return "" if near is None else f"; did you mean {'.'.join([*parts[:index], near])!r}?"
