@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.contract.check import cassette_of, write_cassettes
 from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
 from runner.engine.items import Shard
@@ -31,16 +30,14 @@ from runner.journal import Journal, Recorded, default_path, new_run_id, shard_jo
 from runner.outfiles import check_apart, journal_files, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
-from runner.reporting.html import load as load_html
-from runner.reporting.html import render as render_html
 from runner.reporting.json_report import JsonReport
-from runner.reporting.junit import JUnitReport
 from runner.secrets import MASK, REDACTOR
 from runner.sim.faults import FaultPlan, load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
 
 if TYPE_CHECKING:
+    from runner.reporting.junit import JUnitReport
     from runner.sim.app import Simulator
 
 
@@ -306,9 +303,14 @@ class _Listeners:
 
     @classmethod
     def asked_by(cls, options: RunOptions) -> _Listeners:
+        junit = None
+        if options.report_junit:  # what only an option needs is imported when it is given
+            from runner.reporting.junit import JUnitReport
+
+            junit = JUnitReport()
         return cls(ConsoleReporter(verbose=options.verbose, quiet=options.quiet),
-                   JsonReport() if options.report_json else None,
-                   JUnitReport() if options.report_junit else None, options.extra_listeners)
+                   JsonReport() if options.report_json else None, junit,
+                   options.extra_listeners)
 
     def __call__(self, event: Event) -> None:
         safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
@@ -330,6 +332,8 @@ def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[E
              + ", and its journal has it")
     report, junit = listeners.report, listeners.junit
     if options.record:
+        from runner.contract.check import cassette_of, write_cassettes
+
         write_out("--record", options.record, lambda folder: write_cassettes(
             folder, [cassette_of(e) for e in exchanges]), after_run=ended)
     if report and options.report_json:
@@ -338,7 +342,9 @@ def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[E
     if junit and options.report_junit:
         write_out("--report-junit", options.report_junit, junit.write, after_run=ended)
     if options.report_html and journal is not None:
-        html = render_html(load_html([journal], [run_id]))
+        from runner.reporting import html as html_report
+
+        html = html_report.render(html_report.load([journal], [run_id]))
         write_out("--report-html", options.report_html,
                   lambda path: path.write_text(html, encoding="utf-8"), after_run=ended)
 
