@@ -164,6 +164,84 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
         ("reserve", 10, 10), ("listed", 1, 1)]  # the whole run's, not the last attempt's
 
 
+FOLLOW_UP = isales_playbook("Reserve, then book a follow-up for each reservation", """\
+steps:
+  - id: reserve
+    for_each: ["13710000000", "13710000001", "13710000002"]
+    as: number
+    concurrency: 1
+    max_failures: 1
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 600000 }}"}
+    outputs: {number: "{{ number }}"}
+  - id: follow_up
+    for_each: "{{ steps.reserve.outputs }}"
+    as: reserved
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2202", callType: "2", calledNo: "{{ reserved.number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 7200000 }}"}
+    outputs: {number: "{{ reserved.number }}"}
+  - id: booked
+    call: isales.appoint.list
+    params: {vdnId: 8, taskId: "2202"}
+    paginate: {page_size: 100}
+outputs:
+  followed_up: "{{ steps.follow_up.outputs | map(attribute='number') | list }}"
+  booked: "{{ steps.booked.items | map(attribute='calledNo') | sort | list }}"
+""")
+
+
+def test_an_item_made_on_resume_moves_no_later_steps_item_from_its_place(
+        in_repo: Path, tmp_path: Path) -> None:
+    """The first reservation failed (within max_failures), so the follow-ups ran for the
+    other two. On resume it is made, and comes last in the reservations' outputs rather than
+    first: the follow-ups already made keep their places, none is made twice, the missing one
+    is made, and the list read after them is read again, as what it shows has changed."""
+    playbook, faults, report = tmp_path / "follow-up.yaml", tmp_path / "f.yaml", tmp_path / "r.json"
+    playbook.write_text(FOLLOW_UP)
+    faults.write_text(f"seed: 1\nfaults: [{{kind: vendor_code, code: '0200001', times: 1, "
+                      f"on: {CREATE}}}]\n")
+    first = outbound("run", str(playbook), "--sim", "--sim-faults", str(faults))
+    assert first.exit_code == 1, first.output
+    assert "1 item failed within max_failures" in first.stderr
+    rest = outbound("run", str(playbook), "--sim", "--resume", _run_id(first.stdout),
+                    "--report-json", str(report))
+    assert rest.exit_code == 0, rest.output
+    numbers = [f"1371000000{n}" for n in range(3)]
+    outputs = json.loads(report.read_text())["outputs"]
+    assert outputs["followed_up"] == [*numbers[1:], numbers[0]]  # the one made now, last
+    assert outputs["booked"] == numbers  # each follow-up booked once
+    assert "follow_up  1 call, 3 ok" in rest.stdout and "booked  1 call" in rest.stdout
+
+
+def test_items_made_over_several_resumes_keep_the_places_each_attempt_gave_them(
+        live: str, tmp_path: Path) -> None:
+    """Two reservations fail, then on the first resume one of them again: the follow-ups go
+    through the reservations made by the first attempt, then those of the second, then the
+    third's, so each resume finds every follow-up where the attempt before left it."""
+    numbers = [f"1372000000{n}" for n in range(4)]
+    playbook = tmp_path / "follow-up.yaml"
+    playbook.write_text(FOLLOW_UP.replace('["13710000000", "13710000001", "13710000002"]',
+                                          json.dumps(numbers)).replace(
+        "max_failures: 1", "max_failures: 2"))
+    refused = {"kind": "vendor_code", "code": "0200001", "on": CREATE}
+    try:
+        _faults(live, {**refused, "times": 2})  # reservations 0 and 1
+        first = outbound("run", str(playbook))
+        _faults(live, {**refused, "times": 1})  # reservation 0 again
+        second = outbound("run", str(playbook), "--resume", _run_id(first.stdout))
+    finally:
+        _faults(live)
+    third = outbound("run", str(playbook), "--resume", _run_id(first.stdout))
+    assert [first.exit_code, second.exit_code, third.exit_code] == [1, 1, 0], third.output
+    outputs = json.loads(outbound("runs", "show", "latest", "--format", "json").stdout)[
+        "outputs"]
+    assert outputs["followed_up"] == [numbers[2], numbers[3], numbers[1], numbers[0]]
+    assert outputs["booked"].count(numbers[0]) == 1
+    assert sorted(n for n in outputs["booked"] if n in numbers) == numbers  # each once
+
+
 LATER = isales_playbook("Reserve after a long wait", """\
 steps:
   - id: later
@@ -389,6 +467,41 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["steps"][0]["step"] == "reserve"  # its calls: every attempt's, the killed too
     assert shown["steps"][0]["calls"] == reserve_calls >= wanted  # reconciling lists too
+
+
+def test_a_vendor_failing_every_way_and_a_kill_still_make_each_reservation_once(
+        live: str, own_journal: Path, tmp_path: Path) -> None:
+    """Creates whose answers are lost, cut short, refused or 503s, a SIGKILL mid-run, and
+    resumes: each unknown looked up, each failure sent again, each reservation made once."""
+    playbook = tmp_path / "reserve-through-faults.yaml"
+    playbook.write_text((ROOT / PLAYBOOK).read_text(encoding="utf-8").replace(
+        "    concurrency: 4\n", "    concurrency: 4\n    max_failures: 100%\n").replace(
+        "timeout: {total: 3s}", "timeout: {total: 1s}"), encoding="utf-8")
+    prefix, wanted, report = next(PREFIXES), 60, tmp_path / "r.json"
+    _faults(live, {"kind": "latency", "seconds": 0.02, "on": CREATE},
+            *({"kind": kind, "rate": 0.06, "on": CREATE}
+              for kind in ("reset_after", "reset_before", "truncated")),
+            {"kind": "http_error", "status": 503, "rate": 0.06, "on": CREATE},
+            {"kind": "vendor_code", "code": "0200006", "rate": 0.06, "on": CREATE})
+    try:
+        process, run_id = _started(str(playbook), "--var", f"count={wanted}", "--var",
+                                   f"prefix={prefix}")
+        time.sleep(0.4)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        exits = [outbound("run", str(playbook), "--resume", run_id).exit_code]  # faults still
+    finally:
+        _faults(live)
+    for _ in range(2):
+        resumed = outbound("run", str(playbook), "--resume", run_id, "--report-json", str(report))
+        exits.append(resumed.exit_code)
+        if resumed.exit_code == 0:
+            break
+    assert exits[0] in (0, 1) and exits[-1] == 0, exits
+    numbers = _mine(json.loads(report.read_text())["outputs"]["numbers"], prefix)
+    assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(wanted)]  # each one once
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["status"] == "ok" and "no outcome" not in shown["calls"], shown["calls"]
 
 
 def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,

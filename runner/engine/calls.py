@@ -111,6 +111,7 @@ class Caller:
         self.emit = emit
         self.journal = journal
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
+        self.wrote = False  # a write was sent (a resume then reads the whole-step reads again)
 
     async def call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
                          index: int | None, tally: StepTally) -> CheckedResponse:
@@ -157,6 +158,7 @@ class Caller:
                                           endpoint.kind, params,
                                           write=endpoint.kind not in READ_KINDS)
         tally.calls += 1  # counted once it may be sent
+        self.wrote = self.wrote or endpoint.kind not in READ_KINDS
 
         started = time.perf_counter()
         try:

@@ -54,6 +54,7 @@ from runner.errors import (
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step, duration_of, stream_source
 from runner.secrets import read_secret
+from runner.spec import READ_KINDS
 from runner.templating import SkippedOutputs
 from runner.window import OutsideCallingWindow
 
@@ -218,7 +219,8 @@ class Run:
                                                                step.concurrency) or 1)))
         finally:
             await pull.close()
-        self.steps[step.id] = collected([results[i] for i in sorted(results)])
+        order = self.resume.in_order(step.id, results) if self.resume else sorted(results)
+        self.steps[step.id] = collected([results[i] for i in order])
         if failures and (too_many() or step.max_failures == 0):
             raise stopped_error(step, failures, pull.index, total, self.run_id)
         if paused:
@@ -282,10 +284,21 @@ class Run:
             tally.succeeded = tally.iterations
             self._finished(step, status, tally, started, error)
 
+    def _recorded(self, step: Step, index: int | None) -> tuple[str, Any] | None:
+        """(status, record) of an item an earlier attempt finished, standing for it; none for
+        a read of the whole step once this attempt has sent a write (what the read shows may
+        have changed since: it is read again)."""
+        if self.resume is None:
+            return None
+        if index is None and self.caller.wrote and step.endpoint is not None and \
+                step.endpoint.kind in READ_KINDS:
+            return None
+        return self.resume.finished(step.id, index)
+
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally) -> dict[str, Any] | None:
         tally.iterations += 1
-        done = self.resume.finished(step.id, index) if self.resume else None
+        done = self._recorded(step, index)
         if done is not None:  # finished before --resume: its recorded result stands
             status, recorded = done
             tally.skipped += status == "skipped"

@@ -127,10 +127,11 @@ class Journal(JournalFile):
         if row is None:
             raise self._no_run(run_id)
         recorded = Recorded(run_id, json.loads(row[0]), row[1], row[2], row[3])
-        for step, iteration, status, record in self.db.execute(
-                "SELECT step, iteration, status, record FROM items WHERE run_id = ? AND "
-                "status IN ('ok', 'skipped')", (run_id,)):
+        for step, iteration, status, record, attempt in self.db.execute(
+                "SELECT step, iteration, status, record, attempt FROM items WHERE run_id = ? "
+                "AND status IN ('ok', 'skipped')", (run_id,)):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
+            recorded.attempts[(step, iteration)] = attempt
         recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
         return recorded
 
@@ -166,7 +167,8 @@ class Journal(JournalFile):
         said = BY_HAND + RESOLUTIONS[how]
         self.db.execute("BEGIN")
         if how == "skip":
-            self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said, time.time()))
+            self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said,
+                                          time.time(), 0))  # its attempt: no output to order
         else:
             ok = how == "answer"
             self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
     status TEXT NOT NULL, record TEXT, reason TEXT, finished_at REAL NOT NULL,
-    PRIMARY KEY (run_id, step, iteration)) WITHOUT ROWID;
+    attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, step, iteration)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, calls INTEGER NOT NULL,
     iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
@@ -41,9 +43,10 @@ INSERT_LOGGED = f"INSERT OR IGNORE INTO calls ({INTENT_COLUMNS}) VALUES (?, ?, ?
 NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
 UPDATE_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
             "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
-ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT")}  # journals from before they were
+ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT"),  # journals from before they were
+                 "items": ("attempt INTEGER NOT NULL DEFAULT 0",)}
 INSERT_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
-         "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+         "finished_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
     "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "
     "UPDATE SET status = excluded.status, calls = calls + excluded.calls, iterations = "
@@ -94,12 +97,24 @@ class Recorded:
     playbook: str = ""  # its name, and the SHA-256 of its file, when the run began
     playbook_sha: str = ""
     items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
+    attempts: dict[tuple[str, int], int] = field(default_factory=dict)  # of the items' finish
     unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
     answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
 
     def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
         """(status, record) of an item that finished (ok or skipped), else None."""
         return self.items.get((step, key_of(iteration)))
+
+    def in_order(self, step: str, finished: Iterable[int]) -> list[int]:
+        """A for_each's finished items (their iterations) in the order later steps go through
+        them: those of each earlier attempt in the order it had them, then this attempt's by
+        iteration. An item that failed before and is made now comes last rather than moving
+        the others along: a later step matches its items to the journal's by their place."""
+        def place(iteration: int) -> tuple[float, int]:
+            attempt = self.attempts.get((step, iteration))  # 0 the first, 1 its first resume
+            return (math.inf if attempt is None else attempt, iteration)
+
+        return sorted(finished, key=place)
 
     def unknown_write(self, step: str, iteration: int | None) -> UnknownWrite | None:
         return self.unknown.get((step, key_of(iteration)))

@@ -123,6 +123,7 @@ class JournalFile:
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
+        self.attempt = 0  # the run's first; its first resume is 1, ...
         self._commit_scheduled: asyncio.TimerHandle | None = None
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
@@ -299,6 +300,8 @@ class JournalFile:
         self.run_id = run_id
         self._write("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
+        found = self.db.execute("SELECT resumed FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        self.attempt = found[0] if found else 0
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: dict[str, Any], *, write: bool) -> int:
@@ -362,7 +365,8 @@ class JournalFile:
              reason: str | None = None) -> None:
         self._items.append((self.run_id, step, key_of(iteration), status,
                             masked_json(record) if record is not None else None,
-                            REDACTOR.text(reason) if reason else None, time.time()))
+                            REDACTOR.text(reason) if reason else None, time.time(),
+                            self.attempt))
         self._commit_soon()
 
     def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,
