@@ -215,6 +215,31 @@ def test_an_item_made_on_resume_moves_no_later_steps_item_from_its_place(
     assert "follow_up  1 call, 3 ok" in rest.stdout and "booked  1 call" in rest.stdout
 
 
+def test_a_list_a_later_step_went_through_is_not_read_again_on_resume(
+        in_repo: Path, tmp_path: Path) -> None:
+    """The follow-ups go through the reservations as a list read them. Read again on resume,
+    the list could show them in another order, and the follow-ups are matched to the journal
+    by place: it stands as read, so none is made twice (the reservation made on resume gets
+    no follow-up, as the list the follow-ups went through never showed it)."""
+    playbook, faults = tmp_path / "follow-listed.yaml", tmp_path / "f.yaml"
+    playbook.write_text(FOLLOW_UP.replace("1371", "1373").replace(
+        '  - id: follow_up\n    for_each: "{{ steps.reserve.outputs }}"\n    as: reserved\n',
+        '  - id: listed\n    call: isales.appoint.list\n    params: {vdnId: 8, taskId: "2201"}\n'
+        '    paginate: {page_size: 100}\n  - id: follow_up\n'
+        '    for_each: "{{ steps.listed.items | map(attribute=\'calledNo\') | list }}"\n'
+        '    as: number\n').replace("{{ reserved.number }}", "{{ number }}"))
+    faults.write_text(f"seed: 1\nfaults: [{{kind: vendor_code, code: '0200001', times: 1, "
+                      f"on: {CREATE}}}]\n")
+    first = outbound("run", str(playbook), "--sim", "--sim-faults", str(faults))
+    assert first.exit_code == 1, first.output
+    rest = outbound("run", str(playbook), "--sim", "--resume", _run_id(first.stdout))
+    assert rest.exit_code == 0, rest.output
+    assert "listed  0 calls" in rest.stdout and "booked  1 call" in rest.stdout
+    outputs = json.loads(outbound("runs", "show", "latest", "--format", "json").stdout)[
+        "outputs"]
+    assert outputs["booked"] == ["13730000001", "13730000002"]  # each once
+
+
 def test_items_made_over_several_resumes_keep_the_places_each_attempt_gave_them(
         live: str, tmp_path: Path) -> None:
     """Two reservations fail, then on the first resume one of them again: the follow-ups go

@@ -34,7 +34,7 @@ from runner.engine.events import (
 from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
-from runner.engine.recording import fields_read, kept_fields, unmasked
+from runner.engine.recording import fields_read, kept_fields, read_by_steps, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
@@ -93,6 +93,7 @@ class Run:
         self.creates_left = max_creates  # None: no limit
         read = fields_read(playbook)
         self.kept = {step.id: kept_fields(read.get(step.id)) for step in playbook.steps}
+        self.read_by_steps = read_by_steps(playbook)
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -285,13 +286,14 @@ class Run:
             self._finished(step, status, tally, started, error)
 
     def _recorded(self, step: Step, index: int | None) -> tuple[str, Any] | None:
-        """(status, record) of an item an earlier attempt finished, standing for it; none for
-        a read of the whole step once this attempt has sent a write (what the read shows may
-        have changed since: it is read again)."""
+        """(status, record) of an item an earlier attempt finished, standing for it. None for
+        a whole-step read once this attempt has sent a write (what it shows may have changed:
+        it is read again), unless a later step reads it: a later step matches its own items
+        to the journal by their place, which a list read again could move."""
         if self.resume is None:
             return None
         if index is None and self.caller.wrote and step.endpoint is not None and \
-                step.endpoint.kind in READ_KINDS:
+                step.endpoint.kind in READ_KINDS and step.id not in self.read_by_steps:
             return None
         return self.resume.finished(step.id, index)
 
