@@ -18,23 +18,6 @@ from runner.templating import Template
 
 def fields_read(playbook: Playbook) -> dict[str, frozenset[str]]:
     """For each step, the fields of `steps.<id>` any template reads ("*": all of it)."""
-    templates = _steps_templates(playbook)
-    templates += playbook.outputs.templates if playbook.outputs is not None else []
-    read: dict[str, set[str]] = {}
-    for template in templates:
-        for step_id, field_name in template.step_fields:
-            read.setdefault(step_id, set()).add(field_name)
-    return {step_id: frozenset(fields) for step_id, fields in read.items()}
-
-
-def read_by_steps(playbook: Playbook) -> frozenset[str]:
-    """The steps whose results other steps read (the playbook's outputs aside): what a
-    resume reads again must not change under a step that went through it before."""
-    return frozenset(step_id for template in _steps_templates(playbook)
-                     for step_id, _ in template.step_fields)
-
-
-def _steps_templates(playbook: Playbook) -> list[Template]:
     templates: list[Template] = []
     for step in playbook.steps:
         for value in (step.params, step.for_each, step.outputs):
@@ -42,7 +25,12 @@ def _steps_templates(playbook: Playbook) -> list[Template]:
         templates += [t for t in (step.when, *step.expect) if t is not None]
         if step.retry is not None:
             templates += [t for t in (step.retry.until, step.retry.fail_when) if t is not None]
-    return templates
+    templates += playbook.outputs.templates if playbook.outputs is not None else []
+    read: dict[str, set[str]] = {}
+    for template in templates:
+        for step_id, field_name in template.step_fields:
+            read.setdefault(step_id, set()).add(field_name)
+    return {step_id: frozenset(fields) for step_id, fields in read.items()}
 
 
 def kept_fields(read: frozenset[str] | None) -> tuple[str, ...] | None:
