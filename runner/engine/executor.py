@@ -34,7 +34,7 @@ from runner.engine.events import (
 from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
-from runner.engine.recording import fields_read, kept_fields, read_by_steps, unmasked
+from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
@@ -52,7 +52,7 @@ from runner.errors import (
     within,
 )
 from runner.journal import Journal, Recorded
-from runner.playbook import Playbook, Step, duration_of, stream_source
+from runner.playbook import Playbook, Step, duration_of, step_reads, stream_source
 from runner.secrets import read_secret
 from runner.spec import READ_KINDS
 from runner.templating import SkippedOutputs
@@ -93,7 +93,8 @@ class Run:
         self.creates_left = max_creates  # None: no limit
         read = fields_read(playbook)
         self.kept = {step.id: kept_fields(read.get(step.id)) for step in playbook.steps}
-        self.read_by_steps = read_by_steps(playbook)
+        # the steps other steps read (the playbook's outputs aside), not read again on resume
+        self.read_by_steps = frozenset().union(*(step_reads(s) for s in playbook.steps))
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
