@@ -111,7 +111,7 @@ class Caller:
         self.emit = emit
         self.journal = journal
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
-        self.wrote = False  # a write was sent (a resume then reads the whole-step reads again)
+        self.wrote = False  # this attempt sent a write: on --resume, later lists are read again
 
     async def call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
                          index: int | None, tally: StepTally) -> CheckedResponse:
