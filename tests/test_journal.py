@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.journal import GROUP_SECONDS, Journal
+from runner.journal import GROUP_SECONDS, INTENT_LOG_SUFFIX, Journal
+from runner.journal.rows import SCHEMA
 from tests.conftest import outbound
 
 CREATE = "huawei-isales.appoint.create"
@@ -278,3 +279,23 @@ steps:
     assert outbound("run", str(playbook), "--sim", "-q", "--journal", journal).exit_code == 1
     shown = outbound("runs", "show", "latest", "--journal", journal).stdout
     assert "calls: 3 failed\n" in shown
+
+
+def test_a_journal_from_before_item_keys_opens_with_a_killed_runs_intents(
+        tmp_path: Path) -> None:
+    """A journal an earlier version wrote (no key columns) and the intent log its killed run
+    left (lines without an item key) are read, and the create they hold is still unknown."""
+    path = tmp_path / "journal.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA.replace(", item_key TEXT", "").replace(" key TEXT,", ""))
+        db.execute("INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, started_at, "
+                   "status) VALUES ('run-1', 'p', 'p.yaml', '-', '{}', 0, 'running')")
+        db.commit()
+    old_line = [7, "run-1", "reserve", 3, CREATE, "create", '{"n":3}', 1.0]
+    Path(f"{path}{INTENT_LOG_SUFFIX}").write_text(json.dumps(old_line) + "\n")
+    journal = Journal(path)
+    recorded = journal.recorded("run-1")
+    journal.close()
+    assert list(recorded.unknown) == [("reserve", 3)]
+    assert recorded.unknown[("reserve", 3)].params == {"n": 3}
+    assert recorded.keys == {}

@@ -18,6 +18,7 @@ class ScriptedVendor:
     """Serves tests/data/specs/testvendor.yaml. Each attribute changes one behaviour."""
 
     total: int = 7  # items in the list
+    ids: list[int] | None = None  # the items' ids, in the list's order (else 0 to total - 1)
     report_total: bool = True
     ignore_offset: bool = False  # every page repeats the first (a vendor bug)
     always_full: bool = False  # never a short page, the total never given (endless paging)
@@ -82,9 +83,10 @@ class ScriptedVendor:
             return {"code": "0", "items": [{"id": offset + i}
                                            for i in range(limit + self.page_bonus)]}
         start = 0 if self.ignore_offset else offset
-        ids = list(range(start, min(start + limit, self.total)))
+        listed = self.ids if self.ids is not None else range(self.total)
+        ids = listed[start:start + limit]
         items: list[Any] = [{"id": str(i) if self.bad_type else i} for i in ids]
         page: dict[str, Any] = {"code": "0", "items": items}
         if self.report_total:
-            page["total"] = self.total
+            page["total"] = len(listed)
         return page

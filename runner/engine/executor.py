@@ -31,7 +31,9 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
+from runner.engine.gate import CreateGate
 from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
+from runner.engine.keys import ItemKeys, RepeatedItem, matched_by_place
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
@@ -40,10 +42,7 @@ from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
 from runner.engine.tallies import RunResult, collected, stopped_error, tolerated_error
 from runner.errors import (
-    CreatesSpent,
-    Finding,
     InputError,
-    Location,
     OutboundError,
     Paused,
     RunError,
@@ -56,7 +55,6 @@ from runner.playbook import Playbook, Step, duration_of, step_reads, stream_sour
 from runner.secrets import read_secret
 from runner.spec import READ_KINDS
 from runner.templating import SkippedOutputs
-from runner.window import OutsideCallingWindow
 
 
 class Run:
@@ -89,8 +87,7 @@ class Run:
         self.shards = dict.fromkeys(split_steps(playbook.steps), shard) if shard else {}
         self.caller = Caller(services, clock, emit, journal,
                              lenient_responses=lenient_responses)  # `outbound check`: it classifies
-        self.max_creates = max_creates
-        self.creates_left = max_creates  # None: no limit
+        self.gate = CreateGate(playbook.calling_window, clock, run_id, max_creates)
         read = fields_read(playbook)
         self.kept = {step.id: kept_fields(read.get(step.id)) for step in playbook.steps}
         # the steps other steps read (the playbook's outputs aside), not read again on resume
@@ -196,6 +193,7 @@ class Run:
         failures: list[OutboundError] = []
         paused: list[Paused] = []
         pull = Puller(items)
+        keys = ItemKeys.of(step, self.journal, self.resume)
 
         def too_many() -> bool:
             return len(failures) > step.failures_allowed(total if total is not None
@@ -206,6 +204,9 @@ class Run:
                 index, item = next_item
                 scope = {**self.scope, step.loop_var: item}
                 try:
+                    if keys is not None and (index := self._placed(keys, index, scope,
+                                                                   tally)) is None:
+                        continue
                     record = await self._iteration(step, scope, index, tally)
                 except Paused as pause:
                     paused.append(pause)  # in-flight items finish; no new one starts
@@ -221,6 +222,9 @@ class Run:
                                                                step.concurrency) or 1)))
         finally:
             await pull.close()
+        if keys is not None:
+            results.update((i, {"outputs": record["outputs"]} if streamed else record)
+                           for i, record in keys.finished_before().items() if i not in results)
         order = self.resume.in_order(step.id, results) if self.resume else sorted(results)
         self.steps[step.id] = collected([results[i] for i in order])
         if failures and (too_many() or step.max_failures == 0):
@@ -234,6 +238,8 @@ class Run:
         shard = self.shards.get(step.id)
         source = stream_source(step)
         if source in self.streams:
+            if (warning := matched_by_place(step, self.resume)) is not None:
+                self.emit(Warned(step.id, warning))
             items = self._stream(self.streams.pop(source))
             # this job's share; indexes stay those of the stream
             return (items if shard is None else shard.share(items)), None, True
@@ -315,13 +321,7 @@ class Run:
             self.emit(IterationFinished(step.id, index, "paused"))
             raise
         except OutboundError as error:
-            if index is not None:
-                error.add_context(iteration(index))
-            tally.failed += 1
-            tally.failures.append((index, str(error)))
-            self.emit(IterationFinished(step.id, index, "failed", str(error)))
-            if self.journal is not None:
-                self.journal.item(step.id, index, "failed", reason=str(error))
+            self._item_failed(step, index, tally, error)
             raise
         status = "skipped" if record is None else "ok"
         tally.skipped += record is None
@@ -332,6 +332,32 @@ class Run:
             self.journal.item(step.id, index, status, record if record is None or kept is None
                               else {key: record[key] for key in kept if key in record})
         return record
+
+    def _placed(self, keys: ItemKeys, index: int, scope: dict[str, Any],
+                tally: StepTally) -> int | None:
+        """The iteration an item of a for_each with a `key` runs as (ItemKeys.place); None
+        for a repeat, skipped."""
+        try:
+            return keys.place(index, scope)
+        except RepeatedItem as repeat:
+            tally.iterations += 1
+            tally.skipped += 1
+            self.emit(Warned(keys.step.id, str(repeat)))
+            return None
+        except OutboundError as error:  # the key did not render: the item failed
+            tally.iterations += 1
+            self._item_failed(keys.step, keys.fresh(index), tally, error)
+            raise
+
+    def _item_failed(self, step: Step, index: int | None, tally: StepTally,
+                     error: OutboundError) -> None:
+        if index is not None:
+            error.add_context(iteration(index))
+        tally.failed += 1
+        tally.failures.append((index, str(error)))
+        self.emit(IterationFinished(step.id, index, "failed", str(error)))
+        if self.journal is not None:
+            self.journal.item(step.id, index, "failed", reason=str(error))
 
     async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                              tally: StepTally) -> dict[str, Any] | None:
@@ -356,7 +382,7 @@ class Run:
                 return self._finish_record(step, scope, found, None)
         else:
             params = step.params.render(scope)
-        self._may_create(step, index)
+        self.gate.admit(step, index)
         items: list[Any] | None = None
         if step.paginate:
             paged = await fetch_all(
@@ -367,26 +393,6 @@ class Run:
         else:
             checked = await self.caller.call_until(step, params, scope, index, tally)
         return self._finish_record(step, scope, checked, items)
-
-    def _may_create(self, step: Step, index: int | None) -> None:
-        """A create starts only inside the calling window, and within --max-creates: else the
-        run pauses (its items in flight finish), to be resumed."""
-        if step.endpoint is None or step.endpoint.kind != "create":
-            return
-        where = f"{iteration(index)}: " if index is not None else ""
-        resume = f"--resume {self.run_id or 'RUN_ID'}"
-        window, now = self.playbook.calling_window, self.clock.now()
-        if window is not None and not window.is_open(now):
-            raise OutsideCallingWindow([Finding(Location(), (
-                f"{where}outside the calling window ({window.describe()}): no new create is "
-                f"started; {window.when_next_open(now)}: resume this run then with {resume}"))])
-        if self.creates_left is None:
-            return
-        if self.creates_left == 0:
-            raise CreatesSpent([Finding(Location(), (
-                f"{where}--max-creates {self.max_creates} reached: no new create is started; "
-                f"look at what was made, then go on with {resume}"))])
-        self.creates_left -= 1
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def fields_read(playbook: Playbook) -> dict[str, frozenset[str]]:
     for step in playbook.steps:
         for value in (step.params, step.for_each, step.outputs):
             templates += value.templates if value is not None else []
-        templates += [t for t in (step.when, *step.expect) if t is not None]
+        templates += [t for t in (step.when, step.key, *step.expect) if t is not None]
         if step.retry is not None:
             templates += [t for t in (step.retry.until, step.retry.fail_when) if t is not None]
     templates += playbook.outputs.templates if playbook.outputs is not None else []

@@ -106,7 +106,7 @@ def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> N
         intents, outcomes = logged_rows(Path(f"{path}{INTENT_LOG_SUFFIX}").read_bytes())
     except OSError:
         return
-    for call_id, run, step, iteration, endpoint, _kind, params, sent_at in intents:
+    for call_id, run, step, iteration, endpoint, _kind, params, sent_at, _key in intents:
         if run == run_id:
             writes.setdefault(call_id, [call_id, step, iteration, params, None, None, None,
                                         None, endpoint, sent_at])
@@ -133,7 +133,24 @@ class Journal(JournalFile):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
             recorded.attempts[(step, iteration)] = attempt
         recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
+        self._read_item_keys(recorded)
         return recorded
+
+    def _read_item_keys(self, recorded: Recorded) -> None:
+        """The `key` of each item of a for_each that declares one, by step (the iteration it
+        had, from its item's row, or from its calls if it never finished), and the highest
+        iteration each of those steps used (an item whose key did not render has none)."""
+        for step, key, iteration in self.db.execute(
+                "SELECT step, key, iteration FROM items WHERE run_id = ? AND key IS NOT NULL "
+                "UNION SELECT step, item_key, iteration FROM calls WHERE run_id = ? AND "
+                "item_key IS NOT NULL", (recorded.run_id, recorded.run_id)):
+            recorded.keys.setdefault(step, {})[key] = iteration
+        for step, last in self.db.execute(
+                "SELECT step, MAX(iteration) FROM (SELECT step, iteration FROM items WHERE "
+                "run_id = ? UNION ALL SELECT step, iteration FROM calls WHERE run_id = ?) "
+                "GROUP BY step", (recorded.run_id, recorded.run_id)):
+            if step in recorded.keys:
+                recorded.last_iteration[step] = last
 
     def _pending_writes(self, run_id: str, finished: Container[tuple[str, int]]) -> tuple[
             dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
@@ -166,9 +183,11 @@ class Journal(JournalFile):
                                       " (it has none)"))
         said = BY_HAND + RESOLUTIONS[how]
         self.db.execute("BEGIN")
-        if how == "skip":
+        if how == "skip":  # its attempt: 0, it has no output to order; its key: as its calls'
+            item_key = next((k for k, i in recorded.keys.get(step, {}).items() if i == key[1]),
+                            None)
             self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said,
-                                          time.time(), 0))  # its attempt: no output to order
+                                          time.time(), 0, item_key))
         else:
             ok = how == "answer"
             self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,

@@ -22,12 +22,13 @@ CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
     endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
     finished_at REAL, status INTEGER, result_code TEXT, outcome TEXT, duration REAL,
-    error TEXT, facts TEXT, response TEXT);
+    error TEXT, facts TEXT, response TEXT, item_key TEXT);
 CREATE INDEX IF NOT EXISTS calls_by_item ON calls (run_id, step, iteration);
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER NOT NULL,
     status TEXT NOT NULL, record TEXT, reason TEXT, finished_at REAL NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, step, iteration)) WITHOUT ROWID;
+    attempt INTEGER NOT NULL DEFAULT 0, key TEXT, PRIMARY KEY (run_id, step, iteration))
+    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL, step TEXT NOT NULL, status TEXT NOT NULL, calls INTEGER NOT NULL,
     iterations INTEGER NOT NULL, succeeded INTEGER NOT NULL, skipped INTEGER NOT NULL,
@@ -36,17 +37,21 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS sim_worlds (run_id TEXT PRIMARY KEY, world TEXT NOT NULL);
 """
 WHOLE_STEP = -1  # the `iteration` of a step without for_each
-INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at"
+# a call's intent: `item_key` is its item's `key` (a for_each's declared identity), if any
+INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at, item_key"
+INTENT_SIZE = INTENT_COLUMNS.count(",") + 1
 INSERT_CALL = (f"INSERT INTO calls ({INTENT_COLUMNS}, finished_at, status, result_code, outcome, "
-         f"duration, error, facts, response) VALUES ({', '.join('?' * 16)})")
-INSERT_LOGGED = f"INSERT OR IGNORE INTO calls ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+         f"duration, error, facts, response) VALUES ({', '.join('?' * (INTENT_SIZE + 8))})")
+INSERT_LOGGED = (f"INSERT OR IGNORE INTO calls ({INTENT_COLUMNS}) VALUES "
+                 f"({', '.join('?' * INTENT_SIZE)})")
 NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
 UPDATE_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
             "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
-ADDED_COLUMNS = {"calls": ("facts TEXT", "response TEXT"),  # journals from before they were
-                 "items": ("attempt INTEGER NOT NULL DEFAULT 0",)}
+ADDED_COLUMNS = {  # to journals from before they were
+    "calls": ("facts TEXT", "response TEXT", "item_key TEXT"),
+    "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
 INSERT_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
-         "finished_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+         "finished_at, attempt, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
     "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "
     "UPDATE SET status = excluded.status, calls = calls + excluded.calls, iterations = "
@@ -98,6 +103,10 @@ class Recorded:
     playbook_sha: str = ""
     items: dict[tuple[str, int], tuple[str, Any]] = field(default_factory=dict)
     attempts: dict[tuple[str, int], int] = field(default_factory=dict)  # of the items' finish
+    # of a for_each with a `key`: the iteration each item's key had (its calls' too), and the
+    # highest iteration each such step used
+    keys: dict[str, dict[str, int]] = field(default_factory=dict)
+    last_iteration: dict[str, int] = field(default_factory=dict)
     unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
     answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
 
@@ -158,8 +167,8 @@ def logged_rows(log: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
             continue
         if isinstance(row, dict):
             outcomes.append(tuple(row["outcome"]))
-        else:
-            intents.append(tuple(row))
+        else:  # a log from before item keys has no item_key
+            intents.append((*row, None) if len(row) == INTENT_SIZE - 1 else tuple(row))
     return intents, outcomes
 
 

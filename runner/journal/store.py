@@ -51,6 +51,7 @@ from runner.journal.rows import (
     INSERT_ITEM,
     INSERT_LOGGED,
     INTENT_LOG_SUFFIX,
+    INTENT_SIZE,
     NO_OUTCOME,
     SCHEMA,
     UPDATE_OUTCOME,
@@ -130,6 +131,7 @@ class JournalFile:
         self._calls: dict[int, list[Any]] = {}  # rows not yet committed, by call id
         self._outcomes: list[tuple[Any, ...]] = []  # of calls committed before
         self._items: list[tuple[Any, ...]] = []
+        self._item_keys: dict[tuple[str, int | None], str] = {}  # of items running, see keyed()
         self._logged = False  # the intent log holds rows not yet committed
         self._writes_sent: set[int] = set()  # writes logged and sent, not yet answered
         self._commits = 0
@@ -310,8 +312,9 @@ class JournalFile:
         if self.failure is not None:
             raise self.failure
         call_id, self._next_call = self._next_call, self._next_call + 1
+        item_key = self._item_keys.get((step, iteration)) if self._item_keys else None
         intent = (call_id, self.run_id, step, key_of(iteration), endpoint, kind,
-                  masked_json(params), time.time())
+                  masked_json(params), time.time(), item_key)
         if write:
             try:
                 self._log_line(intent)
@@ -356,17 +359,23 @@ class JournalFile:
                 self._failed(exc)  # the next intent is refused; this call is already made
         row = self._calls.get(call_id)
         if row is not None:  # its intent is not committed yet: one row for both
-            row[8:] = answer
+            row[INTENT_SIZE:] = answer
         else:
             self._outcomes.append((*answer, call_id))
         self._commit_soon()
 
+    def keyed(self, step: str, iteration: int, key: str) -> None:
+        """Item `iteration` of `step` has the for_each's `key` given: its calls and its row
+        carry it, so that --resume finds the item by its key wherever the list now has it."""
+        self._item_keys[(step, iteration)] = REDACTOR.text(key)
+
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
+        item_key = self._item_keys.pop((step, iteration), None) if self._item_keys else None
         self._items.append((self.run_id, step, key_of(iteration), status,
                             masked_json(record) if record is not None else None,
                             REDACTOR.text(reason) if reason else None, time.time(),
-                            self.attempt))
+                            self.attempt, item_key))
         self._commit_soon()
 
     def step(self, step: str, status: str, calls: int, iterations: int, succeeded: int,

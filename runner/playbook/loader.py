@@ -203,6 +203,7 @@ class PlaybookBuilder:
         parts: list[tuple[TemplatedValue | Template | None, str, set[str]]] = [
             (step.for_each, "for_each", set()),
             (step.when, "when", loop),
+            (step.key, "key", loop),
             (step.params, "params", loop),
             (step.outputs, "outputs", answered),
         ]

@@ -137,6 +137,7 @@ class Step:
     stream: bool = False  # pages are pulled by the for_each that reads steps.<id>.items
     for_each: TemplatedValue | None = None
     loop_var: str = "item"
+    key: Template | None = None  # an item's identity: repeats are skipped, --resume matches by it
     concurrency: int = 1
     when: Template | None = None
     retry: Retry | None = None
@@ -205,7 +206,7 @@ def step_reads(step: Step, *, for_each: bool = True) -> frozenset[str]:
     """The ids of the steps whose results any of `step`'s templates read (`steps.<id>`)."""
     values = [step.params, step.for_each if for_each else None, step.outputs]
     refs = [v.step_refs for v in values if v is not None]
-    refs += [t.step_refs for t in (step.when, *step.expect) if t is not None]
+    refs += [t.step_refs for t in (step.when, step.key, *step.expect) if t is not None]
     if step.retry:
         refs += [t.step_refs for t in (step.retry.until, step.retry.fail_when) if t is not None]
     return frozenset().union(*refs)

@@ -61,7 +61,7 @@ def max_failures_of(raw: Any) -> float:
 _CALL_ONLY_KEYS = frozenset({"params", "paginate", "retry", "expect", "invalid_response",
                              "timeout", "retries"})
 _TAKEN_NAMES = RUN_NAMES | RESPONSE_NAMES | GLOBAL_NAMES  # what a for_each's `as` may not be
-_LOOP_ONLY_KEYS = frozenset({"as", "concurrency", "max_failures"})
+_LOOP_ONLY_KEYS = frozenset({"as", "key", "concurrency", "max_failures"})
 
 
 class StepBuilder:
@@ -83,7 +83,8 @@ class StepBuilder:
             when=parent.template(raw.get("when"), (*at, "when")),
             for_each=(parent.templated(raw["for_each"], (*at, "for_each"))
                       if "for_each" in raw else None),
-            loop_var=raw.get("as", "item"), concurrency=raw.get("concurrency", 1),
+            loop_var=raw.get("as", "item"), key=parent.template(raw.get("key"), (*at, "key")),
+            concurrency=raw.get("concurrency", 1),
             max_failures=max_failures_of(raw.get("max_failures")),
         )
         return self._wait(common) if "wait" in raw else self._call(common)
@@ -93,7 +94,7 @@ class StepBuilder:
         for key in sorted(set(raw) & _CALL_ONLY_KEYS):
             parent.problem((*at, key), f"a wait step makes no call, so {key} has no effect "
                            "here (a wait takes id, name, wait, when, for_each, as, "
-                           "concurrency, max_failures and outputs)")
+                           "key, concurrency, max_failures and outputs)")
         wait = self._duration(raw["wait"], (*at, "wait"))
         outputs = parent.templated(raw.get("outputs", {}), (*at, "outputs"))
         return Step(**common, wait=wait, outputs=outputs) if wait is not None else None
@@ -129,7 +130,7 @@ class StepBuilder:
         )
 
     def _check_loop_keys(self) -> None:
-        """`as`, `concurrency` and `max_failures` belong to a for_each: on a step that runs
+        """`as`, `key`, `concurrency` and `max_failures` belong to a for_each: on a step that runs
         once they would be ignored, and a for_each forgotten would go unnoticed."""
         raw, at = self.raw, self.at
         if "for_each" not in raw:

@@ -1,0 +1,100 @@
+"""A for_each's `key`: each item's declared identity, and the iteration it runs as.
+
+Without a key, an item is known by its place in the list, and `--resume` matches the items
+it finished, and its writes of unknown outcome, to this attempt's items by place. That holds
+for a list that stands as recorded (the inputs, a list step's items), but not for a stream,
+which is read again: a task that left the list moves every later one a place along, so the
+first item after it would pass as finished while never made, and a task that came in would
+have the last one made twice. A key (`"{{ task.task_id }}"`) is kept with each item's calls
+and its row, and an item keeps the iteration its key had before, wherever the list now has it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.journal import Journal, Recorded
+from runner.playbook import Step
+from runner.secrets import REDACTOR
+
+
+class RepeatedItem(Exception):
+    """An item whose key an earlier item of the same attempt had: it is skipped, not made
+    twice (a paginated list that moved while it was read shows an item on two pages)."""
+
+
+@dataclass
+class ItemKeys:
+    """Places the items of one for_each with a `key` (see the module's docstring)."""
+
+    step: Step
+    journal: Journal | None
+    resume: Recorded | None
+    known: Mapping[str, int]  # key -> iteration, of the attempts before
+    fresh_from: int  # where new items' iterations start: past every one used before
+    seen: dict[str, int] = field(default_factory=dict)  # key -> iteration, of this attempt
+
+    @classmethod
+    def of(cls, step: Step, journal: Journal | None, resume: Recorded | None,
+           ) -> ItemKeys | None:
+        if step.key is None:
+            return None
+        known = resume.keys.get(step.id, {}) if resume is not None else {}
+        fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
+        return cls(step, journal, resume, known, fresh_from)
+
+    def fresh(self, index: int) -> int:
+        """The iteration of the item at `index` of the list if its key is new to the run."""
+        return self.fresh_from + index
+
+    def place(self, index: int, scope: Mapping[str, Any]) -> int:
+        """The iteration the item at `index` runs as: its key's from the attempts before, or
+        a new one. RepeatedItem if an earlier item of this attempt had its key; a
+        TemplateError if the key does not render."""
+        assert self.step.key is not None
+        key = REDACTOR.text(_text(self.step.key.render(scope)))  # as the journal has it
+        earlier = self.seen.get(key)
+        if earlier is not None:
+            raise RepeatedItem(f"item {index} has the key of iteration {earlier} ({key}): "
+                               "skipped, not run twice")
+        placed = self.known.get(key, self.fresh(index))
+        self.seen[key] = placed
+        if self.journal is not None and (self.resume is None or  # one finished stands as is
+                                         self.resume.finished(self.step.id, placed) is None):
+            self.journal.keyed(self.step.id, placed, key)
+        return placed
+
+    def finished_before(self) -> dict[int, dict[str, Any]]:
+        """The records of items the attempts before finished ok whose key no item has had in
+        this one (the list no longer has them): they were made, so they count among the
+        step's outputs."""
+        if self.resume is None:
+            return {}
+        records = {}
+        for key, iteration in self.known.items():
+            done = self.resume.finished(self.step.id, iteration)
+            if key not in self.seen and done is not None and done[0] == "ok":
+                records[iteration] = done[1]
+        return records
+
+
+def matched_by_place(step: Step, resume: Recorded | None) -> str | None:
+    """A warning for the resume of a for_each with no key over a stream (read again) that
+    earlier attempts went through: its items are matched to theirs by place."""
+    if resume is None or step.key is not None or not any(
+            done == step.id for done, _ in (*resume.items, *resume.unknown, *resume.answered)):
+        return None
+    return ("its list is streamed, so read again on resume, and with no key its items are "
+            "matched to those the earlier attempts had by their place: right only if the list "
+            "has not changed since (give the for_each a key, such as "
+            f"\"{{{{ {step.loop_var}.id }}}}\", to match them by it)")
+
+
+def _text(value: Any) -> str:
+    """A key as text: a string as it is, anything else (a number, a list of fields) as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

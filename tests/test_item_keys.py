@@ -1,0 +1,157 @@
+"""A for_each's `key`: repeats skipped, and --resume matching items by key where the list,
+read again, has moved (a streamed one)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from runner.clock import SimulatedClock
+from runner.engine.events import Event, Warned
+from runner.engine.executor import RunResult
+from runner.engine.launch import execute
+from runner.journal import Journal
+from runner.playbook import load_playbook
+from tests.conftest import DATA, outbound
+from tests.vendor import ScriptedVendor
+
+KEYED_STREAM = """\
+playbook_version: 1
+name: keyed
+services:
+  v: {spec: %s, base_url: 'http://vendor.test'}
+steps:
+  - id: all
+    call: v.items.list
+    params: {limit: 3}
+    paginate: {stream: true}
+  - id: make
+    for_each: "{{ steps.all.items }}"
+    key: "{{ item.id }}"
+    call: v.job.create
+    params: {name: "{{ 'n' ~ item.id }}"}
+    outputs: {id: "{{ item.id }}"}
+outputs:
+  made: "{{ steps.make.outputs | map(attribute='id') | sort | list }}"
+""" % (DATA / "specs" / "testvendor.yaml")
+
+
+def attempt(tmp_path: Path, vendor: ScriptedVendor, *, resume: bool = False,
+            max_creates: int | None = None, playbook: str = KEYED_STREAM,
+            ) -> tuple[RunResult, list[Event]]:
+    """Run (or resume) run-1 of `playbook`, journalled to tmp_path/journal.sqlite."""
+    path = tmp_path / "playbook.yaml"
+    path.write_text(playbook, encoding="utf-8")
+    loaded = load_playbook(path)
+    journal = Journal(tmp_path / "journal.sqlite")
+    recorded = journal.recorded("run-1") if resume else None
+    if resume:
+        journal.reopen("run-1")
+    else:
+        journal.begin("run-1", loaded.name, loaded.file, "-", {}, None)
+    events: list[Event] = []
+    try:
+        result = asyncio.run(execute(loaded, {}, events.append, journal=journal,
+                                     resume=recorded, run_id="run-1", clock=SimulatedClock(),
+                                     max_creates=max_creates,
+                                     transport=httpx.ASGITransport(app=vendor)))
+    finally:
+        journal.close()
+    return result, events
+
+
+def made(vendor: ScriptedVendor) -> list[str]:
+    return [body["name"] for body in vendor.bodies]
+
+
+def test_a_resume_finds_the_items_of_a_list_that_moved_by_their_key(tmp_path: Path) -> None:
+    """Two tasks came in at the head of the list and one it had made left: matched by place,
+    the resume would pass 100 and 101 as made (their places were) and make 3 again."""
+    vendor = ScriptedVendor(ids=list(range(10)))
+    paused, _ = attempt(tmp_path, vendor, max_creates=4)
+    assert paused.exit_code == 75, paused.error
+    assert made(vendor) == ["n0", "n1", "n2", "n3"]
+    vendor.ids = [100, 101, 0, 2, 3, 4, 5, 6, 7, 8, 9]
+    resumed, _ = attempt(tmp_path, vendor, resume=True)
+    assert resumed.status == "ok", resumed.error
+    assert made(vendor)[4:] == ["n100", "n101", "n4", "n5", "n6", "n7", "n8", "n9"]
+    # item 1 was made before, and counts though the list no longer has it
+    assert resumed.outputs["made"] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 101]
+
+
+def test_a_resume_after_a_resume_still_knows_each_item(tmp_path: Path) -> None:
+    """Items new to a resume are numbered past the earlier ones, and their keys kept too."""
+    vendor = ScriptedVendor(ids=[0, 1, 2, 3])
+    attempt(tmp_path, vendor, max_creates=2)
+    vendor.ids = [50, 0, 1, 2, 3]
+    attempt(tmp_path, vendor, resume=True, max_creates=2)  # 50 and 2
+    vendor.ids = [3, 2, 1, 0, 50, 60]
+    resumed, _ = attempt(tmp_path, vendor, resume=True)
+    assert resumed.status == "ok", resumed.error
+    assert made(vendor) == ["n0", "n1", "n50", "n2", "n3", "n60"]
+    assert resumed.outputs["made"] == [0, 1, 2, 3, 50, 60]
+    shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
+    make = next(step for step in shown["steps"] if step["step"] == "make")
+    assert (make["iterations"], make["succeeded"], make["failed"]) == (6, 6, 0)
+
+
+def test_an_item_the_list_repeats_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    """An offset-paged list that moved while it was read shows an item on two pages."""
+    vendor = ScriptedVendor(ids=[0, 1, 2, 2, 3, 1])
+    result, events = attempt(tmp_path, vendor)
+    assert result.status == "ok", result.error
+    assert made(vendor) == ["n0", "n1", "n2", "n3"]
+    assert [e.message for e in events if isinstance(e, Warned)] == [
+        "item 3 has the key of iteration 2 (2): skipped, not run twice",
+        "item 5 has the key of iteration 1 (1): skipped, not run twice"]
+    assert result.steps["make"].skipped == 2 and result.steps["make"].succeeded == 4
+
+
+def test_an_unknown_create_is_looked_for_at_its_own_item(tmp_path: Path) -> None:
+    """Item 0's create went unanswered; on resume a new item holds its place, and must not
+    take its unknown create (and the request it recorded) for its own."""
+    vendor = ScriptedVendor(ids=[0, 1], create_status=502)
+    failed, _ = attempt(tmp_path, vendor)
+    assert failed.exit_code == 1 and made(vendor) == ["n0"]
+    vendor.ids, vendor.create_status = [7, 0, 1], 200
+    resumed, _ = attempt(tmp_path, vendor, resume=True)
+    # 7 is made; 0 is not sent again (its outcome is unknown), and the step stops there
+    assert made(vendor)[1:] == ["n7"]
+    assert "iteration 0: an earlier testvendor.job.create was sent and its outcome is unknown" \
+        in str(resumed.error)
+    assert "outbound runs resolve run-1 make[0]" in str(resumed.error)
+
+
+def test_key_is_refused_on_a_step_without_for_each(tmp_path: Path) -> None:
+    path = tmp_path / "playbook.yaml"
+    path.write_text(KEYED_STREAM.replace('    for_each: "{{ steps.all.items }}"\n', ""),
+                    encoding="utf-8")
+    result = outbound("validate", str(path))
+    assert result.exit_code == 2
+    assert "'key' works with for_each, which this step does not have" in result.output
+
+
+def test_a_key_reading_a_field_the_item_lacks_is_found_before_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "playbook.yaml"
+    path.write_text(KEYED_STREAM.replace("key: \"{{ item.id }}\"", "key: \"{{ item.idd }}\""),
+                    encoding="utf-8")
+    result = outbound("validate", str(path))
+    assert result.exit_code == 2
+    assert "(steps[1].key)" in result.output and "idd" in result.output
+
+
+def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(
+        tmp_path: Path) -> None:
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    unkeyed = KEYED_STREAM.replace('    key: "{{ item.id }}"\n', "")
+    _, first = attempt(tmp_path, vendor, max_creates=1, playbook=unkeyed)
+    resumed, events = attempt(tmp_path, vendor, resume=True, playbook=unkeyed)
+    assert resumed.status == "ok", resumed.error
+    assert not [e for e in first if isinstance(e, Warned)]
+    assert [e.message for e in events if isinstance(e, Warned)] == [
+        "its list is streamed, so read again on resume, and with no key its items are matched "
+        "to those the earlier attempts had by their place: right only if the list has not "
+        "changed since (give the for_each a key, such as \"{{ item.id }}\", to match them by "
+        "it)"]
