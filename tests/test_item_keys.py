@@ -11,6 +11,7 @@ import httpx
 from runner.clock import SimulatedClock
 from runner.engine.events import Event, Warned
 from runner.engine.executor import RunResult
+from runner.engine.items import Shard
 from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
@@ -40,8 +41,9 @@ outputs:
 
 def attempt(tmp_path: Path, vendor: ScriptedVendor, *, resume: bool = False,
             max_creates: int | None = None, playbook: str = KEYED_STREAM,
-            ) -> tuple[RunResult, list[Event]]:
+            shard: Shard | None = None) -> tuple[RunResult, list[Event]]:
     """Run (or resume) run-1 of `playbook`, journalled to tmp_path/journal.sqlite."""
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "playbook.yaml"
     path.write_text(playbook, encoding="utf-8")
     loaded = load_playbook(path)
@@ -50,12 +52,12 @@ def attempt(tmp_path: Path, vendor: ScriptedVendor, *, resume: bool = False,
     if resume:
         journal.reopen("run-1")
     else:
-        journal.begin("run-1", loaded.name, loaded.file, "-", {}, None)
+        journal.begin("run-1", loaded.name, loaded.file, "-", {}, str(shard) if shard else None)
     events: list[Event] = []
     try:
         result = asyncio.run(execute(loaded, {}, events.append, journal=journal,
                                      resume=recorded, run_id="run-1", clock=SimulatedClock(),
-                                     max_creates=max_creates,
+                                     max_creates=max_creates, shard=shard,
                                      transport=httpx.ASGITransport(app=vendor)))
     finally:
         journal.close()
@@ -155,3 +157,16 @@ def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(
         "to those the earlier attempts had by their place: right only if the list has not "
         "changed since (give the for_each a key, such as \"{{ item.id }}\", to match them by "
         "it)"]
+
+
+def test_two_shards_cover_items_that_changed_between_their_reads_once_each(
+        tmp_path: Path) -> None:
+    """Each shard job lists the vendor's tasks itself, and a task's progress moves on in
+    between: with a key, its shard is decided by the key, not by the whole changing item."""
+    vendor = ScriptedVendor(ids=list(range(40)), item_fields={"progress": 10})
+    first, _ = attempt(tmp_path / "shard-1", vendor, shard=Shard(1, 2))
+    vendor.item_fields = {"progress": 70}
+    second, _ = attempt(tmp_path / "shard-2", vendor, shard=Shard(2, 2))
+    assert first.status == second.status == "ok"
+    assert sorted(made(vendor)) == sorted(f"n{i}" for i in range(40))
+    assert 10 < len(first.outputs["made"]) < 30

@@ -19,6 +19,7 @@ class ScriptedVendor:
 
     total: int = 7  # items in the list
     ids: list[int] | None = None  # the items' ids, in the list's order (else 0 to total - 1)
+    item_fields: dict[str, Any] = field(default_factory=dict)  # each item's other fields
     report_total: bool = True
     ignore_offset: bool = False  # every page repeats the first (a vendor bug)
     always_full: bool = False  # never a short page, the total never given (endless paging)
@@ -85,7 +86,8 @@ class ScriptedVendor:
         start = 0 if self.ignore_offset else offset
         listed = self.ids if self.ids is not None else range(self.total)
         ids = listed[start:start + limit]
-        items: list[Any] = [{"id": str(i) if self.bad_type else i} for i in ids]
+        items: list[Any] = [{"id": str(i) if self.bad_type else i, **self.item_fields}
+                            for i in ids]
         page: dict[str, Any] = {"code": "0", "items": items}
         if self.report_total:
             page["total"] = len(listed)

@@ -33,7 +33,7 @@ from runner.engine.events import (
 )
 from runner.engine.gate import CreateGate
 from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
-from runner.engine.keys import ItemKeys, RepeatedItem, matched_by_place
+from runner.engine.keys import ItemKeys, RepeatedItem, identity, matched_by_place
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
@@ -242,11 +242,12 @@ class Run:
                 self.emit(Warned(step.id, warning))
             items = self._stream(self.streams.pop(source))
             # this job's share; indexes stay those of the stream
-            return (items if shard is None else shard.share(items)), None, True
+            return (items if shard is None else shard.share(items, identity(step, self.scope)),
+                    None, True)
         listed = self._list_to_iterate(step)
         if shard is not None:  # counted, so max_failures: N% is of the share
-            listed = [Indexed(i, item) for i, item in enumerate(listed)
-                      if shard.owns(item)]
+            of = identity(step, self.scope)
+            listed = [Indexed(i, item) for i, item in enumerate(listed) if shard.owns(of(item))]
         return each(listed), len(listed), False
 
     def _list_to_iterate(self, step: Step) -> list[Any]:

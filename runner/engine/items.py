@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +22,18 @@ class Shard:
     number: int
     count: int
 
-    def owns(self, item: Any) -> bool:
-        text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    def owns(self, identity: Any) -> bool:
+        """Whether the item `identity` stands for (the item, or its for_each's `key`) is in
+        this shard."""
+        text = json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
         digest = hashlib.sha256(text.encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.count == self.number - 1
 
-    async def share(self, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def share(self, items: AsyncIterator[Any],
+                    identity: Callable[[Any], Any]) -> AsyncIterator[Any]:
         index = 0
         async for item in items:
-            if self.owns(item):
+            if self.owns(identity(item)):
                 yield Indexed(index, item)
             index += 1
 

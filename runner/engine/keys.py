@@ -12,10 +12,11 @@ and its row, and an item keeps the iteration its key had before, wherever the li
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.errors import OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Step
 from runner.secrets import REDACTOR
@@ -79,6 +80,23 @@ class ItemKeys:
             if key not in self.seen and done is not None and done[0] == "ok":
                 records[iteration] = done[1]
         return records
+
+
+def identity(step: Step, scope: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """What decides an item's shard: its `key` where the for_each has one (the same item
+    stays in its shard when its other fields change between the shards' reads of the
+    list), else the item itself."""
+    key = step.key
+    if key is None:
+        return lambda item: item
+
+    def of(item: Any) -> Any:
+        try:
+            return _text(key.render({**scope, step.loop_var: item}))
+        except OutboundError:  # its item fails as it starts, in the shard the item decides
+            return item
+
+    return of
 
 
 def matched_by_place(step: Step, resume: Recorded | None) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 from runner.engine.calls import truthy
 from runner.engine.events import Emit, NotPlanned, PlannedRequest
 from runner.engine.items import Shard
+from runner.engine.keys import identity
 from runner.engine.requests import OutgoingRequest, build_request, check_param
 from runner.errors import iteration, within
 from runner.playbook import Step, duration_of
@@ -52,9 +53,10 @@ def plan(step: Step, scope: Mapping[str, Any], emit: Emit, shard: Shard | None =
                         + ", ".join(f"steps.{d}" for d in sorted(depends))))
         return
     items = step.for_each.render(scope) if step.for_each is not None else [None]
+    of = identity(step, scope)
     for index, item in enumerate(items if isinstance(items, list) else [items]):
         looped = step.for_each is not None
-        if shard is not None and not shard.owns(item):
+        if shard is not None and not shard.owns(of(item)):
             continue
         local = {**scope, step.loop_var: item} if looped else scope
         with within(iteration(index) if looped else None):
