@@ -170,3 +170,18 @@ def test_two_shards_cover_items_that_changed_between_their_reads_once_each(
     assert first.status == second.status == "ok"
     assert sorted(made(vendor)) == sorted(f"n{i}" for i in range(40))
     assert 10 < len(first.outputs["made"]) < 30
+
+
+def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(ids=[0, 1], create_status=502)
+    attempt(tmp_path, vendor)
+    vendor.ids, vendor.create_status = [1, 2], 200
+    resumed, events = attempt(tmp_path, vendor, resume=True)
+    assert resumed.status == "ok", resumed.error
+    assert made(vendor)[1:] == ["n1", "n2"]
+    assert [e.message for e in events if isinstance(e, Warned)] == [
+        "iteration 0 (key 0) is no longer in the list, so its testvendor.job.create of unknown "
+        "outcome is not looked up: outbound runs resolve run-1 make[0] records what became of "
+        "it"]
+    shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
+    assert [(w["step"], w["iteration"]) for w in shown["unknown_writes"]] == [("make", 0)]

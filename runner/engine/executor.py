@@ -32,7 +32,15 @@ from runner.engine.events import (
     Warned,
 )
 from runner.engine.gate import CreateGate
-from runner.engine.items import END, Indexed, Puller, Shard, each, split_steps
+from runner.engine.items import (
+    END,
+    Indexed,
+    Puller,
+    Shard,
+    each,
+    items_to_iterate,
+    split_steps,
+)
 from runner.engine.keys import ItemKeys, RepeatedItem, identity, matched_by_place
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
@@ -46,7 +54,6 @@ from runner.errors import (
     OutboundError,
     Paused,
     RunError,
-    TemplateError,
     iteration,
     within,
 )
@@ -222,9 +229,12 @@ class Run:
                                                                step.concurrency) or 1)))
         finally:
             await pull.close()
-        if keys is not None:
+        if keys is not None and pull.exhausted:  # of items the list no longer has
+            made, warnings = keys.gone(self.run_id)
             results.update((i, {"outputs": record["outputs"]} if streamed else record)
-                           for i, record in keys.finished_before().items() if i not in results)
+                           for i, record in made.items())
+            for warning in warnings:
+                self.emit(Warned(step.id, warning))
         order = self.resume.in_order(step.id, results) if self.resume else sorted(results)
         self.steps[step.id] = collected([results[i] for i in order])
         if failures and (too_many() or step.max_failures == 0):
@@ -244,25 +254,11 @@ class Run:
             # this job's share; indexes stay those of the stream
             return (items if shard is None else shard.share(items, identity(step, self.scope)),
                     None, True)
-        listed = self._list_to_iterate(step)
+        listed = items_to_iterate(step, self.scope)
         if shard is not None:  # counted, so max_failures: N% is of the share
             of = identity(step, self.scope)
             listed = [Indexed(i, item) for i, item in enumerate(listed) if shard.owns(of(item))]
         return each(listed), len(listed), False
-
-    def _list_to_iterate(self, step: Step) -> list[Any]:
-        assert step.for_each is not None
-        items = step.for_each.render(self.scope)
-        if isinstance(items, Mapping):
-            items = [{"key": k, "value": v} for k, v in items.items()]
-        if callable(items):  # `answer.items` where the answer has no key `items`
-            name = getattr(items, "__name__", "")
-            raise TemplateError.at(step.location, f"for_each must give a list, got the method "
-                                   f"{name!r} of a mapping that has no key {name!r}")
-        if not isinstance(items, list):
-            raise TemplateError.at(step.location, f"for_each must give a list, got "
-                                   f"{type(items).__name__}")
-        return items
 
     async def _stream(self, step: Step) -> AsyncIterator[Any]:
         """The items of a streamed list step, page by page, with its own step events."""

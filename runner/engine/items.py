@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runner.errors import TemplateError
 from runner.playbook import Step, step_reads
 
 END: Any = object()  # what a Puller returns once the items are all handed out
@@ -71,11 +72,13 @@ class Puller:
         self.items = items
         self.index = 0
         self.lock = asyncio.Lock()
+        self.exhausted = False  # every item was handed out
 
     async def __call__(self) -> Any:
         async with self.lock:
             item = await anext(self.items, END)
             if item is END:
+                self.exhausted = True
                 return END
             self.index += 1
             if isinstance(item, Indexed):
@@ -92,3 +95,20 @@ async def each(items: list[Any]) -> AsyncIterator[Any]:
     """A list as the async iterator a Puller reads."""
     for item in items:
         yield item
+
+
+def items_to_iterate(step: Step, scope: Mapping[str, Any]) -> list[Any]:
+    """The list a for_each (that reads no stream) goes through: its template's, or a
+    mapping's entries as `{key, value}`."""
+    assert step.for_each is not None
+    items = step.for_each.render(scope)
+    if isinstance(items, Mapping):
+        items = [{"key": k, "value": v} for k, v in items.items()]
+    if callable(items):  # `answer.items` where the answer has no key `items`
+        name = getattr(items, "__name__", "")
+        raise TemplateError.at(step.location, f"for_each must give a list, got the method "
+                               f"{name!r} of a mapping that has no key {name!r}")
+    if not isinstance(items, list):
+        raise TemplateError.at(step.location, f"for_each must give a list, got "
+                               f"{type(items).__name__}")
+    return items

@@ -68,18 +68,28 @@ class ItemKeys:
             self.journal.keyed(self.step.id, placed, key)
         return placed
 
-    def finished_before(self) -> dict[int, dict[str, Any]]:
-        """The records of items the attempts before finished ok whose key no item has had in
-        this one (the list no longer has them): they were made, so they count among the
-        step's outputs."""
+    def gone(self, run_id: str) -> tuple[dict[int, dict[str, Any]], list[str]]:
+        """Of the items the attempts before had whose key no item of this one has had (the
+        list no longer has them): the records of those finished ok, which count among the
+        step's outputs (they were made); and a warning for each whose write's outcome is
+        unknown, which nothing looks up now."""
+        records: dict[int, dict[str, Any]] = {}
+        warnings: list[str] = []
         if self.resume is None:
-            return {}
-        records = {}
+            return records, warnings
         for key, iteration in self.known.items():
+            if key in self.seen:
+                continue
             done = self.resume.finished(self.step.id, iteration)
-            if key not in self.seen and done is not None and done[0] == "ok":
+            unknown = self.resume.unknown_write(self.step.id, iteration)
+            if done is not None and done[0] == "ok":
                 records[iteration] = done[1]
-        return records
+            elif unknown is not None:
+                warnings.append(
+                    f"iteration {iteration} (key {key}) is no longer in the list, so its "
+                    f"{unknown.endpoint} of unknown outcome is not looked up: outbound runs "
+                    f"resolve {run_id} {self.step.id}[{iteration}] records what became of it")
+        return records, warnings
 
 
 def identity(step: Step, scope: Mapping[str, Any]) -> Callable[[Any], Any]:
