@@ -185,3 +185,35 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: P
         "it"]
     shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
     assert [(w["step"], w["iteration"]) for w in shown["unknown_writes"]] == [("make", 0)]
+
+
+CRM_STREAMED = """\
+playbook_version: 1
+name: a call per running CRM task
+services:
+  crm: {spec: crm}
+  isales: {spec: huawei-isales}
+steps:
+  - id: tasks
+    call: crm.tasks.list
+    params: {status: running}
+    paginate: {page_size: 1, stream: true}
+  - id: reserve
+    for_each: "{{ steps.tasks.items }}"
+    as: task
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "13900000005",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+"""
+
+
+def test_the_warning_suggests_the_field_the_spec_documents_as_the_items_id(
+        tmp_path: Path) -> None:
+    path = tmp_path / "crm.yaml"
+    path.write_text(CRM_STREAMED, encoding="utf-8")
+    journal = str(tmp_path / "journal.sqlite")
+    paused = outbound("run", str(path), "--sim", "--journal", journal, "--max-creates", "1")
+    assert paused.exit_code == 75, paused.output
+    resumed = outbound("run", str(path), "--sim", "--journal", journal, "--resume", "latest")
+    assert resumed.exit_code == 0, resumed.output
+    assert "give the for_each a key, such as \"{{ task.task_id }}\"" in resumed.output

@@ -248,9 +248,10 @@ class Run:
         shard = self.shards.get(step.id)
         source = stream_source(step)
         if source in self.streams:
-            if (warning := matched_by_place(step, self.resume)) is not None:
+            streamed = self.streams.pop(source)
+            if (warning := matched_by_place(step, streamed, self.resume)) is not None:
                 self.emit(Warned(step.id, warning))
-            items = self._stream(self.streams.pop(source))
+            items = self._stream(streamed)
             # this job's share; indexes stay those of the stream
             return (items if shard is None else shard.share(items, identity(step, self.scope)),
                     None, True)

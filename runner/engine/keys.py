@@ -20,6 +20,7 @@ from runner.errors import OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Step
 from runner.secrets import REDACTOR
+from runner.spec.fields import walk_fields
 
 
 class RepeatedItem(Exception):
@@ -109,16 +110,29 @@ def identity(step: Step, scope: Mapping[str, Any]) -> Callable[[Any], Any]:
     return of
 
 
-def matched_by_place(step: Step, resume: Recorded | None) -> str | None:
-    """A warning for the resume of a for_each with no key over a stream (read again) that
-    earlier attempts went through: its items are matched to theirs by place."""
+def matched_by_place(step: Step, source: Step, resume: Recorded | None) -> str | None:
+    """A warning for the resume of a for_each with no key over the stream of `source` (read
+    again) that earlier attempts went through: its items are matched to theirs by place."""
     if resume is None or step.key is not None or not any(
             done == step.id for done, _ in (*resume.items, *resume.unknown, *resume.answered)):
         return None
     return ("its list is streamed, so read again on resume, and with no key its items are "
             "matched to those the earlier attempts had by their place: right only if the list "
             "has not changed since (give the for_each a key, such as "
-            f"\"{{{{ {step.loop_var}.id }}}}\", to match them by it)")
+            f"\"{{{{ {step.loop_var}.{_id_field(source)} }}}}\", to match them by it)")
+
+
+def _id_field(source: Step) -> str:
+    """The field of a list's items that most likely identifies them: `id`, else the first
+    the spec documents whose name ends in id (`task_id`, `appointId`)."""
+    endpoint = source.endpoint
+    if endpoint is None or endpoint.pagination is None:
+        return "id"
+    schema = walk_fields(endpoint.response_schema,
+                         [*endpoint.pagination.items.split("."), "[]"])[0]
+    fields = list(schema.get("properties", {})) if isinstance(schema, dict) else []
+    return "id" if "id" in fields else next(
+        (name for name in fields if name.lower().endswith("id")), "id")
 
 
 def _text(value: Any) -> str:
