@@ -49,7 +49,8 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
 
 
 _WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint, "
-           "sent_at FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') ORDER BY id")
+           "sent_at, item_key FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') "
+           "ORDER BY id")
 _PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
 
 
@@ -63,8 +64,8 @@ def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str,
     # the last one counts. One answered ok is not sent again; its answer is kept, except in
     # journals written before answers were, where it is looked up as one whose outcome is
     # unknown
-    for call_id, step, iteration, params, outcome, status, response, error, endpoint, sent_at in (
-            writes):
+    for (call_id, step, iteration, params, outcome, status, response, error, endpoint, sent_at,
+         item_key) in writes:
         key = (step, iteration)
         if key in finished:
             continue
@@ -73,7 +74,8 @@ def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str,
                                           bool(error and error.startswith(BY_HAND)))
             unknown.pop(key, None)
         else:
-            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at)
+            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
+                                        item_key)
             answered.pop(key, None)
     return answered, unknown
 
@@ -106,10 +108,10 @@ def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> N
         intents, outcomes = logged_rows(Path(f"{path}{INTENT_LOG_SUFFIX}").read_bytes())
     except OSError:
         return
-    for call_id, run, step, iteration, endpoint, _kind, params, sent_at, _key in intents:
+    for call_id, run, step, iteration, endpoint, _kind, params, sent_at, key in intents:
         if run == run_id:
             writes.setdefault(call_id, [call_id, step, iteration, params, None, None, None,
-                                        None, endpoint, sent_at])
+                                        None, endpoint, sent_at, key])
     for _finished_at, status, _code, outcome, _duration, error, _facts, response, call_id in (
             outcomes):
         if call_id in writes:
@@ -331,14 +333,14 @@ class Journal(JournalFile):
     def _failed_and_unknown(self, run_id: str) -> dict[str, Any]:
         """The run's failed items, and its writes of unknown outcome (`failures`,
         `unknown_writes`)."""
-        failed = self.db.execute("SELECT step, iteration, reason FROM items WHERE run_id = ? "
-                                 "AND status = 'failed' ORDER BY step, iteration", (run_id,))
-        failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "reason": why}
-                    for s, i, why in failed]
+        failed = self.db.execute("SELECT step, iteration, key, reason FROM items WHERE run_id "
+                                 "= ? AND status = 'failed' ORDER BY step, iteration", (run_id,))
+        failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
+                     "reason": why} for s, i, key, why in failed]
         finished = set(self.db.execute(_FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
-             "endpoint": write.endpoint, "params": write.params}
+             "key": write.item_key, "endpoint": write.endpoint, "params": write.params}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
         return {"failures": failures, "unknown_writes": unknown}

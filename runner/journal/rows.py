@@ -79,6 +79,7 @@ class UnknownWrite:
     params: dict[str, Any]
     endpoint: str = ""
     sent_at: float = 0.0  # when it left (time.time()): a lookup waits out its timeouts
+    item_key: str | None = None  # its item's, where the for_each has a `key`
 
 
 @dataclass(frozen=True)

@@ -112,21 +112,27 @@ def run_text(run: Mapping[str, Any]) -> str:
                                       for outcome, n in calls) or "none"))
     out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
-        where = f"[{failure['iteration']}]" if failure["iteration"] is not None else ""
-        out.append(f"failed {failure['step']}{where}: {_why(failure['reason'])}")
+        out.append(f"failed {_item(failure)}: {_why(failure['reason'])}")
     if run["unknown_writes"]:
         out.append("writes whose outcome is unknown (--resume looks each up through its spec's "
                    "reconcile; without one, say what happened: outbound runs resolve "
                    f"{run['run_id']} STEP[ITERATION] --not-sent | --answer FILE | --skip):")
         for write in run["unknown_writes"]:
-            where = f"[{write['iteration']}]" if write["iteration"] is not None else ""
-            out.append(f"  {write['step']}{where} {write['endpoint']} "
+            out.append(f"  {_item(write)} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["outputs"]:
         out += outputs_text(run["outputs"], run["run_id"])
     if run["error"]:
         out.append(f"error: {run['error']}")
     return "\n".join(out)
+
+
+def _item(item: Mapping[str, Any]) -> str:
+    """`reserve[3]`, `reserve[3] (key 12347)` where its for_each has a key, or the step's name
+    alone."""
+    where = f"[{item['iteration']}]" if item["iteration"] is not None else ""
+    key = f" (key {item['key']})" if item.get("key") is not None else ""
+    return f"{item['step']}{where}{key}"
 
 
 def run_json(run: Mapping[str, Any]) -> str:
