@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from runner.clock import SimulatedClock
-from runner.engine.events import Event, Warned
+from runner.engine.events import Event, IterationFinished, Warned
 from runner.engine.executor import RunResult
 from runner.engine.items import Shard
 from runner.engine.launch import execute
@@ -109,6 +109,8 @@ def test_an_item_the_list_repeats_is_skipped_with_a_warning(tmp_path: Path) -> N
         "item 3 has the key of iteration 2 (2): skipped, not run twice",
         "item 5 has the key of iteration 1 (1): skipped, not run twice"]
     assert result.steps["make"].skipped == 2 and result.steps["make"].succeeded == 4
+    # what the progress counts: every item of the six, the repeats too
+    assert [e.status for e in events if isinstance(e, IterationFinished)].count("skipped") == 2
 
 
 def test_an_unknown_create_is_looked_for_at_its_own_item(tmp_path: Path) -> None:

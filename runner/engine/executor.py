@@ -341,6 +341,7 @@ class Run:
             tally.iterations += 1
             tally.skipped += 1
             self.emit(Warned(keys.step.id, str(repeat)))
+            self.emit(IterationFinished(keys.step.id, keys.fresh(index), "skipped"))
             return None
         except OutboundError as error:  # the key did not render: the item failed
             tally.iterations += 1
