@@ -78,13 +78,19 @@ class StepBuilder:
             parent.problem(at, "a step needs exactly one of call or wait")
             return None
         self._check_loop_keys()
+        key = parent.template(raw.get("key"), (*at, "key"))
+        loop_var = raw.get("as", "item")
+        if key is not None and loop_var not in key.names:
+            parent.problem((*at, "key"), f"key {key.source!r} does not read the item "
+                           f"({loop_var}): the same for every item, it would have each after "
+                           f"the first skipped as a repeat; name what identifies an item, "
+                           f"such as \"{{{{ {loop_var} }}}}\" or \"{{{{ {loop_var}.id }}}}\"")
         common = dict(
             id=raw["id"], location=parent.document.locate(at), name=raw.get("name", ""),
             when=parent.template(raw.get("when"), (*at, "when")),
             for_each=(parent.templated(raw["for_each"], (*at, "for_each"))
                       if "for_each" in raw else None),
-            loop_var=raw.get("as", "item"), key=parent.template(raw.get("key"), (*at, "key")),
-            concurrency=raw.get("concurrency", 1),
+            loop_var=loop_var, key=key, concurrency=raw.get("concurrency", 1),
             max_failures=max_failures_of(raw.get("max_failures")),
         )
         return self._wait(common) if "wait" in raw else self._call(common)
