@@ -188,6 +188,11 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: P
     shown = outbound("runs", "show", "run-1", "--journal", str(tmp_path / "journal.sqlite"))
     assert '  make[0] (key 0) testvendor.job.create {"name": "n0"}' in shown.output.splitlines()
     assert "failed make[0] (key 0): " in shown.output  # the first attempt's 502
+    page = tmp_path / "report.html"
+    reported = outbound("runs", "report", "run-1", "--html", str(page), "--journal",
+                        str(tmp_path / "journal.sqlite"))
+    assert reported.exit_code == 0, reported.output
+    assert "<summary><strong>make[0] (key 0)</strong>" in page.read_text(encoding="utf-8")
 
 
 CRM_STREAMED = """\

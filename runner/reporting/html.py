@@ -21,7 +21,7 @@ from runner.catalog import all_specs
 from runner.errors import InputError
 from runner.journal import Journal
 from runner.reporting.charts import bar_chart, figure, line_chart, timeline, timeline_rows
-from runner.reporting.runs import inputs_text
+from runner.reporting.runs import inputs_text, item_name
 from runner.secrets import REDACTOR
 
 MAX_FAILURES = 200  # listed in full; the rest are counted
@@ -213,8 +213,7 @@ def _failures(data: RunData) -> str:
     items = []
     for _, failure in failed[:MAX_FAILURES]:
         found = last_call.get((failure["step"], failure["iteration"]))
-        where = failure["step"] + (f"[{failure['iteration']}]" if failure["iteration"]
-                                   is not None else "")
+        where = item_name(failure)
         detail = ""
         if found is not None:
             detail = (f"<h4>Request ({html.escape(found['endpoint'])})</h4>"

@@ -112,13 +112,13 @@ def run_text(run: Mapping[str, Any]) -> str:
                                       for outcome, n in calls) or "none"))
     out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
-        out.append(f"failed {_item(failure)}: {_why(failure['reason'])}")
+        out.append(f"failed {item_name(failure)}: {_why(failure['reason'])}")
     if run["unknown_writes"]:
         out.append("writes whose outcome is unknown (--resume looks each up through its spec's "
                    "reconcile; without one, say what happened: outbound runs resolve "
                    f"{run['run_id']} STEP[ITERATION] --not-sent | --answer FILE | --skip):")
         for write in run["unknown_writes"]:
-            out.append(f"  {_item(write)} {write['endpoint']} "
+            out.append(f"  {item_name(write)} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["outputs"]:
         out += outputs_text(run["outputs"], run["run_id"])
@@ -127,7 +127,7 @@ def run_text(run: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _item(item: Mapping[str, Any]) -> str:
+def item_name(item: Mapping[str, Any]) -> str:
     """`reserve[3]`, `reserve[3] (key 12347)` where its for_each has a key, or the step's name
     alone."""
     where = f"[{item['iteration']}]" if item["iteration"] is not None else ""
