@@ -126,6 +126,15 @@ def test_an_unknown_create_is_looked_for_at_its_own_item(tmp_path: Path) -> None
     assert "iteration 0: an earlier testvendor.job.create was sent and its outcome is unknown" \
         in str(resumed.error)
     assert "outbound runs resolve run-1 make[0]" in str(resumed.error)
+    # its operator finds the vendor never made it, and leaves it out; the list moves again
+    resolved = outbound("runs", "resolve", "run-1", "make[0]", "--skip", "--journal",
+                        str(tmp_path / "journal.sqlite"))
+    assert resolved.exit_code == 0, resolved.output
+    vendor.ids = [1, 0, 7]
+    again, _ = attempt(tmp_path, vendor, resume=True)
+    assert again.status == "ok", again.error
+    assert made(vendor)[2:] == ["n1"]  # 0 left out by its key, 7 made already
+    assert again.outputs["made"] == [1, 7]
 
 
 def test_key_is_refused_on_a_step_without_for_each(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from runner.errors import OutboundError
@@ -114,7 +115,7 @@ def matched_by_place(step: Step, source: Step, resume: Recorded | None) -> str |
     """A warning for the resume of a for_each with no key over the stream of `source` (read
     again) that earlier attempts went through: its items are matched to theirs by place."""
     if resume is None or step.key is not None or not any(
-            done == step.id for done, _ in (*resume.items, *resume.unknown, *resume.answered)):
+            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)):
         return None
     return ("its list is streamed, so read again on resume, and with no key its items are "
             "matched to those the earlier attempts had by their place: right only if the list "

@@ -185,11 +185,9 @@ class Journal(JournalFile):
                                       " (it has none)"))
         said = BY_HAND + RESOLUTIONS[how]
         self.db.execute("BEGIN")
-        if how == "skip":  # its attempt: 0, it has no output to order; its key: as its calls'
-            item_key = next((k for k, i in recorded.keys.get(step, {}).items() if i == key[1]),
-                            None)
+        if how == "skip":  # its attempt: 0, it has no output to order
             self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said,
-                                          time.time(), 0, item_key))
+                                          time.time(), 0, unknown.item_key))
         else:
             ok = how == "answer"
             self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,
