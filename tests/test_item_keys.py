@@ -4,6 +4,9 @@ read again, has moved (a streamed one)."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ from runner.engine.items import Shard
 from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
-from tests.conftest import DATA, outbound
+from tests.conftest import DATA, ROOT, outbound
 from tests.vendor import ScriptedVendor
 
 KEYED_STREAM = """\
@@ -234,3 +237,23 @@ def test_the_warning_suggests_the_field_the_spec_documents_as_the_items_id(
     resumed = outbound("run", str(path), "--sim", "--journal", journal, "--resume", "latest")
     assert resumed.exit_code == 0, resumed.output
     assert "give the for_each a key, such as \"{{ task.task_id }}\"" in resumed.output
+
+
+def test_the_key_of_a_create_a_kill_left_unknown_is_on_disk(tmp_path: Path) -> None:
+    """The intent log carries it: a resume finds the create at its item by key."""
+    path = tmp_path / "journal.sqlite"
+    killed = subprocess.run([sys.executable, "-c", f"""
+import asyncio, os, signal
+from runner.journal import Journal
+journal = Journal({str(path)!r})
+journal.begin("run-1", "keyed", "keyed.yaml", "-", {{}}, None)
+async def send():
+    journal.keyed("make", 4, "12347")
+    journal.intent("make", 4, "testvendor.job.create", "create", {{"name": "n4"}}, write=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # as the request would leave, before any commit
+asyncio.run(send())
+"""], cwd=ROOT)
+    assert killed.returncode == -signal.SIGKILL
+    recorded = Journal(path, reader=True).recorded("run-1")
+    assert recorded.keys == {"make": {"12347": 4}}
+    assert recorded.unknown[("make", 4)].item_key == "12347"
