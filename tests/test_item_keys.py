@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from runner.clock import SimulatedClock
 from runner.engine.events import Event, IterationFinished, Warned
@@ -140,22 +141,19 @@ def test_an_unknown_create_is_looked_for_at_its_own_item(tmp_path: Path) -> None
     assert again.outputs["made"] == [1, 7]
 
 
-def test_key_is_refused_on_a_step_without_for_each(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ('    for_each: "{{ steps.all.items }}"\n', "",
+     "(steps[1].key): 'key' works with for_each, which this step does not have"),
+    ("item.id }}\"\n    call", "item.idd }}\"\n    call",
+     "(steps[1].key): item.idd: an item of steps.all.items has no field 'idd'"),
+], ids=["without for_each", "a field the item lacks"])
+def test_a_key_is_checked_before_the_run(tmp_path: Path, old: str, new: str,
+                                         said: str) -> None:
     path = tmp_path / "playbook.yaml"
-    path.write_text(KEYED_STREAM.replace('    for_each: "{{ steps.all.items }}"\n', ""),
-                    encoding="utf-8")
+    path.write_text(KEYED_STREAM.replace(old, new), encoding="utf-8")
     result = outbound("validate", str(path))
     assert result.exit_code == 2
-    assert "'key' works with for_each, which this step does not have" in result.output
-
-
-def test_a_key_reading_a_field_the_item_lacks_is_found_before_the_run(tmp_path: Path) -> None:
-    path = tmp_path / "playbook.yaml"
-    path.write_text(KEYED_STREAM.replace("key: \"{{ item.id }}\"", "key: \"{{ item.idd }}\""),
-                    encoding="utf-8")
-    result = outbound("validate", str(path))
-    assert result.exit_code == 2
-    assert "(steps[1].key)" in result.output and "idd" in result.output
+    assert said in result.output
 
 
 def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(
