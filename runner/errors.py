@@ -107,12 +107,14 @@ class OutboundError(Exception):
         return "\n".join(lines)
 
 
-def iteration(index: int) -> str:
-    """How an item is named in its errors: a failed item's reason starts `iteration N: `."""
-    return f"iteration {index}"
+def iteration(index: int, key: str | None = None) -> str:
+    """How an item is named in its errors: a failed item's reason starts `iteration N: `, or
+    `iteration N (key K): ` where its for_each has a key."""
+    return f"iteration {index}" if key is None else f"iteration {index} (key {key})"
 
 
-ITEM_REASON = re.compile(r"iteration (?P<index>\d+): (?P<why>.*)", re.DOTALL)  # as it starts
+ITEM_REASON = re.compile(  # as a failed item's reason starts
+    r"iteration (?P<index>\d+)(?P<key> \(key .*?\))?: (?P<why>.*)", re.DOTALL)
 
 
 @contextmanager

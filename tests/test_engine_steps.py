@@ -666,6 +666,7 @@ def test_an_action_with_an_unknown_outcome_is_not_sent_again_on_resume(tmp_path:
     resumed, _ = _journalled_run(tmp_path, vendor, steps, resume=run_id)
     assert vendor.calls["POST jobs"] == 1  # sent once, never again
     assert resumed.exit_code == 1
+    assert str(resumed.error).startswith("step cancel: an earlier")  # said once, not twice
     assert ("an earlier testvendor.job.cancel was sent and its outcome is unknown, and the spec "
             "has no reconcile to find out; look it up with the vendor (outbound runs show run-1 "
             "has the request), then say what happened: outbound runs resolve run-1 cancel "
@@ -729,8 +730,9 @@ def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
                     journal).exit_code == 0
     resumed, _ = _journalled_run(tmp_path, vendor, CANCEL, resume=run_id)
     assert resumed.exit_code == 1  # the answer given is not one the vendor could have sent
-    assert "the answer given with runs resolve --answer is not a testvendor.job.cancel " \
-           "response: 'code' is a required property" in str(resumed.error)
+    assert str(resumed.error) == (  # where: the step, once, then the answer's field
+        "step cancel: <input> (code): the answer given with runs resolve --answer is not a "
+        "testvendor.job.cancel response: 'code' is a required property")
     assert vendor.calls["POST jobs"] == 1
 
 

@@ -127,8 +127,9 @@ def test_an_unknown_create_is_looked_for_at_its_own_item(tmp_path: Path) -> None
     resumed, _ = attempt(tmp_path, vendor, resume=True)
     # 7 is made; 0 is not sent again (its outcome is unknown), and the step stops there
     assert made(vendor)[1:] == ["n7"]
-    assert "iteration 0: an earlier testvendor.job.create was sent and its outcome is unknown" \
-        in str(resumed.error)
+    assert str(resumed.error).startswith(
+        "step make, iteration 0 (key 0): an earlier testvendor.job.create was sent and its "
+        "outcome is unknown")
     assert "outbound runs resolve run-1 make[0]" in str(resumed.error)
     # its operator finds the vendor never made it, and leaves it out; the list moves again
     resolved = outbound("runs", "resolve", "run-1", "make[0]", "--skip", "--journal",

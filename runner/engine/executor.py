@@ -211,10 +211,12 @@ class Run:
                 index, item = next_item
                 scope = {**self.scope, step.loop_var: item}
                 try:
-                    if keys is not None and (index := self._placed(keys, index, scope,
-                                                                   tally)) is None:
-                        continue
-                    record = await self._iteration(step, scope, index, tally)
+                    key = None
+                    if keys is not None:
+                        if (placed := self._placed(keys, index, scope, tally)) is None:
+                            continue
+                        index, key = placed
+                    record = await self._iteration(step, scope, index, tally, key)
                 except Paused as pause:
                     paused.append(pause)  # in-flight items finish; no new one starts
                     continue
@@ -303,7 +305,9 @@ class Run:
         return self.resume.finished(step.id, index)
 
     async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
-                         tally: StepTally) -> dict[str, Any] | None:
+                         tally: StepTally, key: str | None = None) -> dict[str, Any] | None:
+        """Run item `index` of the step (None: the step without for_each); `key` is its
+        for_each's key for it, if it has one (named with the item in its errors)."""
         tally.iterations += 1
         done = self._recorded(step, index)
         if done is not None:  # finished before --resume: its recorded result stands
@@ -319,7 +323,7 @@ class Run:
             self.emit(IterationFinished(step.id, index, "paused"))
             raise
         except OutboundError as error:
-            self._item_failed(step, index, tally, error)
+            self._item_failed(step, index, tally, error, key)
             raise
         status = "skipped" if record is None else "ok"
         tally.skipped += record is None
@@ -332,9 +336,9 @@ class Run:
         return record
 
     def _placed(self, keys: ItemKeys, index: int, scope: dict[str, Any],
-                tally: StepTally) -> int | None:
-        """The iteration an item of a for_each with a `key` runs as (ItemKeys.place); None
-        for a repeat, skipped."""
+                tally: StepTally) -> tuple[int, str] | None:
+        """The iteration an item of a for_each with a `key` runs as, and its key
+        (ItemKeys.place); None for a repeat, skipped."""
         try:
             return keys.place(index, scope)
         except RepeatedItem as repeat:
@@ -349,9 +353,9 @@ class Run:
             raise
 
     def _item_failed(self, step: Step, index: int | None, tally: StepTally,
-                     error: OutboundError) -> None:
+                     error: OutboundError, key: str | None = None) -> None:
         if index is not None:
-            error.add_context(iteration(index))
+            error.add_context(iteration(index, key))
         tally.failed += 1
         tally.failures.append((index, str(error)))
         self.emit(IterationFinished(step.id, index, "failed", str(error)))

@@ -53,10 +53,10 @@ class ItemKeys:
         """The iteration of the item at `index` of the list if its key is new to the run."""
         return self.fresh_from + index
 
-    def place(self, index: int, scope: Mapping[str, Any]) -> int:
-        """The iteration the item at `index` runs as: its key's from the attempts before, or
-        a new one. RepeatedItem if an earlier item of this attempt had its key; a
-        TemplateError if the key does not render."""
+    def place(self, index: int, scope: Mapping[str, Any]) -> tuple[int, str]:
+        """The iteration the item at `index` runs as (its key's from the attempts before, or
+        a new one), and its key as the journal has it. RepeatedItem if an earlier item of this
+        attempt had its key; a TemplateError if the key does not render."""
         assert self.step.key is not None
         key = REDACTOR.text(_text(self.step.key.render(scope)))  # as the journal has it
         earlier = self.seen.get(key)
@@ -68,7 +68,7 @@ class ItemKeys:
         if self.journal is not None and (self.resume is None or  # one finished stands as is
                                          self.resume.finished(self.step.id, placed) is None):
             self.journal.keyed(self.step.id, placed, key)
-        return placed
+        return placed, key
 
     def gone(self, run_id: str) -> tuple[dict[int, dict[str, Any]], list[str]]:
         """Of the items the attempts before had whose key no item of this one has had (the

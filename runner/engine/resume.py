@@ -30,8 +30,8 @@ def recorded_answer(caller: Caller, step: Step, answered: AnsweredWrite,
     if answered.by_hand:  # given by its operator (runs resolve --answer): check it
         issues = endpoint.response_validator.issues(answered.body)
         if issues:
-            raise InputError([Finding(Location(path=issue.path), (
-                f"{which_item(index)}: the answer given with runs resolve --answer is not a "
+            raise InputError([Finding(Location(path=issue.path), (  # in its item's context
+                f"the answer given with runs resolve --answer is not a "
                 f"{endpoint.qualified_name} response: {issue.message}")) for issue in issues])
     caller.emit(Warned(step.id, f"{which_item(index)}: {endpoint.qualified_name} was answered "
                        "before --resume; its recorded answer is used, not sent again"))
@@ -51,8 +51,8 @@ async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: 
     where = which_item(index)
     if reconcile is None:
         item = step.id if index is None else f"{step.id}[{index}]"
-        raise RunError([Finding(Location(), (
-            f"{where}: an earlier {endpoint.qualified_name} was sent and its outcome is "
+        raise RunError([Finding(Location(), (  # said in its step's and item's context
+            f"an earlier {endpoint.qualified_name} was sent and its outcome is "
             "unknown, and the spec has no reconcile to find out; look it up with the "
             f"vendor (outbound runs show {run_id} has the request), then say what "
             f"happened: outbound runs resolve {run_id} {item} --not-sent | --answer "

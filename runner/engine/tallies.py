@@ -82,7 +82,8 @@ def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
         if alike is None:  # not an item's: told as it is
             groups[(reason, f"#{number}")] = []
         else:
-            groups.setdefault((alike["lead"], alike["why"]), []).append(alike["index"])
+            groups.setdefault((alike["lead"], alike["why"]), []).append(
+                alike["index"] + (alike["key"] or ""))  # `3`, or `3 (key 12347)`
     listed = []
     for (lead, why), indexes in groups.items():
         if len(indexes) <= 1:

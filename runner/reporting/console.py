@@ -160,7 +160,8 @@ class ConsoleReporter:
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
         for index, reason in event.failures[:20]:
-            said = index is None or reason.startswith(f"{iteration(index)}:")  # None: no for_each
+            said = index is None or reason.startswith(  # None: no for_each
+                (f"{iteration(index)}:", f"{iteration(index)} (key "))
             where = "" if said else f"item {index}: "
             self._write(f"        {where}{reason.splitlines()[0]}")
         if len(event.failures) > 20:
