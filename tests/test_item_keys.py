@@ -4,9 +4,11 @@ read again, has moved (a streamed one)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ from runner.engine.items import Shard
 from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
+from runner.reporting.console import ConsoleReporter
 from tests.conftest import DATA, ROOT, outbound
 from tests.vendor import ScriptedVendor
 
@@ -110,8 +113,10 @@ def test_an_item_the_list_repeats_is_skipped_with_a_warning(tmp_path: Path) -> N
     assert result.status == "ok", result.error
     assert made(vendor) == ["n0", "n1", "n2", "n3"]
     assert [e.message for e in events if isinstance(e, Warned)] == [
-        "item 3 has the key of iteration 2 (2): skipped, not run twice",
-        "item 5 has the key of iteration 1 (1): skipped, not run twice"]
+        "iteration 3 (key 2): an earlier item had the same key (the list shows it again): "
+        "skipped, not run twice",
+        "iteration 5 (key 1): an earlier item had the same key (the list shows it again): "
+        "skipped, not run twice"]
     assert result.steps["make"].skipped == 2 and result.steps["make"].succeeded == 4
     # what the progress counts: every item of the six, the repeats too
     assert [e.status for e in events if isinstance(e, IterationFinished)].count("skipped") == 2
@@ -193,7 +198,7 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: P
     assert resumed.status == "ok", resumed.error
     assert made(vendor)[1:] == ["n1", "n2"]
     assert [e.message for e in events if isinstance(e, Warned)] == [
-        "iteration 0 (key 0) is no longer in the list, so its testvendor.job.create of unknown "
+        "iteration 0 (key 0): no longer in the list, so its testvendor.job.create of unknown "
         "outcome is not looked up: outbound runs resolve run-1 make[0] records what became of "
         "it"]
     shown = outbound("runs", "show", "run-1", "--journal", str(tmp_path / "journal.sqlite"))
@@ -256,3 +261,20 @@ asyncio.run(send())
     recorded = Journal(path, reader=True).recorded("run-1")
     assert recorded.keys == {"make": {"12347": 4}}
     assert recorded.unknown[("make", 4)].item_key == "12347"
+
+
+def test_many_repeats_are_shown_a_few_then_counted() -> None:
+    """A vendor's list that shows every item three times: three repeats told, the rest
+    counted."""
+    with tempfile.TemporaryDirectory() as folder:
+        _, events = attempt(Path(folder), ScriptedVendor(ids=[0, 1, 2, 3] * 3))
+    screen = io.StringIO()
+    console = ConsoleReporter(screen)
+    for event in events:
+        console(event)
+    repeat = "an earlier item had the same key (the list shows it again): skipped, not run twice"
+    assert [line for line in screen.getvalue().splitlines() if line.startswith("  warn")] == [
+        f"  warn  make: iteration 4 (key 0): {repeat}",
+        f"  warn  make: iteration 5 (key 1): {repeat}",
+        f"  warn  make: iteration 6 (key 2): {repeat}",
+        f"  warn  make: and 5 more iterations (7-11): {repeat}"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from runner.errors import OutboundError
+from runner.errors import OutboundError, iteration
 from runner.journal import Journal, Recorded
 from runner.playbook import Step
 from runner.secrets import REDACTOR
@@ -38,7 +38,7 @@ class ItemKeys:
     resume: Recorded | None
     known: Mapping[str, int]  # key -> iteration, of the attempts before
     fresh_from: int  # where new items' iterations start: past every one used before
-    seen: dict[str, int] = field(default_factory=dict)  # key -> iteration, of this attempt
+    seen: set[str] = field(default_factory=set)  # the keys of this attempt's items
 
     @classmethod
     def of(cls, step: Step, journal: Journal | None, resume: Recorded | None,
@@ -59,12 +59,11 @@ class ItemKeys:
         attempt had its key; a TemplateError if the key does not render."""
         assert self.step.key is not None
         key = REDACTOR.text(_text(self.step.key.render(scope)))  # as the journal has it
-        earlier = self.seen.get(key)
-        if earlier is not None:
-            raise RepeatedItem(f"item {index} has the key of iteration {earlier} ({key}): "
-                               "skipped, not run twice")
+        if key in self.seen:  # said alike for every repeat, so the console counts them
+            raise RepeatedItem(f"{iteration(self.fresh(index), key)}: an earlier item had the "
+                               "same key (the list shows it again): skipped, not run twice")
         placed = self.known.get(key, self.fresh(index))
-        self.seen[key] = placed
+        self.seen.add(key)
         if self.journal is not None and (self.resume is None or  # one finished stands as is
                                          self.resume.finished(self.step.id, placed) is None):
             self.journal.keyed(self.step.id, placed, key)
@@ -79,18 +78,18 @@ class ItemKeys:
         warnings: list[str] = []
         if self.resume is None:
             return records, warnings
-        for key, iteration in self.known.items():
+        for key, at in self.known.items():
             if key in self.seen:
                 continue
-            done = self.resume.finished(self.step.id, iteration)
-            unknown = self.resume.unknown_write(self.step.id, iteration)
+            done = self.resume.finished(self.step.id, at)
+            unknown = self.resume.unknown_write(self.step.id, at)
             if done is not None and done[0] == "ok":
-                records[iteration] = done[1]
+                records[at] = done[1]
             elif unknown is not None:
                 warnings.append(
-                    f"iteration {iteration} (key {key}) is no longer in the list, so its "
-                    f"{unknown.endpoint} of unknown outcome is not looked up: outbound runs "
-                    f"resolve {run_id} {self.step.id}[{iteration}] records what became of it")
+                    f"{iteration(at, key)}: no longer in the list, so its {unknown.endpoint} "
+                    f"of unknown outcome is not looked up: outbound runs resolve {run_id} "
+                    f"{self.step.id}[{at}] records what became of it")
         return records, warnings
 
 

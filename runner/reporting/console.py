@@ -32,7 +32,7 @@ _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "
 
 LOG_EVERY = 30.0  # seconds between progress lines of a for_each where no terminal shows a bar
 ALIKE_SHOWN = 3  # of a step's warnings that differ only in their iteration, those shown (-v: all)
-_OF_AN_ITEM = re.compile(r"iteration (\d+): (.*)", re.S)  # a warning about one item
+_OF_AN_ITEM = re.compile(r"iteration (\d+)(?: \(key .*?\))?: (.*)", re.S)  # about one item
 
 
 class ConsoleReporter:
