@@ -278,3 +278,38 @@ def test_many_repeats_are_shown_a_few_then_counted() -> None:
         f"  warn  make: iteration 5 (key 1): {repeat}",
         f"  warn  make: iteration 6 (key 2): {repeat}",
         f"  warn  make: and 5 more iterations (7-11): {repeat}"]
+
+
+NUMBERS = """\
+playbook_version: 1
+name: numbers, one call each
+services:
+  isales: {spec: huawei-isales}
+inputs:
+  numbers: {type: array, items: {type: string}}
+steps:
+  - id: reserve
+    for_each: "{{ inputs.numbers }}"
+    as: number
+    key: "{{ number }}"
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: 1900000000000}
+"""
+
+
+def test_a_dry_run_plans_a_repeated_item_as_the_run_skips_it(tmp_path: Path) -> None:
+    """A CRM export that lists a customer twice: the dry run plans one call, and says why."""
+    path = tmp_path / "numbers.yaml"
+    path.write_text(NUMBERS, encoding="utf-8")
+    numbers = 'numbers=["13800000001", "13800000017", "13800000001"]'
+    planned = outbound("run", str(path), "--sim", "--dry-run", "--var", numbers)
+    assert planned.exit_code == 0, planned.output
+    assert [line.split()[1] for line in planned.output.splitlines()
+            if line.startswith("  plan")] == ["reserve[0]", "reserve[1]"]
+    assert ("  warn  reserve: iteration 2 (key 13800000001): an earlier item had the same key"
+            in planned.output)
+    ran = outbound("run", str(path), "--sim", "--var", numbers, "--journal",
+                   str(tmp_path / "journal.sqlite"))
+    assert ran.exit_code == 0, ran.output
+    assert "reserve  2 calls, 2 ok, 1 skipped, 0 failed" in ran.output

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.engine.calls import truthy
-from runner.engine.events import Emit, NotPlanned, PlannedRequest
+from runner.engine.events import Emit, NotPlanned, PlannedRequest, Warned
 from runner.engine.items import Shard
-from runner.engine.keys import identity
+from runner.engine.keys import ItemKeys, RepeatedItem, identity
 from runner.engine.requests import OutgoingRequest, build_request, check_param
 from runner.errors import iteration, within
 from runner.playbook import Step, duration_of
@@ -53,13 +53,19 @@ def plan(step: Step, scope: Mapping[str, Any], emit: Emit, shard: Shard | None =
                         + ", ".join(f"steps.{d}" for d in sorted(depends))))
         return
     items = step.for_each.render(scope) if step.for_each is not None else [None]
-    of = identity(step, scope)
+    of, keys = identity(step, scope), ItemKeys.of(step, None, None)
     for index, item in enumerate(items if isinstance(items, list) else [items]):
         looped = step.for_each is not None
         if shard is not None and not shard.owns(of(item)):
             continue
         local = {**scope, step.loop_var: item} if looped else scope
         with within(iteration(index) if looped else None):
+            try:
+                if keys is not None:
+                    keys.place(index, local)
+            except RepeatedItem as repeat:  # as the run would skip it
+                emit(Warned(step.id, str(repeat)))
+                continue
             if step.when is not None and not truthy(step.when.render(local)):
                 continue
             assert step.params is not None
