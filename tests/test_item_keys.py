@@ -313,3 +313,16 @@ def test_a_dry_run_plans_a_repeated_item_as_the_run_skips_it(tmp_path: Path) -> 
                    str(tmp_path / "journal.sqlite"))
     assert ran.exit_code == 0, ran.output
     assert "reserve  2 calls, 2 ok, 1 skipped, 0 failed" in ran.output
+
+
+def test_the_shipped_campaign_calls_a_number_the_export_lists_twice_once(
+        tmp_path: Path) -> None:
+    export = tmp_path / "customers.csv"
+    export.write_text("speech_task,number\n1618,13800000001\n1620,13800000029\n"
+                      "1623,13800000001\n", encoding="utf-8")  # tasks the simulator runs
+    ran = outbound("run", str(ROOT / "playbooks" / "speech-callbacks.yaml"), "--sim", "--csv",
+                   f"customers={export}", "--journal", str(tmp_path / "journal.sqlite"))
+    assert ran.exit_code == 0, ran.output
+    assert "  warn  reserve: iteration 2 (key 13800000001): an earlier item had the same key" \
+        in ran.output
+    assert "reserved: 2" in ran.output

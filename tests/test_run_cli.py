@@ -162,7 +162,7 @@ def test_a_duration_given_as_an_input_is_checked_before_the_creates(in_repo: Pat
                       "poll_every=abc", "--report-json", str(report))
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: step results: playbooks/speech-callbacks.yaml:100:14 (steps[3].retry.delay): "
+        "error: step results: playbooks/speech-callbacks.yaml:101:14 (steps[3].retry.delay): "
         "'{{ inputs.poll_every }}' gave 'abc', which is not a duration (e.g. 5s, 2m)\n")
     steps = json.loads(report.read_text())["steps"]
     assert [(s["id"], s["status"], s["calls"]) for s in steps] == [("results", "failed", 0)]

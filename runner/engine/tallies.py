@@ -77,17 +77,19 @@ def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
     500 blocklisted numbers are one line), the first few; and how many more there are and
     where they are."""
     groups: dict[tuple[str, str], list[str]] = {}  # (lead, reason) -> the iterations
+    keys: dict[tuple[str, str], str] = {}  # ` (key 12347)` by (lead, iteration), if keyed
     for number, reason in enumerate(reasons):
         alike = _ITERATION.fullmatch(reason)
         if alike is None:  # not an item's: told as it is
             groups[(reason, f"#{number}")] = []
         else:
-            groups.setdefault((alike["lead"], alike["why"]), []).append(
-                alike["index"] + (alike["key"] or ""))  # `3`, or `3 (key 12347)`
+            groups.setdefault((alike["lead"], alike["why"]), []).append(alike["index"])
+            keys[(alike["lead"], alike["index"])] = alike["key"] or ""
     listed = []
     for (lead, why), indexes in groups.items():
-        if len(indexes) <= 1:
-            listed.append(f"{lead}iteration {indexes[0]}: {why}" if indexes else lead)
+        if len(indexes) <= 1:  # one item: named with its key; several: by iteration
+            listed.append(f"{lead}iteration {indexes[0]}{keys[(lead, indexes[0])]}: {why}"
+                          if indexes else lead)
             continue
         named = ", ".join(indexes[:ITERATIONS_NAMED]) + (
             ", ..." if len(indexes) > ITERATIONS_NAMED else "")
