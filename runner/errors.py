@@ -114,7 +114,13 @@ def iteration(index: int, key: str | None = None) -> str:
 
 
 ITEM_REASON = re.compile(  # as a failed item's reason starts
-    r"iteration (?P<index>\d+)(?P<key> \(key .*?\))?: (?P<why>.*)", re.DOTALL)
+    r"iteration (?P<index>\d+)(?: \(key (?P<key>.*?)\))?: (?P<why>.*)", re.DOTALL)
+
+
+def key_in(reason: str) -> str | None:
+    """The key a failed item's reason names it by (`iteration 3 (key 12347): ...`), if any."""
+    said = ITEM_REASON.match(reason)
+    return said["key"] if said else None
 
 
 @contextmanager

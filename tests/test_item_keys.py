@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import signal
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
@@ -326,3 +328,22 @@ def test_the_shipped_campaign_calls_a_number_the_export_lists_twice_once(
     assert "  warn  reserve: iteration 2 (key 13800000001): an earlier item had the same key" \
         in ran.output
     assert "reserved: 2" in ran.output
+
+
+def test_the_reports_name_a_failed_item_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.yaml"
+    path.write_text(NUMBERS.replace("    key:", "    max_failures: 5\n    key:"),
+                    encoding="utf-8")
+    faults = tmp_path / "refused.yaml"
+    faults.write_text("seed: 1\nfaults:\n  - {kind: vendor_code, code: '0200001', rate: 1.0, "
+                      "on: [create]}\n", encoding="utf-8")
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    ran = outbound("run", str(path), "--sim", "--sim-faults", str(faults), "--var",
+                   'numbers=["13800000001", "13800000017"]', "--report-json", str(report),
+                   "--report-junit", str(junit), "--journal", str(tmp_path / "j.sqlite"))
+    assert ran.exit_code == 1, ran.output
+    (step,) = json.loads(report.read_text(encoding="utf-8"))["steps"]
+    assert [(f["iteration"], f["key"]) for f in step["failures"]] == [
+        (0, "13800000001"), (1, "13800000017")]
+    cases = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase")]
+    assert cases[-2:] == ["reserve[0] (key 13800000001)", "reserve[1] (key 13800000017)"]

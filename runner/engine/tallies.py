@@ -84,7 +84,8 @@ def first_failures(reasons: list[str], run_id: str) -> list[Finding]:
             groups[(reason, f"#{number}")] = []
         else:
             groups.setdefault((alike["lead"], alike["why"]), []).append(alike["index"])
-            keys[(alike["lead"], alike["index"])] = alike["key"] or ""
+            keys[(alike["lead"], alike["index"])] = \
+                f" (key {alike['key']})" if alike["key"] is not None else ""
     listed = []
     for (lead, why), indexes in groups.items():
         if len(indexes) <= 1:  # one item: named with its key; several: by iteration

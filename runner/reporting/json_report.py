@@ -16,6 +16,7 @@ from runner.engine.events import (
     StepFinished,
     Warned,
 )
+from runner.errors import key_in
 
 REPORT_VERSION = 1
 
@@ -54,7 +55,7 @@ class JsonReport:
                 "skipped": event.skipped, "failed": event.failed,
                 "duration_s": round(event.duration, 4), "error": event.error,
                 "retries": event.retries, "result_codes": self.results.get(event.step, {}),
-                "failures": [{"iteration": index, "reason": reason}
+                "failures": [{"iteration": index, "key": key_in(reason), "reason": reason}
                              for index, reason in event.failures],
             })
         elif isinstance(event, Warned):

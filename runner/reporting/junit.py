@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from runner.engine.events import Event, RunFinished, RunStarted, StepFinished
+from runner.errors import key_in
 
 
 class JUnitReport:
@@ -85,8 +86,10 @@ class JUnitReport:
         for index, reason in step.failures:
             if index is None:  # a step without for_each: its own test case has it
                 continue
+            key = key_in(reason)  # the item as its operator finds it at the vendor
             item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
-                              name=f"{step.step}[{index}]", time="0.000")
+                              name=f"{step.step}[{index}]" + (f" (key {key})" if key else ""),
+                              time="0.000")
             _failure(item, reason)
             cases.append(item)
         return cases
