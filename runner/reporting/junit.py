@@ -87,8 +87,8 @@ class JUnitReport:
             if index is None:  # a step without for_each: its own test case has it
                 continue
             key = key_in(reason)  # the item as its operator finds it at the vendor
-            item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
-                              name=f"{step.step}[{index}]" + (f" (key {key})" if key else ""),
+            named = f"{step.step}[{index}]" + (f" (key {key})" if key is not None else "")
+            item = ET.Element("testcase", classname=f"{self.name}.{step.step}", name=named,
                               time="0.000")
             _failure(item, reason)
             cases.append(item)
