@@ -1,5 +1,6 @@
-"""A for_each's `key`: repeats skipped, and --resume matching items by key where the list,
-read again, has moved (a streamed one)."""
+"""A for_each's `key`: --resume matching items by key where the list, read again, has moved
+(a streamed one); repeats skipped; shards split by it; items named by it in errors and
+reports; and the checks before a run."""
 
 from __future__ import annotations
 
