@@ -123,15 +123,15 @@ def run(options: RunOptions) -> int:
 
 def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> None:
     """A run resumes with its own playbook: another one is refused; an edited one is warned
-    about, since finished items are matched by step id and place in their list."""
+    about, since finished items are matched by step id and their key or place in their list."""
     if recorded.playbook != playbook.name:
         raise InputError.plain(f"run {recorded.run_id} is a run of playbook "
                                f"{recorded.playbook!r}, not {playbook.name!r} ({file})")
     if recorded.playbook_sha != playbook.sha256:
         sys.stderr.write(
             f"warning: {file} has changed since run {recorded.run_id} began; finished items "
-            "are matched by step id and place in their list, so if a list or its order "
-            "changed, stop and start a new run instead\n")
+            "are matched by step id and their key or place in their list, so if a list, its "
+            "order or a for_each's key changed, stop and start a new run instead\n")
 
 
 def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:

@@ -165,6 +165,21 @@ def test_a_key_is_checked_before_the_run(tmp_path: Path, old: str, new: str,
     assert said in result.output
 
 
+def test_a_resume_whose_playbook_dropped_the_key_is_refused(tmp_path: Path) -> None:
+    """The items were placed by key (a new one numbered past the list's length): matched by
+    place now, each would be taken for another."""
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    attempt(tmp_path, vendor, max_creates=1)
+    unkeyed = KEYED_STREAM.replace('    key: "{{ item.id }}"\n', "")
+    refused, _ = attempt(tmp_path, vendor, resume=True, playbook=unkeyed)
+    assert refused.exit_code == 1
+    assert str(refused.error) == (
+        "step make: the earlier attempts recorded this for_each's items by their key, and the "
+        "playbook's step 'make' no longer has one: resume with the key it had, or start a new "
+        "run")
+    assert made(vendor) == ["n0"]
+
+
 def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(
         tmp_path: Path) -> None:
     vendor = ScriptedVendor(ids=[0, 1, 2])

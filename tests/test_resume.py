@@ -854,8 +854,8 @@ def test_a_run_resumes_only_with_its_own_playbook(in_repo: Path, tmp_path: Path)
     again = outbound("run", str(edited), "--sim", "--resume", run_id)
     assert again.stderr.splitlines()[0] == (
         f"warning: {edited} has changed since run {run_id} began; finished items are matched "
-        "by step id and place in their list, so if a list or its order changed, stop and "
-        "start a new run instead")
+        "by step id and their key or place in their list, so if a list, its order or a "
+        "for_each's key changed, stop and start a new run instead")
     assert again.exit_code == 1  # it ran: the journalled campaign_id still does not exist
 
 

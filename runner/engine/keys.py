@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from runner.errors import OutboundError, iteration
+from runner.errors import InputError, OutboundError, iteration
 from runner.journal import Journal, Recorded
 from runner.playbook import Step
 from runner.secrets import REDACTOR
@@ -43,9 +43,14 @@ class ItemKeys:
     @classmethod
     def of(cls, step: Step, journal: Journal | None, resume: Recorded | None,
            ) -> ItemKeys | None:
+        known = resume.keys.get(step.id, {}) if resume is not None else {}
+        if step.key is None and known:  # by place, its items would be matched to others
+            raise InputError.plain(
+                f"the earlier attempts recorded this for_each's items by their key, and the "
+                f"playbook's step {step.id!r} no longer has one: resume with the key it had, "
+                "or start a new run")
         if step.key is None:
             return None
-        known = resume.keys.get(step.id, {}) if resume is not None else {}
         fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
         return cls(step, journal, resume, known, fresh_from)
 
