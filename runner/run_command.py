@@ -255,7 +255,8 @@ def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal |
         return recorded.run_id
     run_id = new_run_id()
     journal.begin(run_id, playbook.name, playbook.file, playbook.sha256, inputs,
-                  str(shard) if shard else None)
+                  str(shard) if shard else None,
+                  {step.id: step.key.source for step in playbook.steps if step.key is not None})
     return run_id
 
 

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,8 @@ def attempt(tmp_path: Path, vendor: ScriptedVendor, *, resume: bool = False,
     if resume:
         journal.reopen("run-1")
     else:
-        journal.begin("run-1", loaded.name, loaded.file, "-", {}, str(shard) if shard else None)
+        journal.begin("run-1", loaded.name, loaded.file, "-", {}, str(shard) if shard else None,
+                      {step.id: step.key.source for step in loaded.steps if step.key})
     events: list[Event] = []
     try:
         result = asyncio.run(execute(loaded, {}, events.append, journal=journal,
@@ -165,17 +167,29 @@ def test_a_key_is_checked_before_the_run(tmp_path: Path, old: str, new: str,
     assert said in result.output
 
 
-def test_a_resume_whose_playbook_dropped_the_key_is_refused(tmp_path: Path) -> None:
-    """The items were placed by key (a new one numbered past the list's length): matched by
-    place now, each would be taken for another."""
+UNKEYED = KEYED_STREAM.replace('    key: "{{ item.id }}"\n', "")
+RENAMED = KEYED_STREAM.replace('key: "{{ item.id }}"', 'key: "{{ item.id + 0 }}"')
+
+
+@pytest.mark.parametrize(("first", "then", "said"), [
+    (KEYED_STREAM, UNKEYED, "with key '{{ item.id }}', and the playbook's step 'make' now has "
+                            "no key"),
+    (KEYED_STREAM, RENAMED, "with key '{{ item.id }}', and the playbook's step 'make' now has "
+                            "key '{{ item.id + 0 }}'"),
+    (UNKEYED, KEYED_STREAM, "with no key, and the playbook's step 'make' now has key "
+                            "'{{ item.id }}'"),
+], ids=["dropped", "changed", "added"])
+def test_a_resume_whose_playbook_changed_the_key_is_refused(tmp_path: Path, first: str,
+                                                            then: str, said: str) -> None:
+    """The items were placed by their key, or by their place: gone through by other rules
+    now, each would be taken for another, and some made twice."""
     vendor = ScriptedVendor(ids=[0, 1, 2])
-    attempt(tmp_path, vendor, max_creates=1)
-    unkeyed = KEYED_STREAM.replace('    key: "{{ item.id }}"\n', "")
-    refused, _ = attempt(tmp_path, vendor, resume=True, playbook=unkeyed)
+    attempt(tmp_path, vendor, max_creates=1, playbook=first)
+    refused, _ = attempt(tmp_path, vendor, resume=True, playbook=then)
     assert refused.exit_code == 1
     assert str(refused.error) == (
-        "step make: the earlier attempts recorded this for_each's items by their key, and the "
-        "playbook's step 'make' no longer has one: resume with the key it had, or start a new "
+        f"step make: the earlier attempts went through this for_each's items {said}: its "
+        "items would be matched to others; resume with the playbook as it was, or start a new "
         "run")
     assert made(vendor) == ["n0"]
 
@@ -183,9 +197,8 @@ def test_a_resume_whose_playbook_dropped_the_key_is_refused(tmp_path: Path) -> N
 def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(
         tmp_path: Path) -> None:
     vendor = ScriptedVendor(ids=[0, 1, 2])
-    unkeyed = KEYED_STREAM.replace('    key: "{{ item.id }}"\n', "")
-    _, first = attempt(tmp_path, vendor, max_creates=1, playbook=unkeyed)
-    resumed, events = attempt(tmp_path, vendor, resume=True, playbook=unkeyed)
+    _, first = attempt(tmp_path, vendor, max_creates=1, playbook=UNKEYED)
+    resumed, events = attempt(tmp_path, vendor, resume=True, playbook=UNKEYED)
     assert resumed.status == "ok", resumed.error
     assert not [e for e in first if isinstance(e, Warned)]
     assert [e.message for e in events if isinstance(e, Warned)] == [
@@ -363,3 +376,30 @@ def test_the_reports_name_a_failed_item_with_its_key(tmp_path: Path) -> None:
         (0, "13800000001"), (1, "13800000017")]
     cases = [case.get("name") for case in ET.parse(junit).getroot().iter("testcase")]
     assert cases[-2:] == ["reserve[0] (key 13800000001)", "reserve[1] (key 13800000017)"]
+
+
+def test_the_command_line_records_the_keys_a_resume_is_held_to(tmp_path: Path) -> None:
+    path, journal = tmp_path / "numbers.yaml", str(tmp_path / "journal.sqlite")
+    path.write_text(NUMBERS, encoding="utf-8")
+    numbers = 'numbers=["13800000001", "13800000017"]'
+    paused = outbound("run", str(path), "--sim", "--var", numbers, "--journal", journal,
+                      "--max-creates", "1")
+    assert paused.exit_code == 75, paused.output
+    path.write_text(NUMBERS.replace('key: "{{ number }}"', 'key: "{{ number[-4:] }}"'),
+                    encoding="utf-8")
+    refused = outbound("run", str(path), "--sim", "--var", numbers, "--journal", journal,
+                       "--resume", "latest")
+    assert refused.exit_code == 1
+    assert ("went through this for_each's items with key '{{ number }}', and the playbook's "
+            "step 'reserve' now has key '{{ number[-4:] }}'") in refused.stderr
+
+
+def test_a_run_from_before_keys_were_recorded_still_refuses_a_dropped_key(
+        tmp_path: Path) -> None:
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    attempt(tmp_path, vendor, max_creates=1)
+    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        db.execute("UPDATE runs SET item_keys = NULL")  # as an earlier version left it
+    refused, _ = attempt(tmp_path, vendor, resume=True, playbook=UNKEYED)
+    assert "went through this for_each's items with a key, and the playbook's step 'make' " \
+           "now has no key" in str(refused.error)

@@ -43,14 +43,11 @@ class ItemKeys:
     @classmethod
     def of(cls, step: Step, journal: Journal | None, resume: Recorded | None,
            ) -> ItemKeys | None:
-        known = resume.keys.get(step.id, {}) if resume is not None else {}
-        if step.key is None and known:  # by place, its items would be matched to others
-            raise InputError.plain(
-                f"the earlier attempts recorded this for_each's items by their key, and the "
-                f"playbook's step {step.id!r} no longer has one: resume with the key it had, "
-                "or start a new run")
+        if resume is not None:
+            _check_same_key(step, resume)
         if step.key is None:
             return None
+        known = resume.keys.get(step.id, {}) if resume is not None else {}
         fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
         return cls(step, journal, resume, known, fresh_from)
 
@@ -96,6 +93,28 @@ class ItemKeys:
                     f"of unknown outcome is not looked up: outbound runs resolve {run_id} "
                     f"{self.step.id}[{at}] records what became of it")
         return records, warnings
+
+
+def _check_same_key(step: Step, resume: Recorded) -> None:
+    """An InputError if the step's key is not the one the earlier attempts went through its
+    items with (added, changed or dropped since): its items would be matched to others, and
+    some made twice."""
+    now = _named(step.key.source if step.key is not None else None)
+    if resume.key_sources is None:  # a run from before keys were recorded: keyed items tell
+        before, changed = "a key", step.key is None and step.id in resume.keys
+    else:
+        before = _named(resume.key_sources.get(step.id))
+        changed = before != now and (step.id in resume.keys or any(
+            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)))
+    if changed:
+        raise InputError.plain(
+            f"the earlier attempts went through this for_each's items with {before}, and the "
+            f"playbook's step {step.id!r} now has {now}: its items would be matched to others; "
+            "resume with the playbook as it was, or start a new run")
+
+
+def _named(source: str | None) -> str:
+    return "no key" if source is None else f"key {source!r}"
 
 
 def identity(step: Step, scope: Mapping[str, Any]) -> Callable[[Any], Any]:

@@ -291,12 +291,16 @@ class JournalFile:
     # ------------------------------------------------------------ writing a run
 
     def begin(self, run_id: str, playbook: str, file: str, playbook_sha: str,
-              inputs: Mapping[str, Any], shard: str | None) -> None:
+              inputs: Mapping[str, Any], shard: str | None,
+              item_keys: Mapping[str, str] | None = None) -> None:
+        """`item_keys`: each for_each's `key` template by step id (a resume with others would
+        match the recorded items to other items); None: not known."""
         self.run_id = run_id
         self._write(
             "INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, shard, started_at,"
-            " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
-            (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, time.time()))
+            " status, item_keys) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, time.time(),
+             None if item_keys is None else masked_json(dict(item_keys))))
 
     def reopen(self, run_id: str) -> None:
         self.run_id = run_id
