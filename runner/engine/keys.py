@@ -7,6 +7,7 @@ which is read again: a task that left the list moves every later one a place alo
 first item after it would pass as finished while never made, and a task that came in would
 have the last one made twice. A key (`"{{ task.task_id }}"`) is kept with each item's calls
 and its row, and an item keeps the iteration its key had before, wherever the list now has it.
+The run keeps each for_each's key as it began; a resume whose playbook changed one is refused.
 """
 
 from __future__ import annotations
