@@ -22,7 +22,6 @@ from runner.errors import InputError, OutboundError, iteration
 from runner.journal import Journal, Recorded
 from runner.playbook import Step
 from runner.secrets import REDACTOR
-from runner.spec.fields import walk_fields
 
 
 class RepeatedItem(Exception):
@@ -150,11 +149,7 @@ def matched_by_place(step: Step, source: Step, resume: Recorded | None) -> str |
 def _id_field(source: Step) -> str:
     """The field of a list's items that most likely identifies them: `id`, else the first
     the spec documents whose name ends in id (`task_id`, `appointId`)."""
-    endpoint = source.endpoint
-    if endpoint is None or endpoint.pagination is None:
-        return "id"
-    schema = walk_fields(endpoint.response_schema,
-                         [*endpoint.pagination.items.split("."), "[]"])[0]
+    schema = source.endpoint.item_schema() if source.endpoint is not None else None
     fields = list(schema.get("properties", {})) if isinstance(schema, dict) else []
     return "id" if "id" in fields else next(
         (name for name in fields if name.lower().endswith("id")), "id")

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from runner.errors import InputError
+from runner.spec.fields import walk_fields
 from runner.validation import CompiledSchema, compile_schema, suggest
 
 ParamLocation = Literal["path", "query", "header", "body"]
@@ -143,6 +144,13 @@ class Endpoint:
     @property
     def qualified_name(self) -> str:
         return f"{self.service}.{self.name}"
+
+    def item_schema(self) -> Any:
+        """What the response schema documents of one item of this list (where its pagination
+        says the items are); None for an endpoint that is not paginated."""
+        if self.pagination is None:
+            return None
+        return walk_fields(self.response_schema, [*self.pagination.items.split("."), "[]"])[0]
 
     def params_in(self, location: ParamLocation) -> dict[str, Param]:
         return {n: p for n, p in self.params.items() if p.location == location}

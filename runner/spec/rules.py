@@ -93,7 +93,7 @@ def _reconcile_problems(spec: Spec, endpoint: Endpoint, where: JsonPath) -> Iter
         if param not in via.params:
             yield ((*where, "reconcile", "params", param),
                    f"{reconcile.via} has no param {param!r}" + suggest(param, via.params), True)
-    items = walk_fields(via.response_schema, [*via.pagination.items.split("."), "[]"])[0]
+    items = via.item_schema()
     if not isinstance(items, Mapping):  # the list's pagination names no list: reported there
         return
     fields = [(("match", name), name, True) for name in reconcile.match]
