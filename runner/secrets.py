@@ -105,6 +105,14 @@ class Redactor:
             self._clean.add(text)
         return text  # the very object given: a walk can tell nothing changed
 
+    def holds_none(self, text: str) -> bool:
+        """Whether `text` holds nothing `text()` would mask. A check of many texts joined is
+        one pass in C, where masking them one by one is a Python call each: the journal
+        checks a commit's texts together, and masks them one by one only on a find."""
+        if self._form_list and _holds_any(text, self._form_list):
+            return False
+        return not (_holds_any(text.lower(), self._name_list) and self._named.search(text))
+
     def value(self, value: T) -> T:
         """`value` with every string in it redacted (mappings, lists, dataclasses)."""
         return self._walk(value)  # type: ignore[no-any-return]

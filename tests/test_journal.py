@@ -299,3 +299,46 @@ def test_a_journal_from_before_item_keys_opens_with_a_killed_runs_intents(
     assert list(recorded.unknown) == [("reserve", 3)]
     assert recorded.unknown[("reserve", 3)].params == {"n": 3}
     assert recorded.keys == {}
+
+
+def test_the_commit_masks_a_secret_among_many_clean_rows(tmp_path: Path) -> None:
+    """Rows waiting for a commit are checked for secrets together: one holding a secret, in a
+    read's params, an answer's values or an item's record, is masked; the others are kept
+    as they came. A write's intent and answer reach the intent log masked."""
+    from runner.secrets import REDACTOR
+
+    REDACTOR.add("j0urnal-s3cret")
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+
+    async def calls() -> None:
+        for n in range(50):
+            read = journal.intent("look", n, "crm.task.list", "list",
+                                  {"owner": "j0urnal-s3cret" if n == 7 else f"ops-{n}"},
+                                  write=False)
+            journal.outcome(read, status=200, result_code="0", outcome="ok", duration=0.01,
+                            facts={"state": ["j0urnal-s3cret" if n == 8 else "open"]})
+            journal.item("look", n, "ok", {"seen": "j0urnal-s3cret" if n == 9 else n})
+        made = journal.intent("make", None, CREATE, "create", {"remark": "j0urnal-s3cret"},
+                              write=True)
+        journal.outcome(made, status=200, result_code="0", outcome="ok", duration=0.01,
+                        response={"remark": "j0urnal-s3cret"})
+        log = Path(f"{path}{INTENT_LOG_SUFFIX}").read_text()
+        assert log.count("[redacted]") == 2 and "j0urnal" not in log
+
+    asyncio.run(calls())
+    journal.close()
+    with sqlite3.connect(path) as db:
+        params = [row[0] for row in db.execute("SELECT params FROM calls ORDER BY id")]
+        facts = [row[0] for row in db.execute("SELECT facts FROM calls WHERE step = 'look' "
+                                              "ORDER BY id")]
+        records = [row[0] for row in db.execute("SELECT record FROM items WHERE step = "
+                                                "'look' ORDER BY iteration")]
+        response = db.execute("SELECT response FROM calls WHERE step = 'make'").fetchone()[0]
+    assert params[7] == '{"owner":"[redacted]"}' and params[6] == '{"owner":"ops-6"}'
+    assert params[-1] == '{"remark":"[redacted]"}'
+    assert facts[8] == '{"state":["[redacted]"]}' and facts[9] == '{"state":["open"]}'
+    assert records[9] == '{"seen":"[redacted]"}' and records[10] == '{"seen":10}'
+    assert response == '{"remark":"[redacted]"}'
+    assert "j0urnal" not in path.read_bytes().decode("utf-8", errors="replace")

@@ -8,6 +8,7 @@ import json
 from urllib.parse import quote
 
 import orjson
+import pytest
 
 from runner.secrets import Redactor
 
@@ -64,3 +65,27 @@ def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
     redactor.add("s3cret/value+1")
     text = '{"calledNo":"13800000001","userAccount":"116","taskId":"2201"}'
     assert redactor.text(text) == text
+
+
+@pytest.mark.parametrize("text", [
+    '{"taskId":"2201"}\0{"remark":"an s3cret/value+1 here"}',  # a secret in one of many
+    '{"calledNo":"1"}\0{"remark":"czNjcmV0L3ZhbHVlKzE="}',  # in base64
+    '{"calledNo":"1"}\0{"Token":"abc"}',  # a sensitive name's value
+    'sign=abc&x=1',
+])
+def test_texts_holding_anything_to_mask_are_not_passed_as_clean(text: str) -> None:
+    redactor = Redactor()
+    redactor.add("s3cret/value+1")
+    assert redactor.text(text) != text
+    assert not redactor.holds_none(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"calledNo":"13800000001"}\0{"outputs":{"status":"6"}}',
+    '{"remark":"please sign the form","design":"token-free"}',  # names, but no value of one
+])
+def test_texts_holding_nothing_to_mask_are_clean(text: str) -> None:
+    redactor = Redactor()
+    redactor.add("s3cret/value+1")
+    assert redactor.text(text) == text
+    assert redactor.holds_none(text)

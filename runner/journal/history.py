@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError, OutboundError
-from runner.journal.paths import journals_beside
+from runner.journal.intent_log import logged_rows
+from runner.journal.paths import journals_beside, read_only
 from runner.journal.rows import (
     BY_HAND,
     INSERT_ITEM,
@@ -26,10 +27,9 @@ from runner.journal.rows import (
     UnknownWrite,
     key_of,
     loaded_json,
-    logged_rows,
     masked_json,
 )
-from runner.journal.store import JournalFile, read_only
+from runner.journal.store import JournalFile
 from runner.secrets import REDACTOR
 
 _NEWEST_RUNS = "SELECT run_id, playbook, started_at FROM runs ORDER BY started_at DESC LIMIT ?"

@@ -1,11 +1,15 @@
-"""Where journals are: the default one, each shard's beside it, and what to say of one that
-is not there."""
+"""Where journals are: the default one, each shard's beside it, what to say of one that is
+not there; and opening one to read."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
+
+from runner.errors import InputError
 
 
 def default_path() -> Path:
@@ -35,3 +39,23 @@ def not_there(path: Path) -> str:
     elsewhere = (f"the shards' journals are beside it: {', '.join(shards)}" if shards
                  else "no run was journaled there")
     return f"there is no journal at {path} ({elsewhere}; --journal PATH names another)"
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection to the database at `path` that can neither write nor create it."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def check_is_journal(path: Path) -> None:
+    """An InputError unless `path` is a journal: there, and holding the runs table."""
+    if not path.is_file():
+        raise InputError.plain(not_there(path))
+    try:
+        with closing(read_only(path)) as db:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'runs'").fetchone()
+    except sqlite3.Error as exc:
+        raise InputError.plain(f"journal {path}: cannot be opened ({exc})") from None
+    if found is None:
+        raise InputError.plain(f"journal {path}: not a journal (it has no runs); --journal "
+                               "PATH names the journal file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,25 +40,37 @@ WHOLE_STEP = -1  # the `iteration` of a step without for_each
 # a call's intent: `item_key` is its item's `key` (a for_each's declared identity), if any
 INTENT_COLUMNS = "id, run_id, step, iteration, endpoint, kind, params, sent_at, item_key"
 INTENT_SIZE = INTENT_COLUMNS.count(",") + 1
-INSERT_CALL = (f"INSERT INTO calls ({INTENT_COLUMNS}, finished_at, status, result_code, outcome, "
-         f"duration, error, facts, response) VALUES ({', '.join('?' * (INTENT_SIZE + 8))})")
+OUTCOME_COLUMNS = "finished_at, status, result_code, outcome, duration, error, facts, response"
+INSERT_CALL = (f"INSERT INTO calls ({INTENT_COLUMNS}, {OUTCOME_COLUMNS}) VALUES "
+               f"({', '.join('?' * (INTENT_SIZE + 8))})")
 INSERT_LOGGED = (f"INSERT OR IGNORE INTO calls ({INTENT_COLUMNS}) VALUES "
                  f"({', '.join('?' * INTENT_SIZE)})")
 NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
-UPDATE_OUTCOME = ("UPDATE calls SET finished_at = ?, status = ?, result_code = ?, outcome = ?, "
-            "duration = ?, error = ?, facts = ?, response = ? WHERE id = ?")
+UPDATE_OUTCOME = (f"UPDATE calls SET {' = ?, '.join(OUTCOME_COLUMNS.split(', '))} = ? "
+                  "WHERE id = ?")
 ADDED_COLUMNS = {  # to journals from before they were
     "runs": ("item_keys TEXT",),  # {step: its for_each's key, as the playbook had it}
     "calls": ("facts TEXT", "response TEXT", "item_key TEXT"),
     "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
-INSERT_ITEM = ("INSERT OR REPLACE INTO items (run_id, step, iteration, status, record, reason, "
-         "finished_at, attempt, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"
+INSERT_ITEM = f"INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 9)})"
 UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
     "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "
     "UPDATE SET status = excluded.status, calls = calls + excluded.calls, iterations = "
     "excluded.iterations, succeeded = excluded.succeeded, skipped = excluded.skipped, failed = "
     "excluded.failed, retries = retries + excluded.retries, duration = duration + "
     "excluded.duration, error = excluded.error, finished_at = excluded.finished_at")
+
+
+def _places(columns: str, *names: str) -> tuple[int, ...]:
+    return tuple(columns.split(", ").index(name) for name in names)
+
+
+# the JSON columns in a row of INSERT_CALL, UPDATE_OUTCOME and INSERT_ITEM: what may hold a
+# secret that the commit masks (see JournalFile._mask_waiting)
+CALL_JSON = _places(f"{INTENT_COLUMNS}, {OUTCOME_COLUMNS}", "params", "facts", "response")
+OUTCOME_JSON = _places(OUTCOME_COLUMNS, "facts", "response")
+ITEM_JSON = _places(ITEM_COLUMNS, "record")
 BY_HAND = "resolved by hand: "  # the error text of a call `runs resolve` settled
 RESOLUTIONS = {  # how `runs resolve` settles a write whose outcome is unknown
     "not-sent": "the vendor did not act on it; --resume sends it again",
@@ -149,30 +161,26 @@ def key_of(iteration: int | None) -> int:
     return WHOLE_STEP if iteration is None else iteration
 
 
+def json_text(value: Any) -> str:
+    """`value` as a JSON column holds it (not yet masked: see masked_json)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
+        return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def masked_row(row: Sequence[Any], columns: tuple[int, ...]) -> list[Any]:
+    """`row` with the texts in its `columns` masked."""
+    masked = list(row)
+    for column in columns:
+        if masked[column] is not None:
+            masked[column] = REDACTOR.text(masked[column])
+    return masked
+
+
 def masked_json(value: Any) -> str:
     """JSON text with every secret masked (one pass over the text, not a walk of the value)."""
-    try:
-        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
-    return REDACTOR.text(text)
-
-
-def logged_rows(log: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The intent log's lines: each write's intent (an INSERT_LOGGED row), and the outcomes
-    of those answered before the kill (`{"outcome": [...]}`, an UPDATE_OUTCOME row). A line
-    the kill cut short is left out: its call was not sent, or its answer is not known."""
-    intents, outcomes = [], []
-    for line in log.splitlines():
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            outcomes.append(tuple(row["outcome"]))
-        else:  # a log from before item keys has no item_key
-            intents.append((*row, None) if len(row) == INTENT_SIZE - 1 else tuple(row))
-    return intents, outcomes
+    return REDACTOR.text(json_text(value))
 
 
 def loaded_json(text: str | None) -> Any:

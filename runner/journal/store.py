@@ -5,15 +5,13 @@ together (a commit per row cost the benchmark 40% of its throughput), a call's o
 into its intent's row when both are still waiting. A write's intent must be on disk before
 the request leaves, and waiting for a commit before each one idled the loop (the benchmark ran
 at 0.75 of its journal-less throughput, 0.81 with the log): so `intent()` of a write appends
-the row to the *intent log* beside the file (`journal.sqlite-intents`, one line and one
-write(2) each, as safe against a kill as the WAL), emptied after each commit. Whoever opens
-the journal next copies what a kill left in the log into the file first, so a create the kill
-caught is an intent with no outcome, which `--resume` reconciles. A write's outcome is logged
-too, once answered: a kill before the next commit otherwise lost up to GROUP_SECONDS of
-answered creates (144 at 3,000 a second), each then a look-up on resume, or a question for
-its operator where the spec has no `reconcile`. A read a kill forgets is just read again.
+the row to the *intent log* beside the file (runner/journal/intent_log.py), emptied after
+each commit, and its answer too once it comes. A read a kill forgets is just read again.
 If the journal cannot be written (a full disk), `intent()` raises `JournalError`: no call is
 sent unrecorded.
+
+No secret reaches the file: what goes to the intent log is masked first, and what waits for
+a commit is checked for secrets by the commit, every text at once (_mask_waiting).
 
 One run writes a journal at a time: the writer holds a lock on the intent log (a second run
 on the same file is refused); readers (`runs list`) copy the log in only when nobody holds it.
@@ -26,14 +24,11 @@ event loop, and cost the benchmark a third of the journal's time.
 from __future__ import annotations
 
 import asyncio
-import errno
-import fcntl
-import os
 import secrets as random_tokens
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -41,24 +36,28 @@ from typing import Any
 import orjson
 
 from runner.errors import Finding, InputError, JournalError, Location
-from runner.journal.paths import not_there
+from runner.journal.intent_log import IntentLog
+from runner.journal.paths import check_is_journal
 from runner.journal.rows import (
     ADDED_COLUMNS,
     ANSWER_KEPT,
+    CALL_JSON,
     CHECKPOINT_EVERY,
     GROUP_SECONDS,
     INSERT_CALL,
     INSERT_ITEM,
     INSERT_LOGGED,
-    INTENT_LOG_SUFFIX,
     INTENT_SIZE,
+    ITEM_JSON,
     NO_OUTCOME,
+    OUTCOME_JSON,
     SCHEMA,
     UPDATE_OUTCOME,
     UPSERT_STEP,
+    json_text,
     key_of,
-    logged_rows,
     masked_json,
+    masked_row,
 )
 from runner.secrets import REDACTOR
 
@@ -70,26 +69,6 @@ from runner.secrets import REDACTOR
 # stored.
 _NOTHING: dict[None, None] = {}
 sqlite3.register_adapter(type(None), _NOTHING.get)
-
-
-def read_only(path: Path) -> sqlite3.Connection:
-    """A connection to the database at `path` that can neither write nor create it."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
-def _check_is_journal(path: Path) -> None:
-    """An InputError unless `path` is a journal: there, and holding the runs table."""
-    if not path.is_file():
-        raise InputError.plain(not_there(path))
-    try:
-        with closing(read_only(path)) as db:
-            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                               "'runs'").fetchone()
-    except sqlite3.Error as exc:
-        raise InputError.plain(f"journal {path}: cannot be opened ({exc})") from None
-    if found is None:
-        raise InputError.plain(f"journal {path}: not a journal (it has no runs); --journal "
-                               "PATH names the journal file")
 
 
 def new_run_id() -> str:
@@ -109,7 +88,7 @@ class JournalFile:
                  existing: bool | None = None) -> None:
         self.path = Path(path)
         if reader if existing is None else existing:
-            _check_is_journal(self.path)
+            check_is_journal(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -120,7 +99,7 @@ class JournalFile:
             self.db.executescript(SCHEMA)
             self._add_missing_columns()
             self._others_writing = False  # another process holds the intent log
-            self._log: int | None = self._open_intent_log(reader)
+            self._log = self._open_intent_log(reader)
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
@@ -129,10 +108,10 @@ class JournalFile:
         self._next_call = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM calls")
                               .fetchone()[0]) + 1
         self._calls: dict[int, list[Any]] = {}  # rows not yet committed, by call id
-        self._outcomes: list[tuple[Any, ...]] = []  # of calls committed before
-        self._items: list[tuple[Any, ...]] = []
+        self._outcomes: list[Sequence[Any]] = []  # of calls committed before
+        self._items: list[Sequence[Any]] = []
         self._item_keys: dict[tuple[str, int | None], str] = {}  # of items running, see keyed()
-        self._logged = False  # the intent log holds rows not yet committed
+        self._unchecked: list[str] = []  # texts of the rows waiting, not yet checked for secrets
         self._writes_sent: set[int] = set()  # writes logged and sent, not yet answered
         self._commits = 0
         self._checkpointer: threading.Thread | None = None
@@ -156,49 +135,38 @@ class JournalFile:
                 if column.split()[0] not in present:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
-    def _open_intent_log(self, reader: bool) -> int | None:
+    def _open_intent_log(self, reader: bool) -> IntentLog | None:
         """Lock the intent log and copy what a killed run left in it into the file; the open
         log for a writer, None for a reader."""
-        log = os.open(f"{self.path}{INTENT_LOG_SUFFIX}", os.O_RDWR | os.O_CREAT | os.O_APPEND,
-                      0o600)
+        log = IntentLog(self.path)
         try:
-            fcntl.flock(log, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(log)
-            if reader:
-                self._others_writing = True
-                return None
-            raise InputError.plain(
-                f"journal {self.path} is being written by another run; wait for it to end "
-                "(runs that overlap need a journal each: --journal PATH)") from None
-        try:
-            self._copy_in(log)
+            if not log.locked:
+                if reader:
+                    self._others_writing = True
+                    return None
+                raise InputError.plain(
+                    f"journal {self.path} is being written by another run; wait for it to end "
+                    "(runs that overlap need a journal each: --journal PATH)")
+            intents, outcomes = log.left()
+            if intents or outcomes:  # those already in the file are left as they are
+                with self.db:
+                    self.db.executemany(INSERT_LOGGED, intents)
+                    self.db.executemany(UPDATE_OUTCOME, outcomes)
+                log.emptied()
         except BaseException:
-            os.close(log)
+            log.close()
             raise
         if reader:
-            os.close(log)  # which unlocks it
+            log.close()
             return None
         return log
-
-    def _copy_in(self, log: int) -> None:
-        """Insert the intents the log holds (those already in the file are left as they are),
-        then the outcomes it holds."""
-        size = os.fstat(log).st_size
-        if not size:
-            return
-        intents, outcomes = logged_rows(os.pread(log, size, 0))
-        with self.db:
-            self.db.executemany(INSERT_LOGGED, intents)
-            self.db.executemany(UPDATE_OUTCOME, outcomes)
-        os.ftruncate(log, 0)
 
     def close(self) -> None:
         if self._commit_scheduled is not None:  # a commit queued on the loop: do it now
             self._commit_scheduled.cancel()
         self._commit()
         if self._log is not None:
-            os.close(self._log)
+            self._log.close()
             self._log = None
         if self._checkpointer is not None:
             self._checkpointer.join()
@@ -232,6 +200,7 @@ class JournalFile:
         self._commit_scheduled = None
         if self.failure is not None:
             return
+        self._mask_waiting()
         try:
             if (self._calls or self._outcomes or self._items) and not self.db.in_transaction:
                 self.db.execute("BEGIN")
@@ -249,15 +218,27 @@ class JournalFile:
         except sqlite3.Error as exc:
             self._failed(exc)
             return
-        if self._logged and self._log is not None:  # each row of the log is in the file now
-            try:
-                os.ftruncate(self._log, 0)
-                self._logged = False
-            except OSError:
-                pass  # copied in again next time, harmlessly (INSERT OR IGNORE)
+        if self._log is not None:  # each row of the log is in the file now
+            self._log.emptied()
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
+
+    def _mask_waiting(self) -> None:
+        """Mask the secrets the rows waiting hold. Their texts are checked all at once, one
+        pass in C over them joined; only should one hold a secret are they masked one by
+        one (a read's params, answers' values, items' records: masking each as it came was a
+        Python call for each, a sixth of the journal's cost in the chain benchmark)."""
+        if not self._unchecked:
+            return
+        clean = REDACTOR.holds_none("\0".join(self._unchecked))
+        self._unchecked.clear()
+        if clean:
+            return
+        for row in self._calls.values():
+            row[:] = masked_row(row, CALL_JSON)
+        self._outcomes = [masked_row(row, OUTCOME_JSON) for row in self._outcomes]
+        self._items = [masked_row(row, ITEM_JSON) for row in self._items]
 
     def _failed(self, error: Exception) -> JournalError:
         """The journal cannot be written: the call at hand, and every later one, stops unsent."""
@@ -318,10 +299,11 @@ class JournalFile:
         call_id, self._next_call = self._next_call, self._next_call + 1
         item_key = self._item_keys.get((step, iteration)) if self._item_keys else None
         intent = (call_id, self.run_id, step, key_of(iteration), endpoint, kind,
-                  masked_json(params), time.time(), item_key)
+                  masked_json(params) if write else self._unmasked(params), time.time(),
+                  item_key)
         if write:
             try:
-                self._log_line(intent)
+                self._logging().intent(intent)
             except OSError as exc:
                 raise self._failed(exc) from None
             self._writes_sent.add(call_id)
@@ -329,15 +311,16 @@ class JournalFile:
         self._commit_soon()
         return call_id
 
-    def _log_line(self, row: Any) -> None:
-        """Append `row` to the intent log, one line in one write(2); OSError if it is not all
-        on disk."""
+    def _logging(self) -> IntentLog:
         if self._log is None:
             raise RuntimeError(f"journal {self.path} is not open for writing")
-        line = orjson.dumps(row) + b"\n"
-        if os.write(self._log, line) != len(line):  # the disk filled up mid-line
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._logged = True
+        return self._log
+
+    def _unmasked(self, value: Any) -> str:
+        """`value` as JSON text, its secrets masked by the commit (see _mask_waiting)."""
+        text = json_text(value)
+        self._unchecked.append(text)
+        return text
 
     def outcome(self, call_id: int, *, status: int | None, result_code: str | None,
                 outcome: str, duration: float, error: str | None = None,
@@ -349,16 +332,18 @@ class JournalFile:
         as a text: its start), or of a write answered ok, whole (if its item fails after,
         `--resume` reads it rather than send it again).
         """
-        kept = None if response is None else masked_json(response)
+        write = call_id in self._writes_sent  # its answer goes to the intent log: masked now
+        encoded = masked_json if write or outcome != "ok" else self._unmasked
+        kept = None if response is None else encoded(response)
         if kept is not None and outcome != "ok" and len(kept) > ANSWER_KEPT:
             kept = orjson.dumps(kept[:ANSWER_KEPT] + " [cut]").decode()  # still JSON: a text
         answer = (time.time(), status, result_code, outcome, duration,
-                  REDACTOR.text(error) if error else None, masked_json(facts) if facts else None,
+                  REDACTOR.text(error) if error else None, encoded(facts) if facts else None,
                   kept)
-        if call_id in self._writes_sent:  # a write's answer is on disk too: a kill keeps it
+        if write:  # a write's answer is on disk too: a kill keeps it
             self._writes_sent.discard(call_id)
             try:
-                self._log_line({"outcome": (*answer, call_id)})
+                self._logging().answer((*answer, call_id))
             except OSError as exc:
                 self._failed(exc)  # the next intent is refused; this call is already made
         row = self._calls.get(call_id)
@@ -377,7 +362,7 @@ class JournalFile:
              reason: str | None = None) -> None:
         item_key = self._item_keys.pop((step, iteration), None) if self._item_keys else None
         self._items.append((self.run_id, step, key_of(iteration), status,
-                            masked_json(record) if record is not None else None,
+                            self._unmasked(record) if record is not None else None,
                             REDACTOR.text(reason) if reason else None, time.time(),
                             self.attempt, item_key))
         self._commit_soon()

@@ -15,7 +15,6 @@ redaction's and encoding's the next gaps, the enumerated values' the last.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 from contextlib import ExitStack
@@ -25,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-import orjson
 from bench_chain import CHAINS, IN_FLIGHT, ROUNDS, _timed, chain_playbook, engine, start_server
 
 from runner.journal import Journal
+from runner.journal.rows import json_text
 
 
 class NotStored(Journal):
@@ -36,12 +35,12 @@ class NotStored(Journal):
 
     def _commit(self) -> None:
         self._commit_scheduled = None
+        self._mask_waiting()
         self._calls.clear()
         self._outcomes.clear()
         self._items.clear()
-        if self._logged and self._log is not None:
-            os.ftruncate(self._log, 0)
-            self._logged = False
+        if self._log is not None:
+            self._log.emptied()
 
 
 class RecordsNothing(Journal):
@@ -59,13 +58,15 @@ class RecordsNothing(Journal):
         pass
 
 
-def _plain_json(value: Any) -> str:
-    """JSON text as the journal encodes it, left unredacted."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+def _unchecked(journal: Journal) -> None:
+    journal._unchecked.clear()
 
 
-UNREDACTED = [("runner.journal.store.masked_json", _plain_json)]
-UNENCODED = [("runner.journal.store.masked_json", lambda value: "")]
+UNREDACTED = [("runner.journal.store.masked_json", json_text),
+              ("runner.journal.store.JournalFile._mask_waiting", _unchecked)]
+UNENCODED = [("runner.journal.store.masked_json", lambda value: ""),
+             ("runner.journal.store.json_text", lambda value: ""),
+             ("runner.journal.store.JournalFile._mask_waiting", _unchecked)]
 NO_FACTS = [("runner.spec.model.Endpoint.facts", lambda endpoint, body: {})]
 # label -> (the journal, what is patched while it runs)
 VARIANTS: dict[str, tuple[type[Journal] | None, list[tuple[str, Any]]]] = {
