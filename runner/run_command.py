@@ -264,13 +264,17 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
                 shard: Shard | None) -> tuple[dict[str, Any], Recorded | None] | None:
     """The run's inputs, and the run it resumes if it does; None when that one had finished."""
     resume, inputs = options.resume, None
-    if resume == "latest" and journal is not None:  # the newest unfinished run of the same
-        inputs = _given_inputs(options, playbook)    # inputs, so a new export starts anew
-        resume, other = journal.latest_unfinished(playbook.file, str(shard) if shard else None,
-                                                  inputs)
+    if resume == "latest" and journal is not None:  # the newest run of the same inputs,
+        inputs = _given_inputs(options, playbook)    # so a new export starts anew
+        latest, other = journal.latest_of(playbook.file, str(shard) if shard else None, inputs)
+        if latest is not None and latest[1] == "ok":  # the next scheduled job: nothing again
+            _say(f"run {latest[0]} of these inputs already finished; nothing to do (other "
+                 "inputs start a new run, as does leaving out --resume"
+                 + (f"; run {other} is unfinished, with other inputs)" if other else ")"))
+            return None
+        resume = latest[0] if latest else None
         if resume is None and (other or not options.quiet):  # quiet: unless it surprises
-            _say("no unfinished run of this playbook " + ("with these inputs " if other else "")
-                 + "to resume; starting a new run"
+            _say("no run of this playbook with these inputs to resume; starting a new run"
                  + (f" (run {other} is unfinished, with other inputs)" if other else ""))
     if not resume:
         return (inputs if inputs is not None else _given_inputs(options, playbook)), None

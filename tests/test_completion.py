@@ -95,7 +95,8 @@ def test_a_shards_resume_offers_the_runs_of_its_own_journal(in_repo: Path,
 
 def test_resume_offers_latest_and_the_default_journals_runs(own_journal: Path) -> None:
     assert offered("outbound run playbooks/x.yaml --resume ") == [
-        ("plain", "latest", "the newest unfinished run of this playbook with these inputs")]
+        ("plain", "latest",
+         "the newest run of this playbook with these inputs, if it did not finish")]
     assert not own_journal.exists()  # looking did not make one
 
 

@@ -933,8 +933,8 @@ def test_resume_latest_continues_the_run_with_the_same_inputs_or_starts_anew(
     good.write_text('campaign_id: "2201"\n')
     first = outbound("run", playbook, "--sim", "--vars-file", str(bad), "--resume", "latest")
     assert first.exit_code == 1
-    assert first.stdout.startswith("no unfinished run of this playbook to resume; starting a "
-                                   "new run\n")
+    assert first.stdout.startswith("no run of this playbook with these inputs to resume; "
+                                   "starting a new run\n")
     failed_id = _run_id(first.stdout)
     again = outbound("run", playbook, "--sim", "--vars-file", str(bad), "--resume", "latest")
     assert again.exit_code == 1
@@ -942,9 +942,30 @@ def test_resume_latest_continues_the_run_with_the_same_inputs_or_starts_anew(
     fresh = outbound("run", playbook, "--sim", "--vars-file", str(good), "--resume", "latest")
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout.startswith(
-        "no unfinished run of this playbook with these inputs to resume; starting a new run "
+        "no run of this playbook with these inputs to resume; starting a new run "
         f"(run {failed_id} is unfinished, with other inputs)\n")
     assert _run_id(fresh.stdout) != failed_id
+
+
+def test_the_scheduled_command_after_the_campaign_finished_makes_nothing_again(
+        live: str) -> None:
+    """The next cron job, with the same inputs, finds the campaign done: it reserves nothing
+    a second time. Other inputs (the next day's export) start a new run."""
+    prefix = next(PREFIXES)
+    scheduled = ["run", PLAYBOOK, "--var", "count=4", "--var", f"prefix={prefix}", "--resume",
+                 "latest"]
+    before = _creates(live)
+    first = outbound(*scheduled)
+    assert first.exit_code == 0, first.output
+    run_id = _run_id(first.stdout)
+    again = outbound(*scheduled)
+    assert again.exit_code == 0, again.output
+    assert again.stdout == (f"run {run_id} of these inputs already finished; nothing to do "
+                            "(other inputs start a new run, as does leaving out --resume)\n")
+    assert _creates(live) - before == 4
+    other = outbound(*scheduled[:4], "--var", f"prefix={next(PREFIXES)}", "--resume", "latest")
+    assert other.exit_code == 0, other.output
+    assert _run_id(other.stdout) != run_id and _creates(live) - before == 8
 
 
 def test_a_quiet_resume_latest_prints_the_last_line_unless_another_run_is_left(
@@ -952,20 +973,31 @@ def test_a_quiet_resume_latest_prints_the_last_line_unless_another_run_is_left(
     """A cron job's mail stays empty of what happens each time; a run of other inputs left
     unfinished is still said."""
     playbook = "playbooks/speech-callbacks.yaml"
-    bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
+    bad, good, later = tmp_path / "bad.yaml", tmp_path / "good.yaml", tmp_path / "later.yaml"
     bad.write_text('campaign_id: "404"\n')
     good.write_text('campaign_id: "2201"\n')
-    first = outbound("run", playbook, "--sim", "-q", "--vars-file", str(good), "--resume",
-                     "latest")
+    later.write_text('campaign_id: "2201"\nlead_minutes: 20\n')
+
+    def scheduled(inputs: Path) -> Any:
+        return outbound("run", playbook, "--sim", "-q", "--vars-file", str(inputs), "--resume",
+                        "latest")
+
+    first = scheduled(good)
     assert (first.exit_code, first.stdout) == (0, first.stdout.splitlines()[-1] + "\n")
     assert first.stdout.startswith("run ok in ")
     failed = outbound("run", playbook, "--sim", "-q", "--vars-file", str(bad))
     assert failed.exit_code == 1
-    again = outbound("run", playbook, "--sim", "-q", "--vars-file", str(good), "--resume",
-                     "latest")
+    failed_id = json.loads(outbound("runs", "list", "--format", "json").stdout)[0]["run_id"]
+    again = scheduled(good)
     assert again.exit_code == 0
-    notice, last = again.stdout.splitlines()
-    assert notice.startswith("no unfinished run of this playbook with these inputs to resume")
+    assert again.stdout.endswith("already finished; nothing to do (other inputs start a new "
+                                 "run, as does leaving out --resume; run "
+                                 f"{failed_id} is unfinished, with other inputs)\n")
+    anew = scheduled(later)
+    assert anew.exit_code == 0
+    notice, last = anew.stdout.splitlines()
+    assert notice == ("no run of this playbook with these inputs to resume; "
+                      f"starting a new run (run {failed_id} is unfinished, with other inputs)")
     assert last.startswith("run ok in ")
 
 

@@ -164,8 +164,8 @@ def test_resume_latest_continues_the_paused_run_or_starts_one(tmp_path: Path) ->
     zone, _ = _noon_zone()
     playbook = _playbook(tmp_path, f"{{from: '11:00', to: '13:00', timezone: {zone}}}")
     fresh = outbound("run", str(playbook), "--sim", "--resume", "latest")
-    assert fresh.stdout.startswith("no unfinished run of this playbook to resume; starting a "
-                                   "new run\n")
+    assert fresh.stdout.startswith("no run of this playbook with these inputs to resume; "
+                                   "starting a new run\n")
     assert fresh.exit_code == EXIT_PAUSED
     paused_id = next(line.split()[1] for line in fresh.stdout.splitlines()
                      if line.startswith("run "))

@@ -135,8 +135,8 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @journal_option
 @click.option("--resume", metavar="RUN_ID", shell_complete=run_ids,
               help="Continue a crashed, killed, failed or paused run: finished items are not "
-                   "repeated. 'latest': the newest unfinished run of this playbook with these "
-                   "inputs, or a new run when there is none.")
+                   "repeated. 'latest': the newest run of this playbook with these inputs "
+                   "(nothing is done if it finished), or a new run when there is none.")
 @click.option("--max-creates", type=click.IntRange(min=1), metavar="N",
               help="Pause (exit 75) once N creates were started, as a canary: look at them, "
                    "then --resume goes on (with its own --max-creates, if given).")

@@ -78,7 +78,7 @@ def run_ids(ctx: click.Context, param: click.Parameter,
     playbook and start."""
     from runner.journal import newest_runs
 
-    latest = ("the newest unfinished run of this playbook with these inputs"
+    latest = ("the newest run of this playbook with these inputs, if it did not finish"
               if param.name == "resume" else "the newest run")
     offered = [CompletionItem("latest", help=latest)]
     runs = sorted((run for path in _journals(ctx) for run in newest_runs(path, RUN_IDS_OFFERED)),

@@ -204,20 +204,21 @@ class Journal(JournalFile):
                                REDACTOR.text(how), None, None, call_id))
         self._commit_soon()
 
-    def latest_unfinished(self, file: str, shard: str | None,
-                          inputs: Mapping[str, Any]) -> tuple[str | None, str | None]:
-        """The newest run of playbook `file` (and shard) that did not finish ok and has these
-        inputs (as journalled: masked alike), if any; and if not, the newest unfinished run
-        with other inputs, if any."""
+    def latest_of(self, file: str, shard: str | None,
+                  inputs: Mapping[str, Any]) -> tuple[tuple[str, str] | None, str | None]:
+        """(run id, status) of the newest run of playbook `file` (and shard) with these inputs
+        (as journalled: masked alike), finished or not, if any; and the newest unfinished run
+        with other inputs begun after it, if any."""
         self._commit()
         wanted = json.loads(masked_json(dict(inputs)))
         other = None
-        for run_id, journalled in self.db.execute(
-                "SELECT run_id, inputs FROM runs WHERE file = ? AND shard IS ? AND status != "
-                "'ok' ORDER BY started_at DESC", (file, shard)):
+        for run_id, status, journalled in self.db.execute(
+                "SELECT run_id, status, inputs FROM runs WHERE file = ? AND shard IS ? "
+                "ORDER BY started_at DESC", (file, shard)):
             if json.loads(journalled) == wanted:
-                return str(run_id), None
-            other = other or str(run_id)
+                return (str(run_id), str(status)), other
+            if status != "ok":
+                other = other or str(run_id)
         return None, other
 
     def prune(self, started_before: float, *, dry_run: bool = False) -> Pruned:
