@@ -27,6 +27,7 @@ from runner.errors import (
     Stopped,
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
+from runner.journal.paths import check_same_split
 from runner.outfiles import check_apart, journal_files, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
@@ -273,6 +274,8 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
                  + (f"; run {other} is unfinished, with other inputs)" if other else ")"))
             return None
         resume = latest[0] if latest else None
+        if resume is None:  # nor was it begun split otherwise (another --shard N)
+            check_same_split(journal.path, playbook.file, str(shard) if shard else None, inputs)
         if resume is None and (other or not options.quiet):  # quiet: unless it surprises
             _say("no run of this playbook with these inputs to resume; starting a new run"
                  + (f" (run {other} is unfinished, with other inputs)" if other else ""))

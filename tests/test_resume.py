@@ -761,6 +761,31 @@ def test_a_shard_given_its_journal_keeps_it_there(in_repo: Path, tmp_path: Path,
         "journal.shard-2-of-2.sqlite"]
 
 
+def test_a_campaign_begun_in_shards_is_not_split_otherwise_by_the_next_job(
+        live: str, own_journal: Path) -> None:
+    """Each shard's job resumes its own share; a job split otherwise (the matrix edited from
+    two shards to three, or --shard dropped) finds no run of its own, and starting one would
+    make the campaign's items again: it is refused, and nothing is sent."""
+    scheduled = ["run", PLAYBOOK, "--var", "count=6", "--var", f"prefix={next(PREFIXES)}",
+                 "--resume", "latest"]
+    before = _creates(live)
+    first = outbound(*scheduled, "--shard", "1/2")
+    assert first.exit_code == 0, first.output
+    second = outbound(*scheduled, "--shard", "2/2")  # beside the first: the same split
+    assert second.exit_code == 0, second.output
+    assert _creates(live) - before == 6
+    for split, named in (("--shard 1/3", ["--shard", "1/3"]), ("no --shard", [])):
+        refused = outbound(*scheduled, *named)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith(f"error: run {_run_id(first.stdout)} of this "
+                                         "playbook, with these inputs,"), refused.stderr
+        assert (f"was begun with --shard 1/2 (journal {own_journal.parent}/journal.shard-1-of-"
+                f"2.sqlite); a new run with {split} would make its items again. A campaign "
+                "goes on split as it began") in " ".join(refused.stderr.split())
+    assert _creates(live) - before == 6
+    assert outbound(*scheduled, "--shard", "2/2").exit_code == 0  # the same split: done
+
+
 def test_an_item_always_lands_in_the_same_one_shard() -> None:
     from runner.engine.items import Shard
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.errors import InputError, OutboundError
 from runner.journal.intent_log import logged_rows
-from runner.journal.paths import journals_beside, read_only
+from runner.journal.paths import journal_holding, read_only
 from runner.journal.rows import (
     BY_HAND,
     INSERT_ITEM,
@@ -250,7 +250,7 @@ class Journal(JournalFile):
             is not None
 
     def _no_run(self, run_id: str) -> OutboundError:
-        held = _journal_beside(self.path, run_id)
+        held = journal_holding(self.path, run_id)
         if held is not None:  # a shard's run sought without its --shard, or the other way
             other, shard = held
             resume = (f"a run of shard {shard}: --shard {shard} resumes it" if shard else
@@ -392,17 +392,3 @@ class Journal(JournalFile):
             for key in ("params", "facts", "response"):
                 call[key] = loaded_json(call[key])
             yield call
-
-
-def _journal_beside(path: Path, run_id: str) -> tuple[Path, str | None] | None:
-    """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
-    the run's shard."""
-    for other in journals_beside(path):
-        try:
-            with closing(read_only(other)) as db:
-                found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        except sqlite3.Error:
-            continue
-        if found is not None:
-            return other, found[0]
-    return None

@@ -3,13 +3,17 @@ not there; and opening one to read."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from runner.errors import InputError
+from runner.journal.rows import masked_json
 
 
 def default_path() -> Path:
@@ -59,3 +63,59 @@ def check_is_journal(path: Path) -> None:
     if found is None:
         raise InputError.plain(f"journal {path}: not a journal (it has no runs); --journal "
                                "PATH names the journal file")
+
+
+def journal_holding(path: Path, run_id: str) -> tuple[Path, str | None] | None:
+    """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
+    the run's shard."""
+    for other in journals_beside(path):
+        try:
+            with closing(read_only(other)) as db:
+                found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        except sqlite3.Error:
+            continue
+        if found is not None:
+            return other, found[0]
+    return None
+
+
+def check_same_split(path: Path, file: str, shard: str | None,
+                     inputs: Mapping[str, Any]) -> None:
+    """An InputError if a run of playbook `file` with these inputs was begun split otherwise
+    than `shard` (journaled beside `path`): a new run split so would make its items again."""
+    found = _split_otherwise(path, file, shard, inputs)
+    if found is None:
+        return
+    other, run_id, its_shard = found
+
+    def split(shard: str | None) -> str:
+        return f"--shard {shard}" if shard else "no --shard"
+
+    raise InputError.plain(
+        f"run {run_id} of this playbook, with these inputs, was begun with {split(its_shard)} "
+        f"(journal {other}); a new run with {split(shard)} would make its items again. A "
+        "campaign goes on split as it began (with --resume latest, each shard's job resumes "
+        "its own share); leave out --resume to start a new run anyway")
+
+
+def _split_otherwise(path: Path, file: str, shard: str | None,
+                     inputs: Mapping[str, Any]) -> tuple[Path, str, str | None] | None:
+    """A run of playbook `file` with these inputs in a journal beside `path` whose split is
+    not `shard`'s: another shard count, or sharded where `shard` is None, or the other way
+    (the other shards of the same count are the same split). That journal, the run, and its
+    shard."""
+    def count(shard: str | None) -> str | None:
+        return shard.partition("/")[2] if shard else None
+
+    wanted = json.loads(masked_json(dict(inputs)))
+    for other in journals_beside(path):
+        try:
+            with closing(read_only(other)) as db:
+                runs = db.execute("SELECT run_id, shard, inputs FROM runs WHERE file = ? "
+                                  "ORDER BY started_at DESC", (file,)).fetchall()
+        except sqlite3.Error:
+            continue
+        for run_id, its_shard, journalled in runs:
+            if count(its_shard) != count(shard) and json.loads(journalled) == wanted:
+                return other, str(run_id), its_shard
+    return None
