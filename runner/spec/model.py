@@ -141,7 +141,7 @@ class Endpoint:
     summary: str = ""
     notes: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def qualified_name(self) -> str:
         return f"{self.service}.{self.name}"
 
@@ -241,6 +241,13 @@ class Spec:
 
 def nodes_at(body: Any, path: Sequence[str], every: str = "[]") -> list[Any]:
     """The values at `path` in a JSON body; the part `every` stands for each item of a list."""
+    if every not in path:  # one value at most (an answer's fields, each call): no lists
+        node = body
+        for part in path:
+            if not isinstance(node, (dict, Mapping)) or part not in node:
+                return []
+            node = node[part]
+        return [node]
     nodes = [body]
     for part in path:
         following: list[Any] = []
