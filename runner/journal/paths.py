@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -68,14 +68,9 @@ def check_is_journal(path: Path) -> None:
 def journal_holding(path: Path, run_id: str) -> tuple[Path, str | None] | None:
     """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
     the run's shard."""
-    for other in journals_beside(path):
-        try:
-            with closing(read_only(other)) as db:
-                found = db.execute("SELECT shard FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        except sqlite3.Error:
-            continue
-        if found is not None:
-            return other, found[0]
+    for other, found in _found_beside(path, "SELECT shard FROM runs WHERE run_id = ?", run_id):
+        if found:
+            return other, found[0][0]
     return None
 
 
@@ -108,14 +103,21 @@ def _split_otherwise(path: Path, file: str, shard: str | None,
         return shard.partition("/")[2] if shard else None
 
     wanted = json.loads(masked_json(dict(inputs)))
-    for other in journals_beside(path):
-        try:
-            with closing(read_only(other)) as db:
-                runs = db.execute("SELECT run_id, shard, inputs FROM runs WHERE file = ? "
-                                  "ORDER BY started_at DESC", (file,)).fetchall()
-        except sqlite3.Error:
-            continue
+    for other, runs in _found_beside(path, "SELECT run_id, shard, inputs FROM runs WHERE "
+                                     "file = ? ORDER BY started_at DESC", file):
         for run_id, its_shard, journalled in runs:
             if count(its_shard) != count(shard) and json.loads(journalled) == wanted:
                 return other, str(run_id), its_shard
     return None
+
+
+def _found_beside(path: Path, query: str, *parameters: Any) -> Iterator[tuple[Path, list[Any]]]:
+    """Each journal beside `path` (`journals_beside`) that can be read, and what `query`
+    finds in it."""
+    for other in journals_beside(path):
+        try:
+            with closing(read_only(other)) as db:
+                found = db.execute(query, parameters).fetchall()
+        except sqlite3.Error:
+            continue
+        yield other, found
