@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 import time
@@ -28,11 +27,12 @@ from runner.errors import (
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
 from runner.journal.paths import check_same_split
+from runner.journal.resuming import check_same_inputs, check_same_playbook, resumed_inputs
 from runner.outfiles import check_apart, journal_files, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport
-from runner.secrets import MASK, REDACTOR
+from runner.secrets import REDACTOR
 from runner.sim.faults import FaultPlan, load_sim_faults
 from runner.startup import settled
 from runner.yamlio import load_file
@@ -122,19 +122,6 @@ def run(options: RunOptions) -> int:
             journal.close()
 
 
-def _check_same_playbook(recorded: Recorded, playbook: Playbook, file: Path) -> None:
-    """A run resumes with its own playbook: another one is refused; an edited one is warned
-    about, since finished items are matched by step id and their key or place in their list."""
-    if recorded.playbook != playbook.name:
-        raise InputError.plain(f"run {recorded.run_id} is a run of playbook "
-                               f"{recorded.playbook!r}, not {playbook.name!r} ({file})")
-    if recorded.playbook_sha != playbook.sha256:
-        sys.stderr.write(
-            f"warning: {file} has changed since run {recorded.run_id} began; finished items "
-            "are matched by step id and their key or place in their list, so if a list, its "
-            "order or a for_each's key changed, stop and start a new run instead\n")
-
-
 def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
     """A new run's inputs: --vars-file, then --csv and --var over it, then the defaults."""
     given, origins = read_vars_file(options.vars_file) if options.vars_file else ({}, {})
@@ -145,39 +132,6 @@ def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
     given.update(from_command_line)  # --var wins, and is reported as itself
     origins = {name: where for name, where in origins.items() if name not in from_command_line}
     return resolve_inputs(playbook, given, frozenset(from_command_line), origins)
-
-
-def _check_same_inputs(recorded: Recorded, playbook: Playbook) -> None:
-    """The run's inputs still fit the playbook: none of them gone, none needed anew."""
-    gone = sorted(set(recorded.inputs) - set(playbook.inputs))
-    needed = sorted(name for name, spec in playbook.inputs.items()
-                    if name not in recorded.inputs and not spec.has_default)
-    if gone or needed:
-        what = ([f"it has no input {', '.join(gone)} any more"] if gone else []) + (
-            [f"it needs input {', '.join(needed)}, which the run was not given"] if needed
-            else [])
-        raise InputError.plain(
-            f"run {recorded.run_id} cannot resume with {playbook.file} as it is now: "
-            f"{'; '.join(what)} (the playbook was edited since the run began; resume with it "
-            "as it was, or start a new run)")
-
-
-def _resumed_inputs(recorded: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """The run's journalled inputs, with those that were journalled masked (they held a
-    secret) given again on the command line; no other input may change."""
-    masked = sorted(name for name, value in recorded.items() if MASK in json.dumps(value))
-    changed = sorted(set(given) - set(masked))
-    if changed:
-        raise InputError.plain(
-            f"--resume continues with the run's own inputs; --var cannot change "
-            f"{', '.join(changed)}" + (f" (only {', '.join(masked)}, journalled masked, may be "
-                                       "given again)" if masked else ""))
-    missing = [name for name in masked if name not in given]
-    if missing:
-        raise InputError.plain(
-            f"the journal holds input {', '.join(missing)} masked (it contained a secret); "
-            f"give it again to resume (--var NAME=VALUE for {', '.join(missing)})")
-    return {**recorded, **given}
 
 
 def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
@@ -269,9 +223,10 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
         inputs = _given_inputs(options, playbook)    # so a new export starts anew
         latest, other = journal.latest_of(playbook.file, str(shard) if shard else None, inputs)
         if latest is not None and latest[1] == "ok":  # the next scheduled job: nothing again
-            _say(f"run {latest[0]} of these inputs already finished; nothing to do (other "
-                 "inputs start a new run, as does leaving out --resume"
-                 + (f"; run {other} is unfinished, with other inputs)" if other else ")"))
+            _finished(options, journal, latest[0], (
+                f"run {latest[0]} of these inputs already finished; nothing to do (other "
+                "inputs start a new run, as does leaving out --resume"
+                + (f"; run {other} is unfinished, with other inputs)" if other else ")")))
             return None
         resume = latest[0] if latest else None
         if resume is None:  # nor was it begun split otherwise (another --shard N)
@@ -288,16 +243,29 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
                                f"{'--vars-file' if options.vars_file else '--csv'} cannot "
                                "change them")
     recorded = journal.recorded(resume)
-    _check_same_playbook(recorded, playbook, options.playbook)
+    edited = check_same_playbook(recorded, playbook, options.playbook)
+    if edited:
+        sys.stderr.write(f"warning: {edited}\n")
     if recorded.status == "ok":
-        _say(f"run {recorded.run_id} already finished; nothing to do")
+        _finished(options, journal, recorded.run_id,
+                  f"run {recorded.run_id} already finished; nothing to do")
         return None
     if inputs is None:  # --resume RUN_ID: the run's own inputs
-        _check_same_inputs(recorded, playbook)
+        check_same_inputs(recorded, playbook)
         again = parse_variables(options.variables)
-        inputs = resolve_inputs(playbook, _resumed_inputs(recorded.inputs, again),
+        inputs = resolve_inputs(playbook, resumed_inputs(recorded.inputs, again),
                                 frozenset(again))
     return inputs, recorded
+
+
+def _finished(options: RunOptions, journal: Journal, run_id: str, said: str) -> None:
+    """Nothing to do: run `run_id` had finished. The reports asked for are its own, from the
+    journal (a scheduled job's CI reads them whatever the job found)."""
+    from runner.reporting.journaled import write_journaled_reports  # junit: when asked for
+
+    _say(said)
+    write_journaled_reports(journal, run_id, report_json=options.report_json,
+                            report_junit=options.report_junit, report_html=options.report_html)
 
 
 class _Listeners:

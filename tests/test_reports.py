@@ -253,3 +253,41 @@ def test_a_failed_call_keeps_how_long_the_vendor_took(tmp_path: Path) -> None:
     calls = list(Journal(journal, reader=True).calls(run_id))
     failed = [call for call in calls if call["outcome"] == "failed"]
     assert len(failed) == 2 and all(call["duration"] > 0 for call in calls)
+
+
+def test_a_run_found_finished_still_leaves_its_reports_drawn_from_the_journal(
+        in_repo: Path, tmp_path: Path) -> None:
+    """The next scheduled job finds the campaign done and sends nothing; the reports it was
+    asked for are the finished run's, from the journal: its steps' counts over both
+    attempts, as the attempts' own reports had them."""
+    playbook = "playbooks/speech-callbacks.yaml"
+    reports = [tmp_path / f"report-{n}.json" for n in range(3)]
+    paused = outbound("run", playbook, "--sim", "--max-creates", "2", "--report-json",
+                      str(reports[0]))
+    assert paused.exit_code == 75, paused.output
+    for n in (1, 2):
+        job = outbound("run", playbook, "--sim", "--resume", "latest", "--report-json",
+                       str(reports[n]), "--report-junit", str(tmp_path / f"junit-{n}.xml"))
+        assert job.exit_code == 0, job.output
+    assert "already finished; nothing to do" in job.stdout
+    attempts, journaled = [json.loads(r.read_text()) for r in reports[:2]], json.loads(
+        reports[2].read_text())
+    assert file_schema("report").issues(journaled) == []
+    finished = attempts[1]
+    for field in ("run_id", "playbook", "file", "inputs", "status", "exit_code", "outputs"):
+        assert journaled[field] == finished[field], field
+    for step in journaled["steps"]:
+        own = [s for attempt in attempts for s in attempt["steps"] if s["id"] == step["id"]]
+        assert step["calls"] == sum(s["calls"] for s in own), step["id"]
+        assert (step["status"], step["succeeded"], step["failed"]) == (
+            own[-1]["status"], own[-1]["succeeded"], own[-1]["failed"])
+        codes: dict[str, int] = {}
+        for s in own:
+            for code, count in s["result_codes"].items():
+                codes[code] = codes.get(code, 0) + count
+        assert step["result_codes"] == codes, step["id"]
+    assert [s["id"] for s in journaled["steps"]] == [s["id"] for s in finished["steps"]]
+    JUNIT_XSD.validate(str(tmp_path / "junit-2.xml"))
+    names = [[case.get("name") for case in ET.parse(tmp_path / f"junit-{n}.xml").iter(
+        "testcase")] for n in (1, 2)]
+    assert names[1] == names[0] == [s["id"] for s in finished["steps"]]

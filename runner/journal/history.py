@@ -345,6 +345,14 @@ class Journal(JournalFile):
                                                    .items())]
         return {"failures": failures, "unknown_writes": unknown}
 
+    def answers(self, run_id: str) -> list[tuple[str, str | None, int | None, int]]:
+        """How many of each step's calls had each answer: (step, result code, HTTP status,
+        calls); both None where no answer came."""
+        self._commit()
+        return self.db.execute("SELECT step, result_code, status, COUNT(*) FROM calls WHERE "
+                               "run_id = ? GROUP BY 1, 2, 3 ORDER BY MIN(id)",
+                               (run_id,)).fetchall()
+
     def _calls_by_outcome(self, run_id: str) -> dict[str, dict[str, int]]:
         """The run's calls counted by outcome (`calls`), and of those not ok, how many their
         item went on from (`calls_tried_again`): a poll until the call has ended, a retry, a

@@ -46,7 +46,7 @@ class JsonReport:
                 "body": dict(event.body) if event.body is not None else None})
         elif isinstance(event, CallFinished):
             codes = self.results.setdefault(event.step, {})
-            key = event.result_code or (f"HTTP {event.status}" if event.status else "no answer")
+            key = answer_name(event.result_code, event.status)
             codes[key] = codes.get(key, 0) + 1
         elif isinstance(event, StepFinished):
             self.document["steps"].append({
@@ -66,5 +66,14 @@ class JsonReport:
 
     def write(self, path: str | Path, exit_code: int) -> None:
         self.document["exit_code"] = exit_code
-        Path(path).write_text(json.dumps(self.document, ensure_ascii=False, indent=2,
-                                         default=str) + "\n", encoding="utf-8")
+        Path(path).write_text(report_text(self.document), encoding="utf-8")
+
+
+def answer_name(result_code: str | None, status: int | None) -> str:
+    """How a step's `result_codes` name an answer: its result code, else its HTTP status."""
+    return result_code or (f"HTTP {status}" if status else "no answer")
+
+
+def report_text(document: dict[str, Any]) -> str:
+    """A JSON report's document as its file holds it."""
+    return json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"

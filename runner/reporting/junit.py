@@ -10,6 +10,7 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from runner.engine.events import Event, RunFinished, RunStarted, StepFinished
 from runner.errors import key_in
@@ -96,6 +97,21 @@ class JUnitReport:
 
     def write(self, path: str | Path) -> None:
         self.document().write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def junit_of(report: dict[str, Any]) -> JUnitReport:
+    """The JUnit report of a JSON report's document (schemas/report.schema.json): of shards'
+    reports merged, or of a run drawn from its journal."""
+    junit = JUnitReport()
+    junit(RunStarted(report["playbook"], report["file"], report["inputs"], False, False,
+                     report["run_id"]))
+    for step in report["steps"]:
+        junit(StepFinished(step["id"], step["status"], step["calls"], step["iterations"],
+                           step["succeeded"], step["skipped"], step["failed"],
+                           step["duration_s"], step["error"], step["retries"],
+                           tuple((f["iteration"], f["reason"]) for f in step["failures"])))
+    junit(RunFinished(report["status"], report["duration_s"], error=report["error"]))
+    return junit
 
 
 def _failure(case: ET.Element, reason: str) -> None:

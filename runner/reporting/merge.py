@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.engine.events import RunFinished, RunStarted, StepFinished
 from runner.errors import FileError, Finding, Location
 from runner.outfiles import write_out
-from runner.reporting.junit import JUnitReport
+from runner.reporting.json_report import report_text
+from runner.reporting.junit import junit_of
 from runner.validation import file_schema
 
 _WORST = {"ok": 0, "paused": 1, "partial": 2, "interrupted": 3, "failed": 4}
@@ -41,10 +41,10 @@ def merge_reports(paths: Sequence[Path], out: Path, junit: Path | None = None) -
         "warnings": [w for r in reports for w in r["warnings"]],
         "steps": list(steps.values()),
     }
-    text = json.dumps(merged, ensure_ascii=False, indent=2) + "\n"
+    text = report_text(merged)
     write_out("--report-json", out, lambda path: path.write_text(text, encoding="utf-8"))
     if junit is not None:
-        write_out("--report-junit", junit, _junit(merged).write)
+        write_out("--report-junit", junit, junit_of(merged).write)
     return merged
 
 
@@ -102,16 +102,3 @@ def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
         total["result_codes"][code] = total["result_codes"].get(code, 0) + count
     total["failures"] = sorted(total["failures"] + step["failures"],
                                key=lambda f: (f["iteration"] is None, f["iteration"] or 0))
-
-
-def _junit(merged: dict[str, Any]) -> JUnitReport:
-    report = JUnitReport()
-    report(RunStarted(merged["playbook"], merged["file"], merged["inputs"], False, False,
-                      merged["run_id"]))
-    for step in merged["steps"]:
-        report(StepFinished(step["id"], step["status"], step["calls"], step["iterations"],
-                            step["succeeded"], step["skipped"], step["failed"],
-                            step["duration_s"], step["error"], step["retries"],
-                            tuple((f["iteration"], f["reason"]) for f in step["failures"])))
-    report(RunFinished(merged["status"], merged["duration_s"], error=merged["error"]))
-    return report
