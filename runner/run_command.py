@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runner.csvinput import read_csv_inputs
 from runner.engine.events import Event, RunFinished
 from runner.engine.items import Shard
+from runner.engine.keys import item_rules
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
 from runner.engine.tallies import RunResult
@@ -209,9 +210,9 @@ def _journal_started(options: RunOptions, playbook: Playbook, journal: Journal |
         journal.reopen(recorded.run_id)
         return recorded.run_id
     run_id = new_run_id()
+    keys, lists = item_rules(playbook)
     journal.begin(run_id, playbook.name, playbook.file, playbook.sha256, inputs,
-                  str(shard) if shard else None,
-                  {step.id: step.key.source for step in playbook.steps if step.key is not None})
+                  str(shard) if shard else None, keys, lists)
     return run_id
 
 

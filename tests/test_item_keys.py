@@ -22,6 +22,7 @@ from runner.clock import SimulatedClock
 from runner.engine.events import Event, IterationFinished, Warned
 from runner.engine.executor import RunResult
 from runner.engine.items import Shard
+from runner.engine.keys import item_rules
 from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
@@ -64,7 +65,7 @@ def attempt(tmp_path: Path, vendor: ScriptedVendor, *, resume: bool = False,
         journal.reopen("run-1")
     else:
         journal.begin("run-1", loaded.name, loaded.file, "-", {}, str(shard) if shard else None,
-                      {step.id: step.key.source for step in loaded.steps if step.key})
+                      *item_rules(loaded))
     events: list[Event] = []
     try:
         result = asyncio.run(execute(loaded, {}, events.append, journal=journal,
@@ -192,6 +193,41 @@ def test_a_resume_whose_playbook_changed_the_key_is_refused(tmp_path: Path, firs
         "items would be matched to others; resume with the playbook as it was, or start a new "
         "run")
     assert made(vendor) == ["n0"]
+
+
+LISTED = UNKEYED.replace("paginate: {stream: true}", "paginate: all")  # kept, not streamed
+REVERSED = LISTED.replace('for_each: "{{ steps.all.items }}"',
+                          'for_each: "{{ steps.all.items | reverse | list }}"')
+
+
+def test_a_resume_whose_playbook_changed_a_keyless_list_is_refused(tmp_path: Path) -> None:
+    """Without a key, the items are matched to the earlier attempts' by place: through
+    another list, each would be taken for another (here the first made would pass as the
+    last, and be made again)."""
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    attempt(tmp_path, vendor, max_creates=1, playbook=LISTED)
+    refused, _ = attempt(tmp_path, vendor, resume=True, playbook=REVERSED)
+    assert refused.exit_code == 1
+    assert str(refused.error) == (
+        "step make: the earlier attempts went through the items of '{{ steps.all.items }}' "
+        "by their place, and the playbook's step 'make' now goes through '{{ steps.all.items "
+        "| reverse | list }}': its items would be matched to others; resume with the playbook "
+        "as it was, or start a new run")
+    assert made(vendor) == ["n0"]
+
+
+@pytest.mark.parametrize("then", ["other params", "a run from before lists were recorded"])
+def test_a_resume_through_the_same_keyless_list_goes_on(tmp_path: Path, then: str) -> None:
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    attempt(tmp_path, vendor, max_creates=1, playbook=LISTED)
+    playbook = LISTED.replace("'n' ~ item.id", "'m' ~ item.id")
+    if then != "other params":
+        playbook = REVERSED  # unchecked: the run has no list recorded, as before this column
+        with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+            db.execute("UPDATE runs SET item_lists = NULL")
+    resumed, _ = attempt(tmp_path, vendor, resume=True, playbook=playbook)
+    assert resumed.status == "ok", resumed.error
+    assert len(made(vendor)) == 3
 
 
 def test_a_resume_through_a_stream_without_a_key_warns_of_matching_by_place(

@@ -7,7 +7,8 @@ which is read again: a task that left the list moves every later one a place alo
 first item after it would pass as finished while never made, and a task that came in would
 have the last one made twice. A key (`"{{ task.task_id }}"`) is kept with each item's calls
 and its row, and an item keeps the iteration its key had before, wherever the list now has it.
-The run keeps each for_each's key as it began; a resume whose playbook changed one is refused.
+The run keeps each for_each's key as it began, and each keyless one's list as written; a
+resume whose playbook changed either is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from runner.errors import InputError, OutboundError, iteration
 from runner.journal import Journal, Recorded
-from runner.playbook import Step
+from runner.playbook import Playbook, Step
 from runner.secrets import REDACTOR
 
 
@@ -45,6 +46,7 @@ class ItemKeys:
            ) -> ItemKeys | None:
         if resume is not None:
             _check_same_key(step, resume)
+            _check_same_list(step, resume)
         if step.key is None:
             return None
         known = resume.keys.get(step.id, {}) if resume is not None else {}
@@ -111,6 +113,31 @@ def _check_same_key(step: Step, resume: Recorded) -> None:
             f"the earlier attempts went through this for_each's items with {before}, and the "
             f"playbook's step {step.id!r} now has {now}: its items would be matched to others; "
             "resume with the playbook as it was, or start a new run")
+
+
+def _check_same_list(step: Step, resume: Recorded) -> None:
+    """An InputError if a for_each without a key goes through another list than its earlier
+    attempts did (its template edited since): its items are matched to theirs by place, so
+    each would be taken for another, and some made twice."""
+    if step.key is not None or step.for_each is None or resume.list_sources is None:
+        return
+    before, now = resume.list_sources.get(step.id), step.for_each.source
+    if before is None or before == now or not any(  # a step new to the run, or keyed before
+            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)):
+        return
+    raise InputError.plain(
+        f"the earlier attempts went through the items of {before!r} by their place, and the "
+        f"playbook's step {step.id!r} now goes through {now!r}: its items would be matched to "
+        "others; resume with the playbook as it was, or start a new run")
+
+
+def item_rules(playbook: Playbook) -> tuple[dict[str, str], dict[str, str]]:
+    """What a run records of its for_each steps as it begins, for a resume to check: each
+    one's key template, and each keyless one's list as written."""
+    keys = {step.id: step.key.source for step in playbook.steps if step.key is not None}
+    lists = {step.id: step.for_each.source for step in playbook.steps
+             if step.for_each is not None and step.key is None}
+    return keys, lists
 
 
 def _named(source: str | None) -> str:

@@ -124,12 +124,13 @@ class Journal(JournalFile):
     def recorded(self, run_id: str) -> Recorded:
         """What run `run_id` finished, and which of its creates have an unknown outcome."""
         self._commit()
-        row = self.db.execute("SELECT inputs, status, playbook, playbook_sha, item_keys FROM "
-                              "runs WHERE run_id = ?", (run_id,)).fetchone()
+        row = self.db.execute("SELECT inputs, status, playbook, playbook_sha, item_keys, "
+                              "item_lists FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise self._no_run(run_id)
         recorded = Recorded(run_id, json.loads(row[0]), row[1], row[2], row[3],
-                            key_sources=json.loads(row[4]) if row[4] else None)
+                            key_sources=json.loads(row[4]) if row[4] else None,
+                            list_sources=json.loads(row[5]) if row[5] else None)
         for step, iteration, status, record, attempt in self.db.execute(
                 "SELECT step, iteration, status, record, attempt FROM items WHERE run_id = ? "
                 "AND status IN ('ok', 'skipped')", (run_id,)):

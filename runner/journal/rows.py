@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, playbook TEXT NOT NULL, file TEXT NOT NULL,
     playbook_sha TEXT NOT NULL, inputs TEXT NOT NULL, shard TEXT,
     started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, exit_code INTEGER,
-    outputs TEXT, error TEXT, resumed INTEGER NOT NULL DEFAULT 0, item_keys TEXT);
+    outputs TEXT, error TEXT, resumed INTEGER NOT NULL DEFAULT 0, item_keys TEXT,
+    item_lists TEXT);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
     endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
@@ -49,7 +50,8 @@ NO_OUTCOME = (None,) * 8  # a call row's outcome columns before the answer
 UPDATE_OUTCOME = (f"UPDATE calls SET {' = ?, '.join(OUTCOME_COLUMNS.split(', '))} = ? "
                   "WHERE id = ?")
 ADDED_COLUMNS = {  # to journals from before they were
-    "runs": ("item_keys TEXT",),  # {step: its for_each's key, as the playbook had it}
+    # {step: its for_each's key, as the playbook had it}; of a for_each with no key, its list
+    "runs": ("item_keys TEXT", "item_lists TEXT"),
     "calls": ("facts TEXT", "response TEXT", "item_key TEXT"),
     "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
 ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"
@@ -122,6 +124,7 @@ class Recorded:
     keys: dict[str, dict[str, int]] = field(default_factory=dict)
     last_iteration: dict[str, int] = field(default_factory=dict)
     key_sources: dict[str, str] | None = None  # each step's key template (None: not recorded)
+    list_sources: dict[str, str] | None = None  # each keyless for_each's list, as written
     unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
     answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
 

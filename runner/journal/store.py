@@ -273,15 +273,18 @@ class JournalFile:
 
     def begin(self, run_id: str, playbook: str, file: str, playbook_sha: str,
               inputs: Mapping[str, Any], shard: str | None,
-              item_keys: Mapping[str, str] | None = None) -> None:
-        """`item_keys`: each for_each's `key` template by step id (a resume with others would
-        match the recorded items to other items); None: not known."""
+              item_keys: Mapping[str, str] | None = None,
+              item_lists: Mapping[str, str] | None = None) -> None:
+        """`item_keys`: each for_each's `key` template by step id, and `item_lists` each
+        keyless for_each's list as the playbook writes it (a resume with others would match
+        the recorded items to other items); None: not known."""
         self.run_id = run_id
         self._write(
             "INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, shard, started_at,"
-            " status, item_keys) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            " status, item_keys, item_lists) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
             (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, time.time(),
-             None if item_keys is None else masked_json(dict(item_keys))))
+             None if item_keys is None else masked_json(dict(item_keys)),
+             None if item_lists is None else masked_json(dict(item_lists))))
 
     def reopen(self, run_id: str) -> None:
         self.run_id = run_id

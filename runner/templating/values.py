@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -27,6 +28,14 @@ class TemplatedValue:
         if isinstance(raw, list):
             return [self._compile(v, (*path, i), locate) for i, v in enumerate(raw)]
         return raw
+
+    @property
+    def source(self) -> str:
+        """The value as the playbook writes it: a lone template's text, else JSON with each
+        template's text in its place."""
+        if isinstance(self._tree, Template):
+            return self._tree.source
+        return json.dumps(_source_tree(self._tree), ensure_ascii=False)
 
     @property
     def names(self) -> frozenset[str]:
@@ -70,6 +79,16 @@ def _templates_in(tree: Any) -> Iterator[Template]:
     elif isinstance(tree, dict | list):
         for branch in tree.values() if isinstance(tree, dict) else tree:
             yield from _templates_in(branch)
+
+
+def _source_tree(tree: Any) -> Any:
+    if isinstance(tree, Template):
+        return tree.source
+    if isinstance(tree, dict):
+        return {k: _source_tree(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_source_tree(v) for v in tree]
+    return tree
 
 
 def _render_tree(tree: Any, scope: Mapping[str, Any]) -> Any:
