@@ -228,7 +228,7 @@ class JournalFile:
         """Mask the secrets the rows waiting hold. Their texts are checked all at once, one
         pass in C over them joined; only should one hold a secret are they masked one by
         one (a read's params, answers' values, items' records: masking each as it came was a
-        Python call for each, a sixth of the journal's cost in the chain benchmark)."""
+        Python call for each, a tenth of the journal's instructions in the chain benchmark)."""
         if not self._unchecked:
             return
         clean = REDACTOR.holds_none("\0".join(self._unchecked))
