@@ -134,6 +134,33 @@ def test_prune_removes_old_runs_whole_and_keeps_the_recent_ones(in_repo: Path,
     assert again.stdout == "no run started more than 30d ago; 1 kept\n"
 
 
+def test_prune_keeps_a_finished_campaigns_run_for_the_scheduled_command(
+        in_repo: Path, tmp_path: Path) -> None:
+    """The newest run of a playbook stays however old: without it, the next scheduled job
+    (--resume latest, the same inputs) would take the finished campaign for one never run."""
+    journal = tmp_path / "journal.sqlite"
+    scheduled = ["run", "playbooks/speech-callbacks.yaml", "--sim", "--journal", str(journal),
+                 "--resume", "latest"]
+    runs = [outbound(*scheduled, *extra) for extra in (("--var", "campaign_id=404"), ())]
+    assert [r.exit_code for r in runs] == [1, 0]
+    failed, finished = (json.loads(outbound("runs", "list", "--journal", str(journal),
+                                            "--format", "json").stdout)[n]["run_id"]
+                        for n in (1, 0))
+    _age(journal, [failed, finished], 40)
+    pruned = outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal))
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.startswith("removed 1 run started more than 30d ago (")
+    assert ("; 1 kept (1 of them older, each the newest run of its playbook, which --resume "
+            "latest goes by); the journal went from") in pruned.stdout
+    again = outbound(*scheduled)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith(f"run {finished} of these inputs already finished; nothing "
+                                   "to do")
+    assert outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal)).stdout \
+        == ("no run started more than 30d ago to remove; 1 kept (1 of them older, each the "
+            "newest run of its playbook, which --resume latest goes by)\n")
+
+
 def test_prune_says_what_it_needs(in_repo: Path, tmp_path: Path) -> None:
     result = outbound("runs", "prune", "--older-than", "a month")
     assert result.exit_code == 2

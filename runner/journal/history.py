@@ -33,6 +33,9 @@ from runner.journal.store import JournalFile
 from runner.secrets import REDACTOR
 
 _NEWEST_RUNS = "SELECT run_id, playbook, started_at FROM runs ORDER BY started_at DESC LIMIT ?"
+_PRUNED = (  # the runs started before ?, but the newest of each playbook (and shard)
+    "SELECT run_id FROM (SELECT run_id, started_at, ROW_NUMBER() OVER (PARTITION BY file, "
+    "shard ORDER BY started_at DESC) AS place FROM runs) WHERE started_at < ? AND place > 1")
 _FINISHED_ITEMS = ("SELECT step, iteration FROM items WHERE run_id = ? AND status IN ('ok', "
                    "'skipped')")
 
@@ -224,26 +227,27 @@ class Journal(JournalFile):
 
     def prune(self, started_before: float, *, dry_run: bool = False) -> Pruned:
         """Remove every run started before `started_before` (a time.time()), with its calls,
-        items and steps, and give the file the room back. The caller holds the journal as its
-        writer, so none of them is being run."""
+        items and steps, and give the file the room back; but the newest run of each playbook
+        (and shard) is kept however old: `--resume latest` goes by it, and without it the
+        next scheduled job would take a finished campaign for one never run, and make it
+        again. The caller holds the journal as its writer, so none of them is being run."""
         self._commit()
-        old = "SELECT run_id FROM runs WHERE started_at < ?"
         (runs, unfinished), = self.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(status != 'ok'), 0) FROM runs WHERE started_at < ?",
-            (started_before,))
-        calls, = self.db.execute(f"SELECT COUNT(*) FROM calls WHERE run_id IN ({old})",
+            f"SELECT COUNT(*), COALESCE(SUM(status != 'ok'), 0) FROM runs WHERE run_id IN "
+            f"({_PRUNED})", (started_before,))
+        calls, = self.db.execute(f"SELECT COUNT(*) FROM calls WHERE run_id IN ({_PRUNED})",
                                  (started_before,)).fetchone()
-        kept, = self.db.execute("SELECT COUNT(*) FROM runs WHERE started_at >= ?",
-                                (started_before,)).fetchone()
+        kept, kept_old = self.db.execute("SELECT COUNT(*) - ?, COALESCE(SUM(started_at < ?), 0) "
+                                       "- ? FROM runs", (runs, started_before, runs)).fetchone()
         if dry_run or not runs:
-            return Pruned(runs, unfinished, calls, kept)
+            return Pruned(runs, unfinished, calls, kept, kept_old)
         self.db.execute("BEGIN")
-        for table in ("calls", "items", "steps", "sim_worlds"):
-            self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({old})", (started_before,))
-        self.db.execute("DELETE FROM runs WHERE started_at < ?", (started_before,))
+        for table in ("calls", "items", "steps", "sim_worlds", "runs"):
+            self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({_PRUNED})",
+                            (started_before,))
         self.db.execute("COMMIT")
         self.db.execute("VACUUM")
-        return Pruned(runs, unfinished, calls, kept)
+        return Pruned(runs, unfinished, calls, kept, kept_old)
 
     def has_run(self, run_id: str) -> bool:
         self._commit()

@@ -158,6 +158,7 @@ class Pruned:
     unfinished: int  # of those removed: they can no longer be resumed
     calls: int
     kept: int
+    kept_old: int = 0  # of those kept, started before the time given: each its playbook's newest
 
 
 def key_of(iteration: int | None) -> int:

@@ -141,14 +141,18 @@ def run_json(run: Mapping[str, Any]) -> str:
 
 def pruned_text(pruned: Pruned, older_than: str, size_before: int, size_after: int,
                 dry_run: bool) -> str:
+    kept = f"{pruned.kept} kept" + (
+        f" ({pruned.kept_old} of them older, each the newest run of its playbook, which "
+        "--resume latest goes by)" if pruned.kept_old else "")
     if not pruned.runs:
-        return f"no run started more than {older_than} ago; {pruned.kept} kept"
+        return (f"no run started more than {older_than} ago"
+                + (" to remove" if pruned.kept_old else "") + f"; {kept}")
     unfinished = (f"; {pruned.unfinished} of them unfinished, which "
                   + ("could" if dry_run else "can") + " no longer be resumed"
                   if pruned.unfinished else "")
     said = (f"{'would remove' if dry_run else 'removed'} {pruned.runs} "
             f"run{'s' if pruned.runs != 1 else ''} started more than {older_than} ago "
-            f"({pruned.calls} calls{unfinished}); {pruned.kept} kept")
+            f"({pruned.calls} calls{unfinished}); {kept}")
     if dry_run:
         return said
     return f"{said}; the journal went from {_size(size_before)} to {_size(size_after)}"
