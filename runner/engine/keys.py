@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 from runner.errors import InputError, OutboundError, iteration
@@ -106,8 +105,7 @@ def _check_same_key(step: Step, resume: Recorded) -> None:
         before, changed = "a key", step.key is None and step.id in resume.keys
     else:
         before = _named(resume.key_sources.get(step.id))
-        changed = before != now and (step.id in resume.keys or any(
-            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)))
+        changed = before != now and (step.id in resume.keys or resume.went_through(step.id))
     if changed:
         raise InputError.plain(
             f"the earlier attempts went through this for_each's items with {before}, and the "
@@ -122,9 +120,8 @@ def _check_same_list(step: Step, resume: Recorded) -> None:
     if step.key is not None or step.for_each is None or resume.list_sources is None:
         return
     before, now = resume.list_sources.get(step.id), step.for_each.source
-    if before is None or before == now or not any(  # a step new to the run, or keyed before
-            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)):
-        return
+    if before is None or before == now or not resume.went_through(step.id):
+        return  # (before None: a step new to the run, or keyed before)
     raise InputError.plain(
         f"the earlier attempts went through the items of {before!r} by their place, and the "
         f"playbook's step {step.id!r} now goes through {now!r}: its items would be matched to "
@@ -164,8 +161,7 @@ def identity(step: Step, scope: Mapping[str, Any]) -> Callable[[Any], Any]:
 def matched_by_place(step: Step, source: Step, resume: Recorded | None) -> str | None:
     """A warning for the resume of a for_each with no key over the stream of `source` (read
     again) that earlier attempts went through: its items are matched to theirs by place."""
-    if resume is None or step.key is not None or not any(
-            done == step.id for done, _ in chain(resume.items, resume.unknown, resume.answered)):
+    if resume is None or step.key is not None or not resume.went_through(step.id):
         return None
     return ("its list is streamed, so read again on resume, and with no key its items are "
             "matched to those the earlier attempts had by their place: right only if the list "

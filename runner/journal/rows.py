@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -142,6 +143,11 @@ class Recorded:
             return (math.inf if attempt is None else attempt, iteration)
 
         return sorted(finished, key=place)
+
+    def went_through(self, step: str) -> bool:
+        """Whether the attempts before went through any item of `step`: finished it, or sent
+        a write for it."""
+        return any(done == step for done, _ in chain(self.items, self.unknown, self.answered))
 
     def unknown_write(self, step: str, iteration: int | None) -> UnknownWrite | None:
         return self.unknown.get((step, key_of(iteration)))
