@@ -25,6 +25,7 @@ from runner.journal.rows import (
     Pruned,
     Recorded,
     UnknownWrite,
+    as_journaled,
     key_of,
     loaded_json,
     masked_json,
@@ -214,7 +215,7 @@ class Journal(JournalFile):
         (as journalled: masked alike), finished or not, if any; and the newest unfinished run
         with other inputs begun after it, if any."""
         self._commit()
-        wanted = json.loads(masked_json(dict(inputs)))
+        wanted = as_journaled(inputs)
         other = None
         for run_id, status, journalled in self.db.execute(
                 "SELECT run_id, status, inputs FROM runs WHERE file = ? AND shard IS ? "

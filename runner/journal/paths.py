@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
-from runner.journal.rows import masked_json
+from runner.journal.rows import as_journaled
 
 
 def default_path() -> Path:
@@ -102,7 +102,7 @@ def _split_otherwise(path: Path, file: str, shard: str | None,
     def count(shard: str | None) -> str | None:
         return shard.partition("/")[2] if shard else None
 
-    wanted = json.loads(masked_json(dict(inputs)))
+    wanted = as_journaled(inputs)
     for other, runs in _found_beside(path, "SELECT run_id, shard, inputs FROM runs WHERE "
                                      "file = ? ORDER BY started_at DESC", file):
         for run_id, its_shard, journalled in runs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -186,6 +186,12 @@ def masked_row(row: Sequence[Any], columns: tuple[int, ...]) -> list[Any]:
         if masked[column] is not None:
             masked[column] = REDACTOR.text(masked[column])
     return masked
+
+
+def as_journaled(inputs: Mapping[str, Any]) -> Any:
+    """A run's inputs as the journal holds them (masked): what a run's recorded inputs are
+    compared with."""
+    return json.loads(masked_json(dict(inputs)))
 
 
 def masked_json(value: Any) -> str:
