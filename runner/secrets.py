@@ -40,7 +40,7 @@ class Redactor:
         self._forms: set[str] = set()
         self._form_list: tuple[str, ...] = ()
         self._names: set[str] = set(SENSITIVE_NAMES)
-        self._name_list = tuple(self._names)
+        self._name_list = _probes(self._names)
         self._pattern: re.Pattern[str] | None = None
         self._named: re.Pattern[str] = self._names_pattern()
         self._clean: set[str] = set()  # short texts known to hold nothing to mask
@@ -62,7 +62,7 @@ class Redactor:
             if len(line.strip()) >= 16:
                 self._forms.update({line.strip(), quote(line.strip(), safe="")})
         self._pattern = None  # compiled again when next needed
-        self._form_list = tuple(self._forms)
+        self._form_list = _probes(self._forms)
         self._clean.clear()
 
     def _secrets(self) -> re.Pattern[str] | None:
@@ -75,7 +75,7 @@ class Redactor:
         """A header or query parameter whose value is always masked."""
         self._names.add(name.lower())
         self._named = self._names_pattern()
-        self._name_list = tuple(self._names)
+        self._name_list = _probes(self._names)
         self._clean.clear()
 
     def _names_pattern(self) -> re.Pattern[str]:
@@ -144,6 +144,19 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def _mask_value(match: re.Match[str]) -> str:
     quoted = match.group(2).startswith('"')
     return match.group(1) + (f'"{MASK}"' if quoted else MASK)
+
+
+def _probes(parts: set[str]) -> tuple[str, ...]:
+    """What to look for to tell whether a text holds any of `parts`: each part, less those that
+    hold another (`access_token` holds `token`, a base64 form its unpadded one), since a text
+    holding one holds the other too. Each is a pass over the text, and every text the tool
+    writes is searched for each."""
+    shortest_first = sorted(parts, key=len)
+    kept: list[str] = []
+    for part in shortest_first:
+        if not any(probe in part for probe in kept):
+            kept.append(part)
+    return tuple(kept)
 
 
 def _holds_any(text: str, parts: tuple[str, ...]) -> bool:

@@ -72,6 +72,10 @@ def test_text_without_secrets_or_names_is_left_as_it_is() -> None:
     '{"calledNo":"1"}\0{"remark":"czNjcmV0L3ZhbHVlKzE="}',  # in base64
     '{"calledNo":"1"}\0{"Token":"abc"}',  # a sensitive name's value
     'sign=abc&x=1',
+    # names and forms looked for through a shorter one they hold: `token`, unpadded base64
+    '{"calledNo":"1"}\0{"ACCESS_TOKEN":"abc"}',
+    "Proxy-Authorization: Basic eHl6",
+    '{"remark":"czNjcmV0L3ZhbHVlKzE="}',
 ])
 def test_texts_holding_anything_to_mask_are_not_passed_as_clean(text: str) -> None:
     redactor = Redactor()
