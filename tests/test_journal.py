@@ -328,6 +328,27 @@ def test_a_journal_from_before_item_keys_opens_with_a_killed_runs_intents(
     assert recorded.keys == {}
 
 
+def test_a_run_journaled_before_attempts_were_took_its_span(in_repo: Path,
+                                                            tmp_path: Path) -> None:
+    """An earlier version kept no attempts: such a run's time is its start to its end, as it
+    was shown then, even once resumed by this one."""
+    path = tmp_path / "journal.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, started_at, "
+                   "finished_at, status, exit_code, resumed) VALUES ('run-1', 'p', 'p.yaml', "
+                   "'-', '{}', 1000, 1090, 'ok', 0, 1)")
+        db.execute("INSERT INTO attempts VALUES ('run-1', 1, 1080, 1090)")  # resumed since
+        db.commit()
+    listed, = json.loads(outbound("runs", "list", "--journal", str(path), "--format",
+                                  "json").stdout)
+    assert listed["ran_s"] is None
+    assert outbound("runs", "list", "--journal", str(path)).stdout.splitlines()[1].split()[5] \
+        == "90.0s"
+    shown = outbound("runs", "show", "run-1", "--journal", str(path)).stdout.splitlines()
+    assert shown[2] == "started 1970-01-01 00:16:40 UTC, took 90.0s, resumed 1x"
+
+
 def test_the_commit_masks_a_secret_among_many_clean_rows(tmp_path: Path) -> None:
     """Rows waiting for a commit are checked for secrets together: one holding a secret, in a
     read's params, an answer's values or an item's record, is masked; the others are kept

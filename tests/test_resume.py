@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from contextlib import closing
-from itertools import count
+from itertools import count, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
 JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 CREATE = "huawei-isales.appoint.create"
 PREFIXES = (f"13{n:05d}" for n in count(10))
+PAUSE = 1.5  # seconds between a paused run and its resume
 
 
 @pytest.fixture
@@ -162,6 +164,28 @@ def test_a_sim_canary_resumes_on_the_world_it_left(in_repo: Path, tmp_path: Path
     shown = json.loads(outbound("runs", "show", "latest", "--format", "json").stdout)
     assert [(s["step"], s["calls"], s["succeeded"]) for s in shown["steps"]] == [
         ("reserve", 10, 10), ("listed", 1, 1)]  # the whole run's, not the last attempt's
+
+
+def test_a_resumed_run_took_its_attempts_time_not_the_pause_between_them(
+        in_repo: Path, tmp_path: Path, own_journal: Path) -> None:
+    """A campaign paused at night ran for what its attempts took: `runs list`, `runs show` and
+    the report of the finished run say so, and `runs show` tells the span apart."""
+    inputs, report = ["--sim", "--var", "count=4"], tmp_path / "report.json"
+    canary = outbound("run", PLAYBOOK, *inputs, "--max-creates", "2")
+    assert canary.exit_code == EXIT_PAUSED, canary.output
+    time.sleep(PAUSE)  # the night between two scheduled jobs
+    assert outbound("run", PLAYBOOK, *inputs, "--resume", "latest").exit_code == 0
+    finished = outbound("run", PLAYBOOK, *inputs, "--resume", "latest", "--report-json",
+                        str(report))  # drawn from the journal
+    run_id = _run_id(canary.stdout)
+    shown = outbound("runs", "show", run_id).stdout
+    took, span = map(float, re.search(
+        r"took ([\d.]+)s, resumed 1x \(([\d.]+)s from its start to its end\)", shown).groups())
+    assert took <= span - PAUSE + 0.1  # each shown to a tenth of a second
+    listed, = json.loads(outbound("runs", "list", "--format", "json").stdout)
+    assert f"{listed['ran_s']:.1f}" == f"{took:.1f}"
+    assert finished.exit_code == 0 and "nothing to do" in finished.stdout
+    assert json.loads(report.read_text())["duration_s"] == round(listed["ran_s"], 4)
 
 
 FOLLOW_UP = isales_playbook("Reserve, then book a follow-up for each reservation", """\
@@ -492,6 +516,19 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["steps"][0]["step"] == "reserve"  # its calls: every attempt's, the killed too
     assert shown["steps"][0]["calls"] == reserve_calls >= wanted  # reconciling lists too
+    # the run's time: the killed attempts' (at least from their first call to their last),
+    # the last one's, and not the start-ups between them
+    with sqlite3.connect(own_journal) as db:
+        attempts = db.execute("SELECT started_at, finished_at FROM attempts WHERE run_id = ? "
+                              "ORDER BY attempt", (run_id,)).fetchall()
+        calling = [db.execute("SELECT COALESCE(MAX(sent_at) - MIN(sent_at), 0) FROM calls WHERE "
+                              "run_id = ? AND sent_at >= ? AND sent_at < ?",
+                              (run_id, started, following)).fetchone()[0]
+                   for (started, _), (following, _) in pairwise(attempts)]
+    assert [ended is None for _, ended in attempts] == [True] * 4 + [False]
+    last = attempts[-1][1] - attempts[-1][0]
+    assert sum(calling) > 0 and last + sum(calling) <= shown["ran_s"] < (
+        shown["finished_at"] - shown["started_at"])
 
 
 def test_a_vendor_failing_every_way_and_a_kill_still_make_each_reservation_once(

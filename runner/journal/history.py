@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError, OutboundError
+from runner.journal.attempts import ran_seconds
 from runner.journal.intent_log import logged_rows
 from runner.journal.paths import journal_holding, read_only
 from runner.journal.rows import (
@@ -243,7 +244,7 @@ class Journal(JournalFile):
         if dry_run or not runs:
             return Pruned(runs, unfinished, calls, kept, kept_old)
         self.db.execute("BEGIN")
-        for table in ("calls", "items", "steps", "sim_worlds", "runs"):
+        for table in ("calls", "items", "steps", "sim_worlds", "attempts", "runs"):
             self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({_PRUNED})",
                             (started_before,))
         self.db.execute("COMMIT")
@@ -293,6 +294,7 @@ class Journal(JournalFile):
         found = [dict(zip(keys, row, strict=True)) for row in rows]
         for run in found:
             run["status"] = self._status(run["run_id"], run["status"])
+            run["ran_s"] = ran_seconds(self.db, run["run_id"])
         return found
 
     def _status(self, run_id: str, status: str) -> str:
@@ -314,6 +316,7 @@ class Journal(JournalFile):
                 "status", "exit_code", "outputs", "error", "resumed")
         run = dict(zip(keys, row, strict=True))
         run["status"] = self._status(run_id, run["status"])
+        run["ran_s"] = ran_seconds(self.db, run_id)
         run["inputs"] = json.loads(run["inputs"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
         run["steps"] = self._steps(run_id, run["status"])

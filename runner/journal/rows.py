@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS steps (
     failed INTEGER NOT NULL, retries INTEGER NOT NULL, duration REAL NOT NULL, error TEXT,
     finished_at REAL NOT NULL, PRIMARY KEY (run_id, step));
 CREATE TABLE IF NOT EXISTS sim_worlds (run_id TEXT PRIMARY KEY, world TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at REAL NOT NULL, finished_at REAL,
+    PRIMARY KEY (run_id, attempt)) WITHOUT ROWID;
 """
 WHOLE_STEP = -1  # the `iteration` of a step without for_each
 # a call's intent: `item_key` is its item's `key` (a for_each's declared identity), if any

@@ -279,12 +279,14 @@ class JournalFile:
         keyless for_each's list as the playbook writes it (a resume with others would match
         the recorded items to other items); None: not known."""
         self.run_id = run_id
+        started = time.time()
         self._write(
             "INSERT INTO runs (run_id, playbook, file, playbook_sha, inputs, shard, started_at,"
             " status, item_keys, item_lists) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, time.time(),
+            (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, started,
              None if item_keys is None else masked_json(dict(item_keys)),
              None if item_lists is None else masked_json(dict(item_lists))))
+        self._write("INSERT INTO attempts VALUES (?, 0, ?, NULL)", (run_id, started))
 
     def reopen(self, run_id: str) -> None:
         self.run_id = run_id
@@ -292,6 +294,8 @@ class JournalFile:
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
         found = self.db.execute("SELECT resumed FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         self.attempt = found[0] if found else 0
+        self._write("INSERT OR REPLACE INTO attempts VALUES (?, ?, ?, NULL)",
+                    (run_id, self.attempt, time.time()))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: dict[str, Any], *, write: bool) -> int:
@@ -388,9 +392,12 @@ class JournalFile:
 
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
+        finished = time.time()
         self._write(
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ? "
             "WHERE run_id = ?",
-            (time.time(), status, exit_code, masked_json(dict(outputs)),
+            (finished, status, exit_code, masked_json(dict(outputs)),
              REDACTOR.text(error) if error else None, self.run_id))
+        self._write("UPDATE attempts SET finished_at = ? WHERE run_id = ? AND attempt = ?",
+                    (finished, self.run_id, self.attempt))
 

@@ -34,7 +34,8 @@ def journaled_report(journal: Journal, run_id: str) -> dict[str, Any]:
         "inputs": run["inputs"], "dry_run": False,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run["started_at"])),
         "status": run["status"], "exit_code": run["exit_code"],
-        "duration_s": round((run["finished_at"] or run["started_at"]) - run["started_at"], 4),
+        "duration_s": round(run["ran_s"] if run["ran_s"] is not None else
+                            (run["finished_at"] or run["started_at"]) - run["started_at"], 4),
         "outputs": run["outputs"], "error": run["error"], "warnings": [],
         "steps": [{"id": step["step"], "status": step["status"], "calls": step["calls"],
                    "iterations": step["iterations"], "succeeded": step["succeeded"],

@@ -18,9 +18,19 @@ def _when(epoch: float | None) -> str:
 
 
 def _took(run: Mapping[str, Any]) -> str:
-    if not run.get("finished_at"):
+    """How long the run ran: its attempts' time added up (a resumed campaign's nights between
+    them left out), else, in a journal from before attempts were kept, its start to its end."""
+    ran = run.get("ran_s")
+    if run["status"] == "running" or (ran is None and not run.get("finished_at")):
         return "-"
-    return f"{run['finished_at'] - run['started_at']:.1f}s"
+    return f"{ran if ran is not None else run['finished_at'] - run['started_at']:.1f}s"
+
+
+def _span(seconds: float) -> str:
+    minutes, hours = int(seconds // 60), int(seconds // 3600)
+    if hours:
+        return f"{hours}h {minutes % 60:02d}m"
+    return f"{minutes}m {int(seconds % 60):02d}s" if minutes else f"{seconds:.1f}s"
 
 
 def runs_text(runs: Sequence[Mapping[str, Any]]) -> str:
@@ -94,12 +104,20 @@ def _why(reason: str) -> str:
     return said["why"] if said else reason
 
 
+def _resumed(run: Mapping[str, Any]) -> str:
+    if not run["resumed"]:
+        return ""
+    if not run.get("finished_at") or run.get("ran_s") is None:
+        return f", resumed {run['resumed']}x"
+    return (f", resumed {run['resumed']}x ({_span(run['finished_at'] - run['started_at'])} "
+            "from its start to its end)")
+
+
 def run_text(run: Mapping[str, Any]) -> str:
     ended = f" (exit {run['exit_code']})" if run["exit_code"] is not None else ""  # running
     out = [f"run {run['run_id']}  {run['status']}{ended}",
            f"playbook {run['playbook']}  ({run['file']})",
-           f"started {_when(run['started_at'])} UTC, took {_took(run)}"
-           + (f", resumed {run['resumed']}x" if run["resumed"] else ""),
+           f"started {_when(run['started_at'])} UTC, took {_took(run)}" + _resumed(run),
            f"inputs {inputs_text(run['inputs'])}", ""]
     rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES"]]
     rows += [[s["step"], s["status"], str(s["calls"]), str(s["iterations"]),
