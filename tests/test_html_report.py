@@ -4,13 +4,16 @@ the DOM the browser built, against the run's own JSON report."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from runner.window import EXIT_PAUSED
 from tests.conftest import outbound
 
 CHROMIUM = shutil.which("chromium")
@@ -145,6 +148,26 @@ def test_the_report_says_why_a_run_failed_when_no_item_did(tmp_path: Path) -> No
         f"{playbook}:9:10 (outputs.first): no output 'first': the step was skipped (its when "
         "was false); give a fallback with | default(...), or test the step's skipped in "
         "'{{ steps.tasks.outputs.first }}'")
+
+
+def test_a_resumed_runs_report_tells_its_running_time_from_its_span(
+        tmp_path: Path, own_journal: Path) -> None:
+    playbook, page = tmp_path / "p.yaml", tmp_path / "report.html"
+    playbook.write_text(BLOCKLISTED.replace("default: 30", "default: 6"))
+    assert outbound("run", str(playbook), "--sim", "--max-creates", "2").exit_code == EXIT_PAUSED
+    time.sleep(1.5)  # the night between two scheduled jobs
+    assert outbound("run", str(playbook), "--sim", "--resume", "latest").exit_code == 1
+    assert outbound("runs", "report", "latest", "--html", str(page)).exit_code == 0
+    fields = Dom(page.read_text()).fields
+    ran, attempts = re.fullmatch(r"([\d.]+) s over (\d) attempts", fields["ran"]).groups()
+    assert attempts == "2" and float(ran) <= float(fields["duration"].split()[0]) - 1.5 + 0.1
+    assert "ran" not in Dom(_report_of_one_attempt(playbook, tmp_path)).fields
+
+
+def _report_of_one_attempt(playbook: Path, tmp_path: Path) -> str:
+    page = tmp_path / "once.html"
+    outbound("run", str(playbook), "--sim", "--report-html", str(page))
+    return page.read_text()
 
 
 def test_a_report_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

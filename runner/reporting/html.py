@@ -86,7 +86,7 @@ def _header(data: RunData) -> str:
             ("Run", ", ".join(f"{r['run_id']}" + (f" (shard {r['shard']})" if r["shard"]
                                                  else "") for r in data.runs)),
             ("Started", _when(started)), ("Finished", _when(end) if end else "not finished"),
-            ("Duration", f"{end - started:.1f} s" if end else "-"),
+            ("Duration", f"{end - started:.1f} s" if end else "-"), *_ran(data),
             ("Status", status), ("Exit code", ", ".join(exits) or "-"),
             *([("Error", errors)] if errors else []),  # also what no failed item tells
             ("Calls", str(len(data.calls))),
@@ -98,6 +98,16 @@ def _header(data: RunData) -> str:
                     for k, v in rows)
     return (f"<header><h1>{html.escape(first['playbook'])}</h1>"
             f"<table class=\"facts\" id=\"run\">{cells}</table></header>")
+
+
+def _ran(data: RunData) -> list[tuple[str, str]]:
+    """Of a resumed run, the time its attempts ran (Duration is from its start to its end,
+    the nights between them included); nothing where the journal does not know it."""
+    ran = [r.get("ran_s") for r in data.runs]
+    if not any(r["resumed"] for r in data.runs) or None in ran:
+        return []
+    attempts = sum(r["resumed"] + 1 for r in data.runs)
+    return [("Ran", f"{sum(r for r in ran if r is not None):.1f} s over {attempts} attempts")]
 
 
 def _steps(data: RunData) -> str:
