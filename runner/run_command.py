@@ -6,13 +6,13 @@ import asyncio
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.csvinput import read_csv_inputs
-from runner.engine.events import Event, RunFinished
+from runner.engine.events import Event, RunFinished, Warned
 from runner.engine.items import Shard
 from runner.engine.keys import item_rules
 from runner.engine.launch import execute
@@ -144,7 +144,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     faults = load_sim_faults(options.sim_faults, options.simulate)
     simulator = _simulator(options, playbook, faults, journal, recorded)
     run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
-    listeners = _Listeners.asked_by(options)
+    listeners = _Listeners.asked_by(options, journal)
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
     stop: KeyboardInterrupt | None = None
@@ -279,15 +279,16 @@ class _Listeners:
                      *extra]
 
     @classmethod
-    def asked_by(cls, options: RunOptions) -> _Listeners:
+    def asked_by(cls, options: RunOptions, journal: Journal | None) -> _Listeners:
         junit = None
         if options.report_junit:  # what only an option needs is imported when it is given
             from runner.reporting.junit import JUnitReport
 
             junit = JUnitReport()
+        keeping = [_warnings_into(journal)] if journal is not None else []
         return cls(ConsoleReporter(verbose=options.verbose, quiet=options.quiet),
                    JsonReport() if options.report_json else None, junit,
-                   options.extra_listeners)
+                   [*keeping, *options.extra_listeners])
 
     def __call__(self, event: Event) -> None:
         safe = REDACTOR.value(event)  # nothing a listener sees holds a secret
@@ -299,6 +300,15 @@ class _Listeners:
         for report in (self.report, self.junit):
             if report is not None:
                 report(event)
+
+
+def _warnings_into(journal: Journal) -> Callable[[Event], None]:
+    """A listener keeping the run's warnings in its journal, for the reports drawn from it."""
+    def keep(event: Event) -> None:
+        if isinstance(event, Warned):
+            journal.warned(event.step, event.message)
+
+    return keep
 
 
 def _write_reports(options: RunOptions, listeners: _Listeners, exchanges: list[Exchange],

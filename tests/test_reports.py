@@ -11,7 +11,7 @@ import xmlschema
 
 from runner.journal import Journal
 from runner.validation import file_schema
-from tests.conftest import DATA, FAILING_LIST, outbound
+from tests.conftest import DATA, FAILING_LIST, isales_playbook, outbound
 
 JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 BLOCKLISTED = """\
@@ -291,3 +291,40 @@ def test_a_run_found_finished_still_leaves_its_reports_drawn_from_the_journal(
     names = [[case.get("name") for case in ET.parse(tmp_path / f"junit-{n}.xml").iter(
         "testcase")] for n in (1, 2)]
     assert names[1] == names[0] == [s["id"] for s in finished["steps"]]
+
+
+REPEATING = isales_playbook("Reserve each number once", """\
+steps:
+  - id: reserve
+    for_each: ["13790000001", "13790000001", "13790000002"]
+    as: number
+    key: "{{ number }}"
+    concurrency: 1
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ number }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 600000 }}"}
+""")
+
+
+def test_a_finished_runs_reports_keep_the_warnings_of_every_attempt(tmp_path: Path) -> None:
+    """The list repeats a number: each attempt that goes through the list warns and skips
+    it. The run's report the journal gives, once it is done, has every attempt's warnings
+    (its steps count every attempt's calls too), and `runs show` tells them."""
+    playbook, reports = tmp_path / "p.yaml", [tmp_path / f"report-{n}.json" for n in range(3)]
+    playbook.write_text(REPEATING)
+    paused = outbound("run", str(playbook), "--sim", "--max-creates", "1", "--report-json",
+                      str(reports[0]))
+    assert paused.exit_code == 75, paused.output
+    for n in (1, 2):
+        job = outbound("run", str(playbook), "--sim", "--resume", "latest", "--report-json",
+                       str(reports[n]))
+        assert job.exit_code == 0, job.output
+    assert "already finished; nothing to do" in job.stdout
+    first, resumed, journaled = (json.loads(r.read_text())["warnings"] for r in reports)
+    assert first == [{"step": "reserve", "message": "iteration 1 (key 13790000001): an earlier "
+                      "item had the same key (the list shows it again): skipped, not run "
+                      "twice"}]
+    assert len(resumed) == 1 and journaled == first + resumed
+    shown = outbound("runs", "show", "latest").stdout.splitlines()
+    assert [line for line in shown if line.startswith("warn  ")] == [
+        f"warn  reserve: {warning['message']}" for warning in journaled]

@@ -308,17 +308,18 @@ class Journal(JournalFile):
         """One run: its row, steps, failed items and calls."""
         self._commit()
         row = self.db.execute("SELECT run_id, playbook, file, inputs, shard, started_at, "
-                              "finished_at, status, exit_code, outputs, error, resumed FROM "
-                              "runs WHERE run_id = ?", (run_id,)).fetchone()
+                              "finished_at, status, exit_code, outputs, error, resumed, "
+                              "warnings FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise self._no_run(run_id)
         keys = ("run_id", "playbook", "file", "inputs", "shard", "started_at", "finished_at",
-                "status", "exit_code", "outputs", "error", "resumed")
+                "status", "exit_code", "outputs", "error", "resumed", "warnings")
         run = dict(zip(keys, row, strict=True))
         run["status"] = self._status(run_id, run["status"])
         run["ran_s"] = ran_seconds(self.db, run_id)
         run["inputs"] = json.loads(run["inputs"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else {}
+        run["warnings"] = loaded_json(run["warnings"]) or []
         run["steps"] = self._steps(run_id, run["status"])
         run.update(self._failed_and_unknown(run_id))
         run.update(self._calls_by_outcome(run_id))

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS runs (
     playbook_sha TEXT NOT NULL, inputs TEXT NOT NULL, shard TEXT,
     started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL, exit_code INTEGER,
     outputs TEXT, error TEXT, resumed INTEGER NOT NULL DEFAULT 0, item_keys TEXT,
-    item_lists TEXT);
+    item_lists TEXT, warnings TEXT);
 CREATE TABLE IF NOT EXISTS calls (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, step TEXT NOT NULL, iteration INTEGER,
     endpoint TEXT NOT NULL, kind TEXT NOT NULL, params TEXT NOT NULL, sent_at REAL NOT NULL,
@@ -55,7 +55,8 @@ UPDATE_OUTCOME = (f"UPDATE calls SET {' = ?, '.join(OUTCOME_COLUMNS.split(', '))
                   "WHERE id = ?")
 ADDED_COLUMNS = {  # to journals from before they were
     # {step: its for_each's key, as the playbook had it}; of a for_each with no key, its list
-    "runs": ("item_keys TEXT", "item_lists TEXT"),
+    # the warnings of its attempts that ended, as the JSON report has them
+    "runs": ("item_keys TEXT", "item_lists TEXT", "warnings TEXT"),
     "calls": ("facts TEXT", "response TEXT", "item_key TEXT"),
     "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
 ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"

@@ -56,6 +56,7 @@ from runner.journal.rows import (
     UPSERT_STEP,
     json_text,
     key_of,
+    loaded_json,
     masked_json,
     masked_row,
 )
@@ -114,6 +115,7 @@ class JournalFile:
         self._unchecked: list[str] = []  # texts of the rows waiting, not yet checked for secrets
         self._writes_sent: set[int] = set()  # writes logged and sent, not yet answered
         self._commits = 0
+        self._warnings: list[dict[str, str | None]] = []  # this attempt's
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
 
@@ -390,14 +392,25 @@ class JournalFile:
             self._write("INSERT OR REPLACE INTO sim_worlds VALUES (?, ?)",
                         (self.run_id, masked_json(dict(world))))
 
+    def warned(self, step: str | None, message: str) -> None:
+        """A warning the run gave (`step` None: the run's), kept with the run when this
+        attempt ends: the reports its journal gives have it."""
+        self._warnings.append({"step": step, "message": message})
+
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
+        """This attempt's end; the run's warnings are the earlier attempts' and its own."""
         finished = time.time()
+        earlier = self.db.execute("SELECT warnings FROM runs WHERE run_id = ?",
+                                  (self.run_id,)).fetchone()
+        warnings = (loaded_json(earlier[0]) if earlier else None) or []
         self._write(
-            "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ? "
-            "WHERE run_id = ?",
+            "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ?, "
+            "warnings = ? WHERE run_id = ?",
             (finished, status, exit_code, masked_json(dict(outputs)),
-             REDACTOR.text(error) if error else None, self.run_id))
+             REDACTOR.text(error) if error else None, masked_json(warnings + self._warnings),
+             self.run_id))
+        self._warnings = []
         self._write("UPDATE attempts SET finished_at = ? WHERE run_id = ? AND attempt = ?",
                     (finished, self.run_id, self.attempt))
 

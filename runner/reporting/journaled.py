@@ -16,8 +16,8 @@ from runner.reporting.junit import junit_of
 
 def journaled_report(journal: Journal, run_id: str) -> dict[str, Any]:
     """The JSON report (schemas/report.schema.json) of run `run_id` as its journal has it:
-    each step's counts over every attempt, and its failed items. The journal keeps no
-    warnings."""
+    each step's counts over every attempt, its failed items, and the warnings of the attempts
+    that ended (a killed one's are lost with it)."""
     run = journal.run(run_id)
     codes: dict[str, dict[str, int]] = {}
     for step, code, status, calls in journal.answers(run_id):
@@ -36,7 +36,7 @@ def journaled_report(journal: Journal, run_id: str) -> dict[str, Any]:
         "status": run["status"], "exit_code": run["exit_code"],
         "duration_s": round(run["ran_s"] if run["ran_s"] is not None else
                             (run["finished_at"] or run["started_at"]) - run["started_at"], 4),
-        "outputs": run["outputs"], "error": run["error"], "warnings": [],
+        "outputs": run["outputs"], "error": run["error"], "warnings": run["warnings"],
         "steps": [{"id": step["step"], "status": step["status"], "calls": step["calls"],
                    "iterations": step["iterations"], "succeeded": step["succeeded"],
                    "skipped": step["skipped"], "failed": step["failed"],

@@ -12,6 +12,8 @@ from runner.errors import ITEM_REASON
 from runner.journal import Pruned
 from runner.reporting.specs import table
 
+WARNINGS_SHOWN = 10  # of a run's warnings, in `runs show`
+
 
 def _when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else "-"
@@ -138,11 +140,22 @@ def run_text(run: Mapping[str, Any]) -> str:
         for write in run["unknown_writes"]:
             out.append(f"  {item_name(write)} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
+    out += _warnings(run["warnings"])
     if run["outputs"]:
         out += outputs_text(run["outputs"], run["run_id"])
     if run["error"]:
         out.append(f"error: {run['error']}")
     return "\n".join(out)
+
+
+def _warnings(warnings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The run's warnings as the console gave them, the first WARNINGS_SHOWN."""
+    shown = [f"warn  {w['step']}: {w['message']}" if w["step"] else f"warn  {w['message']}"
+             for w in warnings[:WARNINGS_SHOWN]]
+    if len(warnings) > WARNINGS_SHOWN:
+        shown.append(f"... and {len(warnings) - WARNINGS_SHOWN} more warnings (--format json "
+                     "has every one)")
+    return shown
 
 
 def item_name(item: Mapping[str, Any]) -> str:
