@@ -397,19 +397,25 @@ class JournalFile:
         attempt ends: the reports its journal gives have it."""
         self._warnings.append({"step": step, "message": message})
 
+    def _warnings_before(self) -> list[dict[str, str | None]]:
+        """The warnings the run's earlier attempts gave."""
+        try:
+            found = self.db.execute("SELECT warnings FROM runs WHERE run_id = ?",
+                                    (self.run_id,)).fetchone()
+        except sqlite3.Error:  # the journal is failing: the finish says so, not this
+            return []
+        return (loaded_json(found[0]) if found else None) or []
+
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
         """This attempt's end; the run's warnings are the earlier attempts' and its own."""
         finished = time.time()
-        earlier = self.db.execute("SELECT warnings FROM runs WHERE run_id = ?",
-                                  (self.run_id,)).fetchone()
-        warnings = (loaded_json(earlier[0]) if earlier else None) or []
+        warnings = self._warnings_before() + self._warnings
         self._write(
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ?, "
             "warnings = ? WHERE run_id = ?",
             (finished, status, exit_code, masked_json(dict(outputs)),
-             REDACTOR.text(error) if error else None, masked_json(warnings + self._warnings),
-             self.run_id))
+             REDACTOR.text(error) if error else None, masked_json(warnings), self.run_id))
         self._warnings = []
         self._write("UPDATE attempts SET finished_at = ? WHERE run_id = ? AND attempt = ?",
                     (finished, self.run_id, self.attempt))
