@@ -270,7 +270,8 @@ def _finished(options: RunOptions, journal: Journal, run_id: str, said: str) -> 
 
 
 class _Listeners:
-    """Who hears the run's events, each redacted: the console, and the reports asked for."""
+    """Who hears the run's events, each redacted: the console, the reports asked for, and
+    the journal (the warnings, which the reports it gives later have)."""
 
     def __init__(self, console: ConsoleReporter, report: JsonReport | None,
                  junit: JUnitReport | None, extra: Sequence[Any]) -> None:

@@ -416,7 +416,7 @@ class JournalFile:
             "warnings = ? WHERE run_id = ?",
             (finished, status, exit_code, masked_json(dict(outputs)),
              REDACTOR.text(error) if error else None, masked_json(warnings), self.run_id))
-        self._warnings = []
         self._write("UPDATE attempts SET finished_at = ? WHERE run_id = ? AND attempt = ?",
                     (finished, self.run_id, self.attempt))
+        self._warnings = []
 
