@@ -325,6 +325,7 @@ def test_a_finished_runs_reports_keep_the_warnings_of_every_attempt(tmp_path: Pa
                       "item had the same key (the list shows it again): skipped, not run "
                       "twice"}]
     assert len(resumed) == 1 and journaled == first + resumed
+    assert file_schema("report").issues(json.loads(reports[2].read_text())) == []
     shown = outbound("runs", "show", "latest").stdout.splitlines()
     assert [line for line in shown if line.startswith("warn  ")] == [
         f"warn  reserve: {warning['message']}" for warning in journaled]
