@@ -10,6 +10,7 @@ import subprocess
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,6 +208,22 @@ def test_runs_report_merges_the_shards_of_a_run(tmp_path: Path, own_journal: Pat
     newest = tmp_path / "latest.html"  # `latest`: the newest run of each journal
     assert outbound("runs", "report", "latest", "--html", str(newest), *journals).exit_code == 0
     assert Dom(newest.read_text()).steps == dom.steps
+
+
+def test_the_shards_of_a_resumed_run_ran_as_long_as_the_longest() -> None:
+    """Shards run side by side: the merged page's Ran is the longest one's time, not their
+    sum, which could exceed its Duration."""
+    from runner.reporting.html import RunData, render
+
+    def shard(k: int, ran: float) -> dict[str, Any]:
+        return {"run_id": f"r{k}", "playbook": "p", "file": "p.yaml", "inputs": {},
+                "shard": f"{k}/2", "started_at": 1000.0, "finished_at": 50_000.0,
+                "status": "ok", "exit_code": 0, "outputs": {}, "error": None, "resumed": 1,
+                "ran_s": ran, "steps": [], "failures": [], "calls": {}}
+
+    fields = Dom(render(RunData([shard(1, 30.0), shard(2, 42.5)], [], {}))).fields
+    assert fields["duration"] == "49000.0 s"
+    assert fields["ran"] == "42.5 s, the longest of its 2 runs over their attempts"
 
 
 def test_a_hundred_thousand_calls_make_a_small_page() -> None:

@@ -102,12 +102,14 @@ def _header(data: RunData) -> str:
 
 def _ran(data: RunData) -> list[tuple[str, str]]:
     """Of a resumed run, the time its attempts ran (Duration is from its start to its end,
-    the nights between them included); nothing where the journal does not know it."""
-    ran = [r.get("ran_s") for r in data.runs]
-    if not any(r["resumed"] for r in data.runs) or None in ran:
+    the nights between them included); of the shards of one, the longest shard's, as they
+    ran side by side. Nothing where the journal does not know it."""
+    ran = [r["ran_s"] for r in data.runs if r.get("ran_s") is not None]
+    if not any(r["resumed"] for r in data.runs) or len(ran) < len(data.runs):
         return []
-    attempts = sum(r["resumed"] + 1 for r in data.runs)
-    return [("Ran", f"{sum(r for r in ran if r is not None):.1f} s over {attempts} attempts")]
+    if len(ran) == 1:
+        return [("Ran", f"{ran[0]:.1f} s over {data.runs[0]['resumed'] + 1} attempts")]
+    return [("Ran", f"{max(ran):.1f} s, the longest of its {len(ran)} runs over their attempts")]
 
 
 def _steps(data: RunData) -> str:
