@@ -226,6 +226,33 @@ def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path
     assert len(next(Journal(path, reader=True).calls("run-1"))["response"]) == 4096
 
 
+def test_a_resume_adds_the_warnings_no_earlier_attempt_gave(tmp_path: Path) -> None:
+    """A warning about the same item (by its key, else its place) or about the run is kept
+    once; the same warning about another item is kept."""
+    path = tmp_path / "journal.sqlite"
+    why = "the answer breaks the spec (kept: invalid_response is warn)"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+    journal.warned("list", f"iteration 0: {why}")
+    journal.warned("make", f"iteration 1 (key 7): {why}")
+    journal.warned(None, "the playbook's window closes in 5 minutes")
+    journal.finish("paused", 75, {}, None)
+    journal.reopen("run-1")
+    journal.warned(None, "the playbook's window closes in 5 minutes")
+    journal.warned("list", f"iteration 0: {why}")
+    journal.warned("list", f"iteration 1: {why}")
+    journal.warned("make", f"iteration 4 (key 7): {why}")  # 7 numbered anew by the resume
+    journal.warned("make", f"iteration 5 (key 8): {why}")
+    journal.finish("ok", 0, {}, None)
+    journal.close()
+
+    assert [(w["step"], w["message"]) for w in Journal(path, reader=True).run("run-1")[
+        "warnings"]] == [
+        ("list", f"iteration 0: {why}"), ("make", f"iteration 1 (key 7): {why}"),
+        (None, "the playbook's window closes in 5 minutes"),
+        ("list", f"iteration 1: {why}"), ("make", f"iteration 5 (key 8): {why}")]
+
+
 def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
         in_repo: Path, tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"

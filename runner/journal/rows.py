@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from runner.errors import ITEM_REASON
 from runner.secrets import REDACTOR
 
 SCHEMA = """
@@ -181,6 +182,22 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):  # e.g. an integer past 64 bits
         return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def run_warnings(before: list[dict[str, str | None]],
+                 now: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """A run's warnings once an attempt ends: the earlier attempts', then this one's that no
+    earlier attempt gave about the same item. An item is known by its key where its for_each
+    has one (a resume numbers a repeated item anew), else by its iteration."""
+    told = {_about(warning) for warning in before}
+    return before + [warning for warning in now if _about(warning) not in told]
+
+
+def _about(warning: Mapping[str, str | None]) -> tuple[str | None, ...]:
+    said = ITEM_REASON.fullmatch(warning["message"] or "")
+    if said is None or said["key"] is None:
+        return (warning["step"], warning["message"])
+    return (warning["step"], said["key"], said["why"])
 
 
 def masked_row(row: Sequence[Any], columns: tuple[int, ...]) -> list[Any]:

@@ -59,6 +59,7 @@ from runner.journal.rows import (
     loaded_json,
     masked_json,
     masked_row,
+    run_warnings,
 )
 from runner.secrets import REDACTOR
 
@@ -410,7 +411,7 @@ class JournalFile:
                error: str | None) -> None:
         """This attempt's end; the run's warnings are the earlier attempts' and its own."""
         finished = time.time()
-        warnings = self._warnings_before() + self._warnings
+        warnings = run_warnings(self._warnings_before(), self._warnings)
         self._write(
             "UPDATE runs SET finished_at = ?, status = ?, exit_code = ?, outputs = ?, error = ?, "
             "warnings = ? WHERE run_id = ?",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ from runner.engine.events import (
     StepFinished,
     Warned,
 )
-from runner.errors import iteration
+from runner.errors import ITEM_REASON, iteration
 from runner.reporting.runs import outputs_text
 from runner.reporting.specs import table
 
@@ -32,7 +31,6 @@ _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "
 
 LOG_EVERY = 30.0  # seconds between progress lines of a for_each where no terminal shows a bar
 ALIKE_SHOWN = 3  # of a step's warnings that differ only in their iteration, those shown (-v: all)
-_OF_AN_ITEM = re.compile(r"iteration (\d+)(?: \(key .*?\))?: (.*)", re.S)  # about one item
 
 
 class ConsoleReporter:
@@ -118,10 +116,10 @@ class ConsoleReporter:
                         f"({event.duration * 1000:.0f} ms)")
 
     def _on_Warned(self, event: Warned) -> None:
-        item = _OF_AN_ITEM.fullmatch(event.message)
+        item = ITEM_REASON.fullmatch(event.message)  # about one item
         if item and event.step and not self.verbose:  # the same for many items: a few shown
-            seen = self.alike.setdefault((event.step, item.group(2)), [])
-            seen.append(int(item.group(1)))
+            seen = self.alike.setdefault((event.step, item["why"]), [])
+            seen.append(int(item["index"]))
             if len(seen) > ALIKE_SHOWN:
                 return
         self._write(f"  warn  {event.step}: {event.message}" if event.step
