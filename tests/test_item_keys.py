@@ -439,3 +439,40 @@ def test_a_run_from_before_keys_were_recorded_still_refuses_a_dropped_key(
     refused, _ = attempt(tmp_path, vendor, resume=True, playbook=UNKEYED)
     assert "went through this for_each's items with a key, and the playbook's step 'make' " \
            "now has no key" in str(refused.error)
+
+
+UNRENDERED = """\
+playbook_version: 1
+name: a customer with no number
+services:
+  isales: {spec: huawei-isales}
+steps:
+  - id: reserve
+    for_each: [{n: "13790000001"}, {phone: "13790000002"}, {n: "13790000003"}]
+    as: customer
+    key: "{{ customer.n }}"
+    max_failures: 5
+    concurrency: 1
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ customer.n }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 600000 }}"}
+"""
+
+
+def test_an_item_whose_key_does_not_render_is_named_failed_once_however_often_resumed(
+        tmp_path: Path) -> None:
+    """Known by nothing, it fails again in each attempt, under a new iteration: `runs show`
+    names it once, as the step counts it."""
+    path, journal = tmp_path / "p.yaml", str(tmp_path / "journal.sqlite")
+    path.write_text(UNRENDERED, encoding="utf-8")
+    paused = outbound("run", str(path), "--sim", "--journal", journal, "--max-creates", "1")
+    assert paused.exit_code == 75, paused.output
+    for _ in range(2):
+        ended = outbound("run", str(path), "--sim", "--journal", journal, "--resume", "latest")
+        assert ended.exit_code == 1, ended.output
+    shown = outbound("runs", "show", "latest", "--journal", journal).stdout.splitlines()
+    assert "reserve  partial  2      3      2   0        1       0" in shown
+    assert [line.split(":")[0] for line in shown if line.startswith("failed ")] == [
+        "failed reserve[6]"]  # as the last attempt numbered it
+    as_json = outbound("runs", "show", "latest", "--journal", journal, "--format", "json")
+    assert [f["iteration"] for f in json.loads(as_json.stdout)["failures"]] == [6]

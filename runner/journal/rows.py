@@ -61,6 +61,11 @@ ADDED_COLUMNS = {  # to journals from before they were
     "calls": ("facts TEXT", "response TEXT", "item_key TEXT"),
     "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
 ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"
+# A resume goes through a keyed for_each's list again, and an item whose key did not render,
+# known by nothing, fails again there (under a new iteration) if the list still has it: the
+# failures earlier attempts recorded of such items go, so that the run names each one once.
+FORGET_UNKEYED_FAILURES = ("DELETE FROM items WHERE run_id = ? AND step = ? AND key IS NULL "
+                           "AND status = 'failed'")
 INSERT_ITEM = f"INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 9)})"
 UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
     "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "

@@ -43,6 +43,7 @@ from runner.journal.rows import (
     ANSWER_KEPT,
     CALL_JSON,
     CHECKPOINT_EVERY,
+    FORGET_UNKEYED_FAILURES,
     GROUP_SECONDS,
     INSERT_CALL,
     INSERT_ITEM,
@@ -295,10 +296,13 @@ class JournalFile:
         self.run_id = run_id
         self._write("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
-        found = self.db.execute("SELECT resumed FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        found = self.db.execute("SELECT resumed, item_keys FROM runs WHERE run_id = ?",
+                                (run_id,)).fetchone()
         self.attempt = found[0] if found else 0
         self._write("INSERT OR REPLACE INTO attempts VALUES (?, ?, ?, NULL)",
                     (run_id, self.attempt, time.time()))
+        for step in (loaded_json(found[1]) if found else None) or {}:  # each keyed for_each
+            self._write(FORGET_UNKEYED_FAILURES, (run_id, step))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: dict[str, Any], *, write: bool) -> int:
