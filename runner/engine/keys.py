@@ -50,6 +50,8 @@ class ItemKeys:
             return None
         known = resume.keys.get(step.id, {}) if resume is not None else {}
         fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
+        if resume is not None and journal is not None:
+            journal.keyed_again(step.id)
         return cls(step, journal, resume, known, fresh_from)
 
     def fresh(self, index: int) -> int:

@@ -63,7 +63,8 @@ ADDED_COLUMNS = {  # to journals from before they were
 ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"
 # A resume goes through a keyed for_each's list again, and an item whose key did not render,
 # known by nothing, fails again there (under a new iteration) if the list still has it: the
-# failures earlier attempts recorded of such items go, so that the run names each one once.
+# failures earlier attempts recorded of such items go as the step begins, so that the run
+# names each one once (no call was made for them: the key is rendered before any is sent).
 FORGET_UNKEYED_FAILURES = ("DELETE FROM items WHERE run_id = ? AND step = ? AND key IS NULL "
                            "AND status = 'failed'")
 INSERT_ITEM = f"INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 9)})"

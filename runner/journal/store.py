@@ -296,13 +296,10 @@ class JournalFile:
         self.run_id = run_id
         self._write("UPDATE runs SET status = 'running', finished_at = NULL, exit_code = "
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
-        found = self.db.execute("SELECT resumed, item_keys FROM runs WHERE run_id = ?",
-                                (run_id,)).fetchone()
+        found = self.db.execute("SELECT resumed FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         self.attempt = found[0] if found else 0
         self._write("INSERT OR REPLACE INTO attempts VALUES (?, ?, ?, NULL)",
                     (run_id, self.attempt, time.time()))
-        for step in (loaded_json(found[1]) if found else None) or {}:  # each keyed for_each
-            self._write(FORGET_UNKEYED_FAILURES, (run_id, step))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: dict[str, Any], *, write: bool) -> int:
@@ -371,6 +368,12 @@ class JournalFile:
         """Item `iteration` of `step` has the for_each's `key` given: its calls and its row
         carry it, so that --resume finds the item by its key wherever the list now has it."""
         self._item_keys[(step, iteration)] = REDACTOR.text(key)
+
+    def keyed_again(self, step: str) -> None:
+        """A resume begins going through the list of `step`, a keyed for_each, again: the
+        failures earlier attempts recorded of its items whose key did not render go (see
+        FORGET_UNKEYED_FAILURES)."""
+        self._write(FORGET_UNKEYED_FAILURES, (self.run_id, step))
 
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
