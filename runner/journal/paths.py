@@ -1,5 +1,6 @@
 """Where journals are: the default one, each shard's beside it, what to say of one that is
-not there; and opening one to read."""
+not there; and opening one: to read, or to write (refusing another program's database,
+bringing an earlier version's up to date)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
-from runner.journal.rows import as_journaled
+from runner.journal.rows import ADDED_COLUMNS, as_journaled
 
 
 def default_path() -> Path:
@@ -63,6 +64,28 @@ def check_is_journal(path: Path) -> None:
     if found is None:
         raise InputError.plain(f"journal {path}: not a journal (it has no runs); --journal "
                                "PATH names the journal file")
+
+
+def refuse_other_database(db: sqlite3.Connection, path: Path) -> None:
+    """An InputError (`db` closed) if the file is another program's database: never add
+    tables to it."""
+    tables = sorted(name for name, in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"))
+    if tables and "runs" not in tables:
+        db.close()
+        raise InputError.plain(
+            f"journal {path}: not a journal but another database (its tables: "
+            f"{', '.join(tables[:5])}{', ...' if len(tables) > 5 else ''}); --journal PATH "
+            "names a journal file, or where to start one")
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """The columns a journal of an earlier version lacks (rows.ADDED_COLUMNS), added."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column.split()[0] not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
 def journal_holding(path: Path, run_id: str) -> tuple[Path, str | None] | None:

@@ -37,9 +37,8 @@ import orjson
 
 from runner.errors import Finding, InputError, JournalError, Location
 from runner.journal.intent_log import IntentLog
-from runner.journal.paths import check_is_journal
+from runner.journal.paths import add_missing_columns, check_is_journal, refuse_other_database
 from runner.journal.rows import (
-    ADDED_COLUMNS,
     ANSWER_KEPT,
     CALL_JSON,
     CHECKPOINT_EVERY,
@@ -95,12 +94,12 @@ class JournalFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
-            self._refuse_other_database()
+            refuse_other_database(self.db, self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_soon
             self.db.executescript(SCHEMA)
-            self._add_missing_columns()
+            add_missing_columns(self.db)
             self._others_writing = False  # another process holds the intent log
             self._log = self._open_intent_log(reader)
         except (OSError, sqlite3.Error) as exc:
@@ -120,24 +119,6 @@ class JournalFile:
         self._warnings: list[dict[str, str | None]] = []  # this attempt's
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
-
-    def _refuse_other_database(self) -> None:
-        """An InputError if the file is another program's database: never add tables to it."""
-        tables = sorted(name for name, in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'"))
-        if tables and "runs" not in tables:
-            self.db.close()
-            raise InputError.plain(
-                f"journal {self.path}: not a journal but another database (its tables: "
-                f"{', '.join(tables[:5])}{', ...' if len(tables) > 5 else ''}); --journal PATH "
-                "names a journal file, or where to start one")
-
-    def _add_missing_columns(self) -> None:
-        for table, columns in ADDED_COLUMNS.items():
-            present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            for column in columns:
-                if column.split()[0] not in present:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def _open_intent_log(self, reader: bool) -> IntentLog | None:
         """Lock the intent log and copy what a killed run left in it into the file; the open
