@@ -253,6 +253,28 @@ def test_a_resume_adds_the_warnings_no_earlier_attempt_gave(tmp_path: Path) -> N
         ("list", f"iteration 1: {why}"), ("make", f"iteration 5 (key 8): {why}")]
 
 
+def test_a_resume_forgets_only_the_callless_failures_of_a_keyed_step(tmp_path: Path) -> None:
+    """Those of items whose key did not render go as the step begins again; an item that
+    failed after its call stays, though it has no key (as an earlier version wrote it)."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+    call = journal.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
+    journal.outcome(call, status=200, result_code="0200001", outcome="failed", duration=0.1,
+                    error="refused")
+    journal.item("reserve", 0, "failed", reason="iteration 0: refused")
+    journal.item("reserve", 1, "failed", reason="iteration 1: no key 'n' here")
+    journal.item("other", 0, "failed", reason="iteration 0: no key 'n' here")
+    journal.finish("failed", 1, {}, "failed")
+    journal.reopen("run-1")
+    journal.keyed_again("reserve")
+    journal.finish("failed", 1, {}, "failed")
+    journal.close()
+
+    failures = Journal(path, reader=True).run("run-1")["failures"]
+    assert [(f["step"], f["iteration"]) for f in failures] == [("other", 0), ("reserve", 0)]
+
+
 def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
         in_repo: Path, tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"

@@ -397,7 +397,8 @@ class JournalFile:
 
     def finish(self, status: str, exit_code: int, outputs: Mapping[str, Any],
                error: str | None) -> None:
-        """This attempt's end; the run's warnings are the earlier attempts' and its own."""
+        """This attempt's end; the run's warnings are the earlier attempts' and those of its
+        own they did not give (run_warnings)."""
         finished = time.time()
         warnings = run_warnings(self._warnings_before(), self._warnings)
         self._write(
