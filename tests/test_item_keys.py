@@ -195,6 +195,15 @@ def test_a_resume_whose_playbook_changed_the_key_is_refused(tmp_path: Path, firs
     assert made(vendor) == ["n0"]
 
 
+def test_a_resume_whose_key_was_only_respaced_goes_on(tmp_path: Path) -> None:
+    vendor = ScriptedVendor(ids=[0, 1, 2])
+    attempt(tmp_path, vendor, max_creates=1)
+    respaced = KEYED_STREAM.replace('key: "{{ item.id }}"', 'key: "{{item.id}}"')
+    resumed, _ = attempt(tmp_path, vendor, resume=True, playbook=respaced)
+    assert resumed.status == "ok", resumed.error
+    assert made(vendor) == ["n0", "n1", "n2"]
+
+
 LISTED = UNKEYED.replace("paginate: {stream: true}", "paginate: all")  # kept, not streamed
 REVERSED = LISTED.replace('for_each: "{{ steps.all.items }}"',
                           'for_each: "{{ steps.all.items | reverse | list }}"')
@@ -216,12 +225,15 @@ def test_a_resume_whose_playbook_changed_a_keyless_list_is_refused(tmp_path: Pat
     assert made(vendor) == ["n0"]
 
 
-@pytest.mark.parametrize("then", ["other params", "a run from before lists were recorded"])
+@pytest.mark.parametrize("then", ["other params", "the list respaced",
+                                  "a run from before lists were recorded"])
 def test_a_resume_through_the_same_keyless_list_goes_on(tmp_path: Path, then: str) -> None:
     vendor = ScriptedVendor(ids=[0, 1, 2])
     attempt(tmp_path, vendor, max_creates=1, playbook=LISTED)
     playbook = LISTED.replace("'n' ~ item.id", "'m' ~ item.id")
-    if then != "other params":
+    if then == "the list respaced":  # the same template
+        playbook = LISTED.replace('"{{ steps.all.items }}"', '"{{steps.all.items  }}"')
+    elif then != "other params":
         playbook = REVERSED  # unchecked: the run has no list recorded, as before this column
         with sqlite3.connect(tmp_path / "journal.sqlite") as db:
             db.execute("UPDATE runs SET item_lists = NULL")

@@ -10,6 +10,7 @@ from runner.templating import (
     compared,
     compile_template,
     environment_variables,
+    same_source,
 )
 
 HERE = Location("p.yaml", 3, 9, ("steps", 0, "params", "x"))
@@ -164,3 +165,18 @@ def test_a_failed_comparison_shows_what_it_compared() -> None:
     assert shown("{{ flag }}", {"flag": False}) is None  # not a comparison
     assert shown("{{ a.missing > 1 }}", {"a": {}}) is None  # an operand that is not there
     assert shown("waited {{ n }} > 1", {"n": 0}) is None  # text around it
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ("{{ number }}", "{{number}}", True),
+    ("{{ steps.all.items | reverse | list }}", "{{steps.all.items|reverse|list}}", True),
+    ("{% if x %}a{% endif %}", "{%if x%}a{%endif%}", True),
+    ("n{{ x }}", "n {{ x }}", False),  # the text outside counts to the letter
+    ("{{ x }}", "{{ x + 0 }}", False),
+    ("{{ 'a b' }}", "{{ 'ab' }}", False),  # a string's spaces are its own
+    ("{{ x }}", None, False),
+    (None, None, True),
+])
+def test_template_sources_differing_only_in_spaces_inside_tags_are_the_same(
+        one: str | None, other: str | None, same: bool) -> None:
+    assert same_source(one, other) is same

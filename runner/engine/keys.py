@@ -22,6 +22,7 @@ from runner.errors import InputError, OutboundError, iteration
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step
 from runner.secrets import REDACTOR
+from runner.templating import same_source
 
 
 class RepeatedItem(Exception):
@@ -102,12 +103,15 @@ def _check_same_key(step: Step, resume: Recorded) -> None:
     """An InputError if the step's key is not the one the earlier attempts went through its
     items with (added, changed or dropped since): its items would be matched to others, and
     some made twice."""
-    now = _named(step.key.source if step.key is not None else None)
+    source = step.key.source if step.key is not None else None
+    now = _named(source)
     if resume.key_sources is None:  # a run from before keys were recorded: keyed items tell
         before, changed = "a key", step.key is None and step.id in resume.keys
     else:
-        before = _named(resume.key_sources.get(step.id))
-        changed = before != now and (step.id in resume.keys or resume.went_through(step.id))
+        recorded = resume.key_sources.get(step.id)
+        before = _named(recorded)
+        changed = not same_source(recorded, source) and (
+            step.id in resume.keys or resume.went_through(step.id))
     if changed:
         raise InputError.plain(
             f"the earlier attempts went through this for_each's items with {before}, and the "
@@ -122,7 +126,7 @@ def _check_same_list(step: Step, resume: Recorded) -> None:
     if step.key is not None or step.for_each is None or resume.list_sources is None:
         return
     before, now = resume.list_sources.get(step.id), step.for_each.source
-    if before is None or before == now or not resume.went_through(step.id):
+    if before is None or same_source(before, now) or not resume.went_through(step.id):
         return  # (before None: a step new to the run, or keyed before)
     raise InputError.plain(
         f"the earlier attempts went through the items of {before!r} by their place, and the "

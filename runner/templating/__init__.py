@@ -11,8 +11,14 @@ Rules:
 """
 
 from runner.templating.sandbox import GLOBAL_NAMES, SkippedOutputs, environment_variables
-from runner.templating.template import Template, compared, compile_template, is_template
+from runner.templating.template import (
+    Template,
+    compared,
+    compile_template,
+    is_template,
+    same_source,
+)
 from runner.templating.values import TemplatedValue
 
 __all__ = ["GLOBAL_NAMES", "SkippedOutputs", "Template", "TemplatedValue", "compared",
-           "compile_template", "environment_variables", "is_template"]
+           "compile_template", "environment_variables", "is_template", "same_source"]

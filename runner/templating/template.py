@@ -208,6 +208,22 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and bool(_HAS_TEMPLATE.search(value))
 
 
+def same_source(one: str | None, other: str | None) -> bool:
+    """Whether two template sources (None: no template) do the same but for the spaces
+    inside their `{{ }}` and `{% %}`: `{{number}}` is `{{ number }}`; text outside them
+    counts to the letter."""
+    if one is None or other is None or one == other:
+        return one == other
+    return _tokens(one) == _tokens(other)
+
+
+def _tokens(source: str) -> list[tuple[str, str]]:
+    try:
+        return [(kind, value) for _, kind, value in ENV.lex(source) if kind != "whitespace"]
+    except jinja2.TemplateSyntaxError:  # (one the journal masked, say): compared as text
+        return [("source", source)]
+
+
 def _step_fields(tree: nodes.Node) -> Iterator[tuple[str, str]]:
     """(step id, field) for each `steps.<id>.<field>`; field "*" where `steps.<id>` is whole."""
     step_nodes: dict[int, str] = {}
