@@ -275,6 +275,39 @@ def test_a_resume_forgets_only_the_callless_failures_of_a_keyed_step(tmp_path: P
     assert [(f["step"], f["iteration"]) for f in failures] == [("other", 0), ("reserve", 0)]
 
 
+def test_runs_list_chooses_the_runs_of_a_status_and_of_a_playbook(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    for run_id, playbook, status in [("run-1", "a", "ok"), ("run-2", "b", "failed"),
+                                     ("run-3", "a", "failed"), ("run-4", "a", None)]:
+        journal = Journal(path)
+        journal.begin(run_id, playbook, f"{playbook}.yaml", "-", {}, None)
+        if status is not None:  # else it is left running, as a killed run is
+            journal.finish(status, 1, {}, None)
+        journal.close()
+
+    def listed(*options: str) -> list[str]:
+        result = outbound("runs", "list", "--journal", str(path), *options)
+        assert result.exit_code == 0, result.output
+        return [line.split()[0] for line in result.stdout.splitlines()[1:]]
+
+    assert listed("--status", "failed") == ["run-3", "run-2"]
+    assert listed("--status", "killed") == ["run-4"]
+    assert listed("--playbook", "a") == listed("--playbook", "a.yaml") == [
+        "run-4", "run-3", "run-1"]
+    assert listed("--playbook", "a", "--status", "failed") == ["run-3"]
+    newest = outbound("runs", "list", "--journal", str(path), "--status", "failed", "--limit",
+                      "1").stdout.splitlines()
+    assert newest[1].startswith("run-3 ") and newest[2:] == [
+        "the newest 1 of 2 runs (--limit 0 lists them all)"]
+    none = outbound("runs", "list", "--journal", str(path), "--status", "running")
+    assert none.stdout == "No runs of status running\n"
+    killed = json.loads(outbound("runs", "list", "--journal", str(path), "--status", "killed",
+                                 "--format", "json").stdout)
+    assert [(run["run_id"], run["status"]) for run in killed] == [("run-4", "killed")]
+    refused = outbound("runs", "list", "--journal", str(path), "--status", "done")
+    assert refused.exit_code == 2 and "'done' is not one of 'ok', 'partial'" in refused.output
+
+
 def test_runs_list_shows_the_newest_runs_and_says_how_many_it_left_out(
         in_repo: Path, tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"

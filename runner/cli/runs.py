@@ -12,6 +12,9 @@ import click
 from runner.cli.complete import run_ids, unknown_write_items
 from runner.cli.options import NonEmptyPath, format_option, handles_errors, journal_option
 
+# what a run's status may be (the journal's, and `killed`: see Journal._status)
+RUN_STATUSES = ("ok", "partial", "failed", "paused", "interrupted", "running", "killed")
+
 
 @click.group()
 def runs() -> None:
@@ -23,8 +26,15 @@ def runs() -> None:
 @format_option
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
               help="How many of the newest runs to list (0: all).")
+@click.option("--status", type=click.Choice(RUN_STATUSES),
+              help="Only the runs of this status (killed: recorded as running, but no process "
+                   "is writing it; --resume continues it).")
+@click.option("--playbook", metavar="NAME|FILE",
+              help="Only the runs of this playbook: its name, or its file as the runs were "
+                   "given it.")
 @handles_errors
-def runs_list(journal: Path | None, output_format: str, limit: int) -> None:
+def runs_list(journal: Path | None, output_format: str, limit: int, status: str | None,
+              playbook: str | None) -> None:
     """The latest runs, each with its run_id, status and counts."""
     from runner.journal import Journal, default_path, not_there
     from runner.reporting.runs import runs_json, runs_text
@@ -34,12 +44,17 @@ def runs_list(journal: Path | None, output_format: str, limit: int) -> None:
         click.echo(f"No runs: {not_there(path)}")
         return
     opened = Journal(path, reader=True)
-    found = opened.runs(limit or None)
+    found = opened.runs(limit or None, status=status, playbook=playbook)
     if output_format == "json":
         click.echo(runs_json(found))
         return
+    if not found and (status or playbook):
+        click.echo("No runs " + " and ".join(
+            said for said in (status and f"of status {status}",
+                              playbook and f"of playbook {playbook!r}") if said))
+        return
     click.echo(runs_text(found))
-    if limit and len(found) == limit and (total := opened.run_count()) > limit:
+    if limit and len(found) == limit and (total := opened.run_count(status, playbook)) > limit:
         click.echo(f"the newest {limit} of {total} runs (--limit 0 lists them all)")
 
 

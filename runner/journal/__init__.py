@@ -14,7 +14,8 @@ Everything written goes through the redactor first: no secret reaches the file. 
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
 """
 
-from runner.journal.history import Journal, newest_runs, unknown_writes
+from runner.journal.completion import newest_runs, unknown_writes
+from runner.journal.history import Journal
 from runner.journal.paths import default_path, not_there, shard_journal
 from runner.journal.rows import (
     ANSWER_KEPT,

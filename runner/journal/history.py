@@ -4,123 +4,53 @@ the journal's upkeep (`runs resolve`, `runs prune`)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing
-from pathlib import Path
+from collections.abc import Container, Iterator, Mapping
 from typing import Any
 
 from runner.errors import InputError, OutboundError
 from runner.journal.attempts import ran_seconds
-from runner.journal.intent_log import logged_rows
-from runner.journal.paths import journal_holding, read_only
+from runner.journal.paths import journal_holding
 from runner.journal.rows import (
     BY_HAND,
+    FINISHED_ITEMS,
     INSERT_ITEM,
-    INTENT_LOG_SUFFIX,
+    PENDING,
     RESOLUTIONS,
     UPDATE_OUTCOME,
     WHOLE_STEP,
+    WRITES,
     AnsweredWrite,
     Pruned,
     Recorded,
     UnknownWrite,
     as_journaled,
     key_of,
+    last_writes,
     loaded_json,
     masked_json,
 )
 from runner.journal.store import JournalFile
 from runner.secrets import REDACTOR
 
-_NEWEST_RUNS = "SELECT run_id, playbook, started_at FROM runs ORDER BY started_at DESC LIMIT ?"
 _PRUNED = (  # the runs started before ?, but the newest of each playbook (and shard)
     "SELECT run_id FROM (SELECT run_id, started_at, ROW_NUMBER() OVER (PARTITION BY file, "
     "shard ORDER BY started_at DESC) AS place FROM runs) WHERE started_at < ? AND place > 1")
-_FINISHED_ITEMS = ("SELECT step, iteration FROM items WHERE run_id = ? AND status IN ('ok', "
-                   "'skipped')")
 
 
-def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
-    """The newest `limit` runs of the journal at `path` as (run_id, playbook, started_at), read
-    without opening it as a journal (no lock taken, no intent log copied in, nothing made);
-    none if there is no journal there. For shell completion, which must never fail."""
-    try:
-        with closing(read_only(path)) as db:
-            return db.execute(_NEWEST_RUNS, (limit,)).fetchall()
-    except sqlite3.Error:
-        return []
+LOCK_TOLD = ("running", "killed")  # journalled alike as running (see Journal._status)
 
 
-_WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint, "
-           "sent_at, item_key FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') "
-           "ORDER BY id")
-_PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
-
-
-def _last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, int]],
-                 ) -> tuple[dict[tuple[str, int], AnsweredWrite],
-                               dict[tuple[str, int], UnknownWrite]]:
-    """Of `writes` (_WRITES' rows whose outcome is _PENDING, in the order sent), each unfinished
-    item's last one: those answered ok, and those whose outcome is unknown."""
-    answered: dict[tuple[str, int], AnsweredWrite] = {}
-    unknown: dict[tuple[str, int], UnknownWrite] = {}
-    # the last one counts. One answered ok is not sent again; its answer is kept, except in
-    # journals written before answers were, where it is looked up as one whose outcome is
-    # unknown
-    for (call_id, step, iteration, params, outcome, status, response, error, endpoint, sent_at,
-         item_key) in writes:
-        key = (step, iteration)
-        if key in finished:
-            continue
-        if outcome == "ok" and response is not None:
-            answered[key] = AnsweredWrite(call_id, status, json.loads(response),
-                                          bool(error and error.startswith(BY_HAND)))
-            unknown.pop(key, None)
-        else:
-            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
-                                        item_key)
-            answered.pop(key, None)
-    return answered, unknown
-
-
-def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
-    """(item, endpoint) of each write of run `run_id` (or the newest, for "latest") whose
-    outcome is unknown: what `runs resolve` settles, as `reserve[3]` or a step's name. Read as
-    `newest_runs` reads, with what a kill left in the intent log read too (not copied in);
-    none if there is no such journal or run. For shell completion."""
-    try:
-        with closing(read_only(path)) as db:
-            if run_id == "latest":
-                newest = db.execute(_NEWEST_RUNS, (1,)).fetchone()
-                run_id = newest[0] if newest else ""
-            finished = set(db.execute(_FINISHED_ITEMS, (run_id,)))
-            writes = {row[0]: list(row) for row in db.execute(_WRITES, (run_id,))}
-    except sqlite3.Error:
-        return []
-    _read_intent_log(path, run_id, writes)
-    _, unknown = _last_writes(
-        (row for _, row in sorted(writes.items()) if row[4] in _PENDING), finished)
-    return [(step if iteration == WHOLE_STEP else f"{step}[{iteration}]", write.endpoint)
-            for (step, iteration), write in sorted(unknown.items())]
-
-
-def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> None:
-    """Add to `writes` (_WRITES' rows by call id) the intents and outcomes that the intent log
-    beside `path` holds for run `run_id`, as copying it in would."""
-    try:
-        intents, outcomes = logged_rows(Path(f"{path}{INTENT_LOG_SUFFIX}").read_bytes())
-    except OSError:
-        return
-    for call_id, run, step, iteration, endpoint, _kind, params, sent_at, key in intents:
-        if run == run_id:
-            writes.setdefault(call_id, [call_id, step, iteration, params, None, None, None,
-                                        None, endpoint, sent_at, key])
-    for _finished_at, status, _code, outcome, _duration, error, _facts, response, call_id in (
-            outcomes):
-        if call_id in writes:
-            writes[call_id][4:8] = [outcome, status, response, error]
+def _chosen(status: str | None, playbook: str | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (and its parameters) of the runs of `status` and `playbook`."""
+    clauses, parameters = [], []
+    if status is not None:
+        clauses.append("r.status = ?")
+        parameters.append("running" if status in LOCK_TOLD else status)
+    if playbook is not None:
+        clauses.append("(r.playbook = ? OR r.file = ?)")
+        parameters += [playbook, playbook]
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(parameters)
 
 
 class Journal(JournalFile):
@@ -165,8 +95,8 @@ class Journal(JournalFile):
             dict[tuple[str, int], AnsweredWrite], dict[tuple[str, int], UnknownWrite]]:
         """The writes (every kind but the reads, list and detail) of the items not `finished`,
         each item's last one: those answered ok, and those whose outcome is unknown."""
-        return _last_writes((row for row in self.db.execute(_WRITES, (run_id,))
-                             if row[4] in _PENDING), finished)
+        return last_writes((row for row in self.db.execute(WRITES, (run_id,))
+                             if row[4] in PENDING), finished)
 
     def world(self, run_id: str) -> dict[str, Any] | None:
         """The embedded simulator's world as --sim run `run_id` last left it, if it did."""
@@ -278,22 +208,35 @@ class Journal(JournalFile):
             raise InputError.plain(f"journal {self.path} has no runs yet")
         return str(newest[0]["run_id"])
 
-    def run_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+    def run_count(self, status: str | None = None, playbook: str | None = None) -> int:
+        """How many runs there are (of `status`, of `playbook`: see `runs`)."""
+        if status in LOCK_TOLD:
+            return len(self.runs(None, status=status, playbook=playbook, timed=False))
+        where, parameters = _chosen(status, playbook)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM runs r{where}", parameters)
+                   .fetchone()[0])
 
-    def runs(self, limit: int | None = 50) -> list[dict[str, Any]]:
-        """The newest `limit` runs (None: every run), newest first."""
+    def runs(self, limit: int | None = 50, *, status: str | None = None,
+             playbook: str | None = None, timed: bool = True) -> list[dict[str, Any]]:
+        """The newest `limit` runs (None: every run), newest first; only those of `status`
+        and of `playbook` (its name, or its file as the run was given it), where given."""
         self._commit()
+        where, parameters = _chosen(status, playbook)
+        told = status in LOCK_TOLD  # running or killed: only the lock tells them apart
         rows = self.db.execute(
             "SELECT r.run_id, r.playbook, r.status, r.exit_code, r.started_at, r.finished_at,"
             " r.shard, r.resumed, (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id),"
             " (SELECT COUNT(*) FROM items i WHERE i.run_id = r.run_id AND i.status = 'failed')"
-            " FROM runs r ORDER BY r.started_at DESC LIMIT ?", (-1 if limit is None else limit,))
+            f" FROM runs r{where} ORDER BY r.started_at DESC LIMIT ?",
+            (*parameters, -1 if limit is None or told else limit))
         keys = ("run_id", "playbook", "status", "exit_code", "started_at", "finished_at",
                 "shard", "resumed", "calls", "failed_items")
         found = [dict(zip(keys, row, strict=True)) for row in rows]
         for run in found:
             run["status"] = self._status(run["run_id"], run["status"])
+        if told:
+            found = [run for run in found if run["status"] == status][:limit]
+        for run in found if timed else ():
             run["ran_s"] = ran_seconds(self.db, run["run_id"])
         return found
 
@@ -347,7 +290,7 @@ class Journal(JournalFile):
                                  "= ? AND status = 'failed' ORDER BY step, iteration", (run_id,))
         failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
                      "reason": why} for s, i, key, why in failed]
-        finished = set(self.db.execute(_FINISHED_ITEMS, (run_id,)))
+        finished = set(self.db.execute(FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "key": write.item_key, "endpoint": write.endpoint, "params": write.params}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -179,6 +179,41 @@ class Pruned:
     calls: int
     kept: int
     kept_old: int = 0  # of those kept, started before the time given: each its playbook's newest
+
+
+# what --resume goes on from (and `runs resolve` settles): a run's finished items, its writes
+FINISHED_ITEMS = ("SELECT step, iteration FROM items WHERE run_id = ? AND status IN ('ok', "
+                  "'skipped')")
+WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error, endpoint, "
+           "sent_at, item_key FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') "
+           "ORDER BY id")
+PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
+
+
+def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, int]],
+                ) -> tuple[dict[tuple[str, int], AnsweredWrite],
+                           dict[tuple[str, int], UnknownWrite]]:
+    """Of `writes` (WRITES' rows whose outcome is PENDING, in the order sent), each unfinished
+    item's last one: those answered ok, and those whose outcome is unknown."""
+    answered: dict[tuple[str, int], AnsweredWrite] = {}
+    unknown: dict[tuple[str, int], UnknownWrite] = {}
+    # the last one counts. One answered ok is not sent again; its answer is kept, except in
+    # journals written before answers were, where it is looked up as one whose outcome is
+    # unknown
+    for (call_id, step, iteration, params, outcome, status, response, error, endpoint, sent_at,
+         item_key) in writes:
+        key = (step, iteration)
+        if key in finished:
+            continue
+        if outcome == "ok" and response is not None:
+            answered[key] = AnsweredWrite(call_id, status, json.loads(response),
+                                          bool(error and error.startswith(BY_HAND)))
+            unknown.pop(key, None)
+        else:
+            unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
+                                        item_key)
+            answered.pop(key, None)
+    return answered, unknown
 
 
 def key_of(iteration: int | None) -> int:
