@@ -27,7 +27,7 @@ from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
 from runner.reporting.console import ConsoleReporter
-from tests.conftest import DATA, ROOT, outbound
+from tests.conftest import DATA, ROOT, isales_playbook, outbound
 from tests.vendor import ScriptedVendor
 
 KEYED_STREAM = """\
@@ -453,11 +453,7 @@ def test_a_run_from_before_keys_were_recorded_still_refuses_a_dropped_key(
            "now has no key" in str(refused.error)
 
 
-UNRENDERED = """\
-playbook_version: 1
-name: a customer with no number
-services:
-  isales: {spec: huawei-isales}
+UNRENDERED = isales_playbook("a customer with no number", """\
 steps:
   - id: reserve
     for_each: [{n: "13790000001"}, {phone: "13790000002"}, {n: "13790000003"}]
@@ -468,7 +464,7 @@ steps:
     call: isales.appoint.create
     params: {vdnId: 8, taskId: "2201", callType: "2", calledNo: "{{ customer.n }}",
              userAccount: ops, appointTime: "{{ now_ms() + 600000 }}"}
-"""
+""")
 
 
 def test_an_item_whose_key_does_not_render_is_named_failed_once_however_often_resumed(
