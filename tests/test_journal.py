@@ -301,6 +301,8 @@ def test_runs_list_chooses_the_runs_of_a_status_and_of_a_playbook(tmp_path: Path
         "the newest 1 of 2 runs (--limit 0 lists them all)"]
     none = outbound("runs", "list", "--journal", str(path), "--status", "running")
     assert none.stdout == "No runs of status running\n"
+    nameless = outbound("runs", "list", "--journal", str(path), "--playbook", "")
+    assert nameless.stdout == "No runs of playbook ''\n"
     killed = json.loads(outbound("runs", "list", "--journal", str(path), "--status", "killed",
                                  "--format", "json").stdout)
     assert [(run["run_id"], run["status"]) for run in killed] == [("run-4", "killed")]

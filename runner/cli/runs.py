@@ -48,10 +48,10 @@ def runs_list(journal: Path | None, output_format: str, limit: int, status: str 
     if output_format == "json":
         click.echo(runs_json(found))
         return
-    if not found and (status or playbook):
-        click.echo("No runs " + " and ".join(
-            said for said in (status and f"of status {status}",
-                              playbook and f"of playbook {playbook!r}") if said))
+    if not found and (status is not None or playbook is not None):
+        chosen = [f"of status {status}"] if status is not None else []
+        chosen += [f"of playbook {playbook!r}"] if playbook is not None else []
+        click.echo(f"No runs {' and '.join(chosen)}")
         return
     click.echo(runs_text(found))
     if limit and len(found) == limit and (total := opened.run_count(status, playbook)) > limit:
