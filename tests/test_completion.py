@@ -76,6 +76,20 @@ def test_run_ids_come_from_the_journal_newest_first(in_repo: Path, tmp_path: Pat
     assert values(f"outbound runs show --journal {journal} {ids[1][:-3]}") == [ids[1]]
 
 
+def test_runs_list_offers_the_playbooks_the_journal_has_runs_of(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    for run_id, name, file in [("run-1", "callbacks", "callbacks.yaml"),
+                               ("run-2", "canary", "canary.yaml"),
+                               ("run-3", "callbacks", "./callbacks.yaml")]:
+        writer = Journal(journal)
+        writer.begin(run_id, name, file, "-", {}, None)
+        writer.close()
+    assert offered(f"outbound runs list --journal {journal} --playbook ") == [
+        ("plain", "callbacks", "./callbacks.yaml"), ("plain", "canary", "canary.yaml")]
+    assert values(f"outbound runs list --journal {journal} --playbook can") == ["canary"]
+    assert values(f"outbound runs list --journal {tmp_path / 'none.sqlite'} --playbook ") == []
+
+
 def test_a_report_offers_the_runs_of_every_journal_it_names(in_repo: Path,
                                                              tmp_path: Path) -> None:
     first, second = tmp_path / "shard-1.sqlite", tmp_path / "shard-2.sqlite"

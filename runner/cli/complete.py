@@ -89,6 +89,20 @@ def run_ids(ctx: click.Context, param: click.Parameter,
     return [item for item in offered if item.value.startswith(incomplete)]
 
 
+def playbooks_run(ctx: click.Context, param: click.Parameter,
+                  incomplete: str) -> list[CompletionItem]:
+    """The names of the playbooks the journal has runs of, each with its file (the newest
+    run's first)."""
+    from runner.journal import playbooks_run as run_of
+
+    named: dict[str, str] = {}  # each name once, with its newest run's file
+    for path in _journals(ctx):
+        for name, file in run_of(path):
+            named.setdefault(name, file)
+    return [CompletionItem(name, help=file) for name, file in named.items()
+            if name.startswith(incomplete)]
+
+
 def unknown_write_items(ctx: click.Context, param: click.Parameter,
                         incomplete: str) -> list[CompletionItem]:
     """The items of the run named so far whose writes have an unknown outcome (what `runs

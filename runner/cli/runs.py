@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from runner.cli.complete import run_ids, unknown_write_items
+from runner.cli.complete import playbooks_run, run_ids, unknown_write_items
 from runner.cli.options import NonEmptyPath, format_option, handles_errors, journal_option
 
 # what a run's status may be (the journal's, and `killed`: see Journal._status)
@@ -29,7 +29,7 @@ def runs() -> None:
 @click.option("--status", type=click.Choice(RUN_STATUSES),
               help="Only the runs of this status (killed: recorded as running, but no process "
                    "is writing it; --resume continues it).")
-@click.option("--playbook", metavar="NAME|FILE",
+@click.option("--playbook", metavar="NAME|FILE", shell_complete=playbooks_run,
               help="Only the runs of this playbook: its name, or its file as the runs were "
                    "given it.")
 @handles_errors

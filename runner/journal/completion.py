@@ -32,6 +32,17 @@ def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
         return []
 
 
+def playbooks_run(path: Path) -> list[tuple[str, str]]:
+    """(name, file) of each playbook the journal at `path` has runs of, the newest run's
+    first."""
+    try:
+        with closing(read_only(path)) as db:
+            return db.execute("SELECT playbook, file FROM runs GROUP BY playbook, file "
+                              "ORDER BY MAX(started_at) DESC").fetchall()
+    except sqlite3.Error:
+        return []
+
+
 def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
     """(item, endpoint) of each write of run `run_id` (or the newest, for "latest") whose
     outcome is unknown: what `runs resolve` settles, as `reserve[3]` or a step's name; what a
