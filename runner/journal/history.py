@@ -96,7 +96,7 @@ class Journal(JournalFile):
         """The writes (every kind but the reads, list and detail) of the items not `finished`,
         each item's last one: those answered ok, and those whose outcome is unknown."""
         return last_writes((row for row in self.db.execute(WRITES, (run_id,))
-                             if row[4] in PENDING), finished)
+                            if row[4] in PENDING), finished)
 
     def world(self, run_id: str) -> dict[str, Any] | None:
         """The embedded simulator's world as --sim run `run_id` last left it, if it did."""
@@ -210,14 +210,13 @@ class Journal(JournalFile):
 
     def run_count(self, status: str | None = None, playbook: str | None = None) -> int:
         """How many runs there are (of `status`, of `playbook`: see `runs`)."""
-        if status in LOCK_TOLD:
-            return len(self.runs(None, status=status, playbook=playbook, timed=False))
         where, parameters = _chosen(status, playbook)
-        return int(self.db.execute(f"SELECT COUNT(*) FROM runs r{where}", parameters)
-                   .fetchone()[0])
+        found = self.db.execute(f"SELECT run_id, status FROM runs r{where}", parameters)
+        return sum(status not in LOCK_TOLD or self._status(run_id, recorded) == status
+                   for run_id, recorded in found)
 
     def runs(self, limit: int | None = 50, *, status: str | None = None,
-             playbook: str | None = None, timed: bool = True) -> list[dict[str, Any]]:
+             playbook: str | None = None) -> list[dict[str, Any]]:
         """The newest `limit` runs (None: every run), newest first; only those of `status`
         and of `playbook` (its name, or its file as the run was given it), where given."""
         self._commit()
@@ -236,7 +235,7 @@ class Journal(JournalFile):
             run["status"] = self._status(run["run_id"], run["status"])
         if told:
             found = [run for run in found if run["status"] == status][:limit]
-        for run in found if timed else ():
+        for run in found:
             run["ran_s"] = ran_seconds(self.db, run["run_id"])
         return found
 
