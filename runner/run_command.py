@@ -26,8 +26,8 @@ from runner.errors import (
     OutboundError,
     Stopped,
 )
-from runner.journal import Journal, Recorded, default_path, new_run_id, shard_journal
-from runner.journal.paths import check_same_split
+from runner.journal import Journal, Recorded, default_path, new_run_id, not_there, shard_journal
+from runner.journal.paths import check_same_split, held_elsewhere
 from runner.journal.resuming import check_same_inputs, check_same_playbook, resumed_inputs
 from runner.outfiles import check_apart, journal_files, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
@@ -114,6 +114,7 @@ def run(options: RunOptions) -> int:
     settled()  # the playbook, its specs and their schemas
     shard = parse_shard(options.shard)
     path = None if options.dry_run else journal_path(options.journal, shard)
+    _refuse_resume(options, path)
     _prepare_destinations(options, path)
     journal = None if path is None else Journal(path)
     try:
@@ -121,6 +122,20 @@ def run(options: RunOptions) -> int:
     finally:
         if journal is not None:
             journal.close()
+
+
+def _refuse_resume(options: RunOptions, path: Path | None) -> None:
+    """What a --resume RUN_ID cannot be, told before the journal is opened (or made)."""
+    resume = options.resume
+    if resume is None or resume == "latest":
+        return
+    if options.vars_file or options.csv_inputs:
+        raise InputError.plain("--resume continues with the run's own inputs; "
+                               f"{'--vars-file' if options.vars_file else '--csv'} cannot "
+                               "change them")
+    if path is not None and not path.is_file():
+        raise InputError.plain(held_elsewhere(path, resume) or
+                               f"--resume {resume}: {not_there(path)}")
 
 
 def _given_inputs(options: RunOptions, playbook: Playbook) -> dict[str, Any]:
@@ -239,10 +254,6 @@ def _chosen_run(options: RunOptions, playbook: Playbook, journal: Journal | None
         return (inputs if inputs is not None else _given_inputs(options, playbook)), None
     if journal is None:
         raise InputError.plain("--resume needs the journal (it cannot go with --dry-run)")
-    if (options.vars_file or options.csv_inputs) and inputs is None:
-        raise InputError.plain("--resume continues with the run's own inputs; "
-                               f"{'--vars-file' if options.vars_file else '--csv'} cannot "
-                               "change them")
     recorded = journal.recorded(resume)
     edited = check_same_playbook(recorded, playbook, options.playbook)
     if edited:

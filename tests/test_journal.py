@@ -73,6 +73,10 @@ def test_reading_a_journal_that_is_not_there_creates_nothing(tmp_path: Path) -> 
     shown = outbound("runs", "show", "some-run", "--journal", str(missing))
     assert shown.exit_code == 2
     assert shown.stderr == f"error: {said}\n"
+    resumed = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--resume", "some-run",
+                       "--journal", str(missing))
+    assert resumed.exit_code == 2
+    assert resumed.stderr == f"error: --resume some-run: {said}\n"
     assert not (tmp_path / "typo").exists()
 
 
@@ -90,6 +94,15 @@ def test_a_journal_not_there_points_at_the_shards_journals_beside_it(
         "another)\n")
     shard = outbound("runs", "list", "--journal", str(tmp_path / "journal.shard-2-of-2.sqlite"))
     assert shard.stdout.splitlines()[1].split()[1] == "ok"
+    # a run refused before it began (an input mistyped) made the journal, with no runs in it
+    refused = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--var", "nope=1")
+    assert refused.exit_code == 2
+    beside = ("(the shards' journals are beside it: journal.shard-1-of-2.sqlite, "
+              "journal.shard-2-of-2.sqlite; --journal PATH names one)")
+    assert outbound("runs", "list").stdout == f"No runs: journal {journal} has no runs yet " \
+        f"{beside}\n"
+    assert outbound("runs", "show", "latest").stderr == f"error: journal {journal} has no " \
+        f"runs yet {beside}\n"
 
 
 def _age(path: Path, run_ids: list[str], days: float) -> None:

@@ -821,6 +821,8 @@ def test_a_campaign_begun_in_shards_is_not_split_otherwise_by_the_next_job(
                 "goes on split as it began") in " ".join(refused.stderr.split())
     assert _creates(live) - before == 6
     assert outbound(*scheduled, "--shard", "2/2").exit_code == 0  # the same split: done
+    # the journals beside were read, and left as they were: no WAL files of the reading
+    assert not [p.name for p in own_journal.parent.iterdir() if p.name.endswith(("-wal", "-shm"))]
 
 
 def test_an_item_always_lands_in_the_same_one_shard() -> None:

@@ -36,7 +36,7 @@ def runs() -> None:
 def runs_list(journal: Path | None, output_format: str, limit: int, status: str | None,
               playbook: str | None) -> None:
     """The latest runs, each with its run_id, status and counts."""
-    from runner.journal import Journal, default_path, not_there
+    from runner.journal import Journal, default_path, no_runs, not_there
     from runner.reporting.runs import runs_json, runs_text
 
     path = journal or default_path()
@@ -48,10 +48,10 @@ def runs_list(journal: Path | None, output_format: str, limit: int, status: str 
     if output_format == "json":
         click.echo(runs_json(found))
         return
-    if not found and (status is not None or playbook is not None):
+    if not found:
         chosen = [f"of status {status}"] if status is not None else []
         chosen += [f"of playbook {playbook!r}"] if playbook is not None else []
-        click.echo(f"No runs {' and '.join(chosen)}")
+        click.echo(f"No runs {' and '.join(chosen)}" if chosen else f"No runs: {no_runs(path)}")
         return
     click.echo(runs_text(found))
     if limit and len(found) == limit and (total := opened.run_count(status, playbook)) > limit:

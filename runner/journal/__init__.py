@@ -16,7 +16,7 @@ WAL with `synchronous=NORMAL`: a committed row survives the process being killed
 
 from runner.journal.completion import newest_runs, playbooks_run, unknown_writes
 from runner.journal.history import Journal
-from runner.journal.paths import default_path, not_there, shard_journal
+from runner.journal.paths import default_path, no_runs, not_there, shard_journal
 from runner.journal.rows import (
     ANSWER_KEPT,
     BY_HAND,
@@ -33,5 +33,5 @@ from runner.journal.store import JournalFile, new_run_id
 
 __all__ = ["ANSWER_KEPT", "BY_HAND", "GROUP_SECONDS", "INTENT_LOG_SUFFIX", "RESOLUTIONS",
            "WHOLE_STEP", "AnsweredWrite", "Journal", "JournalFile", "Pruned", "Recorded",
-           "UnknownWrite", "default_path", "new_run_id", "newest_runs", "not_there",
+           "UnknownWrite", "default_path", "new_run_id", "newest_runs", "no_runs", "not_there",
            "playbooks_run", "shard_journal", "unknown_writes"]

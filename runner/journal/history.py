@@ -10,7 +10,7 @@ from typing import Any
 
 from runner.errors import InputError, OutboundError
 from runner.journal.attempts import ran_seconds
-from runner.journal.paths import journal_holding
+from runner.journal.paths import held_elsewhere, no_runs
 from runner.journal.rows import (
     BY_HAND,
     FINISHED_ITEMS,
@@ -187,13 +187,9 @@ class Journal(JournalFile):
             is not None
 
     def _no_run(self, run_id: str) -> OutboundError:
-        held = journal_holding(self.path, run_id)
-        if held is not None:  # a shard's run sought without its --shard, or the other way
-            other, shard = held
-            resume = (f"a run of shard {shard}: --shard {shard} resumes it" if shard else
-                      "a run without --shard: leave --shard out to resume it")
-            return InputError.plain(f"journal {self.path} has no run {run_id!r}; {other} has "
-                                    f"it ({resume}, --journal {other} reads it)")
+        held = held_elsewhere(self.path, run_id)
+        if held is not None:
+            return InputError.plain(held)
         known = [r[0] for r in self.db.execute(
             "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5")]
         return InputError.plain(f"journal {self.path} has no run {run_id!r}"
@@ -205,7 +201,7 @@ class Journal(JournalFile):
             return given
         newest = self.runs(1)
         if not newest:
-            raise InputError.plain(f"journal {self.path} has no runs yet")
+            raise InputError.plain(no_runs(self.path))
         return str(newest[0]["run_id"])
 
     def run_count(self, status: str | None = None, playbook: str | None = None) -> int:

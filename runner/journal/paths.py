@@ -40,15 +40,30 @@ def journals_beside(path: Path) -> list[Path]:
 
 def not_there(path: Path) -> str:
     """What to say of a journal that is not there; shards' journals beside it are named."""
+    beside = _shards_beside(path) or "no run was journaled there"
+    return f"there is no journal at {path} ({beside}; --journal PATH names another)"
+
+
+def no_runs(path: Path) -> str:
+    """What to say of a journal with no runs (a run refused before it began made it); shards'
+    journals beside it are named."""
+    beside = _shards_beside(path)
+    return f"journal {path} has no runs yet" + (
+        f" ({beside}; --journal PATH names one)" if beside else "")
+
+
+def _shards_beside(path: Path) -> str:
     shards = [p.name for p in journals_beside(path)]
-    elsewhere = (f"the shards' journals are beside it: {', '.join(shards)}" if shards
-                 else "no run was journaled there")
-    return f"there is no journal at {path} ({elsewhere}; --journal PATH names another)"
+    return f"the shards' journals are beside it: {', '.join(shards)}" if shards else ""
 
 
 def read_only(path: Path) -> sqlite3.Connection:
-    """A connection to the database at `path` that can neither write nor create it."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """A connection to the database at `path` that can neither write nor create it. Not
+    opened `mode=ro`: a read-only connection cannot remove the WAL files it makes, and would
+    leave them beside a journal no run is writing."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+    db.execute("PRAGMA query_only = ON")
+    return db
 
 
 def check_is_journal(path: Path) -> None:
@@ -88,13 +103,18 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 
-def journal_holding(path: Path, run_id: str) -> tuple[Path, str | None] | None:
-    """Another journal of `path`'s name beside it (`journals_beside`) that holds `run_id`, and
-    the run's shard."""
-    for other, found in _found_beside(path, "SELECT shard FROM runs WHERE run_id = ?", run_id):
-        if found:
-            return other, found[0][0]
-    return None
+def held_elsewhere(path: Path, run_id: str) -> str | None:
+    """What to say of `run_id` sought in `path` but journaled beside it (a shard's run sought
+    without its --shard, or the other way); None if no journal beside has it."""
+    held = next(((other, found[0][0]) for other, found in _found_beside(
+        path, "SELECT shard FROM runs WHERE run_id = ?", run_id) if found), None)
+    if held is None:
+        return None
+    other, shard = held
+    resume = (f"a run of shard {shard}: --shard {shard} resumes it" if shard else
+              "a run without --shard: leave --shard out to resume it")
+    return (f"journal {path} has no run {run_id!r}; {other} has it ({resume}, --journal "
+            f"{other} reads it)")
 
 
 def check_same_split(path: Path, file: str, shard: str | None,

@@ -36,8 +36,6 @@ def _span(seconds: float) -> str:
 
 
 def runs_text(runs: Sequence[Mapping[str, Any]]) -> str:
-    if not runs:
-        return "no runs in this journal"
     rows = [["RUN_ID", "STATUS", "EXIT", "STARTED (UTC)", "TOOK", "CALLS", "FAILED", "PLAYBOOK"]]
     rows += [[r["run_id"], r["status"], str(r["exit_code"] if r["exit_code"] is not None
                                             else "-"),
