@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import xmlschema
 from click.testing import CliRunner, Result
 
 from runner.cli import main
@@ -21,6 +22,7 @@ from runner.sim import demo_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")  # what GitLab and Jenkins read
 FAILING_LIST = DATA / "playbooks" / "failing-list.yaml"  # a step without for_each that fails
 
 

@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import xmlschema
 
 from runner.sim import demo_credentials
-from tests.conftest import DATA, outbound, use_simulator
+from tests.conftest import JUNIT_XSD, outbound, use_simulator
 
 PROBE = "playbooks/contract-probe.yaml"
-JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 
 
 @pytest.fixture

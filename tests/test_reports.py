@@ -7,13 +7,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import xmlschema
 
 from runner.journal import Journal
 from runner.validation import file_schema
-from tests.conftest import DATA, FAILING_LIST, isales_playbook, outbound
+from tests.conftest import FAILING_LIST, JUNIT_XSD, isales_playbook, outbound
 
-JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 BLOCKLISTED = """\
 playbook_version: 1
 name: some numbers are blocklisted

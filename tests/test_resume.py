@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import xmlschema
 
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
@@ -28,10 +27,9 @@ from runner.journal import Journal
 from runner.playbook import load_playbook
 from runner.validation import file_schema
 from runner.window import EXIT_PAUSED
-from tests.conftest import DATA, ROOT, isales_playbook, outbound, use_simulator
+from tests.conftest import JUNIT_XSD, ROOT, isales_playbook, outbound, use_simulator
 
 PLAYBOOK = "tests/data/playbooks/reserve-many.yaml"
-JUNIT_XSD = xmlschema.XMLSchema(DATA / "junit.xsd")
 CREATE = "huawei-isales.appoint.create"
 PREFIXES = (f"13{n:05d}" for n in count(10))
 PAUSE = 1.5  # seconds between a paused run and its resume

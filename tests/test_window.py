@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from runner.window import DAYS, EXIT_PAUSED, CallingWindow
-from tests.conftest import outbound
+from tests.conftest import JUNIT_XSD, outbound
 
 
 def _noon_zone() -> tuple[str, str]:
@@ -54,15 +55,21 @@ def _playbook(tmp_path: Path, window: str) -> Path:
 def test_outside_the_window_nothing_is_sent_and_the_run_pauses(tmp_path: Path) -> None:
     zone, today = _noon_zone()
     other_day = DAYS[(DAYS.index(today) + 3) % 7]
-    report = tmp_path / "r.json"
+    report, junit = tmp_path / "r.json", tmp_path / "junit.xml"
     result = outbound("run", str(_playbook(tmp_path, f"{{days: [{other_day}], timezone: {zone}}}")),
-                      "--sim", "--report-json", str(report))
+                      "--sim", "--report-json", str(report), "--report-junit", str(junit))
     assert result.exit_code == EXIT_PAUSED
     assert result.stderr.startswith("paused: step first: outside the calling "
                                      "window")  # no "error:" for a cron job to alert on
     assert "--resume 2" in result.stderr  # it names the run to resume (ids start with the year)
     document = json.loads(report.read_text())
     assert document["status"] == "paused" and document["steps"][0]["calls"] == 0
+    JUNIT_XSD.validate(str(junit))  # the paused step is not done: skipped, not passed
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and (suite.get("skipped"), suite.get("failures")) == ("1", "0")
+    skipped = suite.find("testcase[@name='first']/skipped")
+    assert skipped is not None
+    assert skipped.get("message", "").startswith("paused: step first: outside the calling window")
 
 
 def test_dry_run_says_whether_the_window_is_open(tmp_path: Path) -> None:

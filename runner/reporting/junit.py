@@ -1,7 +1,8 @@
 """`--report-junit FILE`: the run as JUnit XML, for GitLab, Jenkins and the like.
 
 One <testsuite> per run (the playbook); one <testcase> per step, failed or skipped as the step
-was; and one <testcase> per failed item of a `for_each`, named `step[index]`, with its reason.
+was (a paused one is skipped: not done yet); and one <testcase> per failed item of a
+`for_each`, named `step[index]`, with its reason.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class JUnitReport:
             _failure(case, step.error or "failed")
         elif step.status == "skipped":
             ET.SubElement(case, "skipped", message="every item was skipped (when)")
+        elif step.status == "paused":  # not done, nor failed: the next job's --resume goes on
+            ET.SubElement(case, "skipped", message=f"paused: {step.error or 'not finished'}")
         elif step.status == "interrupted":  # cut short: an error, not a failure
             ET.SubElement(case, "error", message="stopped before the step's end",
                           type="interrupted")
