@@ -425,6 +425,23 @@ def test_a_journal_from_before_item_keys_opens_with_a_killed_runs_intents(
     assert recorded.keys == {}
 
 
+def test_a_journal_a_later_version_added_columns_to_is_still_written(
+        in_repo: Path, tmp_path: Path) -> None:
+    """A later version may add a column to any table (as this one added keys and attempts):
+    a job still on this version writes and resumes its runs there, naming its columns."""
+    path = tmp_path / "journal.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)
+        for table in ("runs", "calls", "items", "steps", "sim_worlds", "attempts"):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN later TEXT")
+    playbook = ("run", "playbooks/speech-callbacks.yaml", "--sim", "--journal", str(path))
+    assert outbound(*playbook, "--max-creates", "1").exit_code == 75  # its world kept
+    resumed = outbound(*playbook, "--resume", "latest")
+    assert resumed.exit_code == 0, resumed.output
+    shown = outbound("runs", "show", "latest", "--journal", str(path)).stdout.splitlines()
+    assert shown[0].endswith("ok (exit 0)") and "resumed 1x" in shown[2]
+
+
 def test_a_run_journaled_before_attempts_were_took_its_span(in_repo: Path,
                                                             tmp_path: Path) -> None:
     """An earlier version kept no attempts: such a run's time is its start to its end, as it

@@ -72,7 +72,9 @@ FORGET_UNKEYED_FAILURES = (
     "items.step AND calls.iteration = items.iteration)")
 INSERT_ITEM = f"INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 9)})"
 UPSERT_STEP = (  # a resumed run's step: its calls, retries and time added to the attempts' before
-    "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO "
+    "INSERT INTO steps (run_id, step, status, calls, iterations, succeeded, skipped, failed, "
+    "retries, duration, error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, step) DO "
     "UPDATE SET status = excluded.status, calls = calls + excluded.calls, iterations = "
     "excluded.iterations, succeeded = excluded.succeeded, skipped = excluded.skipped, failed = "
     "excluded.failed, retries = retries + excluded.retries, duration = duration + "

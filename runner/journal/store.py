@@ -271,7 +271,8 @@ class JournalFile:
             (run_id, playbook, file, playbook_sha, masked_json(dict(inputs)), shard, started,
              None if item_keys is None else masked_json(dict(item_keys)),
              None if item_lists is None else masked_json(dict(item_lists))))
-        self._write("INSERT INTO attempts VALUES (?, 0, ?, NULL)", (run_id, started))
+        self._write("INSERT INTO attempts (run_id, attempt, started_at) VALUES (?, 0, ?)",
+                    (run_id, started))
 
     def reopen(self, run_id: str) -> None:
         self.run_id = run_id
@@ -279,8 +280,8 @@ class JournalFile:
                         "NULL, resumed = resumed + 1 WHERE run_id = ?", (run_id,))
         found = self.db.execute("SELECT resumed FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         self.attempt = found[0] if found else 0
-        self._write("INSERT OR REPLACE INTO attempts VALUES (?, ?, ?, NULL)",
-                    (run_id, self.attempt, time.time()))
+        self._write("INSERT OR REPLACE INTO attempts (run_id, attempt, started_at) VALUES "
+                    "(?, ?, ?)", (run_id, self.attempt, time.time()))
 
     def intent(self, step: str, iteration: int | None, endpoint: str, kind: str,
                params: dict[str, Any], *, write: bool) -> int:
@@ -378,7 +379,7 @@ class JournalFile:
         if world is None:
             self._write("DELETE FROM sim_worlds WHERE run_id = ?", (self.run_id,))
         else:
-            self._write("INSERT OR REPLACE INTO sim_worlds VALUES (?, ?)",
+            self._write("INSERT OR REPLACE INTO sim_worlds (run_id, world) VALUES (?, ?)",
                         (self.run_id, masked_json(dict(world))))
 
     def warned(self, step: str | None, message: str) -> None:
