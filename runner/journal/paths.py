@@ -58,9 +58,9 @@ def _shards_beside(path: Path) -> str:
 
 
 def read_only(path: Path) -> sqlite3.Connection:
-    """A connection to the database at `path` that can neither write nor create it. Not
-    opened `mode=ro`: a read-only connection cannot remove the WAL files it makes, and would
-    leave them beside a journal no run is writing."""
+    """A connection to the database at `path` that changes nothing in it (`query_only`) and
+    cannot create it. Not opened `mode=ro`: a read-only connection cannot remove the WAL files
+    it makes, and would leave them beside a journal no run is writing."""
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
     db.execute("PRAGMA query_only = ON")
     return db
