@@ -120,8 +120,8 @@ def run(options: RunOptions) -> int:
     try:
         return _run(options, playbook, journal, shard)
     finally:
-        if journal is not None:
-            journal.close()
+        if journal is not None:  # one made for a run refused before it began goes
+            journal.close(discard=not journal.run_id)
 
 
 def _refuse_resume(options: RunOptions, path: Path | None) -> None:

@@ -77,7 +77,10 @@ def test_reading_a_journal_that_is_not_there_creates_nothing(tmp_path: Path) -> 
                        "--journal", str(missing))
     assert resumed.exit_code == 2
     assert resumed.stderr == f"error: --resume some-run: {said}\n"
-    assert not (tmp_path / "typo").exists()
+    mistyped = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--journal",
+                        str(missing), "--var", "nope=1")  # refused before the run began
+    assert mistyped.exit_code == 2
+    assert not (tmp_path / "typo").exists()  # nor the folder made for it
 
 
 def test_a_journal_not_there_points_at_the_shards_journals_beside_it(
@@ -94,9 +97,14 @@ def test_a_journal_not_there_points_at_the_shards_journals_beside_it(
         "another)\n")
     shard = outbound("runs", "list", "--journal", str(tmp_path / "journal.shard-2-of-2.sqlite"))
     assert shard.stdout.splitlines()[1].split()[1] == "ok"
-    # a run refused before it began (an input mistyped) made the journal, with no runs in it
+    # a run refused before it began (an input mistyped) leaves no journal of its own
     refused = outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--var", "nope=1")
     assert refused.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "journal.shard-1-of-2.sqlite", "journal.shard-1-of-2.sqlite-intents",
+        "journal.shard-2-of-2.sqlite", "journal.shard-2-of-2.sqlite-intents"]
+    with closing(sqlite3.connect(journal)) as db:  # one with no runs (an earlier version's)
+        db.executescript(SCHEMA)
     beside = ("(the shards' journals are beside it: journal.shard-1-of-2.sqlite, "
               "journal.shard-2-of-2.sqlite; --journal PATH names one)")
     assert outbound("runs", "list").stdout == f"No runs: journal {journal} has no runs yet " \

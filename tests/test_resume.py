@@ -819,8 +819,11 @@ def test_a_campaign_begun_in_shards_is_not_split_otherwise_by_the_next_job(
                 "goes on split as it began") in " ".join(refused.stderr.split())
     assert _creates(live) - before == 6
     assert outbound(*scheduled, "--shard", "2/2").exit_code == 0  # the same split: done
-    # the journals beside were read, and left as they were: no WAL files of the reading
-    assert not [p.name for p in own_journal.parent.iterdir() if p.name.endswith(("-wal", "-shm"))]
+    # the journals beside were read, and left as they were (no WAL files of the reading); the
+    # job refused without --shard left no journal of its own
+    assert sorted(p.name for p in own_journal.parent.iterdir()) == [
+        "journal.shard-1-of-2.sqlite", "journal.shard-1-of-2.sqlite-intents",
+        "journal.shard-2-of-2.sqlite", "journal.shard-2-of-2.sqlite-intents"]
 
 
 def test_an_item_always_lands_in_the_same_one_shard() -> None:

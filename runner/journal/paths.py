@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
-from runner.journal.rows import ADDED_COLUMNS, as_journaled
+from runner.journal.rows import ADDED_COLUMNS, INTENT_LOG_SUFFIX, as_journaled
 
 
 def default_path() -> Path:
@@ -55,6 +55,26 @@ def no_runs(path: Path) -> str:
 def _shards_beside(path: Path) -> str:
     shards = [p.name for p in journals_beside(path)]
     return f"the shards' journals are beside it: {', '.join(shards)}" if shards else ""
+
+
+def folders_to_make(path: Path) -> list[Path] | None:
+    """The folders a journal at `path` needs made, innermost first; None if the journal is
+    there (or the intent log a killed run left beside it): nothing to remove once used."""
+    if path.exists() or Path(f"{path}{INTENT_LOG_SUFFIX}").exists():
+        return None
+    return [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+
+
+def remove_made(path: Path, folders: list[Path]) -> None:
+    """Remove the journal at `path`, closed, which a command made and began no run in: its
+    files, and the folders made for it (`folders_to_make`) while they hold nothing else."""
+    for made in (f"{path}-wal", f"{path}-shm", f"{path}{INTENT_LOG_SUFFIX}", path):
+        Path(made).unlink(missing_ok=True)
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def read_only(path: Path) -> sqlite3.Connection:

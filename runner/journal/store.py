@@ -37,7 +37,13 @@ import orjson
 
 from runner.errors import Finding, InputError, JournalError, Location
 from runner.journal.intent_log import IntentLog
-from runner.journal.paths import add_missing_columns, check_is_journal, refuse_other_database
+from runner.journal.paths import (
+    add_missing_columns,
+    check_is_journal,
+    folders_to_make,
+    refuse_other_database,
+    remove_made,
+)
 from runner.journal.rows import (
     ANSWER_KEPT,
     CALL_JSON,
@@ -91,6 +97,7 @@ class JournalFile:
         self.path = Path(path)
         if reader if existing is None else existing:
             check_is_journal(self.path)
+        self._made = folders_to_make(self.path)  # see close(discard=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -146,16 +153,21 @@ class JournalFile:
             return None
         return log
 
-    def close(self) -> None:
+    def close(self, *, discard: bool = False) -> None:
+        """Commit what waits and close. `discard`: a journal this opening made (and the
+        folders it made for it) is removed, such as one no run was begun in: a command
+        refused leaves nothing behind."""
         if self._commit_scheduled is not None:  # a commit queued on the loop: do it now
             self._commit_scheduled.cancel()
         self._commit()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
         if self._checkpointer is not None:
             self._checkpointer.join()
         self.db.close()  # the last connection to close checkpoints the rest
+        if self._log is not None:
+            if discard and self._made is not None:  # the log's lock keeps other runs out
+                remove_made(self.path, self._made)
+            self._log.close()
+            self._log = None
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> None:
         """Run a statement in the open transaction; it is committed with the rows queued."""
