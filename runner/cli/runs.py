@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import click
@@ -43,8 +44,10 @@ def runs_list(journal: Path | None, output_format: str, limit: int, status: str 
     if not path.exists():
         click.echo(f"No runs: {not_there(path)}")
         return
-    opened = Journal(path, reader=True)
-    found = opened.runs(limit or None, status=status, playbook=playbook)
+    with closing(Journal(path, reader=True)) as opened:
+        found = opened.runs(limit or None, status=status, playbook=playbook)
+        cut = output_format == "text" and limit and len(found) == limit
+        total = opened.run_count(status, playbook) if cut else len(found)
     if output_format == "json":
         click.echo(runs_json(found))
         return
@@ -54,7 +57,7 @@ def runs_list(journal: Path | None, output_format: str, limit: int, status: str 
         click.echo(f"No runs {' and '.join(chosen)}" if chosen else f"No runs: {no_runs(path)}")
         return
     click.echo(runs_text(found))
-    if limit and len(found) == limit and (total := opened.run_count(status, playbook)) > limit:
+    if total > len(found):
         click.echo(f"the newest {limit} of {total} runs (--limit 0 lists them all)")
 
 
@@ -134,10 +137,12 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
 
     journals = journals or (default_path(),)
     check_apart([("--html", html_file)], [f for path in journals for f in journal_files(path)])
-    opened = [Journal(path, reader=True) for path in journals]
-    if run_ids == ("latest",):
-        run_ids = tuple(journal.run_id_of("latest") for journal in opened)
-    html = render(load(opened, run_ids))
+    with ExitStack() as readers:
+        opened = [readers.enter_context(closing(Journal(path, reader=True)))
+                  for path in journals]
+        if run_ids == ("latest",):
+            run_ids = tuple(journal.run_id_of("latest") for journal in opened)
+        html = render(load(opened, run_ids))
     write_out("--html", html_file, lambda path: path.write_text(html, encoding="utf-8"))
     click.echo(f"report written to {html_file}")
 
@@ -152,8 +157,8 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     from runner.journal import Journal, default_path
     from runner.reporting.runs import run_json, run_text
 
-    opened = Journal(journal or default_path(), reader=True)
-    found = opened.run(opened.run_id_of(run_id))
+    with closing(Journal(journal or default_path(), reader=True)) as opened:
+        found = opened.run(opened.run_id_of(run_id))
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
