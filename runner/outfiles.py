@@ -59,13 +59,6 @@ def check_apart(outputs: Sequence[tuple[str, Path | None]],
         written[same] = option
 
 
-def journal_files(journal: Path) -> list[tuple[str, Path | None]]:
-    """The journal and the files SQLite and the intent log keep beside it, as inputs."""
-    return [("the journal", journal), *((f"the journal's {suffix[1:]} file",
-                                         Path(f"{journal}{suffix}"))
-                                        for suffix in ("-wal", "-shm", "-intents"))]
-
-
 def _identity(path: Path) -> tuple[object, ...]:
     try:
         found = path.stat()

@@ -27,9 +27,9 @@ from runner.errors import (
     Stopped,
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, not_there, shard_journal
-from runner.journal.paths import check_same_split, held_elsewhere
+from runner.journal.paths import check_same_split, held_elsewhere, journal_files
 from runner.journal.resuming import check_same_inputs, check_same_playbook, resumed_inputs
-from runner.outfiles import check_apart, journal_files, make_folder, write_out
+from runner.outfiles import check_apart, make_folder, write_out
 from runner.playbook import Origin, Playbook, load_playbook, resolve_inputs
 from runner.reporting.console import ConsoleReporter
 from runner.reporting.json_report import JsonReport

@@ -132,7 +132,8 @@ def runs_report(run_ids: tuple[str, ...], html_file: Path, journals: tuple[Path,
     is the newest run of each journal given.
     """
     from runner.journal import Journal, default_path
-    from runner.outfiles import check_apart, journal_files, write_out
+    from runner.journal.paths import journal_files
+    from runner.outfiles import check_apart, write_out
     from runner.reporting.html import load, render
 
     journals = journals or (default_path(),)

@@ -65,11 +65,21 @@ def folders_to_make(path: Path) -> list[Path] | None:
     return [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
 
 
+_BESIDE = ("-wal", "-shm", INTENT_LOG_SUFFIX)  # the files SQLite and the intent log keep
+
+
+def journal_files(path: Path) -> list[tuple[str, Path]]:
+    """The journal at `path` and the files beside it, each named: what a report must not be
+    written over."""
+    return [("the journal", path), *((f"the journal's {suffix[1:]} file",
+                                      Path(f"{path}{suffix}")) for suffix in _BESIDE)]
+
+
 def remove_made(path: Path, folders: list[Path]) -> None:
     """Remove the journal at `path`, closed, which a command made and began no run in: its
     files, and the folders made for it (`folders_to_make`) while they hold nothing else."""
-    for made in (f"{path}-wal", f"{path}-shm", f"{path}{INTENT_LOG_SUFFIX}", path):
-        Path(made).unlink(missing_ok=True)
+    for _, made in journal_files(path):
+        made.unlink(missing_ok=True)
     for folder in folders:
         try:
             folder.rmdir()
