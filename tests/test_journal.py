@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from runner.errors import InputError
 from runner.journal import GROUP_SECONDS, INTENT_LOG_SUFFIX, Journal
 from runner.journal.rows import SCHEMA
 from tests.conftest import outbound
@@ -191,6 +194,31 @@ def test_prune_says_what_it_needs(in_repo: Path, tmp_path: Path) -> None:
     assert result.stdout == (f"No runs: there is no journal at {missing} (no run was "
                              "journaled there; --journal PATH names another)\n")
     assert not missing.exists()
+
+
+def _held(path: Path) -> int:
+    """How many of this process's open files are `path` or a file beside it (-wal, -shm)."""
+    return sum(os.readlink(fd).startswith(str(path)) for fd in Path("/proc/self/fd").iterdir()
+               if fd.is_symlink())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_an_opening_refused_keeps_nothing_of_the_journal_open(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    Journal(path).close()
+    another_run = os.open(f"{path}{INTENT_LOG_SUFFIX}", os.O_RDWR)
+    try:
+        fcntl.flock(another_run, fcntl.LOCK_EX)  # as the run writing the journal holds it
+        with pytest.raises(InputError, match="is being written by another run") as refused:
+            Journal(path)
+        assert refused.value  # the error (and its traceback) still there: nothing it holds
+        assert _held(path) == 1  # the other run's lock
+    finally:
+        os.close(another_run)
+    path.write_bytes(bytes(range(256)) * 8)  # not a database at all
+    with pytest.raises(InputError, match="cannot be opened") as refused:
+        Journal(path)
+    assert _held(path) == 0
 
 
 def test_a_file_that_is_not_a_journal_is_never_made_one(tmp_path: Path) -> None:

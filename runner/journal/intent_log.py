@@ -17,12 +17,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from runner.journal.rows import INTENT_LOG_SUFFIX, INTENT_SIZE
+from runner.journal.rows import INSERT_LOGGED, INTENT_LOG_SUFFIX, INTENT_SIZE, UPDATE_OUTCOME
 
 
 class IntentLog:
@@ -39,12 +40,18 @@ class IntentLog:
             self.locked = False
         self.holds_rows = False  # lines not yet committed to the journal file
 
-    def left(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """What the log holds: the intents (INSERT_LOGGED rows) and the answers (UPDATE_OUTCOME
-        rows) a killed run left."""
+    def copy_into(self, db: sqlite3.Connection) -> None:
+        """Commit to the journal file `db` what a killed run left in the log (the intents and
+        answers already there are left as they are), and empty it."""
         size = os.fstat(self._fd).st_size
-        self.holds_rows = size > 0
-        return logged_rows(os.pread(self._fd, size, 0)) if size else ([], [])
+        if not size:
+            return
+        self.holds_rows = True
+        intents, outcomes = logged_rows(os.pread(self._fd, size, 0))
+        with db:
+            db.executemany(INSERT_LOGGED, intents)
+            db.executemany(UPDATE_OUTCOME, outcomes)
+        self.emptied()
 
     def intent(self, row: tuple[Any, ...]) -> None:
         """Append a write's intent: on disk on return. OSError if it is not all there."""

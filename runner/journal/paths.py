@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import InputError
-from runner.journal.rows import ADDED_COLUMNS, INTENT_LOG_SUFFIX, as_journaled
+from runner.journal.rows import ADDED_COLUMNS, INTENT_LOG_SUFFIX, SCHEMA, as_journaled
 
 
 def default_path() -> Path:
@@ -111,20 +111,36 @@ def check_is_journal(path: Path) -> None:
                                "PATH names the journal file")
 
 
-def refuse_other_database(db: sqlite3.Connection, path: Path) -> None:
-    """An InputError (`db` closed) if the file is another program's database: never add
-    tables to it."""
+def open_to_write(path: Path) -> sqlite3.Connection:
+    """A connection to the journal at `path`, made if it is not there, in WAL mode, its tables
+    brought up to date; an InputError if the file is another program's database. Checkpoints
+    are left to the writer (see JournalFile._checkpoint_soon)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        _refuse_other_database(db, path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.executescript(SCHEMA)
+        _add_missing_columns(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _refuse_other_database(db: sqlite3.Connection, path: Path) -> None:
+    """An InputError if the file is another program's database: never add tables to it."""
     tables = sorted(name for name, in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'"))
     if tables and "runs" not in tables:
-        db.close()
         raise InputError.plain(
             f"journal {path}: not a journal but another database (its tables: "
             f"{', '.join(tables[:5])}{', ...' if len(tables) > 5 else ''}); --journal PATH "
             "names a journal file, or where to start one")
 
 
-def add_missing_columns(db: sqlite3.Connection) -> None:
+def _add_missing_columns(db: sqlite3.Connection) -> None:
     """The columns a journal of an earlier version lacks (rows.ADDED_COLUMNS), added."""
     for table, columns in ADDED_COLUMNS.items():
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

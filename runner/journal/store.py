@@ -38,10 +38,9 @@ import orjson
 from runner.errors import Finding, InputError, JournalError, Location
 from runner.journal.intent_log import IntentLog
 from runner.journal.paths import (
-    add_missing_columns,
     check_is_journal,
     folders_to_make,
-    refuse_other_database,
+    open_to_write,
     remove_made,
 )
 from runner.journal.rows import (
@@ -52,12 +51,10 @@ from runner.journal.rows import (
     GROUP_SECONDS,
     INSERT_CALL,
     INSERT_ITEM,
-    INSERT_LOGGED,
     INTENT_SIZE,
     ITEM_JSON,
     NO_OUTCOME,
     OUTCOME_JSON,
-    SCHEMA,
     UPDATE_OUTCOME,
     UPSERT_STEP,
     json_text,
@@ -100,15 +97,13 @@ class JournalFile:
         self._made = folders_to_make(self.path)  # see close(discard=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None)
-            refuse_other_database(self.db, self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint_soon
-            self.db.executescript(SCHEMA)
-            add_missing_columns(self.db)
-            self._others_writing = False  # another process holds the intent log
-            self._log = self._open_intent_log(reader)
+            self.db = open_to_write(self.path)
+            try:
+                self._others_writing = False  # another process holds the intent log
+                self._log = self._open_intent_log(reader)
+            except BaseException:  # refused: another run writes it
+                self.db.close()
+                raise
         except (OSError, sqlite3.Error) as exc:
             raise InputError.plain(f"journal {self.path}: cannot be opened ({exc})") from None
         self.run_id = ""
@@ -139,12 +134,7 @@ class JournalFile:
                 raise InputError.plain(
                     f"journal {self.path} is being written by another run; wait for it to end "
                     "(runs that overlap need a journal each: --journal PATH)")
-            intents, outcomes = log.left()
-            if intents or outcomes:  # those already in the file are left as they are
-                with self.db:
-                    self.db.executemany(INSERT_LOGGED, intents)
-                    self.db.executemany(UPDATE_OUTCOME, outcomes)
-                log.emptied()
+            log.copy_into(self.db)
         except BaseException:
             log.close()
             raise
