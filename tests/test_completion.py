@@ -137,6 +137,22 @@ def test_resolve_offers_the_items_whose_writes_have_an_unknown_outcome(
     assert values(f"outbound runs resolve --journal {journal} no-such-run ") == []
 
 
+def test_resolve_offers_the_items_that_failed_with_their_reasons(
+        in_repo: Path, tmp_path: Path) -> None:
+    """`--skip` leaves one out: a number the vendor refuses each time."""
+    journal, plan = tmp_path / "j.sqlite", tmp_path / "faults.yaml"
+    plan.write_text("faults: [{kind: vendor_code, code: '0200006', times: 1, "
+                    "on: huawei-isales.appoint.create}]\n")
+    assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults",
+                    str(plan), "-q", "--journal", str(journal)).exit_code == 1
+    resolve = f"outbound runs resolve --journal {journal} latest "
+    assert offered(resolve) == [("plain", "reserve[0]", "failed: huawei-isales.appoint.create "
+                                 "answered 0200006: database operation error")]
+    assert outbound("runs", "resolve", "--journal", str(journal), "latest", "reserve[0]",
+                    "--skip").exit_code == 0
+    assert offered(resolve) == []
+
+
 def test_resolve_offers_a_killed_runs_writes_from_its_intent_log(tmp_path: Path) -> None:
     """What a kill leaves: a create's intent in the intent log, its commit not yet made."""
     path, killed = tmp_path / "j.sqlite", tmp_path / "killed"

@@ -721,7 +721,8 @@ def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:
     wrong.write_text('{"status": 1}')
     assert outbound("runs", "resolve", run_id, "cancel[2]", "--skip", "--journal",
                     journal).stderr == (f"error: run {run_id} has no write of unknown outcome at "
-                                        "cancel[2] (those it has: cancel)\n")
+                                        "cancel[2] (those it has: cancel), nor an item "
+                                        "that failed there\n")
     for said in ([], ["--not-sent", "--skip"]):
         assert outbound("runs", "resolve", run_id, "cancel", *said, "--journal",
                         journal).stderr == ("error: say what happened: one of --not-sent, "

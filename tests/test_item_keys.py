@@ -484,3 +484,7 @@ def test_an_item_whose_key_does_not_render_is_named_failed_once_however_often_re
         "failed reserve[6]"]  # as the last attempt numbered it
     as_json = outbound("runs", "show", "latest", "--journal", journal, "--format", "json")
     assert [f["iteration"] for f in json.loads(as_json.stdout)["failures"]] == [6]
+    left_out = outbound("runs", "resolve", "latest", "reserve[6]", "--skip", "--journal", journal)
+    assert left_out.exit_code == 2
+    assert left_out.stderr.endswith(" cannot be left out: its for_each's key did not render "
+                                    "for it, so a resume cannot tell it from the others\n")

@@ -1033,6 +1033,36 @@ def test_the_scheduled_command_after_the_campaign_finished_makes_nothing_again(
     assert _run_id(other.stdout) != run_id and _creates(live) - before == 8
 
 
+def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_on(
+        in_repo: Path, tmp_path: Path) -> None:
+    """A number the vendor refuses each time stops every resume at it (no max_failures):
+    `runs resolve --skip` leaves it out, and the resume reserves the others, never it."""
+    faults = tmp_path / "faults.yaml"
+    faults.write_text(f"faults: [{{kind: vendor_code, code: '0200006', on: {CREATE}, "
+                      "times: 1}]\n")  # the first create is refused (once: it is left out)
+    scheduled = ["run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults", str(faults),
+                 "--resume", "latest", "--report-json", str(tmp_path / "report.json")]
+    assert outbound(*scheduled).exit_code == 1
+    [failure] = json.loads((tmp_path / "report.json").read_text())["steps"][1]["failures"]
+    assert (failure["iteration"], failure["key"]) == (0, "13800000001")
+    refused = outbound("runs", "resolve", "latest", "reserve[0]", "--not-sent")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error: reserve[0] of run ")
+    assert ("failed, and --resume tries it again (--skip leaves it out of the run): iteration 0 "
+            "(key 13800000001): huawei-isales.appoint.create answered 0200006: database "
+            "operation error\n") in refused.stderr
+    left_out = outbound("runs", "resolve", "latest", "reserve[0]", "--skip")
+    assert left_out.exit_code == 0, left_out.output
+    assert left_out.stdout.endswith(": the item is left out of the run\n")
+    resumed = outbound(*scheduled)
+    assert resumed.exit_code == 0, resumed.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["outputs"]["reserved"] == 3  # of the four running tasks' customers
+    assert "13800000001" not in {result["number"] for result in report["outputs"]["results"]}
+    reserve = report["steps"][1]
+    assert (reserve["status"], reserve["failures"], reserve["calls"]) == ("ok", [], 0)
+
+
 def test_a_quiet_resume_latest_prints_the_last_line_unless_another_run_is_left(
         in_repo: Path, tmp_path: Path) -> None:
     """A cron job's mail stays empty of what happens each time; a run of other inputs left

@@ -103,14 +103,14 @@ def playbooks_run(ctx: click.Context, param: click.Parameter,
             if name.startswith(incomplete)]
 
 
-def unknown_write_items(ctx: click.Context, param: click.Parameter,
-                        incomplete: str) -> list[CompletionItem]:
-    """The items of the run named so far whose writes have an unknown outcome (what `runs
-    resolve` settles), each with its endpoint."""
-    from runner.journal import unknown_writes
+def items_to_resolve(ctx: click.Context, param: click.Parameter,
+                     incomplete: str) -> list[CompletionItem]:
+    """What `runs resolve` settles in the run named so far: the items whose writes have an
+    unknown outcome, each with its endpoint, then those that failed, each with its reason."""
+    from runner.journal import items_to_settle
 
     run_id = ctx.params.get("run_id")
     if not run_id:
         return []
-    return [CompletionItem(item, help=endpoint) for path in _journals(ctx)
-            for item, endpoint in unknown_writes(path, run_id) if item.startswith(incomplete)]
+    return [CompletionItem(item, help=said) for path in _journals(ctx)
+            for item, said in items_to_settle(path, run_id) if item.startswith(incomplete)]

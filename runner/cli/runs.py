@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from runner.cli.complete import playbooks_run, run_ids, unknown_write_items
+from runner.cli.complete import items_to_resolve, playbooks_run, run_ids
 from runner.cli.options import NonEmptyPath, format_option, handles_errors, journal_option
 
 # what a run's status may be (the journal's, and `killed`: see Journal._status)
@@ -163,21 +163,23 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
     click.echo(run_json(found) if output_format == "json" else run_text(found))
 
 
-@runs.command("resolve", short_help="Say what became of an unknown write.")
+@runs.command("resolve", short_help="Say what became of an unknown write, or skip an item.")
 @click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
-@click.argument("item", metavar="STEP[ITERATION]", shell_complete=unknown_write_items)
+@click.argument("item", metavar="STEP[ITERATION]", shell_complete=items_to_resolve)
 @click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")
 @click.option("--answer", type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="The vendor made it; FILE (JSON or YAML) is its answer, from its console "
                    "or logs: --resume finishes the item from it.")
-@click.option("--skip", is_flag=True, help="Leave the item out of the run.")
+@click.option("--skip", is_flag=True,
+              help="Leave the item out of the run (also one that failed, such as a number "
+                   "the vendor refuses each time: --resume would try it again).")
 @journal_option
 @handles_errors
 def runs_resolve(run_id: str, item: str, not_sent: bool, answer: Path | None, skip: bool,
                  journal: Path | None) -> None:
     """Say what became of a write whose outcome is unknown and that no reconcile can look up,
-    so that --resume can go on."""
+    or leave out an item that failed, so that --resume can go on."""
     from runner.errors import InputError
     from runner.journal import RESOLUTIONS, Journal, default_path
     from runner.yamlio import load_file

@@ -14,7 +14,7 @@ Everything written goes through the redactor first: no secret reaches the file. 
 WAL with `synchronous=NORMAL`: a committed row survives the process being killed.
 """
 
-from runner.journal.completion import newest_runs, playbooks_run, unknown_writes
+from runner.journal.completion import items_to_settle, newest_runs, playbooks_run
 from runner.journal.history import Journal
 from runner.journal.paths import default_path, no_runs, not_there, shard_journal
 from runner.journal.rows import (
@@ -31,7 +31,25 @@ from runner.journal.rows import (
 )
 from runner.journal.store import JournalFile, new_run_id
 
-__all__ = ["ANSWER_KEPT", "BY_HAND", "GROUP_SECONDS", "INTENT_LOG_SUFFIX", "RESOLUTIONS",
-           "WHOLE_STEP", "AnsweredWrite", "Journal", "JournalFile", "Pruned", "Recorded",
-           "UnknownWrite", "default_path", "new_run_id", "newest_runs", "no_runs", "not_there",
-           "playbooks_run", "shard_journal", "unknown_writes"]
+__all__ = [
+    "ANSWER_KEPT",
+    "BY_HAND",
+    "GROUP_SECONDS",
+    "INTENT_LOG_SUFFIX",
+    "RESOLUTIONS",
+    "WHOLE_STEP",
+    "AnsweredWrite",
+    "Journal",
+    "JournalFile",
+    "Pruned",
+    "Recorded",
+    "UnknownWrite",
+    "default_path",
+    "items_to_settle",
+    "new_run_id",
+    "newest_runs",
+    "no_runs",
+    "not_there",
+    "playbooks_run",
+    "shard_journal",
+]

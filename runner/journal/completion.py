@@ -9,9 +9,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from runner.errors import ITEM_REASON
 from runner.journal.intent_log import logged_rows
 from runner.journal.paths import read_only
 from runner.journal.rows import (
+    BY_HAND,
     FINISHED_ITEMS,
     INTENT_LOG_SUFFIX,
     PENDING,
@@ -43,10 +45,11 @@ def playbooks_run(path: Path) -> list[tuple[str, str]]:
         return []
 
 
-def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
-    """(item, endpoint) of each write of run `run_id` (or the newest, for "latest") whose
-    outcome is unknown: what `runs resolve` settles, as `reserve[3]` or a step's name; what a
-    kill left in the intent log is read too (not copied in)."""
+def items_to_settle(path: Path, run_id: str) -> list[tuple[str, str]]:
+    """What `runs resolve` settles in run `run_id` (or the newest, for "latest"), as
+    `reserve[3]` or a step's name, each with a word on it: the writes whose outcome is unknown
+    (their endpoint; what a kill left in the intent log is read too, not copied in), then the
+    items that failed (their reason: `--skip` leaves one out)."""
     try:
         with closing(read_only(path)) as db:
             if run_id == "latest":
@@ -54,13 +57,31 @@ def unknown_writes(path: Path, run_id: str) -> list[tuple[str, str]]:
                 run_id = newest[0] if newest else ""
             finished = set(db.execute(FINISHED_ITEMS, (run_id,)))
             writes = {row[0]: list(row) for row in db.execute(WRITES, (run_id,))}
+            failed = db.execute("SELECT step, iteration, reason FROM items WHERE run_id = ? "
+                                "AND status = 'failed' ORDER BY step, iteration",
+                                (run_id,)).fetchall()
     except sqlite3.Error:
         return []
     _read_intent_log(path, run_id, writes)
     _, unknown = last_writes(
         (row for _, row in sorted(writes.items()) if row[4] in PENDING), finished)
-    return [(step if iteration == WHOLE_STEP else f"{step}[{iteration}]", write.endpoint)
-            for (step, iteration), write in sorted(unknown.items())]
+    said = {(step, iteration)  # settled already (--not-sent): --resume goes on
+            for _id, step, iteration, _params, _outcome, _status, _response, error, *_ in
+            writes.values() if (error or "").startswith(BY_HAND)}
+    return [(_item(step, iteration), write.endpoint)
+            for (step, iteration), write in sorted(unknown.items())] + [
+        (_item(step, iteration), f"failed: {_why(reason)}") for step, iteration, reason in failed
+        if (step, iteration) not in unknown and (step, iteration) not in said]
+
+
+def _item(step: str, iteration: int) -> str:
+    return step if iteration == WHOLE_STEP else f"{step}[{iteration}]"
+
+
+def _why(reason: str | None) -> str:
+    """A failed item's reason without the item it names."""
+    said = ITEM_REASON.match(reason or "")
+    return said["why"] if said else reason or ""
 
 
 def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> None:

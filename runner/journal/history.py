@@ -109,28 +109,48 @@ class Journal(JournalFile):
     def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
                 answer: Any = None) -> None:
         """Settle, as its operator found out, a write of run `run_id` whose outcome is unknown
-        and which no `reconcile` can look up: `how` is one of RESOLUTIONS."""
+        and which no `reconcile` can look up: `how` is one of RESOLUTIONS. An item that failed
+        (a number the vendor refuses for good) can be skipped too."""
         recorded = self.recorded(run_id)
         key = (step, key_of(iteration))
         unknown = recorded.unknown.get(key)
-        if unknown is None:
-            where = f"{step}[{iteration}]" if iteration is not None else step
-            pending = ", ".join(f"{s}[{i}]" if i != WHOLE_STEP else s
-                                for s, i in sorted(recorded.unknown))
-            raise InputError.plain(f"run {run_id} has no write of unknown outcome at {where}"
-                                   + (f" (those it has: {pending})" if pending else
-                                      " (it has none)"))
+        item_key = unknown.item_key if unknown else self._failed_item(recorded, key, how)
         said = BY_HAND + RESOLUTIONS[how]
         self.db.execute("BEGIN")
         if how == "skip":  # its attempt: 0, it has no output to order
             self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said,
-                                          time.time(), 0, unknown.item_key))
-        else:
+                                          time.time(), 0, item_key))
+        elif unknown is not None:
             ok = how == "answer"
             self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,
                                        "ok" if ok else "failed", None, said, None,
                                        masked_json(answer) if ok else None, unknown.call_id))
         self.db.execute("COMMIT")
+
+    def _failed_item(self, recorded: Recorded, key: tuple[str, int], how: str) -> str | None:
+        """The key of the item at `key` that failed, for `runs resolve --skip`; an InputError
+        naming what can be settled if that is not what the item is."""
+        run_id, (step, iteration) = recorded.run_id, key
+        where = f"{step}[{iteration}]" if iteration != WHOLE_STEP else step
+        failed = self.db.execute("SELECT key, reason FROM items WHERE run_id = ? AND step = ? "
+                                 "AND iteration = ? AND status = 'failed'",
+                                 (run_id, step, iteration)).fetchone()
+        if failed is None:
+            pending = ", ".join(f"{s}[{i}]" if i != WHOLE_STEP else s
+                                for s, i in sorted(recorded.unknown))
+            raise InputError.plain(
+                f"run {run_id} has no write of unknown outcome at {where}"
+                + (f" (those it has: {pending})" if pending else " (it has none)")
+                + (", nor an item that failed there" if how == "skip" else ""))
+        item_key, reason = failed
+        if how != "skip":
+            raise InputError.plain(f"{where} of run {run_id} failed, and --resume tries it "
+                                   f"again (--skip leaves it out of the run): {reason}")
+        if item_key is None and step in (recorded.key_sources or {}):
+            raise InputError.plain(
+                f"{where} of run {run_id} cannot be left out: its for_each's key did not render "
+                "for it, so a resume cannot tell it from the others")
+        return str(item_key) if item_key is not None else None
 
     def reconciled(self, call_id: int, *, made: bool, how: str) -> None:
         """An earlier attempt's write whose outcome was unknown, looked up by --resume (`how`
