@@ -8,6 +8,7 @@ run, and each shard's journal is kept (upload-artifact leaves hidden folders out
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -36,12 +37,15 @@ def _steps() -> list[dict[str, Any]]:
     return [step for job in _workflow()["jobs"].values() for step in job["steps"]]
 
 
-def _commands(shard: int) -> list[list[str]]:
-    """Every `outbound` command the workflow runs, as the shell would split it for `shard`."""
+def _commands(shard: int, resolve: str = "1 latest reserve[0] --skip") -> list[list[str]]:
+    """Every `outbound` command the workflow runs, as the shell would split it for `shard`
+    (dispatched by hand with `resolve`)."""
     commands = []
     for step in _steps():
         script = step.get("run", "").replace("\\\n", " ")
         script = script.replace("${{ matrix.shard }}", str(shard))
+        if step.get("env", {}).get("RESOLVE") == "${{ inputs.resolve }}":
+            script = script.replace("${RESOLVE#* }", resolve.partition(" ")[2])
         for line in script.splitlines():
             words = shlex.split(line.strip())
             if words and words[0] == "outbound":
@@ -99,3 +103,30 @@ def test_the_journal_pruned_is_the_one_the_shard_writes(tmp_path: Path,
         pruned = outbound(*prune)
         assert pruned.exit_code == 0, pruned.output
         assert pruned.stdout == "no run started more than 14d ago; 1 kept\n"
+
+
+def test_an_item_settled_through_the_workflow_lets_its_shard_go_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflow dispatched by hand with `resolve`: the shard it names settles the item in
+    its own journal, then its run resumes past it (a number the vendor refuses each time)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OUTBOUND_JOURNAL")  # as on a CI machine: the default journal
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "speech-callbacks.yaml").write_text(
+        (ROOT / "playbooks" / "speech-callbacks.yaml").read_text(encoding="utf-8"))
+    faults = tmp_path / "faults.yaml"  # shard 2's first create refused
+    faults.write_text("faults: [{kind: vendor_code, code: '0200006', times: 1, "
+                      "on: huawei-isales.appoint.create}]\n")
+    run = [*next(c for c in _commands(2) if c[0] == "run"), "--sim", "--sim-faults", str(faults)]
+    assert outbound(*run).exit_code == 1
+    [failure] = json.loads(Path("report-2.json").read_text())["steps"][1]["failures"]
+    settle = next(step for step in _steps() if "RESOLVE" in step.get("env", {}))
+    assert settle["if"] == "startsWith(inputs.resolve, format('{0} ', matrix.shard))"
+    said = f"2 latest reserve[{failure['iteration']}] --skip"
+    resolve = next(c for c in _commands(2, said) if c[:2] == ["runs", "resolve"])
+    resolved = outbound(*resolve)
+    assert resolved.exit_code == 0, resolved.output
+    assert outbound(*run).exit_code == 0
+    report = json.loads(Path("report-2.json").read_text())
+    assert report["steps"][1]["failures"] == []
+    assert failure["key"] not in {result["number"] for result in report["outputs"]["results"]}
