@@ -13,6 +13,7 @@ import pytest
 from runner.clock import SimulatedClock
 from runner.engine.events import Event, Warned
 from runner.engine.executor import RunResult
+from runner.engine.items import Shard
 from runner.engine.launch import execute
 from runner.errors import FileError
 from runner.journal import Journal
@@ -422,6 +423,26 @@ def test_a_rate_limit_spaces_the_calls_of_a_service(tmp_path: Path) -> None:
                                  clock=clock))
     assert result.status == "ok"
     assert clock.now() == pytest.approx(2.0, abs=0.1)  # five calls at two a second
+
+
+def test_each_shard_keeps_its_share_of_a_services_rate_limit(tmp_path: Path) -> None:
+    """Shard jobs run side by side against one vendor: two at 2/s each would send 4/s."""
+    clock = SimulatedClock(start=0.0)
+    path = tmp_path / "p.yaml"
+    path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
+                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test', rate_limit: 2/s}}\n"
+                    "inputs:\n  names: {type: array, default: [a, b, c, d, e, f, g, h]}\n"
+                    "steps:\n" + FAN_OUT.replace("concurrency: 3", "concurrency: 8"),
+                    encoding="utf-8")
+    playbook = load_playbook(path)
+    vendor = ScriptedVendor()
+    result = asyncio.run(execute(playbook, resolve_inputs(playbook, {}), lambda e: None,
+                                 transport=httpx.ASGITransport(app=vendor), clock=clock,
+                                 shard=Shard(1, 2)))
+    assert result.status == "ok"
+    sent = vendor.calls["POST jobs"]
+    assert 1 < sent < 8  # its share
+    assert clock.now() == pytest.approx(sent - 1, abs=0.1)  # one a second: half of 2/s
 
 
 STREAM = """\

@@ -62,7 +62,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
             transports = _tls_transports(playbook, emit)
         for each in {id(t): t for t in transports.values()}.values():
             stack.push_async_callback(each.aclose)
-        services = _services(playbook, inputs, env, transports, clock, live=live)
+        services = _services(playbook, inputs, env, transports, clock, live=live,
+                             shards=shard.count if shard else 1)
         for service in services.values():
             service.observe = observe
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
@@ -110,14 +111,16 @@ def _ssl(verify: bool | Path) -> ssl.SSLContext | bool:
 
 def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, str],
               transports: Mapping[str, httpx.AsyncBaseTransport], clock: Clock, *,
-              live: bool) -> dict[str, ServiceClient]:
+              live: bool, shards: int) -> dict[str, ServiceClient]:
     """Every service's client. A missing URL or secret is reported before anything is sent,
-    all of them at once (not one per attempt)."""
+    all of them at once (not one per attempt). Of `shards` jobs that run side by side, each
+    has its share of a service's `rate_limit`: the vendor sees the rate the playbook gives."""
     services = {}
     problems = []
     for name, binding in playbook.services.items():
         try:
-            services[name] = _service(binding, inputs, env, transports[name], clock, live)
+            services[name] = _service(binding, inputs, env, transports[name], clock, live,
+                                      shards)
         except OutboundError as error:
             problems.append(Finding(Location(), str(error)))
     if problems:
@@ -126,7 +129,8 @@ def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, s
 
 
 def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[str, str],
-             transport: httpx.AsyncBaseTransport, clock: Clock, live: bool) -> ServiceClient:
+             transport: httpx.AsyncBaseTransport, clock: Clock, live: bool,
+             shards: int) -> ServiceClient:
     if live:
         base_url, credentials = _live_settings(binding, inputs, env)
     else:  # the simulator stands in with its own address and credentials
@@ -135,8 +139,9 @@ def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[st
     for value in credentials.values():
         REDACTOR.add(value)
     auth = build_auth(binding.name, binding.spec.auth, credentials, clock)
+    rate_limit = None if binding.rate_limit is None else binding.rate_limit / shards
     return ServiceClient(binding.name, binding.spec, base_url, transport, clock,
-                         rate_limit=binding.rate_limit, timeouts=binding.timeout,
+                         rate_limit=rate_limit, timeouts=binding.timeout,
                          retries=binding.retries, auth=auth, max_response=binding.max_response)
 
 
