@@ -108,6 +108,43 @@ def test_a_closed_window_says_when_it_opens_next() -> None:
     assert daily.describe() == "every day 09:00-17:00 America/New_York"
 
 
+def test_a_window_stays_closed_on_its_closed_dates() -> None:
+    """China's National Day week, 2026: Thursday 1 October to Thursday 8 October."""
+    holidays = [f"2026-10-0{day}" for day in range(1, 9)]
+    weekdays = CallingWindow.parse({"days": ["mon", "tue", "wed", "thu", "fri"],
+                                    "from": "09:00", "to": "20:00",
+                                    "timezone": "Asia/Shanghai", "closed_on": holidays})
+    assert weekdays.when_next_open(_at("2026-09-30T20:30", "Asia/Shanghai")) == (
+        "it opens Fri 2026-10-09 09:00 Asia/Shanghai, in 8d 12h")
+    assert not weekdays.is_open(_at("2026-10-05T10:00", "Asia/Shanghai"))  # a Monday
+    assert weekdays.is_open(_at("2026-10-09T10:00", "Asia/Shanghai"))
+    assert weekdays.describe() == ("mon, tue, wed, thu, fri 09:00-20:00 Asia/Shanghai, closed "
+                                   "on 2026-10-01, 2026-10-02, 2026-10-03 and 5 more")
+
+
+def test_dry_run_says_the_window_is_closed_today_and_opens_tomorrow(tmp_path: Path) -> None:
+    zone, _ = _noon_zone()
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    playbook = _playbook(tmp_path, f"{{from: '11:00', to: '13:00', timezone: {zone}, "
+                                   f"closed_on: ['{today}']}}")
+    planned = outbound("run", str(playbook), "--dry-run")
+    tomorrow = f"{today + dt.timedelta(days=1):%a %Y-%m-%d}"
+    assert (f"calling window (every day 11:00-13:00 {zone}, closed on {today}) is closed now: "
+            f"the run would pause before its first create; it opens {tomorrow} 11:00 {zone}"
+            ) in planned.stdout
+    paused = outbound("run", str(playbook), "--sim")
+    assert paused.exit_code == EXIT_PAUSED, paused.output
+
+
+def test_a_closed_date_that_is_no_date_is_refused_where_it_is(tmp_path: Path) -> None:
+    playbook = _playbook(tmp_path, "{closed_on: ['2026-10-01', '2026-02-30']}")
+    result = outbound("validate", str(playbook))
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"{playbook}:3:44 (calling_window.closed_on[1]): calling_window: closed_on "
+        "'2026-02-30' is not a date (YYYY-MM-DD)")
+
+
 def test_a_start_the_clocks_skip_opens_when_they_go_forward() -> None:
     # New York, 2027-03-14: the clocks go from 02:00 straight to 03:00, so 02:30 never comes
     night = CallingWindow.parse({"from": "02:30", "to": "05:00",

@@ -30,7 +30,7 @@ from runner.playbook.steps import StepBuilder, retries_of, size_of, timeouts_of
 from runner.spec import Endpoint, find_spec_file, load_spec
 from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
 from runner.validation import compile_schema, schema_findings, suggest
-from runner.window import CallingWindow
+from runner.window import CallingWindow, WindowProblem
 from runner.yamlio import Document, load_file
 
 
@@ -109,8 +109,8 @@ class PlaybookBuilder:
         raw = {**raw, "to": "23:59:59" if raw.get("to") == "24:00" else raw.get("to", "23:59:59")}
         try:
             window = CallingWindow.parse(raw)
-        except OutboundError as error:
-            self.problem(("calling_window", "timezone"), str(error))
+        except WindowProblem as error:
+            self.problem(("calling_window", *error.field), str(error))
             return None
         if window.start >= window.end:  # it would never open, and each run would pause
             self.problem(("calling_window", "to"), (
