@@ -100,22 +100,23 @@ def sim_server(*options: str) -> Iterator[str]:
     base = f"{scheme}://127.0.0.1:{port}"
     unchecked = ssl._create_unverified_context()  # only to see that the server is up
     deadline = time.monotonic() + 15
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_sim/state", timeout=1,
-                                       context=unchecked if scheme == "https" else None).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    output = process.stdout.read() if process.stdout else ""
-                    pytest.fail(f"sim serve did not start: {output}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with process:  # its output pipe closed too
+        try:
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/_sim/state", timeout=1, context=unchecked
+                                           if scheme == "https" else None).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        process.kill()
+                        output = process.stdout.read() if process.stdout else ""
+                        pytest.fail(f"sim serve did not start: {output}")
+                    time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -473,7 +474,8 @@ def test_a_streamed_list_feeds_its_for_each_page_by_page(tmp_path: Path) -> None
 def test_a_streamed_list_step_is_journalled_as_a_step(tmp_path: Path) -> None:
     result, run_id = _journalled_run(tmp_path, ScriptedVendor(total=25), STREAM)
     assert result.status == "ok"
-    shown = Journal(tmp_path / "journal.sqlite", reader=True).run(run_id)
+    with closing(Journal(tmp_path / "journal.sqlite", reader=True)) as reader:
+        shown = reader.run(run_id)
     assert [(s["step"], s["status"], s["calls"], s["iterations"]) for s in shown["steps"]] == [
         ("all", "ok", 3, 25), ("make", "ok", 25, 25)]
 
@@ -508,7 +510,8 @@ def test_ctrl_c_stops_a_for_each_at_once(tmp_path: Path, steps: str) -> None:
     asyncio.run(cancelled_as_the_twelfth_create_is_answered())
     journal.close()
     assert 12 <= vendor.calls["POST jobs"] <= 12 + 4  # and those in flight
-    shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
+    with closing(Journal(tmp_path / "journal.sqlite", reader=True)) as reader:
+        shown = reader.run("run-1")
     assert [(s["step"], s["status"]) for s in shown["steps"]] == (
         [("make", "interrupted")] if steps == LISTED
         else [("all", "interrupted"), ("make", "interrupted")])

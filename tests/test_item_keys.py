@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -107,7 +108,8 @@ def test_a_resume_after_a_resume_still_knows_each_item(tmp_path: Path) -> None:
     assert resumed.status == "ok", resumed.error
     assert made(vendor) == ["n0", "n1", "n50", "n2", "n3", "n60"]
     assert resumed.outputs["made"] == [0, 1, 2, 3, 50, 60]
-    shown = Journal(tmp_path / "journal.sqlite", reader=True).run("run-1")
+    with closing(Journal(tmp_path / "journal.sqlite", reader=True)) as reader:
+        shown = reader.run("run-1")
     make = next(step for step in shown["steps"] if step["step"] == "make")
     assert (make["iterations"], make["succeeded"], make["failed"]) == (6, 6, 0)
 
@@ -235,7 +237,7 @@ def test_a_resume_through_the_same_keyless_list_goes_on(tmp_path: Path, then: st
         playbook = LISTED.replace('"{{ steps.all.items }}"', '"{{steps.all.items  }}"')
     elif then != "other params":
         playbook = REVERSED  # unchecked: the run has no list recorded, as before this column
-        with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        with closing(sqlite3.connect(tmp_path / "journal.sqlite")) as db, db:
             db.execute("UPDATE runs SET item_lists = NULL")
     resumed, _ = attempt(tmp_path, vendor, resume=True, playbook=playbook)
     assert resumed.status == "ok", resumed.error
@@ -337,7 +339,8 @@ async def send():
 asyncio.run(send())
 """], cwd=ROOT)
     assert killed.returncode == -signal.SIGKILL
-    recorded = Journal(path, reader=True).recorded("run-1")
+    with closing(Journal(path, reader=True)) as reader:
+        recorded = reader.recorded("run-1")
     assert recorded.keys == {"make": {"12347": 4}}
     assert recorded.unknown[("make", 4)].item_key == "12347"
 
@@ -446,7 +449,7 @@ def test_a_run_from_before_keys_were_recorded_still_refuses_a_dropped_key(
         tmp_path: Path) -> None:
     vendor = ScriptedVendor(ids=[0, 1, 2])
     attempt(tmp_path, vendor, max_creates=1)
-    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+    with closing(sqlite3.connect(tmp_path / "journal.sqlite")) as db, db:
         db.execute("UPDATE runs SET item_keys = NULL")  # as an earlier version left it
     refused, _ = attempt(tmp_path, vendor, resume=True, playbook=UNKEYED)
     assert "went through this for_each's items with a key, and the playbook's step 'make' " \

@@ -21,7 +21,7 @@ CREATE = "huawei-isales.appoint.create"
 
 
 def _rows(path: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return db.execute("SELECT id, step, iteration, kind, outcome, status FROM calls "
                           "ORDER BY id").fetchall()
 
@@ -55,8 +55,8 @@ def test_a_reader_leaves_the_intent_log_of_a_run_still_writing_alone(tmp_path: P
         writer.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
         held = log.read_bytes()
         assert held.count(b"\n") == 1 and b'"reserve"' in held
-        reader = Journal(path, reader=True)  # `runs list` while the run goes on
-        assert reader.run("run-1")["calls"] == {}  # not committed yet, and not taken over
+        with closing(Journal(path, reader=True)) as reader:  # `runs list` while it goes on
+            assert reader.run("run-1")["calls"] == {}  # not committed yet, nor taken over
         assert log.read_bytes() == held
 
     asyncio.run(send_and_read())
@@ -118,7 +118,7 @@ def test_a_journal_not_there_points_at_the_shards_journals_beside_it(
 
 def _age(path: Path, run_ids: list[str], days: float) -> None:
     """Make runs look `days` older: the test cannot wait a month."""
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.executemany("UPDATE runs SET started_at = started_at - ? WHERE run_id = ?",
                        [(days * 86400, run_id) for run_id in run_ids])
 
@@ -143,7 +143,7 @@ def test_prune_removes_old_runs_whole_and_keeps_the_recent_ones(in_repo: Path,
     pruned = outbound("runs", "prune", "--older-than", "30d", "--journal", str(journal))
     assert pruned.exit_code == 0, pruned.output
     assert pruned.stdout.startswith("removed 2 runs started more than 30d ago (")
-    with sqlite3.connect(journal) as db:
+    with closing(sqlite3.connect(journal)) as db:
         for table in ("runs", "calls", "items", "steps"):
             left = {row[0] for row in db.execute(f"SELECT DISTINCT run_id FROM {table}")}
             assert left == {recent}, table
@@ -262,7 +262,8 @@ def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path
     journal.finish("failed", 1, {}, "refused")
     journal.close()
 
-    kept = next(Journal(path, reader=True).calls("run-1"))["response"]
+    with closing(Journal(path, reader=True)) as reader:
+        kept = next(reader.calls("run-1"))["response"]
     assert isinstance(kept, str) and 4096 <= len(kept) < 4200
     assert kept.startswith('{"resultCode":"04000001","resultDesc":"refused"')
     report = tmp_path / "report.html"
@@ -270,9 +271,10 @@ def test_a_long_failed_answer_is_kept_cut_and_the_report_still_reads_it(tmp_path
     assert result.exit_code == 0, result.output
     assert "04000001" in report.read_text()
 
-    with sqlite3.connect(path) as db:  # as earlier versions cut it: JSON no more
+    with closing(sqlite3.connect(path)) as db, db:  # as earlier versions cut it: JSON no more
         db.execute("UPDATE calls SET response = substr(json(?), 1, 4096)", (json.dumps(answer),))
-    assert len(next(Journal(path, reader=True).calls("run-1"))["response"]) == 4096
+    with closing(Journal(path, reader=True)) as reader:
+        assert len(next(reader.calls("run-1"))["response"]) == 4096
 
 
 def test_a_resume_adds_the_warnings_no_earlier_attempt_gave(tmp_path: Path) -> None:
@@ -295,8 +297,9 @@ def test_a_resume_adds_the_warnings_no_earlier_attempt_gave(tmp_path: Path) -> N
     journal.finish("ok", 0, {}, None)
     journal.close()
 
-    assert [(w["step"], w["message"]) for w in Journal(path, reader=True).run("run-1")[
-        "warnings"]] == [
+    with closing(Journal(path, reader=True)) as reader:
+        warnings = reader.run("run-1")["warnings"]
+    assert [(w["step"], w["message"]) for w in warnings] == [
         ("list", f"iteration 0: {why}"), ("make", f"iteration 1 (key 7): {why}"),
         (None, "the playbook's window closes in 5 minutes"),
         ("list", f"iteration 1: {why}"), ("make", f"iteration 5 (key 8): {why}")]
@@ -320,7 +323,8 @@ def test_a_resume_forgets_only_the_callless_failures_of_a_keyed_step(tmp_path: P
     journal.finish("failed", 1, {}, "failed")
     journal.close()
 
-    failures = Journal(path, reader=True).run("run-1")["failures"]
+    with closing(Journal(path, reader=True)) as reader:
+        failures = reader.run("run-1")["failures"]
     assert [(f["step"], f["iteration"]) for f in failures] == [("other", 0), ("reserve", 0)]
 
 
@@ -527,7 +531,7 @@ def test_the_commit_masks_a_secret_among_many_clean_rows(tmp_path: Path) -> None
 
     asyncio.run(calls())
     journal.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         params = [row[0] for row in db.execute("SELECT params FROM calls ORDER BY id")]
         facts = [row[0] for row in db.execute("SELECT facts FROM calls WHERE step = 'look' "
                                               "ORDER BY id")]

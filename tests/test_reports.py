@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -248,7 +249,8 @@ def test_a_failed_call_keeps_how_long_the_vendor_took(tmp_path: Path) -> None:
     assert result.exit_code == 1
     run_id = json.loads(outbound("runs", "list", "--journal", str(journal), "--format",
                                  "json").stdout)[0]["run_id"]
-    calls = list(Journal(journal, reader=True).calls(run_id))
+    with closing(Journal(journal, reader=True)) as reader:
+        calls = list(reader.calls(run_id))
     failed = [call for call in calls if call["outcome"] == "failed"]
     assert len(failed) == 2 and all(call["duration"] > 0 for call in calls)
 

@@ -71,6 +71,12 @@ def _started(*arguments: str, stderr: int | None = None) -> tuple[subprocess.Pop
     raise AssertionError(f"it ended without starting a run (exit {process.wait()})")
 
 
+def _kill(process: subprocess.Popen[str]) -> None:
+    """SIGKILL, as a lost machine or the OOM killer ends a run; its pipes closed after."""
+    with process:  # waits for it
+        process.send_signal(signal.SIGKILL)
+
+
 def _mine(numbers: list[str], prefix: str) -> list[str]:
     return [n for n in numbers if n.startswith(prefix)]
 
@@ -373,8 +379,7 @@ def test_a_killed_sim_run_resumes_on_an_empty_simulator_and_says_so(
     process, run_id = _started(PLAYBOOK, "--sim", "--sim-faults", str(slow), "--var",
                                "count=400")
     time.sleep(0.3)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    _kill(process)
     _resumes_on_an_empty_simulator(run_id, f"run {run_id}'s last attempt was killed, and its "
                                            "simulator with it")
 
@@ -457,8 +462,7 @@ def test_a_create_still_on_its_way_when_the_run_was_killed_is_not_made_again(
     while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
         time.sleep(0.01)  # until the create's intent is written: it is about to be sent
     time.sleep(0.2)  # and it has reached the vendor, which takes 1.5 s to answer
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    _kill(process)
     report = tmp_path / "report.json"
     resumed = outbound("run", PLAYBOOK, "--resume", run_id, "--report-json", str(report))
     assert resumed.exit_code == 0, resumed.output
@@ -482,10 +486,9 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     for _ in range(4):
         process, run_id = _started(PLAYBOOK, *arguments, stderr=subprocess.STDOUT)
         time.sleep(chance.uniform(0.1, 0.5))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        _kill(process)
         arguments = ["--resume", run_id]
-        with sqlite3.connect(own_journal) as db:
+        with closing(sqlite3.connect(own_journal)) as db:
             progress.append(db.execute("SELECT COUNT(*) FROM items WHERE run_id = ? AND "
                                        "step = 'reserve' AND status = 'ok'",
                                        (run_id,)).fetchone()[0])
@@ -499,7 +502,7 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     numbers = _mine(json.loads((own_journal.parent / "r.json").read_text())["outputs"]
                     ["numbers"], prefix)
     assert len(numbers) == len(set(numbers)) == wanted
-    with sqlite3.connect(own_journal) as db:
+    with closing(sqlite3.connect(own_journal)) as db:
         items = dict(db.execute("SELECT status, COUNT(*) FROM items WHERE run_id = ? AND "
                                 "step = 'reserve' GROUP BY status", (run_id,)).fetchall())
         outcomes = dict(db.execute("SELECT COALESCE(outcome, 'none'), COUNT(*) FROM calls "
@@ -516,7 +519,7 @@ def test_killed_again_and_again_it_still_makes_each_reservation_once(
     assert shown["steps"][0]["calls"] == reserve_calls >= wanted  # reconciling lists too
     # the run's time: the killed attempts' (at least from their first call to their last),
     # the last one's, and not the start-ups between them
-    with sqlite3.connect(own_journal) as db:
+    with closing(sqlite3.connect(own_journal)) as db:
         attempts = db.execute("SELECT started_at, finished_at FROM attempts WHERE run_id = ? "
                               "ORDER BY attempt", (run_id,)).fetchall()
         calling = [db.execute("SELECT COALESCE(MAX(sent_at) - MIN(sent_at), 0) FROM calls WHERE "
@@ -547,8 +550,7 @@ def test_a_vendor_failing_every_way_and_a_kill_still_make_each_reservation_once(
         process, run_id = _started(str(playbook), "--var", f"count={wanted}", "--var",
                                    f"prefix={prefix}")
         time.sleep(0.4)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        _kill(process)
         exits = [outbound("run", str(playbook), "--resume", run_id).exit_code]  # faults still
     finally:
         _faults(live)
@@ -562,7 +564,8 @@ def test_a_vendor_failing_every_way_and_a_kill_still_make_each_reservation_once(
     assert sorted(numbers) == [f"{prefix}{n:04d}" for n in range(wanted)]  # each one once
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["status"] == "ok"
-    with sqlite3.connect(own_journal) as db:  # each create answered, or looked up: none unknown
+    # each create answered, or looked up: none unknown
+    with closing(sqlite3.connect(own_journal)) as db:
         creates = db.execute("SELECT iteration, outcome FROM calls WHERE run_id = ? AND kind = "
                              "'create' AND COALESCE(outcome, 'unknown') = 'unknown'",
                              (run_id,)).fetchall()
@@ -628,7 +631,7 @@ asyncio.run(send())
     shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
     assert shown["calls"] == {"no outcome": 1}
     assert shown["status"] == "killed"  # recorded as running, and no process writes it
-    with sqlite3.connect(own_journal) as db:
+    with closing(sqlite3.connect(own_journal)) as db:
         assert db.execute("SELECT step, iteration, kind, params FROM calls").fetchall() == [
             ("reserve", 0, "create", '{"calledNo":"13600000000"}')]
 
@@ -656,7 +659,8 @@ asyncio.run(send())
     assert killed.returncode == -signal.SIGKILL
     shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
     assert shown["calls"] == {"ok": 1, "no outcome": 1}
-    recorded = Journal(own_journal, reader=True).recorded("run-1")
+    with closing(Journal(own_journal, reader=True)) as reader:
+        recorded = reader.recorded("run-1")
     assert recorded.answered[("reserve", 0)].body["returnObject"] == {"appointId": "A7"}
     assert list(recorded.unknown) == [("reserve", 1)]
 
@@ -868,9 +872,9 @@ def test_a_journal_that_cannot_be_written_stops_the_run_before_sending(
     assert "cannot be written (database or disk is full); the run stops here" \
         in str(result.error)
     made = _creates(live) - before
-    reopened = Journal(tmp_path / "full.sqlite", reader=True)
-    intents = reopened.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = "
-                                  "'create'", (run_id,)).fetchone()[0]
+    with closing(Journal(tmp_path / "full.sqlite", reader=True)) as reopened:
+        intents = reopened.db.execute("SELECT COUNT(*) FROM calls WHERE run_id = ? AND kind = "
+                                      "'create'", (run_id,)).fetchone()[0]
     assert 0 < made <= intents < 400
 
 
@@ -1112,7 +1116,7 @@ def test_a_create_resent_on_resume_carries_its_secret_not_the_mask(
                      str(journal_path), "--var", "count=1")
     assert first.exit_code == 1 and "the outcome is unknown" in first.stderr, first.output
     run_id = _run_id(first.stdout)
-    with sqlite3.connect(journal_path) as db:
+    with closing(sqlite3.connect(journal_path)) as db:
         (journalled,), = db.execute("SELECT params FROM calls WHERE kind = 'create'")
     assert json.loads(journalled)["remark"] == "[redacted]"
 

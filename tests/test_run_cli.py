@@ -462,15 +462,15 @@ def test_a_number_where_the_vendor_documents_text_is_not_told_to_quote_it(
 
 def test_output_cut_short_by_its_reader_ends_quietly(in_repo: Path) -> None:
     # `outbound run ... --dry-run | head`: no "internal error", the shell's exit for it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", "docs/demo-campaign.yaml", "--sim",
-         "--dry-run", "--var", "count=3000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
-    assert process.stdout.readline().startswith(b"Callback campaign")
-    process.stdout.close()
-    assert process.wait(timeout=60) == 141
-    assert process.stderr.read() == b""
+    with subprocess.Popen(
+            [sys.executable, "-m", "runner", "run", "docs/demo-campaign.yaml", "--sim",
+             "--dry-run", "--var", "count=3000"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b"Callback campaign")
+        process.stdout.close()
+        assert process.wait(timeout=60) == 141
+        assert process.stderr.read() == b""
 
 
 def test_a_failed_step_without_for_each_shows_its_reason_under_it() -> None:

@@ -116,37 +116,37 @@ def test_sim_serve_answers_without_waiting_for_a_delayed_ack() -> None:
 
 def test_sim_serve_announces_where_it_is() -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "sim", "serve", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith(f"vendor simulator on http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with subprocess.Popen(
+            [sys.executable, "-m", "runner", "sim", "serve", "--port", str(port)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            assert first.startswith(f"vendor simulator on http://127.0.0.1:{port}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_sim_serve_on_any_free_port_names_the_one_it_took() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "sim", "serve", "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        base = first.split()[3]
-        assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
-        assert _calls(base) == {}  # at once: it listens before it says where
-        taken = subprocess.run([sys.executable, "-m", "runner", "sim", "serve", "--port",
-                                base.rsplit(":", 1)[1]], cwd=ROOT, capture_output=True,
-                               text=True, timeout=30)
-        assert (taken.returncode, taken.stdout) == (2, "")
-        assert taken.stderr == (f"error: sim serve: cannot listen on {base[7:]} (Address "
-                                "already in use)\n")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with subprocess.Popen(
+            [sys.executable, "-m", "runner", "sim", "serve", "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            base = first.split()[3]
+            assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
+            assert _calls(base) == {}  # at once: it listens before it says where
+            taken = subprocess.run([sys.executable, "-m", "runner", "sim", "serve", "--port",
+                                    base.rsplit(":", 1)[1]], cwd=ROOT, capture_output=True,
+                                   text=True, timeout=30)
+            assert (taken.returncode, taken.stdout) == (2, "")
+            assert taken.stderr == (f"error: sim serve: cannot listen on {base[7:]} (Address "
+                                    "already in use)\n")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 ISALES_401 = "huawei-isales.appoint.create answered HTTP 401: authentication failed"
