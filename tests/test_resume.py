@@ -1067,6 +1067,30 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     assert (reserve["status"], reserve["failures"], reserve["calls"]) == ("ok", [], 0)
 
 
+def test_several_items_are_left_out_at_once_or_none_is(in_repo: Path, tmp_path: Path) -> None:
+    faults = tmp_path / "faults.yaml"
+    faults.write_text(f"faults: [{{kind: vendor_code, code: '0200006', on: {CREATE}, "
+                      "times: 2}]\n")  # the first two creates refused
+    scheduled = ["run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults", str(faults),
+                 "--resume", "latest", "--report-json", str(tmp_path / "report.json")]
+    assert outbound(*scheduled).exit_code == 1
+    failures = json.loads((tmp_path / "report.json").read_text())["steps"][1]["failures"]
+    assert [failure["iteration"] for failure in failures] == [0, 1]
+    mistyped = outbound("runs", "resolve", "latest", "reserve[0]", "reserve[9]", "--skip")
+    assert mistyped.exit_code == 2
+    assert "no write of unknown outcome at reserve[9]" in mistyped.stderr
+    one_answer = outbound("runs", "resolve", "latest", "reserve[0]", "reserve[1]", "--answer",
+                          str(tmp_path / "report.json"))
+    assert one_answer.stderr == ("error: --answer FILE is one write's answer: give one item "
+                                 "with it\n")
+    left_out = outbound("runs", "resolve", "latest", "reserve[0]", "reserve[1]", "--skip")
+    assert left_out.exit_code == 0, left_out.output  # reserve[0] was left as it was above
+    assert len(left_out.stdout.splitlines()) == 2
+    assert outbound(*scheduled).exit_code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["outputs"]["reserved"] == 2  # of the four running tasks' customers
+
+
 def test_a_quiet_resume_latest_prints_the_last_line_unless_another_run_is_left(
         in_repo: Path, tmp_path: Path) -> None:
     """A cron job's mail stays empty of what happens each time; a run of other inputs left

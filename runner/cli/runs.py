@@ -165,7 +165,8 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
 
 @runs.command("resolve", short_help="Say what became of an unknown write, or skip an item.")
 @click.argument("run_id", metavar="RUN_ID|latest", shell_complete=run_ids)
-@click.argument("item", metavar="STEP[ITERATION]", shell_complete=items_to_resolve)
+@click.argument("items", metavar="STEP[ITERATION]...", nargs=-1, required=True,
+                shell_complete=items_to_resolve)
 @click.option("--not-sent", is_flag=True,
               help="The vendor did not act on it: --resume sends it again.")
 @click.option("--answer", type=NonEmptyPath(dir_okay=False, path_type=Path),
@@ -176,10 +177,11 @@ def runs_show(run_id: str, journal: Path | None, output_format: str) -> None:
                    "the vendor refuses each time: --resume would try it again).")
 @journal_option
 @handles_errors
-def runs_resolve(run_id: str, item: str, not_sent: bool, answer: Path | None, skip: bool,
-                 journal: Path | None) -> None:
+def runs_resolve(run_id: str, items: tuple[str, ...], not_sent: bool, answer: Path | None,
+                 skip: bool, journal: Path | None) -> None:
     """Say what became of a write whose outcome is unknown and that no reconcile can look up,
-    or leave out an item that failed, so that --resume can go on."""
+    or leave out an item that failed, so that --resume can go on. Several items are settled
+    alike, all or none."""
     from runner.errors import InputError
     from runner.journal import RESOLUTIONS, Journal, default_path
     from runner.yamlio import load_file
@@ -189,15 +191,18 @@ def runs_resolve(run_id: str, item: str, not_sent: bool, answer: Path | None, sk
     if len(said) != 1:
         raise InputError.plain("say what happened: one of --not-sent, --answer FILE, --skip")
     how = said[0]
-    step, iteration = _item(item)
+    if answer is not None and len(items) > 1:
+        raise InputError.plain("--answer FILE is one write's answer: give one item with it")
+    where = [_item(item) for item in dict.fromkeys(items)]
     given = load_file(answer).data if answer is not None else None
     opened = Journal(journal or default_path(), existing=True)  # refused while a run writes it
     try:
         run_id = opened.run_id_of(run_id)
-        opened.resolve(run_id, step, iteration, how, given)
+        opened.resolve(run_id, where, how, given)
     finally:
         opened.close()
-    click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how]}")
+    for item in dict.fromkeys(items):
+        click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how]}")
 
 
 def _item(text: str) -> tuple[str, int | None]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
 from runner.errors import InputError, OutboundError
 from runner.journal.attempts import ran_seconds
-from runner.journal.paths import held_elsewhere, no_runs
+from runner.journal.paths import held_elsewhere, no_runs, transaction
 from runner.journal.rows import (
     BY_HAND,
     FINISHED_ITEMS,
@@ -106,26 +106,30 @@ class Journal(JournalFile):
         world = loaded_json(row[0]) if row else None
         return world if isinstance(world, dict) else None
 
-    def resolve(self, run_id: str, step: str, iteration: int | None, how: str,
+    def resolve(self, run_id: str, items: Iterable[tuple[str, int | None]], how: str,
                 answer: Any = None) -> None:
-        """Settle, as its operator found out, a write of run `run_id` whose outcome is unknown
-        and which no `reconcile` can look up: `how` is one of RESOLUTIONS. An item that failed
-        (a number the vendor refuses for good) can be skipped too."""
+        """Settle, as their operator found out, writes of run `run_id` (each item's, by step
+        and iteration) whose outcome is unknown and which no `reconcile` can look up: `how`
+        is one of RESOLUTIONS. An item that failed (a number the vendor refuses for good) can
+        be skipped too. All are checked before any is settled."""
         recorded = self.recorded(run_id)
-        key = (step, key_of(iteration))
-        unknown = recorded.unknown.get(key)
-        item_key = unknown.item_key if unknown else self._failed_item(recorded, key, how)
+        settled = []
+        for step, iteration in items:
+            key = (step, key_of(iteration))
+            unknown = recorded.unknown.get(key)
+            settled.append((key, unknown, unknown.item_key if unknown else
+                            self._failed_item(recorded, key, how)))
         said = BY_HAND + RESOLUTIONS[how]
-        self.db.execute("BEGIN")
-        if how == "skip":  # its attempt: 0, it has no output to order
-            self.db.execute(INSERT_ITEM, (run_id, step, key[1], "skipped", None, said,
-                                          time.time(), 0, item_key))
-        elif unknown is not None:
-            ok = how == "answer"
-            self.db.execute(UPDATE_OUTCOME, (time.time(), 200 if ok else None, None,
-                                       "ok" if ok else "failed", None, said, None,
-                                       masked_json(answer) if ok else None, unknown.call_id))
-        self.db.execute("COMMIT")
+        with transaction(self.db):
+            for (step, iteration), unknown, item_key in settled:
+                if how == "skip":  # its attempt: 0, it has no output to order
+                    self.db.execute(INSERT_ITEM, (run_id, step, iteration, "skipped", None,
+                                                  said, time.time(), 0, item_key))
+                elif unknown is not None:
+                    ok = how == "answer"
+                    self.db.execute(UPDATE_OUTCOME, (
+                        time.time(), 200 if ok else None, None, "ok" if ok else "failed", None,
+                        said, None, masked_json(answer) if ok else None, unknown.call_id))
 
     def _failed_item(self, recorded: Recorded, key: tuple[str, int], how: str) -> str | None:
         """The key of the item at `key` that failed, for `runs resolve --skip`; an InputError
@@ -193,11 +197,10 @@ class Journal(JournalFile):
                                        "- ? FROM runs", (runs, started_before, runs)).fetchone()
         if dry_run or not runs:
             return Pruned(runs, unfinished, calls, kept, kept_old)
-        self.db.execute("BEGIN")
-        for table in ("calls", "items", "steps", "sim_worlds", "attempts", "runs"):
-            self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({_PRUNED})",
-                            (started_before,))
-        self.db.execute("COMMIT")
+        with transaction(self.db):
+            for table in ("calls", "items", "steps", "sim_worlds", "attempts", "runs"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id IN ({_PRUNED})",
+                                (started_before,))
         self.db.execute("VACUUM")
         return Pruned(runs, unfinished, calls, kept, kept_old)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from runner.journal.paths import transaction
 from runner.journal.rows import INSERT_LOGGED, INTENT_LOG_SUFFIX, INTENT_SIZE, UPDATE_OUTCOME
 
 
@@ -48,7 +49,7 @@ class IntentLog:
             return
         self.holds_rows = True
         intents, outcomes = logged_rows(os.pread(self._fd, size, 0))
-        with db:
+        with transaction(db):
             db.executemany(INSERT_LOGGED, intents)
             db.executemany(UPDATE_OUTCOME, outcomes)
         self.emptied()

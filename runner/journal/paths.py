@@ -9,7 +9,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,19 @@ def open_to_write(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction of a connection in autocommit mode (isolation_level None, where
+    `with db:` begins none): committed as the block ends, rolled back if it raises."""
+    db.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _refuse_other_database(db: sqlite3.Connection, path: Path) -> None:
