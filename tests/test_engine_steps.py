@@ -736,6 +736,9 @@ def test_a_write_resolved_by_hand_lets_the_resume_go_on(
     document = json.loads(finished.stdout)
     assert document["unknown_writes"] == []
     assert resumed.outputs == {"code": code}
+    assert [item["reason"] for item in document["left_out"]] == (
+        ["resolved by hand: the item is left out of the run; its write's outcome was unknown"]
+        if said == ["--skip"] else [])
 
 
 def test_resolve_refuses_what_it_cannot_settle(tmp_path: Path) -> None:

@@ -1065,6 +1065,10 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     assert "13800000001" not in {result["number"] for result in report["outputs"]["results"]}
     reserve = report["steps"][1]
     assert (reserve["status"], reserve["failures"], reserve["calls"]) == ("ok", [], 0)
+    shown = outbound("runs", "show", "latest").stdout.splitlines()  # who left what out, and why
+    assert shown[shown.index("left out by hand (runs resolve --skip):") + 1] == (
+        "  reserve[0] (key 13800000001): it had failed: huawei-isales.appoint.create answered "
+        "0200006: database operation error")
 
 
 def test_several_items_are_left_out_at_once_or_none_is(in_repo: Path, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
-from runner.errors import InputError, OutboundError
+from runner.errors import ITEM_REASON, InputError, OutboundError
 from runner.journal.attempts import ran_seconds
 from runner.journal.paths import held_elsewhere, no_runs, transaction
 from runner.journal.rows import (
@@ -117,23 +117,26 @@ class Journal(JournalFile):
         for step, iteration in items:
             key = (step, key_of(iteration))
             unknown = recorded.unknown.get(key)
-            settled.append((key, unknown, unknown.item_key if unknown else
-                            self._failed_item(recorded, key, how)))
+            item_key, before = ((unknown.item_key, "its write's outcome was unknown") if unknown
+                                else self._failed_item(recorded, key, how))
+            settled.append((key, unknown, item_key, before))
         said = BY_HAND + RESOLUTIONS[how]
         with transaction(self.db):
-            for (step, iteration), unknown, item_key in settled:
+            for (step, iteration), unknown, item_key, before in settled:
                 if how == "skip":  # its attempt: 0, it has no output to order
                     self.db.execute(INSERT_ITEM, (run_id, step, iteration, "skipped", None,
-                                                  said, time.time(), 0, item_key))
+                                                  f"{said}; {before}", time.time(), 0,
+                                                  item_key))
                 elif unknown is not None:
                     ok = how == "answer"
                     self.db.execute(UPDATE_OUTCOME, (
                         time.time(), 200 if ok else None, None, "ok" if ok else "failed", None,
                         said, None, masked_json(answer) if ok else None, unknown.call_id))
 
-    def _failed_item(self, recorded: Recorded, key: tuple[str, int], how: str) -> str | None:
-        """The key of the item at `key` that failed, for `runs resolve --skip`; an InputError
-        naming what can be settled if that is not what the item is."""
+    def _failed_item(self, recorded: Recorded, key: tuple[str, int],
+                     how: str) -> tuple[str | None, str]:
+        """The key of the item at `key` that failed, for `runs resolve --skip`, and what became
+        of it; an InputError naming what can be settled if that is not what the item is."""
         run_id, (step, iteration) = recorded.run_id, key
         where = f"{step}[{iteration}]" if iteration != WHOLE_STEP else step
         failed = self.db.execute("SELECT key, reason FROM items WHERE run_id = ? AND step = ? "
@@ -154,7 +157,9 @@ class Journal(JournalFile):
             raise InputError.plain(
                 f"{where} of run {run_id} cannot be left out: its for_each's key did not render "
                 "for it, so a resume cannot tell it from the others")
-        return str(item_key) if item_key is not None else None
+        said = ITEM_REASON.match(reason)
+        return (None if item_key is None else str(item_key),
+                f"it had failed: {said['why'] if said else reason}")
 
     def reconciled(self, call_id: int, *, made: bool, how: str) -> None:
         """An earlier attempt's write whose outcome was unknown, looked up by --resume (`how`
@@ -302,19 +307,23 @@ class Journal(JournalFile):
                                               {s["step"] for s in steps})
 
     def _failed_and_unknown(self, run_id: str) -> dict[str, Any]:
-        """The run's failed items, and its writes of unknown outcome (`failures`,
-        `unknown_writes`)."""
+        """The run's failed items, its writes of unknown outcome, and the items `runs resolve
+        --skip` left out (`failures`, `unknown_writes`, `left_out`)."""
         failed = self.db.execute("SELECT step, iteration, key, reason FROM items WHERE run_id "
                                  "= ? AND status = 'failed' ORDER BY step, iteration", (run_id,))
         failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
                      "reason": why} for s, i, key, why in failed]
+        left_out = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
+                     "reason": why} for s, i, key, why in self.db.execute(
+            "SELECT step, iteration, key, reason FROM items WHERE run_id = ? AND status = "
+            "'skipped' AND reason LIKE ? ORDER BY step, iteration", (run_id, f"{BY_HAND}%"))]
         finished = set(self.db.execute(FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "key": write.item_key, "endpoint": write.endpoint, "params": write.params}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
-        return {"failures": failures, "unknown_writes": unknown}
+        return {"failures": failures, "unknown_writes": unknown, "left_out": left_out}
 
     def answers(self, run_id: str) -> list[tuple[str, str | None, int | None, int]]:
         """How many of each step's calls had each answer: (step, result code, HTTP status,

@@ -138,6 +138,10 @@ def run_text(run: Mapping[str, Any]) -> str:
         for write in run["unknown_writes"]:
             out.append(f"  {item_name(write)} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
+    if run["left_out"]:
+        out.append("left out by hand (runs resolve --skip):")
+        out += [f"  {item_name(item)}: {item['reason'].partition('; ')[2]}"
+                for item in run["left_out"]]
     out += _warnings(run["warnings"])
     if run["outputs"]:
         out += outputs_text(run["outputs"], run["run_id"])
