@@ -123,6 +123,12 @@ def key_in(reason: str) -> str | None:
     return said["key"] if said else None
 
 
+def why_in(reason: str) -> str:
+    """A failed item's reason without the `iteration N: ` it starts with (said already)."""
+    said = ITEM_REASON.match(reason)
+    return said["why"] if said else reason
+
+
 @contextmanager
 def within(what: str | None) -> Iterator[None]:
     """An OutboundError raised inside says it happened in `what` (a step, an iteration);

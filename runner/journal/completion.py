@@ -9,7 +9,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from runner.errors import ITEM_REASON
+from runner.errors import why_in
 from runner.journal.intent_log import logged_rows
 from runner.journal.paths import read_only
 from runner.journal.rows import (
@@ -68,20 +68,15 @@ def items_to_settle(path: Path, run_id: str) -> list[tuple[str, str]]:
     said = {(step, iteration)  # settled already (--not-sent): --resume goes on
             for _id, step, iteration, _params, _outcome, _status, _response, error, *_ in
             writes.values() if (error or "").startswith(BY_HAND)}
-    return [(_item(step, iteration), write.endpoint)
-            for (step, iteration), write in sorted(unknown.items())] + [
-        (_item(step, iteration), f"failed: {_why(reason)}") for step, iteration, reason in failed
-        if (step, iteration) not in unknown and (step, iteration) not in said]
+    unsettled = [(_item(step, iteration), write.endpoint)
+                 for (step, iteration), write in sorted(unknown.items())]
+    return unsettled + [(_item(step, iteration), f"failed: {why_in(reason or '')}")
+                        for step, iteration, reason in failed
+                        if (step, iteration) not in unknown and (step, iteration) not in said]
 
 
 def _item(step: str, iteration: int) -> str:
     return step if iteration == WHOLE_STEP else f"{step}[{iteration}]"
-
-
-def _why(reason: str | None) -> str:
-    """A failed item's reason without the item it names."""
-    said = ITEM_REASON.match(reason or "")
-    return said["why"] if said else reason or ""
 
 
 def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> None:

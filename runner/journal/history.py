@@ -8,7 +8,7 @@ import time
 from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
-from runner.errors import ITEM_REASON, InputError, OutboundError
+from runner.errors import InputError, OutboundError, why_in
 from runner.journal.attempts import ran_seconds
 from runner.journal.paths import held_elsewhere, no_runs, transaction
 from runner.journal.rows import (
@@ -157,9 +157,7 @@ class Journal(JournalFile):
             raise InputError.plain(
                 f"{where} of run {run_id} cannot be left out: its for_each's key did not render "
                 "for it, so a resume cannot tell it from the others")
-        said = ITEM_REASON.match(reason)
-        return (None if item_key is None else str(item_key),
-                f"it had failed: {said['why'] if said else reason}")
+        return None if item_key is None else str(item_key), f"it had failed: {why_in(reason)}"
 
     def reconciled(self, call_id: int, *, made: bool, how: str) -> None:
         """An earlier attempt's write whose outcome was unknown, looked up by --resume (`how`

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.errors import ITEM_REASON
+from runner.errors import why_in
 from runner.journal import Pruned
 from runner.reporting.specs import table
 
@@ -83,7 +83,7 @@ def _failures_by_reason(failures: Sequence[Mapping[str, Any]]) -> list[str]:
     """Past FAILURES_LISTED_ALONE failed items that failed for a few reasons (no more than
     that many), how many failed for each (the step's, their iteration left out), most first:
     a campaign's 500 blocklisted numbers are one line."""
-    counted = Counter((f["step"], _why(f["reason"])) for f in failures)
+    counted = Counter((f["step"], why_in(f["reason"])) for f in failures)
     if len(failures) <= FAILURES_LISTED_ALONE or len(counted) > FAILURES_LISTED_ALONE:
         return []
     rows = [[str(n), step, why.splitlines()[0]] for (step, why), n in counted.most_common()]
@@ -96,12 +96,6 @@ def _calls(count: int, outcome: str, tried_again: int | None) -> str:
     again = "" if not tried_again else (
         " (all tried again)" if tried_again == count else f" ({tried_again} tried again)")
     return f"{count} {outcome}{again}"
-
-
-def _why(reason: str) -> str:
-    """A failed item's reason without the `iteration N: ` it starts with (said already)."""
-    said = ITEM_REASON.match(reason)
-    return said["why"] if said else reason
 
 
 def _resumed(run: Mapping[str, Any]) -> str:
@@ -130,7 +124,7 @@ def run_text(run: Mapping[str, Any]) -> str:
                                       for outcome, n in calls) or "none"))
     out += _failures_by_reason(run["failures"])
     for failure in run["failures"]:
-        out.append(f"failed {item_name(failure)}: {_why(failure['reason'])}")
+        out.append(f"failed {item_name(failure)}: {why_in(failure['reason'])}")
     if run["unknown_writes"]:
         out.append("writes whose outcome is unknown (--resume looks each up through its spec's "
                    "reconcile; without one, say what happened: outbound runs resolve "
