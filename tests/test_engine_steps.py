@@ -410,37 +410,33 @@ def test_a_throttle_code_slows_the_whole_service(tmp_path: Path) -> None:
     assert clock.now() >= 1.0  # the "too fast" answer held back every later call
 
 
-def test_a_rate_limit_spaces_the_calls_of_a_service(tmp_path: Path) -> None:
-    clock = SimulatedClock(start=0.0)
+def _rate_limited(tmp_path: Path, names: int, shard: Shard | None = None,
+                  ) -> tuple[SimulatedClock, ScriptedVendor]:
+    """A for_each creating a job per name at once against a service of `rate_limit: 2/s`,
+    run on simulated time: its clock after, and the vendor."""
+    clock, vendor = SimulatedClock(start=0.0), ScriptedVendor()
     path = tmp_path / "p.yaml"
     path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
                     f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test', rate_limit: 2/s}}\n"
-                    "inputs:\n  names: {type: array, default: [a, b, c, d, e]}\n"
-                    "steps:\n" + FAN_OUT.replace("concurrency: 3", "concurrency: 5"),
+                    f"inputs:\n  names: {{type: array, default: {list('abcdefgh'[:names])}}}\n"
+                    "steps:\n" + FAN_OUT.replace("concurrency: 3", f"concurrency: {names}"),
                     encoding="utf-8")
     playbook = load_playbook(path)
     result = asyncio.run(execute(playbook, resolve_inputs(playbook, {}), lambda e: None,
-                                 transport=httpx.ASGITransport(app=ScriptedVendor()),
-                                 clock=clock))
+                                 transport=httpx.ASGITransport(app=vendor), clock=clock,
+                                 shard=shard))
     assert result.status == "ok"
+    return clock, vendor
+
+
+def test_a_rate_limit_spaces_the_calls_of_a_service(tmp_path: Path) -> None:
+    clock, _ = _rate_limited(tmp_path, 5)
     assert clock.now() == pytest.approx(2.0, abs=0.1)  # five calls at two a second
 
 
 def test_each_shard_keeps_its_share_of_a_services_rate_limit(tmp_path: Path) -> None:
     """Shard jobs run side by side against one vendor: two at 2/s each would send 4/s."""
-    clock = SimulatedClock(start=0.0)
-    path = tmp_path / "p.yaml"
-    path.write_text(f"playbook_version: 1\nname: t\nservices:\n"
-                    f"  v: {{spec: {SPEC}, base_url: 'http://vendor.test', rate_limit: 2/s}}\n"
-                    "inputs:\n  names: {type: array, default: [a, b, c, d, e, f, g, h]}\n"
-                    "steps:\n" + FAN_OUT.replace("concurrency: 3", "concurrency: 8"),
-                    encoding="utf-8")
-    playbook = load_playbook(path)
-    vendor = ScriptedVendor()
-    result = asyncio.run(execute(playbook, resolve_inputs(playbook, {}), lambda e: None,
-                                 transport=httpx.ASGITransport(app=vendor), clock=clock,
-                                 shard=Shard(1, 2)))
-    assert result.status == "ok"
+    clock, vendor = _rate_limited(tmp_path, 8, Shard(1, 2))
     sent = vendor.calls["POST jobs"]
     assert 1 < sent < 8  # its share
     assert clock.now() == pytest.approx(sent - 1, abs=0.1)  # one a second: half of 2/s
