@@ -1088,7 +1088,7 @@ def test_several_items_are_left_out_at_once_or_none_is(in_repo: Path, tmp_path: 
     assert one_answer.stderr == ("error: --answer FILE is one write's answer: give one item "
                                  "with it\n")
     left_out = outbound("runs", "resolve", "latest", "reserve[0]", "reserve[1]", "--skip")
-    assert left_out.exit_code == 0, left_out.output  # reserve[0] was left as it was above
+    assert left_out.exit_code == 0, left_out.output  # reserve[0] too: the mistyped one settled none
     assert len(left_out.stdout.splitlines()) == 2
     assert outbound(*scheduled).exit_code == 0
     report = json.loads((tmp_path / "report.json").read_text())
