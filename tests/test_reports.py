@@ -229,6 +229,33 @@ def test_a_report_that_cannot_be_written_says_the_run_is_journaled(in_repo: Path
                              "its journal has it\n")
 
 
+def test_merge_keeps_each_shards_items_left_out_by_hand(in_repo: Path, tmp_path: Path) -> None:
+    """Shard 1's report names an item left out by hand; shard 2's is of a version before
+    reports named them."""
+    for shard in ("1", "2"):
+        assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--shard",
+                        f"{shard}/2", "--report-json", str(tmp_path / f"{shard}.json")
+                        ).exit_code == 0
+    left_out = {"iteration": 3, "key": "13800000035", "reason": "iteration 3 (key "
+                "13800000035): resolved by hand: the item is left out of the run; it had "
+                "failed: blocklisted"}
+    for shard, change in (("1", lambda step: step["left_out"].append(left_out)),
+                          ("2", lambda step: step.pop("left_out"))):
+        report = json.loads((tmp_path / f"{shard}.json").read_text())
+        change(next(step for step in report["steps"] if step["id"] == "reserve"))
+        (tmp_path / f"{shard}.json").write_text(json.dumps(report))
+    merged, junit = tmp_path / "merged.json", tmp_path / "merged.xml"
+    assert outbound("runs", "merge", str(tmp_path / "1.json"), str(tmp_path / "2.json"),
+                    "--report-json", str(merged), "--report-junit", str(junit)).exit_code == 0
+    document = json.loads(merged.read_text())
+    assert file_schema("report").issues(document) == []
+    reserve = next(step for step in document["steps"] if step["id"] == "reserve")
+    assert reserve["left_out"] == [left_out]
+    JUNIT_XSD.validate(str(junit))
+    case = ET.parse(junit).find(".//testcase[@name='reserve[3] (key 13800000035)']/skipped")
+    assert case is not None and case.get("message") == left_out["reason"]
+
+
 def test_merge_makes_its_folder_and_names_one_it_cannot(in_repo: Path, tmp_path: Path) -> None:
     shard = tmp_path / "s1.json"
     assert outbound("run", "playbooks/crm-callbacks.yaml", "--sim", "--shard", "1/2",

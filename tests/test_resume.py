@@ -1044,8 +1044,10 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     faults = tmp_path / "faults.yaml"
     faults.write_text(f"faults: [{{kind: vendor_code, code: '0200006', on: {CREATE}, "
                       "times: 1}]\n")  # the first create is refused (once: it is left out)
+    junit = tmp_path / "junit.xml"
     scheduled = ["run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults", str(faults),
-                 "--resume", "latest", "--report-json", str(tmp_path / "report.json")]
+                 "--resume", "latest", "--report-json", str(tmp_path / "report.json"),
+                 "--report-junit", str(junit)]
     assert outbound(*scheduled).exit_code == 1
     [failure] = json.loads((tmp_path / "report.json").read_text())["steps"][1]["failures"]
     assert (failure["iteration"], failure["key"]) == (0, "13800000001")
@@ -1069,6 +1071,17 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     assert shown[shown.index("left out by hand (runs resolve --skip):") + 1] == (
         "  reserve[0] (key 13800000001): it had failed: huawei-isales.appoint.create answered "
         "0200006: database operation error")
+    told = ("iteration 0 (key 13800000001): resolved by hand: the item is left out of the run; "
+            "it had failed: huawei-isales.appoint.create answered 0200006: database operation "
+            "error")
+    for _ in ("this job's reports", "the next job's, drawn from the journal"):
+        [left_out] = json.loads((tmp_path / "report.json").read_text())["steps"][1]["left_out"]
+        assert left_out == {"iteration": 0, "key": "13800000001", "reason": told}
+        JUNIT_XSD.validate(str(junit))
+        case = ET.parse(junit).find(".//testcase[@name='reserve[0] (key 13800000001)']/skipped")
+        assert case is not None and case.get("message") == told
+        assert outbound(*scheduled).stdout.endswith("nothing to do (other inputs start a new "
+                                                    "run, as does leaving out --resume)\n")
 
 
 def test_several_items_are_left_out_at_once_or_none_is(in_repo: Path, tmp_path: Path) -> None:

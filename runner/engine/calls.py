@@ -60,6 +60,7 @@ class StepTally:
     iterations: int = 0
     retries: int = 0
     failures: list[tuple[int | None, str]] = field(default_factory=list)
+    left_out: list[tuple[int | None, str]] = field(default_factory=list)  # by runs resolve
 
 
 def truthy(value: Any) -> bool:

@@ -108,6 +108,7 @@ class StepFinished:
     error: str | None = None
     retries: int = 0  # attempts beyond the first, over all calls of the step
     failures: tuple[tuple[int | None, str], ...] = ()  # (iteration, reason) of each failed item
+    left_out: tuple[tuple[int | None, str], ...] = ()  # and of each `runs resolve --skip` left
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ class Run:
         finished = StepFinished(step.id, status, tally.calls, tally.iterations, tally.succeeded,
                                 tally.skipped, tally.failed, time.perf_counter() - started,
                                 str(error) if error else None, tally.retries,
-                                tuple(tally.failures))
+                                tuple(tally.failures), tuple(tally.left_out))
         self.finished[step.id] = finished
         self.emit(finished)
         if self.journal is not None:
@@ -313,6 +313,9 @@ class Run:
         if done is not None:  # finished before --resume: its recorded result stands
             status, recorded = done
             tally.skipped += status == "skipped"
+            left_out = self.resume.left_out_at(step.id, index) if self.resume else None
+            if left_out is not None:  # by `runs resolve --skip`: the reports name it
+                tally.left_out.append((index, left_out))
             tally.succeeded += status == "ok"
             self.emit(IterationFinished(step.id, index, status))
             return recorded if status == "ok" else None

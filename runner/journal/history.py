@@ -9,6 +9,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
 from runner.errors import InputError, OutboundError, why_in
+from runner.errors import iteration as item_named
 from runner.journal.attempts import ran_seconds
 from runner.journal.paths import held_elsewhere, no_runs, transaction
 from runner.journal.rows import (
@@ -72,8 +73,20 @@ class Journal(JournalFile):
             recorded.items[(step, iteration)] = (status, json.loads(record) if record else None)
             recorded.attempts[(step, iteration)] = attempt
         recorded.answered, recorded.unknown = self._pending_writes(run_id, recorded.items)
+        recorded.left_out = {(item["step"], key_of(item["iteration"])): item["reason"]
+                             for item in self._left_out(run_id)}
         self._read_item_keys(recorded)
         return recorded
+
+    def _left_out(self, run_id: str) -> list[dict[str, Any]]:
+        """The items `runs resolve --skip` left out: step, iteration, key, and the reason, told
+        as a failed item's is (`iteration 3 (key 12347): resolved by hand: ...`)."""
+        return [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
+                 "reason": why if i == WHOLE_STEP else f"{item_named(i, key)}: {why}"}
+                for s, i, key, why in self.db.execute(
+                    "SELECT step, iteration, key, reason FROM items WHERE run_id = ? AND "
+                    "status = 'skipped' AND reason LIKE ? ORDER BY step, iteration",
+                    (run_id, f"{BY_HAND}%"))]
 
     def _read_item_keys(self, recorded: Recorded) -> None:
         """The `key` of each item of a for_each that declares one, by step (the iteration it
@@ -311,17 +324,14 @@ class Journal(JournalFile):
                                  "= ? AND status = 'failed' ORDER BY step, iteration", (run_id,))
         failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
                      "reason": why} for s, i, key, why in failed]
-        left_out = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
-                     "reason": why} for s, i, key, why in self.db.execute(
-            "SELECT step, iteration, key, reason FROM items WHERE run_id = ? AND status = "
-            "'skipped' AND reason LIKE ? ORDER BY step, iteration", (run_id, f"{BY_HAND}%"))]
         finished = set(self.db.execute(FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "key": write.item_key, "endpoint": write.endpoint, "params": write.params}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
-        return {"failures": failures, "unknown_writes": unknown, "left_out": left_out}
+        return {"failures": failures, "unknown_writes": unknown,
+                "left_out": self._left_out(run_id)}
 
     def answers(self, run_id: str) -> list[tuple[str, str | None, int | None, int]]:
         """How many of each step's calls had each answer: (step, result code, HTTP status,

@@ -144,6 +144,8 @@ class Recorded:
     list_sources: dict[str, str] | None = None  # each keyless for_each's list, as written
     unknown: dict[tuple[str, int], UnknownWrite] = field(default_factory=dict)
     answered: dict[tuple[str, int], AnsweredWrite] = field(default_factory=dict)
+    # the items `runs resolve --skip` left out, each told as a failed item's reason is
+    left_out: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def finished(self, step: str, iteration: int | None) -> tuple[str, Any] | None:
         """(status, record) of an item that finished (ok or skipped), else None."""
@@ -170,6 +172,10 @@ class Recorded:
 
     def answered_write(self, step: str, iteration: int | None) -> AnsweredWrite | None:
         return self.answered.get((step, key_of(iteration)))
+
+    def left_out_at(self, step: str, iteration: int | None) -> str | None:
+        """Why item `iteration` of `step` was left out by `runs resolve --skip`, if it was."""
+        return self.left_out.get((step, key_of(iteration)))
 
 
 @dataclass(frozen=True)

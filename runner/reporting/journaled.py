@@ -24,10 +24,11 @@ def journaled_report(journal: Journal, run_id: str) -> dict[str, Any]:
         named, name = codes.setdefault(step, {}), answer_name(code, status)
         named[name] = named.get(name, 0) + calls
     failures: dict[str, list[dict[str, Any]]] = {}
-    for failure in run["failures"]:
-        failures.setdefault(failure["step"], []).append(
-            {"iteration": failure["iteration"], "key": failure["key"],
-             "reason": failure["reason"]})
+    left_out: dict[str, list[dict[str, Any]]] = {}
+    for items, by_step in ((run["failures"], failures), (run["left_out"], left_out)):
+        for item in items:
+            by_step.setdefault(item["step"], []).append(
+                {"iteration": item["iteration"], "key": item["key"], "reason": item["reason"]})
     return {
         "report_version": REPORT_VERSION, "run_id": run_id, "resumed": bool(run["resumed"]),
         "shard": run["shard"], "playbook": run["playbook"], "file": run["file"],
@@ -42,7 +43,8 @@ def journaled_report(journal: Journal, run_id: str) -> dict[str, Any]:
                    "skipped": step["skipped"], "failed": step["failed"],
                    "duration_s": round(step["duration"], 4), "error": step["error"],
                    "retries": step["retries"], "result_codes": codes.get(step["step"], {}),
-                   "failures": failures.get(step["step"], [])} for step in run["steps"]],
+                   "failures": failures.get(step["step"], []),
+                   "left_out": left_out.get(step["step"], [])} for step in run["steps"]],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,7 @@ class JsonReport:
                 "skipped": event.skipped, "failed": event.failed,
                 "duration_s": round(event.duration, 4), "error": event.error,
                 "retries": event.retries, "result_codes": self.results.get(event.step, {}),
-                "failures": [{"iteration": index, "key": key_in(reason), "reason": reason}
-                             for index, reason in event.failures],
+                "failures": told(event.failures), "left_out": told(event.left_out),
             })
         elif isinstance(event, Warned):
             self.document["warnings"].append({"step": event.step, "message": event.message})
@@ -67,6 +67,13 @@ class JsonReport:
     def write(self, path: str | Path, exit_code: int) -> None:
         self.document["exit_code"] = exit_code
         Path(path).write_text(report_text(self.document), encoding="utf-8")
+
+
+def told(items: Iterable[tuple[int | None, str]]) -> list[dict[str, Any]]:
+    """Failed items (or items left out by hand) as a step's `failures` (`left_out`) list
+    them: iteration, key, reason."""
+    return [{"iteration": index, "key": key_in(reason), "reason": reason}
+            for index, reason in items]
 
 
 def answer_name(result_code: str | None, status: int | None) -> str:

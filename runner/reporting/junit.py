@@ -80,22 +80,25 @@ class JUnitReport:
         if step.status == "failed":
             _failure(case, step.error or "failed")
         elif step.status == "skipped":
-            ET.SubElement(case, "skipped", message="every item was skipped (when)")
+            ET.SubElement(case, "skipped", message=next(  # a step without for_each left out
+                (why for index, why in step.left_out if index is None),
+                "every item was skipped (when)"))
         elif step.status == "paused":  # not done, nor failed: the next job's --resume goes on
             ET.SubElement(case, "skipped", message=f"paused: {step.error or 'not finished'}")
         elif step.status == "interrupted":  # cut short: an error, not a failure
             ET.SubElement(case, "error", message="stopped before the step's end",
                           type="interrupted")
         cases = [case]
-        for index, reason in step.failures:
-            if index is None:  # a step without for_each: its own test case has it
-                continue
-            key = key_in(reason)  # the item as its operator finds it at the vendor
-            named = f"{step.step}[{index}]" + (f" (key {key})" if key is not None else "")
-            item = ET.Element("testcase", classname=f"{self.name}.{step.step}", name=named,
-                              time="0.000")
-            _failure(item, reason)
-            cases.append(item)
+        for items, told in ((step.failures, _failure), (step.left_out, _left_out)):
+            for index, reason in items:
+                if index is None:  # a step without for_each: its own test case has it
+                    continue
+                key = key_in(reason)  # the item as its operator finds it at the vendor
+                named = f"{step.step}[{index}]" + (f" (key {key})" if key is not None else "")
+                item = ET.Element("testcase", classname=f"{self.name}.{step.step}",
+                                  name=named, time="0.000")
+                told(item, reason)
+                cases.append(item)
         return cases
 
     def write(self, path: str | Path) -> None:
@@ -112,9 +115,15 @@ def junit_of(report: dict[str, Any]) -> JUnitReport:
         junit(StepFinished(step["id"], step["status"], step["calls"], step["iterations"],
                            step["succeeded"], step["skipped"], step["failed"],
                            step["duration_s"], step["error"], step["retries"],
-                           tuple((f["iteration"], f["reason"]) for f in step["failures"])))
+                           tuple((f["iteration"], f["reason"]) for f in step["failures"]),
+                           tuple((f["iteration"], f["reason"])  # not in reports before it was
+                                 for f in step.get("left_out", []))))
     junit(RunFinished(report["status"], report["duration_s"], error=report["error"]))
     return junit
+
+
+def _left_out(case: ET.Element, reason: str) -> None:
+    ET.SubElement(case, "skipped", message=reason)
 
 
 def _failure(case: ET.Element, reason: str) -> None:

@@ -87,7 +87,7 @@ def _read(path: Path) -> dict[str, Any]:
 def _empty(step_id: str) -> dict[str, Any]:
     return {"id": step_id, "status": "skipped", "calls": 0, "iterations": 0, "succeeded": 0,
             "skipped": 0, "failed": 0, "duration_s": 0.0, "error": None, "retries": 0,
-            "result_codes": {}, "failures": []}
+            "result_codes": {}, "failures": [], "left_out": []}
 
 
 def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
@@ -100,5 +100,6 @@ def _add(total: dict[str, Any], step: dict[str, Any]) -> None:
         total["error"] = "\n".join(filter(None, [total["error"], step["error"]]))
     for code, count in step["result_codes"].items():
         total["result_codes"][code] = total["result_codes"].get(code, 0) + count
-    total["failures"] = sorted(total["failures"] + step["failures"],
+    for listed in ("failures", "left_out"):  # left_out: not in reports before it was
+        total[listed] = sorted(total[listed] + step.get(listed, []),
                                key=lambda f: (f["iteration"] is None, f["iteration"] or 0))

@@ -134,7 +134,7 @@ def run_text(run: Mapping[str, Any]) -> str:
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["left_out"]:
         out.append("left out by hand (runs resolve --skip):")
-        out += [f"  {item_name(item)}: {item['reason'].partition('; ')[2]}"
+        out += [f"  {item_name(item)}: {why_in(item['reason']).partition('; ')[2]}"
                 for item in run["left_out"]]
     out += _warnings(run["warnings"])
     if run["outputs"]:
