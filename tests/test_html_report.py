@@ -219,7 +219,7 @@ def test_the_shards_of_a_resumed_run_ran_as_long_as_the_longest() -> None:
         return {"run_id": f"r{k}", "playbook": "p", "file": "p.yaml", "inputs": {},
                 "shard": f"{k}/2", "started_at": 1000.0, "finished_at": 50_000.0,
                 "status": "ok", "exit_code": 0, "outputs": {}, "error": None, "resumed": 1,
-                "ran_s": ran, "steps": [], "failures": [], "calls": {}}
+                "ran_s": ran, "steps": [], "failures": [], "left_out": [], "calls": {}}
 
     fields = Dom(render(RunData([shard(1, 30.0), shard(2, 42.5)], [], {}))).fields
     assert fields["duration"] == "49000.0 s"
@@ -242,7 +242,7 @@ def test_a_hundred_thousand_calls_make_a_small_page() -> None:
                       "failed": 2000, "retries": 0, "duration": 1000.0, "error": None}],
            "failures": [{"step": "reserve", "iteration": i, "reason": "blocklisted"}
                         for i in range(0, 100_000, 50)],
-           "calls": {}}
+           "left_out": [], "calls": {}}
     page = render(RunData([run], calls, {}))
     assert len(page) < 300_000  # successes aggregated, 200 failures listed, the rest counted
     assert "... and 1800 more failed items" in page

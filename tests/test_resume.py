@@ -1044,10 +1044,10 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     faults = tmp_path / "faults.yaml"
     faults.write_text(f"faults: [{{kind: vendor_code, code: '0200006', on: {CREATE}, "
                       "times: 1}]\n")  # the first create is refused (once: it is left out)
-    junit = tmp_path / "junit.xml"
+    junit, page = tmp_path / "junit.xml", tmp_path / "report.html"
     scheduled = ["run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults", str(faults),
                  "--resume", "latest", "--report-json", str(tmp_path / "report.json"),
-                 "--report-junit", str(junit)]
+                 "--report-junit", str(junit), "--report-html", str(page)]
     assert outbound(*scheduled).exit_code == 1
     [failure] = json.loads((tmp_path / "report.json").read_text())["steps"][1]["failures"]
     assert (failure["iteration"], failure["key"]) == (0, "13800000001")
@@ -1080,6 +1080,9 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
         JUNIT_XSD.validate(str(junit))
         case = ET.parse(junit).find(".//testcase[@name='reserve[0] (key 13800000001)']/skipped")
         assert case is not None and case.get("message") == told
+        assert ("<h2>Left out by hand (1)</h2><ul id=\"left-out\"><li><strong>reserve[0] (key "
+                "13800000001)</strong>: it had failed: huawei-isales.appoint.create answered "
+                "0200006: database operation error</li></ul>") in page.read_text()
         assert outbound(*scheduled).stdout.endswith("nothing to do (other inputs start a new "
                                                     "run, as does leaving out --resume)\n")
 

@@ -21,7 +21,7 @@ from runner.catalog import all_specs
 from runner.errors import InputError
 from runner.journal import Journal
 from runner.reporting.charts import bar_chart, figure, line_chart, timeline, timeline_rows
-from runner.reporting.runs import inputs_text, item_name
+from runner.reporting.runs import inputs_text, item_name, why_left_out
 from runner.secrets import REDACTOR
 
 MAX_FAILURES = 200  # listed in full; the rest are counted
@@ -62,7 +62,7 @@ def load(journals: Sequence[Journal], run_ids: Sequence[str]) -> RunData:
 
 def render(data: RunData) -> str:
     sections = [_header(data), _steps(data), _over_time(data), _result_codes(data),
-                _facts(data), _failures(data)]
+                _facts(data), _failures(data), _left_out(data)]
     title = html.escape(f"{data.runs[0]['playbook']}: run report")
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -239,6 +239,17 @@ def _failures(data: RunData) -> str:
         else ""
     return (f"<section><h2>Failures ({len(failed)})</h2><div id=\"failures\">"
             + "".join(items) + f"</div>{tail}</section>")
+
+
+def _left_out(data: RunData) -> str:
+    """The items `runs resolve --skip` left out, if any, and what had become of each."""
+    left_out = [item for run in data.runs for item in run["left_out"]]
+    if not left_out:
+        return ""
+    items = "".join(f"<li><strong>{html.escape(item_name(item))}</strong>: "
+                    f"{html.escape(why_left_out(item))}</li>" for item in left_out)
+    return (f"<section><h2>Left out by hand ({len(left_out)})</h2><ul id=\"left-out\">"
+            f"{items}</ul></section>")
 
 
 # ------------------------------------------------------------------ small helpers

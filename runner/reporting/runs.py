@@ -134,8 +134,7 @@ def run_text(run: Mapping[str, Any]) -> str:
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
     if run["left_out"]:
         out.append("left out by hand (runs resolve --skip):")
-        out += [f"  {item_name(item)}: {why_in(item['reason']).partition('; ')[2]}"
-                for item in run["left_out"]]
+        out += [f"  {item_name(item)}: {why_left_out(item)}" for item in run["left_out"]]
     out += _warnings(run["warnings"])
     if run["outputs"]:
         out += outputs_text(run["outputs"], run["run_id"])
@@ -152,6 +151,11 @@ def _warnings(warnings: Sequence[Mapping[str, Any]]) -> list[str]:
         shown.append(f"... and {len(warnings) - WARNINGS_SHOWN} more warnings (--format json "
                      "has every one)")
     return shown
+
+
+def why_left_out(item: Mapping[str, Any]) -> str:
+    """What had become of an item `runs resolve --skip` left out: `it had failed: ...`."""
+    return why_in(item["reason"]).partition("; ")[2]
 
 
 def item_name(item: Mapping[str, Any]) -> str:
