@@ -83,6 +83,22 @@ def outbound(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
+def offered(words: str) -> list[tuple[str, str, str]]:
+    """What zsh is told a Tab after `words` offers: (type, value, help) each, as the shell
+    asks the real command (the last word is the one being completed, maybe empty)."""
+    result = CliRunner().invoke(main, [], prog_name="outbound", env={
+        "_OUTBOUND_COMPLETE": "zsh_complete", "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1)})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines() if result.stdout.strip() else []
+    return [(lines[i], lines[i + 1], lines[i + 2]) for i in range(0, len(lines), 3)]
+
+
+def values(words: str) -> list[str]:
+    return [value for _, value, _ in offered(words)]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

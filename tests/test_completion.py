@@ -11,27 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from runner.cli import main
 from runner.journal import INTENT_LOG_SUFFIX, Journal
-from tests.conftest import ROOT, outbound
-
-
-def offered(words: str) -> list[tuple[str, str, str]]:
-    """What zsh is told a Tab after `words` offers: (type, value, help) each, as the shell
-    asks the real command (the last word is the one being completed, maybe empty)."""
-    result = CliRunner().invoke(main, [], prog_name="outbound", env={
-        "_OUTBOUND_COMPLETE": "zsh_complete", "COMP_WORDS": words,
-        "COMP_CWORD": str(len(words.split(" ")) - 1)})
-    assert result.exit_code == 0, result.output
-    assert result.stderr == ""
-    lines = result.stdout.splitlines() if result.stdout.strip() else []
-    return [(lines[i], lines[i + 1], lines[i + 2]) for i in range(0, len(lines), 3)]
-
-
-def values(words: str) -> list[str]:
-    return [value for _, value, _ in offered(words)]
+from tests.conftest import ROOT, offered, outbound, values
 
 
 def test_specs_show_completes_endpoint_names_with_their_summaries(in_repo: Path) -> None:
@@ -141,16 +123,17 @@ def test_resolve_offers_the_items_that_failed_with_their_reasons(
         in_repo: Path, tmp_path: Path) -> None:
     """`--skip` leaves one out: a number the vendor refuses each time."""
     journal, plan = tmp_path / "j.sqlite", tmp_path / "faults.yaml"
-    plan.write_text("faults: [{kind: vendor_code, code: '0200006', times: 1, "
+    plan.write_text("faults: [{kind: vendor_code, code: '0200006', times: 2, "
                     "on: huawei-isales.appoint.create}]\n")
     assert outbound("run", "playbooks/speech-callbacks.yaml", "--sim", "--sim-faults",
                     str(plan), "-q", "--journal", str(journal)).exit_code == 1
     resolve = f"outbound runs resolve --journal {journal} latest "
-    assert offered(resolve) == [("plain", "reserve[0]", "failed: huawei-isales.appoint.create "
-                                 "answered 0200006: database operation error")]
+    why = "failed: huawei-isales.appoint.create answered 0200006: database operation error"
+    assert offered(resolve) == [("plain", "reserve[0]", why), ("plain", "reserve[1]", why)]
+    assert values(resolve + "reserve[0] ") == ["reserve[1]"]  # each item once on the line
     assert outbound("runs", "resolve", "--journal", str(journal), "latest", "reserve[0]",
                     "--skip").exit_code == 0
-    assert offered(resolve) == []
+    assert values(resolve) == ["reserve[1]"]
 
 
 def test_resolve_offers_a_killed_runs_writes_from_its_intent_log(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from runner.engine.launch import execute
 from runner.journal import Journal
 from runner.playbook import load_playbook
 from runner.reporting.console import ConsoleReporter
-from tests.conftest import DATA, ROOT, isales_playbook, outbound
+from tests.conftest import DATA, ROOT, isales_playbook, outbound, values
 from tests.vendor import ScriptedVendor
 
 KEYED_STREAM = """\
@@ -491,3 +491,4 @@ def test_an_item_whose_key_does_not_render_is_named_failed_once_however_often_re
     assert left_out.exit_code == 2
     assert left_out.stderr.endswith(" cannot be left out: its for_each's key did not render "
                                     "for it, so a resume cannot tell it from the others\n")
+    assert values(f"outbound runs resolve --journal {journal} latest ") == []  # nor offered

@@ -112,5 +112,7 @@ def items_to_resolve(ctx: click.Context, param: click.Parameter,
     run_id = ctx.params.get("run_id")
     if not run_id:
         return []
+    typed = set(ctx.params.get("items") or ())  # the items given before this one
     return [CompletionItem(item, help=said) for path in _journals(ctx)
-            for item, said in items_to_settle(path, run_id) if item.startswith(incomplete)]
+            for item, said in items_to_settle(path, run_id)
+            if item.startswith(incomplete) and item not in typed]

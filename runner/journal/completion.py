@@ -23,6 +23,11 @@ from runner.journal.rows import (
 )
 
 _NEWEST_RUNS = "SELECT run_id, playbook, started_at FROM runs ORDER BY started_at DESC LIMIT ?"
+# a run's failed items, but those of a keyed for_each whose key did not render: `runs resolve
+# --skip` refuses them (no resume could tell them from the others)
+_FAILED = ("SELECT step, iteration, reason FROM items WHERE run_id = ? AND status = 'failed' "
+           "AND (key IS NOT NULL OR step NOT IN (SELECT keyed.key FROM runs, "
+           "json_each(runs.item_keys) AS keyed WHERE runs.run_id = ?)) ORDER BY step, iteration")
 
 
 def newest_runs(path: Path, limit: int) -> list[tuple[str, str, float]]:
@@ -57,9 +62,7 @@ def items_to_settle(path: Path, run_id: str) -> list[tuple[str, str]]:
                 run_id = newest[0] if newest else ""
             finished = set(db.execute(FINISHED_ITEMS, (run_id,)))
             writes = {row[0]: list(row) for row in db.execute(WRITES, (run_id,))}
-            failed = db.execute("SELECT step, iteration, reason FROM items WHERE run_id = ? "
-                                "AND status = 'failed' ORDER BY step, iteration",
-                                (run_id,)).fetchall()
+            failed = db.execute(_FAILED, (run_id, run_id)).fetchall()
     except sqlite3.Error:
         return []
     _read_intent_log(path, run_id, writes)
