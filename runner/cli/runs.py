@@ -193,7 +193,8 @@ def runs_resolve(run_id: str, items: tuple[str, ...], not_sent: bool, answer: Pa
     how = said[0]
     if answer is not None and len(items) > 1:
         raise InputError.plain("--answer FILE is one write's answer: give one item with it")
-    where = [_item(item) for item in dict.fromkeys(items)]
+    items = tuple(dict.fromkeys(items))  # each once
+    where = [_item(item) for item in items]
     given = load_file(answer).data if answer is not None else None
     opened = Journal(journal or default_path(), existing=True)  # refused while a run writes it
     try:
@@ -201,7 +202,7 @@ def runs_resolve(run_id: str, items: tuple[str, ...], not_sent: bool, answer: Pa
         opened.resolve(run_id, where, how, given)
     finally:
         opened.close()
-    for item in dict.fromkeys(items):
+    for item in items:
         click.echo(f"{item} of run {run_id}: {RESOLUTIONS[how]}")
 
 

@@ -79,14 +79,18 @@ class Journal(JournalFile):
         return recorded
 
     def _left_out(self, run_id: str) -> list[dict[str, Any]]:
-        """The items `runs resolve --skip` left out: step, iteration, key, and the reason, told
-        as a failed item's is (`iteration 3 (key 12347): resolved by hand: ...`)."""
+        """The items `runs resolve --skip` left out (`iteration 3 (key 12347): resolved by
+        hand: ...`)."""
+        return self._items_where(run_id, "status = 'skipped' AND reason LIKE ?",
+                                 f"%{BY_HAND}%")
+
+    def _items_where(self, run_id: str, condition: str, *parameters: Any
+                     ) -> list[dict[str, Any]]:
+        """The run's items that meet `condition`: step, iteration, key and reason each."""
         return [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
-                 "reason": why if i == WHOLE_STEP else f"{item_named(i, key)}: {why}"}
-                for s, i, key, why in self.db.execute(
-                    "SELECT step, iteration, key, reason FROM items WHERE run_id = ? AND "
-                    "status = 'skipped' AND reason LIKE ? ORDER BY step, iteration",
-                    (run_id, f"{BY_HAND}%"))]
+                 "reason": why} for s, i, key, why in self.db.execute(
+            f"SELECT step, iteration, key, reason FROM items WHERE run_id = ? AND {condition} "
+            "ORDER BY step, iteration", (run_id, *parameters))]
 
     def _read_item_keys(self, recorded: Recorded) -> None:
         """The `key` of each item of a for_each that declares one, by step (the iteration it
@@ -136,10 +140,12 @@ class Journal(JournalFile):
         said = BY_HAND + RESOLUTIONS[how]
         with transaction(self.db):
             for (step, iteration), unknown, item_key, before in settled:
-                if how == "skip":  # its attempt: 0, it has no output to order
+                if how == "skip":  # its attempt: 0, it has no output to order; its reason
+                    told = f"{said}; {before}"  # named as a failed item's is
+                    if iteration != WHOLE_STEP:
+                        told = f"{item_named(iteration, item_key)}: {told}"
                     self.db.execute(INSERT_ITEM, (run_id, step, iteration, "skipped", None,
-                                                  f"{said}; {before}", time.time(), 0,
-                                                  item_key))
+                                                  told, time.time(), 0, item_key))
                 elif unknown is not None:
                     ok = how == "answer"
                     self.db.execute(UPDATE_OUTCOME, (
@@ -320,10 +326,7 @@ class Journal(JournalFile):
     def _failed_and_unknown(self, run_id: str) -> dict[str, Any]:
         """The run's failed items, its writes of unknown outcome, and the items `runs resolve
         --skip` left out (`failures`, `unknown_writes`, `left_out`)."""
-        failed = self.db.execute("SELECT step, iteration, key, reason FROM items WHERE run_id "
-                                 "= ? AND status = 'failed' ORDER BY step, iteration", (run_id,))
-        failures = [{"step": s, "iteration": None if i == WHOLE_STEP else i, "key": key,
-                     "reason": why} for s, i, key, why in failed]
+        failures = self._items_where(run_id, "status = 'failed'")
         finished = set(self.db.execute(FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
