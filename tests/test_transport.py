@@ -38,7 +38,13 @@ class Server:
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def __aexit__(self, *_: object) -> None:
+        """Closed, every connection with it, before the loop ends: a transport the loop never
+        got to close is a ResourceWarning (the client's closes, scheduled, run meanwhile)."""
         self.server.close()
+        for writer in self.writers:
+            writer.close()
+        await asyncio.gather(*(writer.wait_closed() for writer in self.writers),
+                             return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
