@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -262,6 +264,37 @@ def test_an_answer_past_the_limit_is_cut_at_limit_plus_one() -> None:
         await transport.aclose()
 
     assert within(Server(fixed(big, OK)), test).connections == 2
+
+
+def test_closing_the_transport_closes_every_connection_before_it_returns() -> None:
+    """None is left for a later loop turn to close: the process exits, or its loop ends,
+    right after."""
+    transport = Http1Transport()
+
+    async def slow(request: bytes) -> bytes | None:
+        await asyncio.sleep(0.02)
+        return OK
+
+    async def test(base: str) -> None:
+        port = int(base.rsplit(":", 1)[1])
+        await asyncio.gather(*(call(base, transport) for _ in range(3)))
+        assert connections_to(port) == 3
+        await transport.aclose()
+        assert connections_to(port) == 0
+
+    within(Server(slow), test)
+
+
+def connections_to(port: int) -> int:
+    """How many of this process's sockets are connected to `port` (the client's ends)."""
+    count = 0
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        try:
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                count += sock.family == socket.AF_INET and sock.getpeername()[1] == port
+        except OSError:  # not a socket, or not connected
+            continue
+    return count
 
 
 def test_connections_never_exceed_the_limit() -> None:

@@ -24,6 +24,7 @@ import asyncio
 import os
 import socket
 import ssl
+import weakref
 from collections import deque
 
 import httptools
@@ -31,6 +32,7 @@ import httpx
 
 Origin = tuple[str, str, int]
 WATCH_EVERY = 1.0  # seconds between looks at waiting connections (or a quarter of a timeout)
+CLOSE_WAIT = 1.0  # seconds aclose() lets a TLS connection say goodbye before cutting it off
 
 
 class DeadlinePassed(httpx.ReadTimeout):
@@ -56,6 +58,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
         self._free = max_connections  # connections that may still be opened
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._busy: set[_Connection] = set()  # awaiting an answer, watched for silence
+        self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()  # every one made
         self._watchdog: asyncio.TimerHandle | None = None
         self._watch_every = WATCH_EVERY
 
@@ -90,10 +93,19 @@ class Http1Transport(httpx.AsyncBaseTransport):
                               request=request)
 
     async def aclose(self) -> None:
-        for connections in self._idle.values():
-            for connection in connections:
-                connection.close()
+        """Close every connection, and return once their sockets are: a transport's close
+        otherwise runs on a later loop turn, which may never come."""
         self._idle.clear()
+        closing = [connection.closed for connection in self._open if not connection.closed.done()]
+        for connection in self._open:
+            connection.close()
+        if not closing:
+            return
+        _, pending = await asyncio.wait(closing, timeout=CLOSE_WAIT)
+        if pending:  # a TLS peer that does not answer the goodbye
+            for connection in self._open:
+                connection.close(at_once=True)
+            await asyncio.wait(pending, timeout=CLOSE_WAIT)
 
     async def _acquire(self, origin: Origin, timeouts: dict[str, float | None],
                        request: httpx.Request) -> _Connection:
@@ -126,6 +138,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop, origin), host, port, ssl=tls,
                     server_hostname=host if tls else None)
+            self._open.add(connection)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s",
                                        request=request) from None
@@ -219,6 +232,7 @@ class _Connection(asyncio.Protocol):
         self._read_timeout: float | None = None
         self.deadline: float | None = None
         self._last_data = 0.0  # when data last came (or the request went)
+        self.closed: asyncio.Future[None] = loop.create_future()  # done once the socket is
         self._reset()
 
     def _reset(self) -> None:
@@ -253,10 +267,10 @@ class _Connection(asyncio.Protocol):
         elif self.deadline is not None and now >= self.deadline:
             self._fail(DeadlinePassed("the call's total time ran out"))
 
-    def close(self) -> None:
+    def close(self, *, at_once: bool = False) -> None:
         self.reusable = False
         if self._transport is not None:
-            self._transport.close()
+            self._transport.abort() if at_once else self._transport.close()
 
     # asyncio.Protocol
 
@@ -279,6 +293,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
+        self.closed.set_result(None)
         if self._answer is None or self._answer.done():
             return
         if self._headers_done and not self._framed:  # the body ran to the close
