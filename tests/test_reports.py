@@ -54,6 +54,28 @@ def test_junit_shows_each_step_and_each_failed_item(tmp_path: Path) -> None:
     assert cases["reserve"].find("failure") is None  # the step itself went on
 
 
+@pytest.mark.parametrize(("numbers", "told"), [
+    ('["99900000002", "99900000004"]', "every item was left out by hand (runs resolve --skip)"),
+    ('["13800000001", "99900000002"]',
+     "every item was skipped: 1 by when, 1 left out by hand (runs resolve --skip)")])
+def test_junit_says_why_a_step_had_every_item_skipped(tmp_path: Path, numbers: str,
+                                                       told: str) -> None:
+    """By its `when`, by hand, or both: the step's own test case says which."""
+    playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
+    playbook.write_text(BLOCKLISTED.replace(
+        "    as: number\n", "    as: number\n    when: \"{{ number != '13800000001' }}\"\n"))
+    scheduled = ["run", str(playbook), "--sim", "--var", f"numbers={numbers}", "--resume",
+                 "latest", "--report-junit", str(junit)]
+    assert outbound(*scheduled).exit_code == 1  # the blocklisted ones failed
+    failed = [case.get("name") for case in ET.parse(junit).iter("testcase")
+              if case.find("failure") is not None]
+    assert outbound("runs", "resolve", "latest", *failed, "--skip").exit_code == 0
+    assert outbound(*scheduled).exit_code == 0
+    JUNIT_XSD.validate(str(junit))
+    skipped = ET.parse(junit).find(".//testcase[@name='reserve']/skipped")
+    assert skipped is not None and skipped.get("message") == told
+
+
 def test_junit_of_a_run_that_failed_outside_its_steps_is_not_green(tmp_path: Path) -> None:
     playbook, junit = tmp_path / "p.yaml", tmp_path / "junit.xml"
     playbook.write_text("playbook_version: 1\nname: outputs fail\nservices:\n"

@@ -1062,12 +1062,15 @@ def test_an_item_that_fails_for_good_is_left_out_by_hand_and_the_campaign_goes_o
     assert left_out.stdout.endswith(": the item is left out of the run\n")
     resumed = outbound(*scheduled)
     assert resumed.exit_code == 0, resumed.output
+    assert "  ok    reserve  0 calls, 3 ok, 2 skipped (1 by hand), 0 failed, " in resumed.stdout
+    assert "  reserve  ok      0      5      3   2 (1 by hand)  0 " in resumed.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["outputs"]["reserved"] == 3  # of the four running tasks' customers
     assert "13800000001" not in {result["number"] for result in report["outputs"]["results"]}
     reserve = report["steps"][1]
     assert (reserve["status"], reserve["failures"], reserve["calls"]) == ("ok", [], 0)
     shown = outbound("runs", "show", "latest").stdout.splitlines()  # who left what out, and why
+    assert "reserve  ok      4      5      3   2 (1 by hand)  0       0" in shown  # OK, SKIPPED
     assert shown[shown.index("left out by hand (runs resolve --skip):") + 1] == (
         "  reserve[0] (key 13800000001): it had failed: huawei-isales.appoint.create answered "
         "0200006: database operation error")

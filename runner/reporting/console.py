@@ -22,7 +22,7 @@ from runner.engine.events import (
     Warned,
 )
 from runner.errors import ITEM_REASON, iteration
-from runner.reporting.runs import outputs_text
+from runner.reporting.runs import outputs_text, skipped_text
 from runner.reporting.specs import table
 
 _MARK = {"ok": "ok  ", "partial": "PART", "failed": "FAIL", "skipped": "skip", "paused": "wait",
@@ -154,7 +154,9 @@ class ConsoleReporter:
         if event.retries:
             parts.append(f"{event.retries} retr{'ies' if event.retries != 1 else 'y'}")
         if event.step in self.totals:
-            parts.append(f"{event.succeeded} ok, {event.skipped} skipped, {event.failed} failed")
+            by_hand = f" ({len(event.left_out)} by hand)" if event.left_out else ""
+            parts.append(f"{event.succeeded} ok, {event.skipped} skipped{by_hand}, "
+                         f"{event.failed} failed")
         parts.append(f"{event.duration:.2f}s")
         self._write(f"  {_MARK[event.status]}  {event.step}  " + ", ".join(parts))
         for index, reason in event.failures[:20]:
@@ -172,7 +174,8 @@ class ConsoleReporter:
         rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES",
                  "TIME"]]
         rows += [[s.step, s.status, str(s.calls), str(s.iterations), str(s.succeeded),
-                  str(s.skipped), str(s.failed), str(s.retries), f"{s.duration:.2f}s"]
+                  skipped_text(s.skipped, len(s.left_out)), str(s.failed), str(s.retries),
+                  f"{s.duration:.2f}s"]
                  for s in self.finished]
         self._write("")
         for line in table(rows).splitlines():

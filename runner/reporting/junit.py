@@ -80,9 +80,7 @@ class JUnitReport:
         if step.status == "failed":
             _failure(case, step.error or "failed")
         elif step.status == "skipped":
-            ET.SubElement(case, "skipped", message=next(  # a step without for_each left out
-                (why for index, why in step.left_out if index is None),
-                "every item was skipped (when)"))
+            ET.SubElement(case, "skipped", message=_why_skipped(step))
         elif step.status == "paused":  # not done, nor failed: the next job's --resume goes on
             ET.SubElement(case, "skipped", message=f"paused: {step.error or 'not finished'}")
         elif step.status == "interrupted":  # cut short: an error, not a failure
@@ -120,6 +118,20 @@ def junit_of(report: dict[str, Any]) -> JUnitReport:
                                  for f in step.get("left_out", []))))
     junit(RunFinished(report["status"], report["duration_s"], error=report["error"]))
     return junit
+
+
+def _why_skipped(step: StepFinished) -> str:
+    """Why a step was skipped as a whole: its `when`, or `runs resolve --skip`."""
+    by_hand = [why for _, why in step.left_out]
+    whole = next((why for index, why in step.left_out if index is None), None)
+    if whole is not None:  # a step without for_each, left out
+        return whole
+    if not by_hand:
+        return "every item was skipped (when)"
+    if len(by_hand) == step.skipped:
+        return "every item was left out by hand (runs resolve --skip)"
+    return (f"every item was skipped: {step.skipped - len(by_hand)} by when, {len(by_hand)} "
+            "left out by hand (runs resolve --skip)")
 
 
 def _left_out(case: ET.Element, reason: str) -> None:

@@ -113,10 +113,11 @@ def run_text(run: Mapping[str, Any]) -> str:
            f"playbook {run['playbook']}  ({run['file']})",
            f"started {_when(run['started_at'])} UTC, took {_took(run)}" + _resumed(run),
            f"inputs {inputs_text(run['inputs'])}", ""]
+    by_hand = Counter(item["step"] for item in run["left_out"])
     rows = [["STEP", "STATUS", "CALLS", "ITEMS", "OK", "SKIPPED", "FAILED", "RETRIES"]]
     rows += [[s["step"], s["status"], str(s["calls"]), str(s["iterations"]),
-              str(s["succeeded"]), str(s["skipped"]), str(s["failed"]),
-              "-" if s["retries"] is None else str(s["retries"])]
+              str(s["succeeded"]), skipped_text(s["skipped"], by_hand[s["step"]]),
+              str(s["failed"]), "-" if s["retries"] is None else str(s["retries"])]
              for s in run["steps"]]
     out += [table(rows), ""]
     calls = sorted(run["calls"].items(), key=lambda counted: counted[0] != "ok")  # ok first
@@ -151,6 +152,11 @@ def _warnings(warnings: Sequence[Mapping[str, Any]]) -> list[str]:
         shown.append(f"... and {len(warnings) - WARNINGS_SHOWN} more warnings (--format json "
                      "has every one)")
     return shown
+
+
+def skipped_text(skipped: int, by_hand: int) -> str:
+    """A step's skipped items, `3 (1 by hand)` where `runs resolve --skip` left some out."""
+    return f"{skipped} ({by_hand} by hand)" if by_hand else str(skipped)
 
 
 def why_left_out(item: Mapping[str, Any]) -> str:
