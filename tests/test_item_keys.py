@@ -472,22 +472,24 @@ steps:
 
 def test_an_item_whose_key_does_not_render_is_named_failed_once_however_often_resumed(
         tmp_path: Path) -> None:
-    """Known by nothing, it fails again in each attempt, under a new iteration: `runs show`
-    names it once, as the step counts it."""
+    """Known by nothing, it fails again in each attempt, under the iteration it first had:
+    `runs show` names it once, as the step counts it, and as each attempt did."""
     path, journal = tmp_path / "p.yaml", str(tmp_path / "journal.sqlite")
     path.write_text(UNRENDERED, encoding="utf-8")
     paused = outbound("run", str(path), "--sim", "--journal", journal, "--max-creates", "1")
     assert paused.exit_code == 75, paused.output
+    assert "        iteration 1: " in paused.stdout
     for _ in range(2):
         ended = outbound("run", str(path), "--sim", "--journal", journal, "--resume", "latest")
         assert ended.exit_code == 1, ended.output
+        assert "        iteration 1: " in ended.stdout
     shown = outbound("runs", "show", "latest", "--journal", journal).stdout.splitlines()
     assert "reserve  partial  2      3      2   0        1       0" in shown
     assert [line.split(":")[0] for line in shown if line.startswith("failed ")] == [
-        "failed reserve[6]"]  # as the last attempt numbered it
+        "failed reserve[1]"]
     as_json = outbound("runs", "show", "latest", "--journal", journal, "--format", "json")
-    assert [f["iteration"] for f in json.loads(as_json.stdout)["failures"]] == [6]
-    left_out = outbound("runs", "resolve", "latest", "reserve[6]", "--skip", "--journal", journal)
+    assert [f["iteration"] for f in json.loads(as_json.stdout)["failures"]] == [1]
+    left_out = outbound("runs", "resolve", "latest", "reserve[1]", "--skip", "--journal", journal)
     assert left_out.exit_code == 2
     assert left_out.stderr.endswith(" cannot be left out: its for_each's key did not render "
                                     "for it, so a resume cannot tell it from the others\n")

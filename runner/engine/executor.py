@@ -352,7 +352,7 @@ class Run:
             return None
         except OutboundError as error:  # the key did not render: the item failed
             tally.iterations += 1
-            self._item_failed(keys.step, keys.fresh(index), tally, error)
+            self._item_failed(keys.step, keys.unrendered(index), tally, error)
             raise
 
     def _item_failed(self, step: Step, index: int | None, tally: StepTally,

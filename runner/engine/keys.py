@@ -39,6 +39,8 @@ class ItemKeys:
     resume: Recorded | None
     known: Mapping[str, int]  # key -> iteration, of the attempts before
     fresh_from: int  # where new items' iterations start: past every one used before
+    # the iterations the attempts before gave items whose key did not render, lowest first
+    unnamed: list[int] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # the keys of this attempt's items
 
     @classmethod
@@ -51,13 +53,23 @@ class ItemKeys:
             return None
         known = resume.keys.get(step.id, {}) if resume is not None else {}
         fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
+        unnamed = []
         if resume is not None and journal is not None:
-            journal.keyed_again(step.id)
-        return cls(step, journal, resume, known, fresh_from)
+            unnamed = journal.keyed_again(step.id)
+        # given again only where new items are numbered past them (fresh_from), or a new one
+        # could have the same
+        return cls(step, journal, resume, known, fresh_from, unnamed if known else [])
 
     def fresh(self, index: int) -> int:
         """The iteration of the item at `index` of the list if its key is new to the run."""
         return self.fresh_from + index
+
+    def unrendered(self, index: int) -> int:
+        """The iteration of the item at `index`, whose key did not render: the one the
+        attempts before gave the first such item still unnumbered, so that the run names each
+        as it did (known by nothing, it is told from the others by its order), else a fresh
+        one."""
+        return self.unnamed.pop(0) if self.unnamed else self.fresh(index)
 
     def place(self, index: int, scope: Mapping[str, Any]) -> tuple[int, str]:
         """The iteration the item at `index` runs as (its key's from the attempts before, or

@@ -62,12 +62,13 @@ ADDED_COLUMNS = {  # to journals from before they were
     "items": ("attempt INTEGER NOT NULL DEFAULT 0", "key TEXT")}
 ITEM_COLUMNS = "run_id, step, iteration, status, record, reason, finished_at, attempt, key"
 # A resume goes through a keyed for_each's list again, and an item whose key did not render,
-# known by nothing, fails again there (under a new iteration) if the list still has it: the
-# failures earlier attempts recorded of such items go as the step begins, so that the run
-# names each one once. Only those with no call: the key is rendered before any is sent (an
-# earlier version's journal has items with calls and no key).
-FORGET_UNKEYED_FAILURES = (
-    "DELETE FROM items WHERE run_id = ? AND step = ? AND key IS NULL AND status = 'failed' "
+# known by nothing, fails again there if the list still has it: the failures earlier attempts
+# recorded of such items go as the step begins, so that the run names each one once, and
+# their iterations are given to such items again, so that it names each as before. Only
+# those with no call: the key is rendered before any is sent (an earlier version's journal
+# has items with calls and no key).
+UNKEYED_FAILURES = (
+    "FROM items WHERE run_id = ? AND step = ? AND key IS NULL AND status = 'failed' "
     "AND NOT EXISTS (SELECT 1 FROM calls WHERE calls.run_id = items.run_id AND calls.step = "
     "items.step AND calls.iteration = items.iteration)")
 INSERT_ITEM = f"INSERT OR REPLACE INTO items ({ITEM_COLUMNS}) VALUES ({', '.join('?' * 9)})"

@@ -47,7 +47,6 @@ from runner.journal.rows import (
     ANSWER_KEPT,
     CALL_JSON,
     CHECKPOINT_EVERY,
-    FORGET_UNKEYED_FAILURES,
     GROUP_SECONDS,
     INSERT_CALL,
     INSERT_ITEM,
@@ -55,6 +54,7 @@ from runner.journal.rows import (
     ITEM_JSON,
     NO_OUTCOME,
     OUTCOME_JSON,
+    UNKEYED_FAILURES,
     UPDATE_OUTCOME,
     UPSERT_STEP,
     json_text,
@@ -353,11 +353,15 @@ class JournalFile:
         carry it, so that --resume finds the item by its key wherever the list now has it."""
         self._item_keys[(step, iteration)] = REDACTOR.text(key)
 
-    def keyed_again(self, step: str) -> None:
+    def keyed_again(self, step: str) -> list[int]:
         """A resume begins going through the list of `step`, a keyed for_each, again: the
         failures earlier attempts recorded of its items whose key did not render go (see
-        FORGET_UNKEYED_FAILURES)."""
-        self._write(FORGET_UNKEYED_FAILURES, (self.run_id, step))
+        UNKEYED_FAILURES); their iterations, lowest first."""
+        where = (self.run_id, step)
+        forgotten = [iteration for (iteration,) in self.db.execute(
+            f"SELECT iteration {UNKEYED_FAILURES} ORDER BY iteration", where)]
+        self._write(f"DELETE {UNKEYED_FAILURES}", where)
+        return forgotten
 
     def item(self, step: str, iteration: int | None, status: str, record: Any = None,
              reason: str | None = None) -> None:
