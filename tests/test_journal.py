@@ -482,6 +482,28 @@ def test_a_journal_a_later_version_added_columns_to_is_still_written(
     assert shown[0].endswith("ok (exit 0)") and "resumed 1x" in shown[2]
 
 
+def test_a_killed_attempt_ran_until_its_last_call_though_a_later_one_settled_it(
+        tmp_path: Path) -> None:
+    """The resume that looks up a killed attempt's create of unknown outcome records what it
+    found then: the killed attempt still ran until it sent that create, not until the resume
+    began (the start-up between them is no attempt's)."""
+    path = tmp_path / "journal.sqlite"
+    with closing(Journal(path)) as killed:
+        killed.begin("run-1", "p", "p.yaml", "-", {}, None)
+        call = killed.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
+    with closing(Journal(path)) as resumed:
+        resumed.reopen("run-1")
+        resumed.reconciled(call, made=True, how="reconciled by --resume: it happened")
+        resumed.finish("ok", 0, {}, None)
+    with closing(sqlite3.connect(path)) as db, db:  # the times of a killed run and its resume
+        db.execute("UPDATE runs SET started_at = 1000, finished_at = 1120")
+        db.execute("UPDATE attempts SET started_at = 1000 WHERE attempt = 0")
+        db.execute("UPDATE attempts SET started_at = 1100, finished_at = 1120 WHERE attempt = 1")
+        db.execute("UPDATE calls SET sent_at = 1010, finished_at = 1115")  # looked up at 1115
+    with closing(Journal(path, reader=True)) as reader:
+        assert reader.run("run-1")["ran_s"] == 10 + 20
+
+
 def test_a_run_journaled_before_attempts_were_took_its_span(in_repo: Path,
                                                             tmp_path: Path) -> None:
     """An earlier version kept no attempts: such a run's time is its start to its end, as it

@@ -12,9 +12,10 @@ import sqlite3
 
 _ATTEMPTS = ("SELECT attempt, started_at, finished_at FROM attempts WHERE run_id = ? "
              "ORDER BY attempt")
-# where an attempt has no end (it was killed), the last thing it did: its last call
-_LAST_CALL = ("SELECT MAX(COALESCE(finished_at, sent_at)) FROM calls WHERE run_id = ? AND "
-              "sent_at >= ? AND sent_at < ?")
+# where an attempt has no end (it was killed), the last thing it did: its last call, by when
+# it was answered, or sent where a later attempt settled it (looked it up, or its operator)
+_LAST_CALL = ("SELECT MAX(CASE WHEN finished_at < :following THEN finished_at ELSE sent_at END) "
+              "FROM calls WHERE run_id = :run AND sent_at >= :started AND sent_at < :following")
 
 
 def ran_seconds(db: sqlite3.Connection, run_id: str) -> float | None:
@@ -27,7 +28,8 @@ def ran_seconds(db: sqlite3.Connection, run_id: str) -> float | None:
     followings = [started for _, started, _ in attempts[1:]] + [math.inf]
     for (_, started, finished), following in zip(attempts, followings, strict=True):
         if finished is None:
-            last = db.execute(_LAST_CALL, (run_id, started, following)).fetchone()[0]
-            finished = min(last or started, following)  # a resume may settle its last call
+            last = db.execute(_LAST_CALL, {"run": run_id, "started": started,
+                                           "following": following}).fetchone()[0]
+            finished = last or started
         ran += max(finished - started, 0.0)
     return ran
