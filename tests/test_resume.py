@@ -474,6 +474,30 @@ def test_a_create_still_on_its_way_when_the_run_was_killed_is_not_made_again(
         f"{prefix}0000"]
 
 
+def test_writes_still_on_their_way_do_not_hold_up_the_other_items(
+        live: str, own_journal: Path) -> None:
+    """Every one of the step's four in flight ended unknown, as a kill leaves them: resumed at
+    once, they are looked up after the items not yet made, which do not wait for them."""
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": "reset_after", "on": CREATE, "times": 4})  # made, answer lost
+    before = _creates(live)
+    first = outbound("run", PLAYBOOK, "--var", "count=8", "--var", f"prefix={prefix}")
+    assert first.exit_code == 1
+    _faults(live)
+    with closing(sqlite3.connect(own_journal)) as db:
+        (resumed_from,), = db.execute("SELECT MAX(id) FROM calls")
+    resumed = outbound("run", PLAYBOOK, "--resume", _run_id(first.stdout))
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout.count("may still be on its way to the vendor; it is looked up after "
+                                "the step's other items") == 4
+    with closing(sqlite3.connect(own_journal)) as db:
+        sent = db.execute("SELECT endpoint, iteration FROM calls WHERE id > ? AND step = "
+                          "'reserve' ORDER BY id", (resumed_from,)).fetchall()
+    assert sorted(sent[:4]) == [(CREATE, n) for n in range(4, 8)]  # first, the items not made
+    assert {endpoint for endpoint, _ in sent[4:]} == {"huawei-isales.appoint.list"}
+    assert _creates(live) - before == 8
+
+
 def test_killed_again_and_again_it_still_makes_each_reservation_once(
         live: str, own_journal: Path) -> None:
     """SIGKILL at random moments, resume each time: 300 reservations, none twice."""

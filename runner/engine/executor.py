@@ -23,7 +23,6 @@ from runner.engine.calls import (
 )
 from runner.engine.events import (
     Emit,
-    ItemsStarted,
     IterationFinished,
     RunFinished,
     RunStarted,
@@ -31,24 +30,23 @@ from runner.engine.events import (
     StepStarted,
     Warned,
 )
+from runner.engine.for_each import ForEach
 from runner.engine.gate import CreateGate
 from runner.engine.items import (
-    END,
     Indexed,
-    Puller,
     Shard,
     each,
     items_to_iterate,
     split_steps,
 )
-from runner.engine.keys import ItemKeys, RepeatedItem, identity, matched_by_place
+from runner.engine.keys import identity, matched_by_place
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import reconcile, recorded_answer
 from runner.engine.services import ServiceClient
-from runner.engine.tallies import RunResult, collected, stopped_error, tolerated_error
+from runner.engine.tallies import RunResult, tolerated_error
 from runner.errors import (
     InputError,
     OutboundError,
@@ -164,9 +162,9 @@ class Run:
                 if self.dry_run:
                     plan(step, self.scope, self.emit, self.shards.get(step.id))
                 elif step.for_each is not None:
-                    await self._for_each(step, tally)
+                    await ForEach(self, step, tally).go()
                 else:
-                    self.steps[step.id] = await self._iteration(step, self.scope, None, tally) \
+                    self.steps[step.id] = await self.iterate(step, self.scope, None, tally) \
                         or {"skipped": True, "outputs": SkippedOutputs()}
         except OutboundError as failure:
             error = failure
@@ -193,58 +191,7 @@ class Run:
                               tally.skipped, tally.failed, tally.retries, finished.duration,
                               finished.error)
 
-    async def _for_each(self, step: Step, tally: StepTally) -> None:
-        items, total, streamed = self._items_of(step)
-        self.emit(ItemsStarted(step.id, total))
-        results: dict[int, dict[str, Any]] = {}
-        failures: list[OutboundError] = []
-        paused: list[Paused] = []
-        pull = Puller(items)
-        keys = ItemKeys.of(step, self.journal, self.resume)
-
-        def too_many() -> bool:
-            return len(failures) > step.failures_allowed(total if total is not None
-                                                         else pull.index)
-
-        async def worker() -> None:
-            while not too_many() and not paused and (next_item := await pull()) is not END:
-                index, item = next_item
-                scope = {**self.scope, step.loop_var: item}
-                try:
-                    key = None
-                    if keys is not None:
-                        if (placed := self._placed(keys, index, scope, tally)) is None:
-                            continue
-                        index, key = placed
-                    record = await self._iteration(step, scope, index, tally, key)
-                except Paused as pause:
-                    paused.append(pause)  # in-flight items finish; no new one starts
-                    continue
-                except OutboundError as error:
-                    failures.append(error)  # in-flight items finish; no new one starts
-                    continue
-                if record is not None:  # a stream keeps only what the step declared
-                    results[index] = {"outputs": record["outputs"]} if streamed else record
-
-        try:
-            await asyncio.gather(*(worker() for _ in range(min(step.concurrency, total or
-                                                               step.concurrency) or 1)))
-        finally:
-            await pull.close()
-        if keys is not None and pull.exhausted:  # of items the list no longer has
-            made, warnings = keys.gone(self.run_id)
-            results.update((i, {"outputs": record["outputs"]} if streamed else record)
-                           for i, record in made.items())
-            for warning in warnings:
-                self.emit(Warned(step.id, warning))
-        order = self.resume.in_order(step.id, results) if self.resume else sorted(results)
-        self.steps[step.id] = collected([results[i] for i in order])
-        if failures and (too_many() or step.max_failures == 0):
-            raise stopped_error(step, failures, pull.index, total, self.run_id)
-        if paused:
-            raise paused[0]
-
-    def _items_of(self, step: Step) -> tuple[AsyncIterator[Any], int | None, bool]:
+    def items_of(self, step: Step) -> tuple[AsyncIterator[Any], int | None, bool]:
         """A for_each's items (this shard's share), how many (None for a stream, which is
         not counted ahead), and whether they are a stream's."""
         shard = self.shards.get(step.id)
@@ -304,7 +251,7 @@ class Run:
             return None
         return self.resume.finished(step.id, index)
 
-    async def _iteration(self, step: Step, scope: dict[str, Any], index: int | None,
+    async def iterate(self, step: Step, scope: dict[str, Any], index: int | None,
                          tally: StepTally, key: str | None = None) -> dict[str, Any] | None:
         """Run item `index` of the step (None: the step without for_each); `key` is its
         for_each's key for it, if it has one (named with the item in its errors)."""
@@ -326,7 +273,7 @@ class Run:
             self.emit(IterationFinished(step.id, index, "paused"))
             raise
         except OutboundError as error:
-            self._item_failed(step, index, tally, error, key)
+            self.item_failed(step, index, tally, error, key)
             raise
         status = "skipped" if record is None else "ok"
         tally.skipped += record is None
@@ -338,24 +285,7 @@ class Run:
                               else {key: record[key] for key in kept if key in record})
         return record
 
-    def _placed(self, keys: ItemKeys, index: int, scope: dict[str, Any],
-                tally: StepTally) -> tuple[int, str] | None:
-        """The iteration an item of a for_each with a `key` runs as, and its key
-        (ItemKeys.place); None for a repeat, skipped."""
-        try:
-            return keys.place(index, scope)
-        except RepeatedItem as repeat:
-            tally.iterations += 1
-            tally.skipped += 1
-            self.emit(Warned(keys.step.id, str(repeat)))
-            self.emit(IterationFinished(keys.step.id, keys.fresh(index), "skipped"))
-            return None
-        except OutboundError as error:  # the key did not render: the item failed
-            tally.iterations += 1
-            self._item_failed(keys.step, keys.unrendered(index), tally, error)
-            raise
-
-    def _item_failed(self, step: Step, index: int | None, tally: StepTally,
+    def item_failed(self, step: Step, index: int | None, tally: StepTally,
                      error: OutboundError, key: str | None = None) -> None:
         if index is not None:
             error.add_context(iteration(index, key))
