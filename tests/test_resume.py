@@ -489,7 +489,9 @@ def test_writes_still_on_their_way_do_not_hold_up_the_other_items(
     resumed = outbound("run", PLAYBOOK, "--resume", _run_id(first.stdout))
     assert resumed.exit_code == 0, resumed.output
     assert resumed.stdout.count("may still be on its way to the vendor; it is looked up after "
-                                "the step's other items") == 4
+                                "the step's other items, once its total timeout (3s) has "
+                                "passed") == 4
+    assert "  warn  reserve: and 1 more iteration (3): an earlier " in resumed.stdout  # alike
     with closing(sqlite3.connect(own_journal)) as db:
         sent = db.execute("SELECT endpoint, iteration FROM calls WHERE id > ? AND step = "
                           "'reserve' ORDER BY id", (resumed_from,)).fetchall()

@@ -81,39 +81,44 @@ async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: 
     return CheckedResponse(200, {"reconciled": match}, None, values)
 
 
-def on_its_way(caller: Caller, step: Step, unknown: UnknownWrite) -> float:
-    """How long the earlier write may still be on its way to the vendor (0: no longer): as
-    long after it was sent as the call's total timeout."""
-    service = caller.services[str(step.service)]
-    return max(0.0, unknown.sent_at + service.longest_wait(step.timeout) - time.time())
+def _timeout(caller: Caller, step: Step) -> float:
+    """The call's total timeout: as long after it was sent, a write is no longer on its way
+    to the vendor."""
+    return caller.services[str(step.service)].longest_wait(step.timeout)
+
+
+def _on_its_way(caller: Caller, step: Step, unknown: UnknownWrite) -> float:
+    """How long the earlier write may still be on its way to the vendor (0: no longer)."""
+    return max(0.0, unknown.sent_at + _timeout(caller, step) - time.time())
 
 
 def put_aside(caller: Caller, step: Step, index: int, unknown: UnknownWrite | None) -> bool:
     """Whether item `index` is to be run once the step's other items have gone through:
     its earlier write is to be looked up and may still be on its way (see _settled), and
     its wait is not to hold one of the step's `concurrency` (a run killed with all of them
-    in flight would have its resume make nothing for as long)."""
-    if unknown is None or endpoint_of(step).reconcile is None:
+    in flight would have its resume make nothing for as long). Said alike of every such item
+    (the console counts them past a few)."""
+    if unknown is None or endpoint_of(step).reconcile is None or \
+            not _on_its_way(caller, step, unknown):
         return False
-    left = on_its_way(caller, step, unknown)
-    if left:
-        caller.emit(Warned(step.id, (
-            f"{iteration(index)}: an earlier {unknown.endpoint} may still be on its way to the "
-            f"vendor; it is looked up after the step's other items, {left:.1f}s from now at "
-            "the earliest")))
-    return left > 0
+    caller.emit(Warned(step.id, (
+        f"{iteration(index)}: an earlier {unknown.endpoint} may still be on its way to the "
+        "vendor; it is looked up after the step's other items, once its total timeout "
+        f"({_timeout(caller, step):g}s) has passed since it was sent")))
+    return True
 
 
 async def _settled(caller: Caller, step: Step, unknown: UnknownWrite, where: str) -> None:
-    """Wait until the earlier write can no longer be on its way (on_its_way). A run killed
-    with creates in flight, resumed at once, would otherwise look them up while the vendor is
-    still making them, find nothing, and create each again once more."""
-    left = on_its_way(caller, step, unknown)
+    """Wait until the earlier write can no longer be on its way. A run killed with creates in
+    flight, resumed at once, would otherwise look them up while the vendor is still making
+    them, find nothing, and create each again once more."""
+    left = _on_its_way(caller, step, unknown)
     if left <= 0:
         return
     caller.emit(Warned(step.id, (
         f"{where}: an earlier {unknown.endpoint} may still be on its way to the vendor; "
-        f"waiting {left:.1f}s (its timeout) before looking it up")))
+        f"waiting until its total timeout ({_timeout(caller, step):g}s) has passed since it "
+        "was sent before looking it up")))
     await caller.clock.sleep(left)
 
 
