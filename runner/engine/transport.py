@@ -269,8 +269,12 @@ class _Connection(asyncio.Protocol):
 
     def close(self, *, at_once: bool = False) -> None:
         self.reusable = False
-        if self._transport is not None:
-            self._transport.abort() if at_once else self._transport.close()
+        if self._transport is None:
+            return
+        if at_once:  # unsent data dropped, no TLS goodbye
+            self._transport.abort()
+        else:
+            self._transport.close()
 
     # asyncio.Protocol
 
