@@ -40,7 +40,7 @@ class ForEach:
 
     async def go(self) -> None:
         """Go through the items; `steps.<id>` then holds their records, in the order later
-        steps go through them. The step's error if it stopped (once they are kept)."""
+        steps go through them. Raises the step's error if it stopped, once they are kept."""
         step, run = self.step, self.run
         try:
             await asyncio.gather(*(self._worker() for _ in range(
