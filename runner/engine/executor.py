@@ -252,7 +252,7 @@ class Run:
         return self.resume.finished(step.id, index)
 
     async def iterate(self, step: Step, scope: dict[str, Any], index: int | None,
-                         tally: StepTally, key: str | None = None) -> dict[str, Any] | None:
+                      tally: StepTally, key: str | None = None) -> dict[str, Any] | None:
         """Run item `index` of the step (None: the step without for_each); `key` is its
         for_each's key for it, if it has one (named with the item in its errors)."""
         tally.iterations += 1
@@ -286,7 +286,7 @@ class Run:
         return record
 
     def item_failed(self, step: Step, index: int | None, tally: StepTally,
-                     error: OutboundError, key: str | None = None) -> None:
+                    error: OutboundError, key: str | None = None) -> None:
         if index is not None:
             error.add_context(iteration(index, key))
         tally.failed += 1

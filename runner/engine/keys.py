@@ -53,22 +53,21 @@ class ItemKeys:
             return None
         known = resume.keys.get(step.id, {}) if resume is not None else {}
         fresh_from = resume.last_iteration[step.id] + 1 if resume is not None and known else 0
-        unnamed = []
-        if resume is not None and journal is not None:
-            unnamed = journal.keyed_again(step.id)
-        # given again only where new items are numbered past them (fresh_from), or a new one
-        # could have the same
-        return cls(step, journal, resume, known, fresh_from, unnamed if known else [])
+        forgotten = (journal.keyed_again(step.id) if resume is not None and journal is not None
+                     else [])
+        # given again only where new items are numbered past them: else a new one could have
+        # the same
+        return cls(step, journal, resume, known, fresh_from, forgotten if known else [])
 
     def fresh(self, index: int) -> int:
         """The iteration of the item at `index` of the list if its key is new to the run."""
         return self.fresh_from + index
 
     def unrendered(self, index: int) -> int:
-        """The iteration of the item at `index`, whose key did not render: the one the
-        attempts before gave the first such item still unnumbered, so that the run names each
-        as it did (known by nothing, it is told from the others by its order), else a fresh
-        one."""
+        """The iteration of the item at `index`, whose key did not render. Known by nothing,
+        such items are told apart by their order: each takes the lowest iteration the attempts
+        before gave one of them and this one has not given again (so that the run names each
+        as it did), else a fresh one."""
         return self.unnamed.pop(0) if self.unnamed else self.fresh(index)
 
     def place(self, index: int, scope: Mapping[str, Any]) -> tuple[int, str]:
