@@ -287,14 +287,26 @@ def test_closing_the_transport_closes_every_connection_before_it_returns() -> No
 
 def connections_to(port: int) -> int:
     """How many of this process's sockets are connected to `port` (the client's ends)."""
-    count = 0
-    for fd in map(int, os.listdir("/proc/self/fd")):
+    return sum(_peer_port(int(fd)) == port for fd in os.listdir("/dev/fd"))
+
+
+def _peer_port(fd: int) -> int | None:
+    """The port the TCP socket `fd` is connected to; None for any other file."""
+    try:
+        copy = os.dup(fd)  # a socket object closes its file: this one's, not the process's
+    except OSError:  # the listing's own, closed since
+        return None
+    try:
+        sock = socket.socket(fileno=copy)
+    except OSError:  # not a socket
+        os.close(copy)
+        return None
+    with sock:
         try:
-            with socket.socket(fileno=os.dup(fd)) as sock:
-                count += sock.family == socket.AF_INET and sock.getpeername()[1] == port
-        except OSError:  # not a socket, or not connected
-            continue
-    return count
+            peer = sock.getpeername()
+        except OSError:  # not connected (a listening socket)
+            return None
+    return peer[1] if sock.family in (socket.AF_INET, socket.AF_INET6) else None
 
 
 def test_connections_never_exceed_the_limit() -> None:
