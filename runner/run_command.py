@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +159,7 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     inputs, recorded = chosen
     faults = load_sim_faults(options.sim_faults, options.simulate)
     simulator = _simulator(options, playbook, faults, journal, recorded)
-    run_id = _journal_started(options, playbook, journal, shard, inputs, recorded)
+    begin = partial(_journal_started, options, playbook, journal, shard, inputs, recorded)
     listeners = _Listeners.asked_by(options, journal)
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
@@ -168,9 +169,9 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     try:
         result = asyncio.run(_stopped_by_sigterm(execute(
             playbook, inputs, listeners, simulate=options.simulate, dry_run=options.dry_run,
-            sim_faults=faults, journal=journal, resume=recorded, run_id=run_id, shard=shard,
+            sim_faults=faults, journal=journal, resume=recorded, shard=shard,
             observe=exchanges.append if options.record else None,
-            max_creates=options.max_creates, simulator=simulator)))
+            max_creates=options.max_creates, simulator=simulator, begin=begin)))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
@@ -183,9 +184,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
         listeners.reports_only(RunFinished("interrupted", time.perf_counter() - started,
                                            error=error_text))
     finally:
-        if journal is not None:
+        if journal is not None and journal.run_id:  # begun
             _journal_ended(journal, simulator, status, exit_code, outputs, error_text)
-    _write_reports(options, listeners, exchanges, journal, run_id, exit_code, status)
+    _write_reports(options, listeners, exchanges, journal, journal.run_id if journal else "",
+                   exit_code, status)
     if stop is not None:
         raise stop
     if result.error is not None:

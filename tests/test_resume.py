@@ -449,6 +449,30 @@ def test_runs_list_and_show_tell_what_happened(live: str) -> None:
     assert shown.output.splitlines()[0] == f"run {run_id}  failed (exit 1)"
 
 
+def test_a_run_refused_for_a_secret_not_set_is_not_journaled(
+        live: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before it sends anything, as a --var out of range is: a resume leaves the run
+    as the attempt before left it (for the next job to resume), and a fresh run leaves none."""
+    prefix = next(PREFIXES)
+    _faults(live, {"kind": "vendor_code", "code": "04000003", "on": CREATE, "times": 1})
+    failed = outbound("run", PLAYBOOK, "--var", "count=3", "--var", f"prefix={prefix}")
+    _faults(live)
+    run_id = _run_id(failed.stdout)
+
+    def journaled() -> list[dict[str, Any]]:
+        return json.loads(outbound("runs", "list", "--format", "json").stdout)
+
+    before = journaled()
+    monkeypatch.delenv("ISALES_SK")
+    for refused in (outbound("run", PLAYBOOK, "--resume", run_id),
+                    outbound("run", PLAYBOOK, "--var", f"prefix={next(PREFIXES)}")):
+        assert refused.exit_code == 2
+        assert "secret ISALES_SK is not set" in refused.stderr
+    assert journaled() == before  # the failed run still failed (exit 1), not resumed
+    assert [(run["status"], run["exit_code"], run["resumed"]) for run in before] == [
+        ("failed", 1, 0)]
+
+
 def test_a_create_still_on_its_way_when_the_run_was_killed_is_not_made_again(
         live: str, own_journal: Path, tmp_path: Path) -> None:
     """The vendor is still making the create when the runner dies; the resume comes at once.

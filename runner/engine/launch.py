@@ -38,9 +38,14 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   run_id: str = "", shard: Shard | None = None,
                   observe: Callable[[Exchange], None] | None = None,
                   lenient_responses: bool = False, max_creates: int | None = None,
-                  simulator: Simulator | None = None) -> RunResult:
+                  simulator: Simulator | None = None,
+                  begin: Callable[[], str] | None = None) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator (a new
     one, or `simulator`: a resumed run's, which goes on from the world it left).
+
+    `begin`, once every service's URL and credentials are had (InputError before, naming
+    each one that is not), journals the run's start and gives its id: a run refused for a
+    secret not set is not journaled, as one refused for an input is not.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
     Only a simulated run loads the simulator: a live one starts without it.
@@ -66,6 +71,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                              shards=shard.count if shard else 1)
         for service in services.values():
             service.observe = observe
+        if begin is not None:
+            run_id = begin()
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate, journal=journal, resume=resume, run_id=run_id,
                   shard=shard, lenient_responses=lenient_responses, max_creates=max_creates)
