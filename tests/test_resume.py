@@ -524,6 +524,48 @@ def test_writes_still_on_their_way_do_not_hold_up_the_other_items(
     assert _creates(live) - before == 8
 
 
+WHILE_GO = isales_playbook("reserve while GO says so", """\
+    timeout: {total: 2s}
+inputs:
+  prefix: {type: string}
+steps:
+  - id: reserve
+    for_each: "{{ range(2) | list }}"
+    as: n
+    when: "{{ env.GO == 'yes' }}"
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ inputs.prefix ~ n }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+    outputs: {id: "{{ values.appointId }}"}
+outputs:
+  made: "{{ steps.reserve.outputs | length }}"
+""")
+
+
+def test_a_write_of_unknown_outcome_is_looked_up_though_its_when_is_now_false(
+        live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`when` says whether to send; what an earlier attempt sent may have been made, and
+    counts if it was: skipped unlooked, a reservation made would be lost to the run."""
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text(WHILE_GO)
+    prefix = next(PREFIXES)
+    monkeypatch.setenv("GO", "yes")
+    _faults(live, {"kind": "reset_after", "on": CREATE, "times": 1})  # made, answer lost
+    before = _creates(live)
+    first = outbound("run", str(playbook), "--var", f"prefix={prefix}")
+    assert first.exit_code == 1
+    _faults(live)
+    monkeypatch.setenv("GO", "no")  # the campaign called off, say
+    resumed = outbound("run", str(playbook), "--resume", _run_id(first.stdout))
+    assert resumed.exit_code == 0, resumed.output
+    assert "appoint.list shows it happened" in resumed.stdout
+    assert "made: 1" in resumed.stdout  # the one made, the other not sent
+    assert _creates(live) - before == 1
+    shown = json.loads(outbound("runs", "show", _run_id(first.stdout), "--format",
+                                "json").stdout)
+    assert shown["unknown_writes"] == [] and set(shown["calls"]) == {"ok"}
+
+
 def test_killed_again_and_again_it_still_makes_each_reservation_once(
         live: str, own_journal: Path) -> None:
     """SIGKILL at random moments, resume each time: 300 reservations, none twice."""

@@ -297,27 +297,16 @@ class Run:
 
     async def _run_iteration(self, step: Step, scope: dict[str, Any], index: int | None,
                              tally: StepTally) -> dict[str, Any] | None:
+        earlier = await self._earlier_write(step, scope, index, tally)
+        if isinstance(earlier, CheckedResponse):
+            return self._finish_record(step, scope, earlier, None)
         if step.when is not None and not truthy(step.when.render(scope)):
             return None
         if step.wait is not None:
             await self.clock.sleep(duration_of(step.wait, scope))
             return {"outputs": step.outputs.render(scope) if step.outputs else {}}
         assert step.params is not None
-        answered = self.resume.answered_write(step.id, index) if self.resume else None
-        if answered is not None:  # made before --resume, and the item failed after: not again
-            return self._finish_record(
-                step, scope, recorded_answer(self.caller, step, answered, index), None)
-        unknown = self.resume.unknown_write(step.id, index) if self.resume else None
-        if unknown is not None:  # sent before, outcome unknown: find out before sending again
-            # the same request, with the same appointment time (a secret the journal masked
-            # is rendered again)
-            params = unmasked(unknown.params, step.params.render(scope))
-            found = await reconcile(self.caller, step, unknown, params, index, tally,
-                                    self.run_id)
-            if found is not None:
-                return self._finish_record(step, scope, found, None)
-        else:
-            params = step.params.render(scope)
+        params = earlier if earlier is not None else step.params.render(scope)
         self.gate.admit(step, index)
         items: list[Any] | None = None
         if step.paginate:
@@ -329,6 +318,26 @@ class Run:
         else:
             checked = await self.caller.call_until(step, params, scope, index, tally)
         return self._finish_record(step, scope, checked, items)
+
+    async def _earlier_write(self, step: Step, scope: dict[str, Any], index: int | None,
+                             tally: StepTally) -> CheckedResponse | dict[str, Any] | None:
+        """What a write an earlier attempt sent for item `index` stands for on resume: its
+        answer (recorded, or found through the spec's reconcile) where it was made, which
+        stands whatever the step's `when` now says (a reservation made counts); its request,
+        to send again, where it was not; None where there was none."""
+        if self.resume is None or step.params is None:
+            return None
+        answered = self.resume.answered_write(step.id, index)
+        if answered is not None:  # made before --resume, and the item failed after: not again
+            return recorded_answer(self.caller, step, answered, index)
+        unknown = self.resume.unknown_write(step.id, index)
+        if unknown is None:
+            return None
+        # the same request, with the same appointment time (a secret the journal masked is
+        # rendered again)
+        params = unmasked(unknown.params, step.params.render(scope))
+        found = await reconcile(self.caller, step, unknown, params, index, tally, self.run_id)
+        return params if found is None else found
 
     def _finish_record(self, step: Step, scope: dict[str, Any], checked: CheckedResponse,
                        items: list[Any] | None) -> dict[str, Any]:
