@@ -292,6 +292,23 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: P
     assert "<summary><strong>make[0] (key 0)</strong>" in page.read_text(encoding="utf-8")
 
 
+def test_a_made_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: Path) -> None:
+    """Made, then failed after (an expectation): not sent again, and not lost without a word
+    when the list lets go of its item."""
+    expecting = KEYED_STREAM.replace("    outputs: {id:", "    expect: [\"{{ item.id != 0 }}\"]\n"
+                                     "    outputs: {id:")
+    vendor = ScriptedVendor(ids=[0, 1])
+    failed, _ = attempt(tmp_path, vendor, playbook=expecting)
+    assert failed.status == "failed" and made(vendor) == ["n0"]
+    vendor.ids = [1, 2]
+    resumed, events = attempt(tmp_path, vendor, resume=True, playbook=expecting)
+    assert resumed.status == "ok", resumed.error
+    assert made(vendor)[1:] == ["n1", "n2"] and resumed.outputs["made"] == [1, 2]
+    assert [e.message for e in events if isinstance(e, Warned)] == [
+        "iteration 0 (key 0): no longer in the list; its testvendor.job.create was made (the "
+        "vendor answered it before the item failed), and the step's outputs do not have it"]
+
+
 CRM_STREAMED = """\
 playbook_version: 1
 name: a call per running CRM task

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.engine.calls import endpoint_of
 from runner.errors import InputError, OutboundError, iteration
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, Step
@@ -90,7 +91,8 @@ class ItemKeys:
         """Of the items the attempts before had whose key no item of this one has had (the
         list no longer has them): the records of those finished ok, which count among the
         step's outputs (they were made); and a warning for each whose write's outcome is
-        unknown, which nothing looks up now."""
+        unknown, which nothing looks up now, and for each whose write was made while the
+        item failed after it, which has no record to count."""
         records: dict[int, dict[str, Any]] = {}
         warnings: list[str] = []
         if self.resume is None:
@@ -102,6 +104,11 @@ class ItemKeys:
             unknown = self.resume.unknown_write(self.step.id, at)
             if done is not None and done[0] == "ok":
                 records[at] = done[1]
+            elif self.resume.answered_write(self.step.id, at) is not None:
+                warnings.append(
+                    f"{iteration(at, key)}: no longer in the list; its "
+                    f"{endpoint_of(self.step).qualified_name} was made (the vendor answered it "
+                    "before the item failed), and the step's outputs do not have it")
             elif unknown is not None:
                 warnings.append(
                     f"{iteration(at, key)}: no longer in the list, so its {unknown.endpoint} "
