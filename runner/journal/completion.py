@@ -17,8 +17,8 @@ from runner.journal.rows import (
     FINISHED_ITEMS,
     INTENT_LOG_SUFFIX,
     PENDING,
-    WHOLE_STEP,
     WRITES,
+    item_path,
     last_writes,
 )
 
@@ -71,15 +71,11 @@ def items_to_settle(path: Path, run_id: str) -> list[tuple[str, str]]:
     said = {(step, iteration)  # settled already (--not-sent): --resume goes on
             for _id, step, iteration, _params, _outcome, _status, _response, error, *_ in
             writes.values() if (error or "").startswith(BY_HAND)}
-    unsettled = [(_item(step, iteration), write.endpoint)
+    unsettled = [(item_path(step, iteration), write.endpoint)
                  for (step, iteration), write in sorted(unknown.items())]
-    return unsettled + [(_item(step, iteration), f"failed: {why_in(reason or '')}")
+    return unsettled + [(item_path(step, iteration), f"failed: {why_in(reason or '')}")
                         for step, iteration, reason in failed
                         if (step, iteration) not in unknown and (step, iteration) not in said]
-
-
-def _item(step: str, iteration: int) -> str:
-    return step if iteration == WHOLE_STEP else f"{step}[{iteration}]"
 
 
 def _read_intent_log(path: Path, run_id: str, writes: dict[Any, list[Any]]) -> None:

@@ -26,6 +26,7 @@ from runner.journal.rows import (
     Recorded,
     UnknownWrite,
     as_journaled,
+    item_path,
     key_of,
     last_writes,
     loaded_json,
@@ -157,13 +158,12 @@ class Journal(JournalFile):
         """The key of the item at `key` that failed, for `runs resolve --skip`, and what became
         of it; an InputError naming what can be settled if that is not what the item is."""
         run_id, (step, iteration) = recorded.run_id, key
-        where = f"{step}[{iteration}]" if iteration != WHOLE_STEP else step
+        where = item_path(step, iteration)
         failed = self.db.execute("SELECT key, reason FROM items WHERE run_id = ? AND step = ? "
                                  "AND iteration = ? AND status = 'failed'",
                                  (run_id, step, iteration)).fetchone()
         if failed is None:
-            pending = ", ".join(f"{s}[{i}]" if i != WHOLE_STEP else s
-                                for s, i in sorted(recorded.unknown))
+            pending = ", ".join(item_path(*item) for item in sorted(recorded.unknown))
             raise InputError.plain(
                 f"run {run_id} has no write of unknown outcome at {where}"
                 + (f" (those it has: {pending})" if pending else " (it has none)")

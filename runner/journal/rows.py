@@ -229,6 +229,11 @@ def key_of(iteration: int | None) -> int:
     return WHOLE_STEP if iteration is None else iteration
 
 
+def item_path(step: str, iteration: int) -> str:
+    """An item as `runs resolve` takes it: `reserve[3]`, or a step's name alone."""
+    return step if iteration == WHOLE_STEP else f"{step}[{iteration}]"
+
+
 def json_text(value: Any) -> str:
     """`value` as a JSON column holds it (not yet masked: see masked_json)."""
     try:

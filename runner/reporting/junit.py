@@ -122,16 +122,16 @@ def junit_of(report: dict[str, Any]) -> JUnitReport:
 
 def _why_skipped(step: StepFinished) -> str:
     """Why a step was skipped as a whole: its `when`, or `runs resolve --skip`."""
-    by_hand = [why for _, why in step.left_out]
     whole = next((why for index, why in step.left_out if index is None), None)
     if whole is not None:  # a step without for_each, left out
         return whole
+    by_hand = len(step.left_out)
     if not by_hand:
         return "every item was skipped (when)"
-    if len(by_hand) == step.skipped:
+    if by_hand == step.skipped:
         return "every item was left out by hand (runs resolve --skip)"
-    return (f"every item was skipped: {step.skipped - len(by_hand)} by when, {len(by_hand)} "
-            "left out by hand (runs resolve --skip)")
+    return (f"every item was skipped: {step.skipped - by_hand} by when, {by_hand} left out "
+            "by hand (runs resolve --skip)")
 
 
 def _left_out(case: ET.Element, reason: str) -> None:
