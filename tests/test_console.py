@@ -70,7 +70,7 @@ def _warned_on_resume(verbose: bool) -> list[str]:
     made = "an earlier huawei-isales.appoint.create had no known outcome; appoint.list shows "
     for index in (40, 41, 42, 43, 45):
         console(Warned("reserve", f"iteration {index}: {made}it happened"))
-    console(Warned("reserve", f"iteration 44: {made}it did not: sending it again"))
+    console(Warned("reserve", f"iteration 44: {made}it did not happen: sending it again"))
     console(StepFinished("reserve", "ok", 12, 6, 6, 0, 0, 0.5))
     return [line for line in screen.getvalue().splitlines() if line.startswith("  warn")]
 
@@ -81,7 +81,7 @@ def test_warnings_alike_but_for_their_item_are_shown_a_few_then_counted() -> Non
         f"  warn  reserve: iteration 40: {made}it happened",
         f"  warn  reserve: iteration 41: {made}it happened",
         f"  warn  reserve: iteration 42: {made}it happened",
-        f"  warn  reserve: iteration 44: {made}it did not: sending it again",
+        f"  warn  reserve: iteration 44: {made}it did not happen: sending it again",
         f"  warn  reserve: and 2 more iterations (43, 45): {made}it happened"]
     assert len(_warned_on_resume(verbose=True)) == 6  # -v shows each one
 

@@ -279,9 +279,9 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: P
     assert resumed.status == "ok", resumed.error
     assert made(vendor)[1:] == ["n1", "n2"]
     assert [e.message for e in events if isinstance(e, Warned)] == [
-        "iteration 0 (key 0): no longer in the list, so its testvendor.job.create of unknown "
-        "outcome is not looked up: outbound runs resolve run-1 make[0] records what became of "
-        "it"]
+        "iteration 0 (key 0): no longer in the list, and its testvendor.job.create of unknown "
+        "outcome cannot be looked up (the spec has no reconcile): outbound runs resolve run-1 "
+        "make[0] records what became of it"]
     shown = outbound("runs", "show", "run-1", "--journal", str(tmp_path / "journal.sqlite"))
     assert '  make[0] (key 0) testvendor.job.create {"name": "n0"}' in shown.output.splitlines()
     assert "failed make[0] (key 0): " in shown.output  # the first attempt's 502

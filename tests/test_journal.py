@@ -493,7 +493,7 @@ def test_a_killed_attempt_ran_until_its_last_call_though_a_later_one_settled_it(
         call = killed.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
     with closing(Journal(path)) as resumed:
         resumed.reopen("run-1")
-        resumed.reconciled(call, made=True, how="reconciled by --resume: it happened")
+        resumed.reconciled(call, found={"n": 0}, how="it happened")
         resumed.finish("ok", 0, {}, None)
     with closing(sqlite3.connect(path)) as db, db:  # the times of a killed run and its resume
         db.execute("UPDATE runs SET started_at = 1000, finished_at = 1120")

@@ -44,7 +44,7 @@ from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
 from runner.engine.recording import fields_read, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
-from runner.engine.resume import reconcile, recorded_answer, which_item
+from runner.engine.resume import not_made, reconcile, recorded_answer
 from runner.engine.services import ServiceClient
 from runner.engine.tallies import RunResult, tolerated_error
 from runner.errors import (
@@ -300,10 +300,10 @@ class Run:
         earlier = await self._earlier_write(step, scope, index, tally)
         if isinstance(earlier, CheckedResponse):
             return self._finish_record(step, scope, earlier, None)
-        if step.when is not None and not truthy(step.when.render(scope)):
-            if earlier is not None:  # looked up, and not made
-                self.emit(Warned(step.id, f"{which_item(index)}: not sent again after all: "
-                                 "its when is now false"))
+        sending = step.when is None or truthy(step.when.render(scope))
+        if earlier is not None:  # looked up, and not made
+            self.emit(Warned(step.id, not_made(step, index, sending=sending)))
+        if not sending:
             return None
         if step.wait is not None:
             await self.clock.sleep(duration_of(step.wait, scope))

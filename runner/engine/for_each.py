@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from runner.engine.calls import StepTally
 from runner.engine.events import ItemsStarted, IterationFinished, Warned
 from runner.engine.items import END, Puller
-from runner.engine.keys import ItemKeys, RepeatedItem
-from runner.engine.resume import put_aside
+from runner.engine.keys import Gone, ItemKeys, RepeatedItem
+from runner.engine.resume import gone_write, put_aside
 from runner.engine.tallies import collected, stopped_error
 from runner.errors import OutboundError, Paused
 from runner.playbook import Step
@@ -47,11 +47,8 @@ class ForEach:
                 min(step.concurrency, self.total or step.concurrency) or 1)))
         finally:
             await self.pull.close()
-        if self.keys is not None and self.pull.exhausted:  # of items the list no longer has
-            made, warnings = self.keys.gone(run.run_id)
-            self.results.update((i, self._kept(record)) for i, record in made.items())
-            for warning in warnings:
-                run.emit(Warned(step.id, warning))
+        if self.keys is not None and self.pull.exhausted:
+            await self._gone(self.keys.gone())
         order = (run.resume.in_order(step.id, self.results) if run.resume
                  else sorted(self.results))
         run.steps[step.id] = collected([self.results[i] for i in order])
@@ -59,6 +56,16 @@ class ForEach:
             raise stopped_error(step, self.failures, self.pull.index, self.total, run.run_id)
         if self.paused:
             raise self.paused[0]
+
+    async def _gone(self, gone: Gone) -> None:
+        """The items of the attempts before that the list no longer has: those made count,
+        and each write of unknown outcome is looked up, where it can be, and told."""
+        self.results.update((i, self._kept(record)) for i, record in gone.records.items())
+        for at, key, unknown in gone.unknown:
+            gone.warnings.append(await gone_write(self.run.caller, self.step, unknown, at, key,
+                                                  self.tally, self.run.run_id))
+        for warning in gone.warnings:
+            self.run.emit(Warned(self.step.id, warning))
 
     def _too_many(self) -> bool:
         return len(self.failures) > self.step.failures_allowed(

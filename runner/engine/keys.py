@@ -20,7 +20,7 @@ from typing import Any
 
 from runner.engine.calls import endpoint_of
 from runner.errors import InputError, OutboundError, iteration
-from runner.journal import Journal, Recorded
+from runner.journal import Journal, Recorded, UnknownWrite
 from runner.playbook import Playbook, Step
 from runner.secrets import REDACTOR
 from runner.templating import same_source
@@ -87,34 +87,41 @@ class ItemKeys:
             self.journal.keyed(self.step.id, placed, key)
         return placed, key
 
-    def gone(self, run_id: str) -> tuple[dict[int, dict[str, Any]], list[str]]:
-        """Of the items the attempts before had whose key no item of this one has had (the
-        list no longer has them): the records of those finished ok, which count among the
-        step's outputs (they were made); and a warning for each whose write's outcome is
-        unknown, which nothing looks up now, and for each whose write was made while the
-        item failed after it, which has no record to count."""
-        records: dict[int, dict[str, Any]] = {}
-        warnings: list[str] = []
+    def gone(self) -> Gone:
+        """What the attempts before had of the items whose key no item of this one has had
+        (the list no longer has them)."""
+        gone = Gone()
         if self.resume is None:
-            return records, warnings
+            return gone
         for key, at in self.known.items():
             if key in self.seen:
                 continue
             done = self.resume.finished(self.step.id, at)
             unknown = self.resume.unknown_write(self.step.id, at)
             if done is not None and done[0] == "ok":
-                records[at] = done[1]
-            elif self.resume.answered_write(self.step.id, at) is not None:
-                warnings.append(
+                gone.records[at] = done[1]
+            elif (answered := self.resume.answered_write(self.step.id, at)) is not None:
+                how = ("an earlier resume's lookup found it" if answered.found else
+                       "the vendor answered it before the item failed")
+                gone.warnings.append(
                     f"{iteration(at, key)}: no longer in the list; its "
-                    f"{endpoint_of(self.step).qualified_name} was made (the vendor answered it "
-                    "before the item failed), and the step's outputs do not have it")
+                    f"{endpoint_of(self.step).qualified_name} was made ({how}), and the step's "
+                    "outputs do not have it")
             elif unknown is not None:
-                warnings.append(
-                    f"{iteration(at, key)}: no longer in the list, so its {unknown.endpoint} "
-                    f"of unknown outcome is not looked up: outbound runs resolve {run_id} "
-                    f"{self.step.id}[{at}] records what became of it")
-        return records, warnings
+                gone.unknown.append((at, key, unknown))
+        return gone
+
+
+@dataclass
+class Gone:
+    """Of the items a keyed for_each's list no longer has: the records of those finished ok,
+    which count among the step's outputs (they were made); a warning for each whose write
+    was made while the item failed after it, which has no record to count; and each whose
+    write's outcome is unknown, with its key, to look up (resume.gone_write)."""
+
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    unknown: list[tuple[int, str, UnknownWrite]] = field(default_factory=list)
 
 
 def _check_same_key(step: Step, resume: Recorded) -> None:

@@ -13,9 +13,10 @@ from runner.engine.calls import Caller, StepTally, endpoint_of
 from runner.engine.events import Warned
 from runner.engine.pagination import fetch_all
 from runner.engine.responses import CheckedResponse, named_values
-from runner.errors import Finding, InputError, Location, RunError, iteration
-from runner.journal import AnsweredWrite, UnknownWrite
+from runner.errors import Finding, InputError, Location, OutboundError, RunError, iteration
+from runner.journal import AnsweredWrite, UnknownWrite, item_path, key_of
 from runner.playbook import Step
+from runner.secrets import MASK
 from runner.templating import compile_template
 
 
@@ -33,6 +34,10 @@ def recorded_answer(caller: Caller, step: Step, answered: AnsweredWrite,
             raise InputError([Finding(Location(path=issue.path), (  # in its item's context
                 f"the answer given with runs resolve --answer is not a "
                 f"{endpoint.qualified_name} response: {issue.message}")) for issue in issues])
+    if answered.found:
+        caller.emit(Warned(step.id, f"{which_item(index)}: an earlier resume found "
+                           f"{endpoint.qualified_name} made; not sent again"))
+        return _made(step, answered.body)
     caller.emit(Warned(step.id, f"{which_item(index)}: {endpoint.qualified_name} was answered "
                        "before --resume; its recorded answer is used, not sent again"))
     return CheckedResponse(answered.status, answered.body, None,
@@ -44,41 +49,110 @@ async def reconcile(caller: Caller, step: Step, unknown: UnknownWrite, request: 
     """Look up, through the spec's `reconcile` list, whether an unconfirmed write happened,
     and journal what was found as its outcome.
 
-    Returns a response standing for the create when it did, None when it did not.
+    Returns a response standing for the create when it did; None when it did not, where the
+    caller says what it does then (not_made).
     """
     endpoint = endpoint_of(step)
     reconcile = endpoint.reconcile
-    where = which_item(index)
     if reconcile is None:
-        item = step.id if index is None else f"{step.id}[{index}]"
         raise RunError([Finding(Location(), (  # said in its step's and item's context
             f"an earlier {endpoint.qualified_name} was sent and its outcome is "
             "unknown, and the spec has no reconcile to find out; look it up with the "
             f"vendor (outbound runs show {run_id} has the request), then say what "
-            f"happened: outbound runs resolve {run_id} {item} --not-sent | --answer "
-            "FILE | --skip, and resume"))])
-    await _settled(caller, step, unknown, where)
-    via = caller.services[str(step.service)].spec.endpoints[reconcile.via]
+            f"happened: outbound runs resolve {run_id} {_item(step, index)} --not-sent | "
+            "--answer FILE | --skip, and resume"))])
+    match = await _looked_up(caller, step, unknown, _asked(step, request), index, tally)
+    if match is None:
+        return None
+    caller.emit(Warned(step.id, f"{which_item(index)}: an earlier {endpoint.qualified_name} "
+                       f"had no known outcome; {reconcile.via} shows it happened"))
+    return _made(step, match)
+
+
+def _made(step: Step, found: Any) -> CheckedResponse:
+    """A response standing for the step's write, which the item `found` of the spec's
+    `reconcile` list shows made: `values` as its `reconcile.values` name them."""
+    reconcile = endpoint_of(step).reconcile
+    named = reconcile.values.items() if reconcile is not None else ()
+    values = {name: found.get(field) if isinstance(found, Mapping) else None
+              for name, field in named}
+    return CheckedResponse(200, {"reconciled": found}, None, values)
+
+
+def not_made(step: Step, index: int | None, *, sending: bool) -> str:
+    """What is said of an item's earlier write that reconcile() found not made: whether it is
+    `sending` it again, or not (its `when` now false)."""
+    endpoint = endpoint_of(step)
+    assert endpoint.reconcile is not None
+    return (f"{which_item(index)}: an earlier {endpoint.qualified_name} had no known outcome; "
+            f"{endpoint.reconcile.via} shows it did not happen: " + (
+                "sending it again" if sending else "its when is now false, so not sent again"))
+
+
+async def gone_write(caller: Caller, step: Step, unknown: UnknownWrite, at: int, key: str,
+                     tally: StepTally, run_id: str) -> str:
+    """A warning of the write of unknown outcome of item `at` (its key `key`), which the list
+    no longer has: what its lookup, through the spec's `reconcile` and with the request the
+    journal holds, found; or why it was not looked up (its operator is to settle it)."""
+    reconcile = endpoint_of(step).reconcile
+    told = f"{iteration(at, key)}: no longer in the list, and its {unknown.endpoint} of " \
+           "unknown outcome"
+    settle = f"outbound runs resolve {run_id} {_item(step, at)} records what became of it"
+    if reconcile is None:
+        return f"{told} cannot be looked up (the spec has no reconcile): {settle}"
+    asked = _asked(step, unknown.params)
+    if _holds_mask(asked):
+        return (f"{told} cannot be looked up (the lookup needs a secret the journal masked): "
+                f"{settle}")
+    try:
+        match = await _looked_up(caller, step, unknown, asked, at, tally)
+    except OutboundError as error:
+        return f"{told} could not be looked up ({error}): {settle}"
+    if match is None:
+        return f"{told} was looked up: {reconcile.via} shows it did not happen"
+    return (f"{told} was looked up: {reconcile.via} shows it happened, and the step's outputs "
+            "do not have it")
+
+
+def _asked(step: Step, request: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the spec's `reconcile` asks of its list for the write `request`: the list call's
+    params, and the fields the item that shows the write made has."""
+    reconcile = endpoint_of(step).reconcile
+    assert reconcile is not None
     scope = {"request": request}
-    params = {k: _render_text(v, scope) for k, v in reconcile.params.items()}
-    wanted = {k: _render_text(v, scope) for k, v in reconcile.match.items()}
+    return ({k: _render_text(v, scope) for k, v in reconcile.params.items()},
+            {k: _render_text(v, scope) for k, v in reconcile.match.items()})
+
+
+async def _looked_up(caller: Caller, step: Step, unknown: UnknownWrite,
+                     asked: tuple[dict[str, Any], dict[str, Any]], index: int | None,
+                     tally: StepTally) -> Mapping[str, Any] | None:
+    """The item of the spec's `reconcile` list that shows the write `unknown` happened, once
+    it can no longer be on its way (None: none does); journalled as the write's outcome."""
+    reconcile = endpoint_of(step).reconcile
+    assert reconcile is not None
+    await _settled(caller, step, unknown, which_item(index))
+    via = caller.services[str(step.service)].spec.endpoints[reconcile.via]
+    params, wanted = asked
     lookup = replace(step, endpoint=via, retry=None, paginate=True, outputs=None, expect=())
     paged = await fetch_all(via, params, lambda p: caller.call(lookup, p, index, tally),
                             lambda message: caller.emit(Warned(step.id, message)),
                             page_size=None, max_pages=step.max_pages)
     match = next((item for item in paged.items if isinstance(item, Mapping) and all(
         str(item.get(key)) == str(value) for key, value in wanted.items())), None)
-    found = f"{reconcile.via} " + ("shows it happened" if match else
-                                   "shows it did not: sending it again")
     if caller.journal is not None:
-        caller.journal.reconciled(unknown.call_id, made=match is not None,
-                                  how=f"reconciled by --resume: {found}")
-    caller.emit(Warned(step.id, f"{where}: an earlier {endpoint.qualified_name} had no known "
-                       f"outcome; {found}"))
-    if match is None:
-        return None
-    values = {name: match.get(field_name) for name, field_name in reconcile.values.items()}
-    return CheckedResponse(200, {"reconciled": match}, None, values)
+        found = "shows it happened" if match is not None else "shows it did not happen"
+        caller.journal.reconciled(unknown.call_id, found=match, how=f"{reconcile.via} {found}")
+    return match
+
+
+def _item(step: Step, index: int | None) -> str:
+    return item_path(step.id, key_of(index))  # as `runs resolve` takes it
+
+
+def _holds_mask(asked: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+    """Whether what a lookup asks holds a value the journal masked."""
+    return any(MASK in str(value) for values in asked for value in values.values())
 
 
 def _timeout(caller: Caller, step: Step) -> float:

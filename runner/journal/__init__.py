@@ -28,6 +28,8 @@ from runner.journal.rows import (
     Pruned,
     Recorded,
     UnknownWrite,
+    item_path,
+    key_of,
 )
 from runner.journal.store import JournalFile, new_run_id
 
@@ -45,7 +47,9 @@ __all__ = [
     "Recorded",
     "UnknownWrite",
     "default_path",
+    "item_path",
     "items_to_settle",
+    "key_of",
     "new_run_id",
     "newest_runs",
     "no_runs",

@@ -17,6 +17,7 @@ from runner.journal.rows import (
     FINISHED_ITEMS,
     INSERT_ITEM,
     PENDING,
+    RECONCILED,
     RESOLUTIONS,
     UPDATE_OUTCOME,
     WHOLE_STEP,
@@ -178,12 +179,15 @@ class Journal(JournalFile):
                 "for it, so a resume cannot tell it from the others")
         return None if item_key is None else str(item_key), f"it had failed: {why_in(reason)}"
 
-    def reconciled(self, call_id: int, *, made: bool, how: str) -> None:
+    def reconciled(self, call_id: int, *, found: Any, how: str) -> None:
         """An earlier attempt's write whose outcome was unknown, looked up by --resume (`how`
-        says through what): made (ok; no answer is kept, so a resume after this one looks it
-        up again) or not (failed, and sent again)."""
-        self._outcomes.append((time.time(), None, None, "ok" if made else "failed", None,
-                               REDACTOR.text(how), None, None, call_id))
+        says through what): made (ok), `found` the item of the spec's `reconcile` list that
+        shows it, which a later resume goes by rather than look again; or not, `found` None
+        (failed, and sent again unless its item's `when` is now false)."""
+        made = found is not None
+        self._outcomes.append((time.time(), 200 if made else None, None,
+                               "ok" if made else "failed", None, RECONCILED + REDACTOR.text(how),
+                               None, masked_json(found) if made else None, call_id))
         self._commit_soon()
 
     def latest_of(self, file: str, shard: str | None,

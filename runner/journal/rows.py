@@ -92,6 +92,7 @@ CALL_JSON = _places(f"{INTENT_COLUMNS}, {OUTCOME_COLUMNS}", "params", "facts", "
 OUTCOME_JSON = _places(OUTCOME_COLUMNS, "facts", "response")
 ITEM_JSON = _places(ITEM_COLUMNS, "record")
 BY_HAND = "resolved by hand: "  # the error text of a call `runs resolve` settled
+RECONCILED = "reconciled by --resume: "  # that of a write a resume looked up
 RESOLUTIONS = {  # how `runs resolve` settles a write whose outcome is unknown
     "not-sent": "the vendor did not act on it; --resume sends it again",
     "answer": "the vendor made it and answered so; --resume finishes the item from the answer",
@@ -118,12 +119,15 @@ class UnknownWrite:
 @dataclass(frozen=True)
 class AnsweredWrite:
     """A create (or another write) the vendor answered ok, in an item that did not finish
-    (it failed after); or one whose answer was given by hand (`runs resolve --answer`)."""
+    (it failed after); or one whose answer was given by hand (`runs resolve --answer`); or
+    one an earlier resume's lookup `found` made (`body`: the item of the spec's `reconcile`
+    list that shows it)."""
 
     call_id: int
     status: int
     body: Any
     by_hand: bool = False
+    found: bool = False
 
 
 @dataclass
@@ -216,7 +220,8 @@ def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, 
             continue
         if outcome == "ok" and response is not None:
             answered[key] = AnsweredWrite(call_id, status, json.loads(response),
-                                          bool(error and error.startswith(BY_HAND)))
+                                          bool(error and error.startswith(BY_HAND)),
+                                          bool(error and error.startswith(RECONCILED)))
             unknown.pop(key, None)
         else:
             unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
