@@ -576,6 +576,30 @@ def test_a_write_of_unknown_outcome_is_looked_up_though_its_when_is_now_false(
     assert shown["unknown_writes"] == []
 
 
+def test_a_write_found_not_made_is_skipped_though_its_params_no_longer_render(
+        live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lookup goes by the request the journal holds: the params are not rendered again
+    when nothing in it was masked, so a field the `when` now guards against (gone from the
+    environment, as from an item) does not fail the item before `when` is asked."""
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text(WHILE_GO.replace('"{{ inputs.prefix ~ n }}"',
+                                         '"{{ inputs.prefix ~ env.SUFFIX ~ n }}"'))
+    prefix = next(PREFIXES)
+    monkeypatch.setenv("GO", "yes")
+    monkeypatch.setenv("SUFFIX", "9")
+    _faults(live, {"kind": "http_error", "status": 503, "on": CREATE, "times": 1})
+    before = _creates(live)
+    first = outbound("run", str(playbook), "--var", f"prefix={prefix}")
+    assert first.exit_code == 1
+    _faults(live)
+    monkeypatch.setenv("GO", "no")
+    monkeypatch.delenv("SUFFIX")
+    resumed = outbound("run", str(playbook), "--resume", _run_id(first.stdout))
+    assert resumed.exit_code == 0, resumed.output
+    assert "shows it did not happen: its when is now false, so not sent again" in resumed.stdout
+    assert _creates(live) == before
+
+
 def test_what_a_lookup_found_stands_for_the_write_on_the_next_resume(
         live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_journal: Path) -> None:
     """The lookup found the create made, and the item failed after it (an expectation): the

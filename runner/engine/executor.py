@@ -42,7 +42,7 @@ from runner.engine.items import (
 from runner.engine.keys import identity, matched_by_place
 from runner.engine.pagination import fetch_all, iter_pages
 from runner.engine.planning import check_given, plan
-from runner.engine.recording import fields_read, kept_fields, unmasked
+from runner.engine.recording import fields_read, holds_masked, kept_fields, unmasked
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import not_made, reconcile, recorded_answer
 from runner.engine.services import ServiceClient
@@ -336,9 +336,12 @@ class Run:
         unknown = self.resume.unknown_write(step.id, index)
         if unknown is None:
             return None
-        # the same request, with the same appointment time (a secret the journal masked is
-        # rendered again)
-        params = unmasked(unknown.params, step.params.render(scope))
+        # the same request, with the same appointment time; a secret the journal masked is
+        # rendered again (the params are rendered only then, before `when` holds: a field
+        # `when` now guards against may be gone from the item)
+        params = unknown.params
+        if holds_masked(params):
+            params = unmasked(params, step.params.render(scope))
         found = await reconcile(self.caller, step, unknown, params, index, tally, self.run_id)
         return params if found is None else found
 

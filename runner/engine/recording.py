@@ -63,3 +63,12 @@ def unmasked(journalled: Any, fresh: Any) -> Any:
     if isinstance(journalled, str) and MASK in journalled:
         return fresh
     return journalled
+
+
+def holds_masked(journalled: Any) -> bool:
+    """Whether a journalled value holds a text the journal masked (where a secret was)."""
+    if isinstance(journalled, Mapping):
+        return any(holds_masked(value) for value in journalled.values())
+    if isinstance(journalled, (list, tuple)):
+        return any(holds_masked(value) for value in journalled)
+    return isinstance(journalled, str) and MASK in journalled

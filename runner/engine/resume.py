@@ -12,11 +12,11 @@ from typing import Any
 from runner.engine.calls import Caller, StepTally, endpoint_of
 from runner.engine.events import Warned
 from runner.engine.pagination import fetch_all
+from runner.engine.recording import holds_masked
 from runner.engine.responses import CheckedResponse, named_values
 from runner.errors import Finding, InputError, Location, OutboundError, RunError, iteration
 from runner.journal import AnsweredWrite, UnknownWrite, item_path, key_of
 from runner.playbook import Step
-from runner.secrets import MASK
 from runner.templating import compile_template
 
 
@@ -101,7 +101,7 @@ async def gone_write(caller: Caller, step: Step, unknown: UnknownWrite, at: int,
     if reconcile is None:
         return f"{told} cannot be looked up (the spec has no reconcile): {settle}"
     asked = _asked(step, unknown.params)
-    if _holds_mask(asked):
+    if holds_masked(asked):
         return (f"{told} cannot be looked up (the lookup needs a secret the journal masked): "
                 f"{settle}")
     try:
@@ -148,11 +148,6 @@ async def _looked_up(caller: Caller, step: Step, unknown: UnknownWrite,
 
 def _item(step: Step, index: int | None) -> str:
     return item_path(step.id, key_of(index))  # as `runs resolve` takes it
-
-
-def _holds_mask(asked: tuple[dict[str, Any], dict[str, Any]]) -> bool:
-    """Whether what a lookup asks holds a value the journal masked."""
-    return any(MASK in str(value) for values in asked for value in values.values())
 
 
 def _timeout(caller: Caller, step: Step) -> float:
