@@ -23,8 +23,32 @@ from typing import Any
 
 import orjson
 
+from runner.errors import InputError
 from runner.journal.paths import transaction
 from runner.journal.rows import INSERT_LOGGED, INTENT_LOG_SUFFIX, INTENT_SIZE, UPDATE_OUTCOME
+
+
+def open_log(journal: Path, db: sqlite3.Connection, *,
+             reader: bool) -> tuple[IntentLog | None, bool]:
+    """Lock the log of `journal` and copy what a killed run left in it into the file (`db`).
+    The open log for a writer (None for a reader), and whether another run holds it: a
+    reader then leaves it as it is, and a writer is refused (InputError)."""
+    log = IntentLog(journal)
+    try:
+        if not log.locked:
+            if reader:
+                return None, True
+            raise InputError.plain(
+                f"journal {journal} is being written by another run; wait for it to end "
+                "(runs that overlap need a journal each: --journal PATH)")
+        log.copy_into(db)
+    except BaseException:
+        log.close()
+        raise
+    if reader:
+        log.close()
+        return None, False
+    return log, False
 
 
 class IntentLog:

@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from runner.errors import Finding, InputError, JournalError, Location
-from runner.journal.intent_log import IntentLog
+from runner.journal.intent_log import IntentLog, open_log
 from runner.journal.paths import (
     check_is_journal,
     folders_to_make,
@@ -99,8 +99,7 @@ class JournalFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = open_to_write(self.path)
             try:
-                self._others_writing = False  # another process holds the intent log
-                self._log = self._open_intent_log(reader)
+                self._log, self._others_writing = open_log(self.path, self.db, reader=reader)
             except BaseException:  # refused: another run writes it
                 self.db.close()
                 raise
@@ -121,27 +120,6 @@ class JournalFile:
         self._warnings: list[dict[str, str | None]] = []  # this attempt's
         self._checkpointer: threading.Thread | None = None
         self.failure: JournalError | None = None
-
-    def _open_intent_log(self, reader: bool) -> IntentLog | None:
-        """Lock the intent log and copy what a killed run left in it into the file; the open
-        log for a writer, None for a reader."""
-        log = IntentLog(self.path)
-        try:
-            if not log.locked:
-                if reader:
-                    self._others_writing = True
-                    return None
-                raise InputError.plain(
-                    f"journal {self.path} is being written by another run; wait for it to end "
-                    "(runs that overlap need a journal each: --journal PATH)")
-            log.copy_into(self.db)
-        except BaseException:
-            log.close()
-            raise
-        if reader:
-            log.close()
-            return None
-        return log
 
     def close(self, *, discard: bool = False) -> None:
         """Commit what waits and close. `discard`: a journal this opening made (and the
