@@ -203,11 +203,12 @@ def _relevance(error: jsonschema.exceptions.ValidationError) -> tuple[Any, ...]:
     return tuple(part for part in key if not isinstance(part, deque))
 
 
-def _closest(error: jsonschema.exceptions.ValidationError,
+def _closest(error: jsonschema.exceptions.ValidationError, *, described: bool = False,
              ) -> jsonschema.exceptions.ValidationError | SchemaIssue:
     """Of an anyOf/oneOf (nested ones too), what the alternative closest to the instance
     wanted: one that takes the instance's own type, when there is one ('150%' is a percent
-    gone wrong, not an integer); else the types, or the keys, that would do."""
+    gone wrong, not an integer); else the types, or the keys, that would do (and, in a
+    schema `described` for authors, what the alternatives' own description says)."""
     while error.context:
         path = tuple(error.absolute_path)
         if all(e.validator == "required" for e in error.context):
@@ -218,8 +219,11 @@ def _closest(error: jsonschema.exceptions.ValidationError,
                    if len(e.absolute_path) > len(path) or _takes(e.schema, error.instance)]
         if not fitting:
             wanted = dict.fromkeys(kind for e in error.context for kind in _kinds(e.schema))
+            what = error.schema.get("description") if described and isinstance(
+                error.schema, dict) else None
             return SchemaIssue(path, f"{_short(error.instance)} is not of type "
-                               + " or ".join(repr(w) for w in wanted), keyword="type")
+                               + " or ".join(repr(w) for w in wanted)
+                               + (f" ({what})" if what else ""), keyword="type")
         error = max(fitting, key=_relevance)
     return error
 
@@ -255,7 +259,7 @@ def _explain(error: jsonschema.exceptions.ValidationError,
     """Turn one jsonschema error into what an author needs to read (`described`: the root of
     a schema whose descriptions are written for authors, as the file schemas are: a wrong type
     or a missing key is told with what it is)."""
-    closest = _closest(error)
+    closest = _closest(error, described=described is not None)
     if isinstance(closest, SchemaIssue):
         yield closest
         return
@@ -357,7 +361,9 @@ def _missing(error: jsonschema.exceptions.ValidationError) -> list[str]:
 
 
 def _short(instance: Any, limit: int = 60) -> str:
-    text = repr(instance)
+    """The value as a message shows it; true, false and null as YAML and JSON spell them."""
+    text = json.dumps(instance) if instance is None or isinstance(instance, bool) \
+        else repr(instance)
     return text if len(text) <= limit else text[: limit - 4] + " ..."
 
 
