@@ -491,7 +491,8 @@ def test_a_create_still_on_its_way_when_the_run_was_killed_is_not_made_again(
     report = tmp_path / "report.json"
     resumed = outbound("run", PLAYBOOK, "--resume", run_id, "--report-json", str(report))
     assert resumed.exit_code == 0, resumed.output
-    assert "may still be on its way to the vendor; waiting" in resumed.output
+    assert "may still be on its way to the vendor; it is looked up after the step's other " \
+        "items" in resumed.output
     assert "appoint.list shows it happened" in resumed.output
     _faults(live)
     assert _creates(live) - before == 1
@@ -517,6 +518,7 @@ def test_writes_still_on_their_way_do_not_hold_up_the_other_items(
                                 "the step's other items, once its total timeout (3s) has "
                                 "passed") == 4
     assert "  warn  reserve: and 1 more iteration (3): an earlier " in resumed.stdout  # alike
+    assert "waiting until" not in resumed.stdout  # they said so as they were put aside
     with closing(sqlite3.connect(own_journal)) as db:
         sent = db.execute("SELECT endpoint, iteration FROM calls WHERE id > ? AND step = "
                           "'reserve' ORDER BY id", (resumed_from,)).fetchall()

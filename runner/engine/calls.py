@@ -113,6 +113,7 @@ class Caller:
         self.journal = journal
         self.lenient_responses = lenient_responses  # `outbound check` classifies, not fails
         self.wrote = False  # this attempt sent a write: on --resume, later lists are read again
+        self.put_aside: set[int] = set()  # earlier writes whose lookup waits (resume.put_aside)
 
     async def call_until(self, step: Step, params: dict[str, Any], scope: dict[str, Any],
                          index: int | None, tally: StepTally) -> CheckedResponse:

@@ -170,6 +170,7 @@ def put_aside(caller: Caller, step: Step, index: int, unknown: UnknownWrite | No
     if unknown is None or endpoint_of(step).reconcile is None or \
             not _on_its_way(caller, step, unknown):
         return False
+    caller.put_aside.add(unknown.call_id)
     caller.emit(Warned(step.id, (
         f"{iteration(index)}: an earlier {unknown.endpoint} may still be on its way to the "
         "vendor; it is looked up after the step's other items, once its total timeout "
@@ -184,10 +185,11 @@ async def _settled(caller: Caller, step: Step, unknown: UnknownWrite, where: str
     left = _on_its_way(caller, step, unknown)
     if left <= 0:
         return
-    caller.emit(Warned(step.id, (
-        f"{where}: an earlier {unknown.endpoint} may still be on its way to the vendor; "
-        f"waiting until its total timeout ({_timeout(caller, step):g}s) has passed since it "
-        "was sent before looking it up")))
+    if unknown.call_id not in caller.put_aside:  # said already as it was put aside
+        caller.emit(Warned(step.id, (
+            f"{where}: an earlier {unknown.endpoint} may still be on its way to the vendor; "
+            f"waiting until its total timeout ({_timeout(caller, step):g}s) has passed since "
+            "it was sent before looking it up")))
     await caller.clock.sleep(left)
 
 
