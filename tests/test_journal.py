@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import json
 import os
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import InputError
-from runner.journal import GROUP_SECONDS, INTENT_LOG_SUFFIX, Journal
+from runner.journal import GROUP_SECONDS, INTENT_LOG_SUFFIX, AnsweredWrite, Journal
 from runner.journal.rows import SCHEMA
 from tests.conftest import outbound
 
@@ -502,6 +503,32 @@ def test_a_killed_attempt_ran_until_its_last_call_though_a_later_one_settled_it(
         db.execute("UPDATE calls SET sent_at = 1010, finished_at = 1115")  # looked up at 1115
     with closing(Journal(path, reader=True)) as reader:
         assert reader.run("run-1")["ran_s"] == 10 + 20
+
+
+def test_what_a_lookup_found_outlives_a_kill_before_its_commit(tmp_path: Path) -> None:
+    """A resume is killed right after its lookup found an earlier create made: the next
+    resume goes by that finding, and does not ask the vendor again."""
+    path = tmp_path / "journal.sqlite"
+    with closing(Journal(path)) as killed:
+        killed.begin("run-1", "p", "p.yaml", "-", {}, None)
+        call = killed.intent("reserve", 0, CREATE, "create", {"n": 0}, write=True)
+    resumed = Journal(path)
+    resumed.reopen("run-1")
+    left = tmp_path / "as-the-kill-left-it"
+    left.mkdir()
+
+    async def look_up_and_die() -> None:
+        resumed.reconciled(call, found={"appointId": "a1"}, how="appoint.list shows it happened")
+        for file in tmp_path.glob("journal.sqlite*"):  # the files as they are: not committed
+            shutil.copy(file, left / file.name)
+
+    asyncio.run(look_up_and_die())
+    resumed.close()
+    with closing(Journal(left / "journal.sqlite")) as next_resume:
+        recorded = next_resume.recorded("run-1")
+    assert recorded.unknown_write("reserve", 0) is None
+    assert recorded.answered_write("reserve", 0) == AnsweredWrite(
+        call, 200, {"appointId": "a1"}, by_hand=False, found=True)
 
 
 def test_a_run_journaled_before_attempts_were_took_its_span(in_repo: Path,

@@ -185,9 +185,14 @@ class Journal(JournalFile):
         shows it, which a later resume goes by rather than look again; or not, `found` None
         (failed, and sent again unless its item's `when` is now false)."""
         made = found is not None
-        self._outcomes.append((time.time(), 200 if made else None, None,
-                               "ok" if made else "failed", None, RECONCILED + REDACTOR.text(how),
-                               None, masked_json(found) if made else None, call_id))
+        row = (time.time(), 200 if made else None, None, "ok" if made else "failed", None,
+               RECONCILED + REDACTOR.text(how), None, masked_json(found) if made else None,
+               call_id)
+        try:  # on disk at once, as an answer is: a kill before the commit keeps it
+            self._logging().answer(row)
+        except OSError as exc:
+            self._failed(exc)  # the next intent is refused
+        self._outcomes.append(row)
         self._commit_soon()
 
     def latest_of(self, file: str, shard: str | None,

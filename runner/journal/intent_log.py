@@ -5,8 +5,9 @@ A write's intent is appended before the request leaves, one line in one write(2)
 against a kill as SQLite's WAL, without waiting for a commit. A write's answer is appended
 too, once it comes: a kill before the commit otherwise lost up to GROUP_SECONDS of answered
 creates (144 at 3,000 a second), each then a look-up on resume, or a question for its
-operator where the spec has no `reconcile`. The log is emptied after each commit; whoever
-opens the journal next copies what a kill left in it into the file.
+operator where the spec has no `reconcile`. What a resume's look-up found of a write is
+appended as its answer, alike. The log is emptied after each commit; whoever opens the
+journal next copies what a kill left in it into the file.
 
 The writer holds a lock (flock(2)) on the log for as long as its run goes: a second run on
 the same journal is refused.
