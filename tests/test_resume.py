@@ -690,6 +690,34 @@ def test_an_unknown_create_of_an_item_the_list_no_longer_has_is_looked_up(
     assert len(shown["unknown_writes"]) == refused  # left to `runs resolve`, if unsettled
 
 
+def test_an_unknown_create_of_a_gone_item_is_not_looked_up_by_a_masked_request(
+        live: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The number the lookup asks for held a secret, which the journal masked: looked up by
+    the masked request, the create would seem never made. Its operator is asked instead."""
+    playbook = tmp_path / "p.yaml"
+    playbook.write_text(NUMBERS_OF_ENV.replace('calledNo: "{{ number }}"',
+                                               'calledNo: "{{ number ~ secret(\'EXT\') }}"'))
+    prefix = next(PREFIXES)
+    numbers = [f"{prefix}{n}" for n in range(2)]
+    monkeypatch.setenv("NUMBERS", ",".join(numbers))
+    monkeypatch.setenv("EXT", "#*#*9")  # an extension no other number, id or time holds
+    _faults(live, {"kind": "reset_after", "on": CREATE, "times": 1})
+    first = outbound("run", str(playbook))
+    assert first.exit_code == 1
+    _faults(live)
+    monkeypatch.setenv("NUMBERS", numbers[1])
+    run_id = _run_id(first.stdout)
+    resumed = outbound("run", str(playbook), "--resume", run_id)
+    assert resumed.exit_code == 0, resumed.output
+    assert (f"iteration 0 (key {numbers[0]}): no longer in the list, and its {CREATE} of "
+            "unknown outcome cannot be looked up (the lookup needs a secret the journal "
+            f"masked): outbound runs resolve {run_id} reserve[0] records what became of it"
+            ) in resumed.stdout
+    assert "#*#*9" not in resumed.output
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert len(shown["unknown_writes"]) == 1
+
+
 def test_killed_again_and_again_it_still_makes_each_reservation_once(
         live: str, own_journal: Path) -> None:
     """SIGKILL at random moments, resume each time: 300 reservations, none twice."""

@@ -1,6 +1,8 @@
 """What `--resume` does with a write an earlier attempt sent: one the vendor answered (or whose
-answer its operator gave, `runs resolve --answer`) is finished from that answer, not sent
-again; one whose outcome is unknown is looked up through its spec's `reconcile` list first."""
+answer its operator gave, `runs resolve --answer`, or that an earlier resume's lookup found
+made) is finished from that answer, not sent again; one whose outcome is unknown is looked up
+through its spec's `reconcile` list first, and sent again only if not made. So is one of an
+item a keyed for_each's list no longer has, though never sent again."""
 
 from __future__ import annotations
 
@@ -100,13 +102,13 @@ async def gone_write(caller: Caller, step: Step, unknown: UnknownWrite, at: int,
     settle = f"outbound runs resolve {run_id} {_item(step, at)} records what became of it"
     if reconcile is None:
         return f"{told} cannot be looked up (the spec has no reconcile): {settle}"
-    asked = _asked(step, unknown.params)
-    if holds_masked(asked):
-        return (f"{told} cannot be looked up (the lookup needs a secret the journal masked): "
-                f"{settle}")
     try:
+        asked = _asked(step, unknown.params)
+        if holds_masked(asked):
+            return (f"{told} cannot be looked up (the lookup needs a secret the journal "
+                    f"masked): {settle}")
         match = await _looked_up(caller, step, unknown, asked, at, tally)
-    except OutboundError as error:
+    except OutboundError as error:  # the vendor's answer, or a reconcile template's
         return f"{told} could not be looked up ({error}): {settle}"
     if match is None:
         return f"{told} was looked up: {reconcile.via} shows it did not happen"
