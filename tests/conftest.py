@@ -18,6 +18,7 @@ import xmlschema
 from click.testing import CliRunner, Result
 
 from runner.cli import main
+from runner.secrets import REDACTOR
 from runner.sim import demo_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,19 @@ def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("OUTBOUND_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def own_secrets() -> Iterator[None]:
+    """The secrets a test's commands register are forgotten after it, as a command's are when
+    its process ends: a short one (four digits) would mask the ids and times later tests
+    journal."""
+    kept = {name: set(value) if isinstance(value, set) else value
+            for name, value in vars(REDACTOR).items()}
+    yield
+    vars(REDACTOR).clear()
+    vars(REDACTOR).update({name: set(value) if isinstance(value, set) else value
+                           for name, value in kept.items()})
 
 
 @pytest.fixture

@@ -700,7 +700,7 @@ def test_an_unknown_create_of_a_gone_item_is_not_looked_up_by_a_masked_request(
     prefix = next(PREFIXES)
     numbers = [f"{prefix}{n}" for n in range(2)]
     monkeypatch.setenv("NUMBERS", ",".join(numbers))
-    monkeypatch.setenv("EXT", "#*#*9")  # an extension no other number, id or time holds
+    monkeypatch.setenv("EXT", "#*#*9")  # an extension no number, id or time holds
     _faults(live, {"kind": "reset_after", "on": CREATE, "times": 1})
     first = outbound("run", str(playbook))
     assert first.exit_code == 1
