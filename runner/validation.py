@@ -208,7 +208,7 @@ def _closest(error: jsonschema.exceptions.ValidationError, *, described: bool = 
     """Of an anyOf/oneOf (nested ones too), what the alternative closest to the instance
     wanted: one that takes the instance's own type, when there is one ('150%' is a percent
     gone wrong, not an integer); else the types, or the keys, that would do (and, in a
-    schema `described` for authors, what the alternatives' own description says)."""
+    schema `described` for authors, the description the anyOf gives of them)."""
     while error.context:
         path = tuple(error.absolute_path)
         if all(e.validator == "required" for e in error.context):
@@ -219,8 +219,8 @@ def _closest(error: jsonschema.exceptions.ValidationError, *, described: bool = 
                    if len(e.absolute_path) > len(path) or _takes(e.schema, error.instance)]
         if not fitting:
             wanted = dict.fromkeys(kind for e in error.context for kind in _kinds(e.schema))
-            what = error.schema.get("description") if described and isinstance(
-                error.schema, dict) else None
+            schema = error.schema if described and isinstance(error.schema, dict) else {}
+            what = schema.get("description")  # of what the alternatives are for
             return SchemaIssue(path, f"{_short(error.instance)} is not of type "
                                + " or ".join(repr(w) for w in wanted)
                                + (f" ({what})" if what else ""), keyword="type")
