@@ -306,7 +306,7 @@ def test_a_made_create_of_an_item_the_list_no_longer_has_is_told(tmp_path: Path)
     assert made(vendor)[1:] == ["n1", "n2"] and resumed.outputs["made"] == [1, 2]
     assert [e.message for e in events if isinstance(e, Warned)] == [
         "iteration 0 (key 0): no longer in the list; its testvendor.job.create was made (the "
-        "vendor answered it before the item failed), and the step's outputs do not have it"]
+        "vendor answered it; the item did not finish), and the step's outputs do not have it"]
 
 
 CRM_STREAMED = """\

@@ -102,7 +102,7 @@ class ItemKeys:
                 gone.records[at] = done[1]
             elif (answered := self.resume.answered_write(self.step.id, at)) is not None:
                 how = ("an earlier resume's lookup found it" if answered.found else
-                       "the vendor answered it before the item failed")
+                       "the vendor answered it; the item did not finish")
                 gone.warnings.append(
                     f"{iteration(at, key)}: no longer in the list; its "
                     f"{endpoint_of(self.step).qualified_name} was made ({how}), and the step's "
@@ -116,8 +116,9 @@ class ItemKeys:
 class Gone:
     """Of the items a keyed for_each's list no longer has: the records of those finished ok,
     which count among the step's outputs (they were made); a warning for each whose write
-    was made while the item failed after it, which has no record to count; and each whose
-    write's outcome is unknown, with its key, to look up (resume.gone_write)."""
+    was made while the item did not finish (it failed after, or a kill came first), which
+    has no record to count; and each whose write's outcome is unknown, with its key, to look
+    up (resume.gone_write)."""
 
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
