@@ -331,7 +331,7 @@ class Run:
         if self.resume is None or step.params is None:
             return None
         answered = self.resume.answered_write(step.id, index)
-        if answered is not None:  # made before --resume, and the item failed after: not again
+        if answered is not None:  # made before --resume, its item unfinished: not again
             return recorded_answer(self.caller, step, answered, index)
         unknown = self.resume.unknown_write(step.id, index)
         if unknown is None:
