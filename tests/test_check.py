@@ -97,6 +97,9 @@ def test_a_recorded_check_replays_offline_with_the_same_findings(live: str,
     assert live_findings and live_code == 1
     recorded = sorted(cassettes.glob("*.json"))
     assert len(recorded) == 4
+    first = json.loads(recorded[0].read_text())
+    assert (first["endpoint"], first["method"]) == ("huawei-isales.appoint.list", "POST")
+    assert first["path"].startswith("/rest/isales/v1/openapi/campaigns/")
     assert demo_credentials.ISALES_SK not in "".join(p.read_text() for p in recorded)
     offline_code, offline_findings, _ = _check("--replay", str(cassettes))
     assert (offline_code, offline_findings) == (live_code, live_findings)
