@@ -136,9 +136,8 @@ def cassette_of(exchange: Exchange) -> Cassette:
         body: Any = decoded(exchange.content)
     except (ValueError, UnicodeDecodeError):  # kept as the text, which drift calls not JSON
         body = exchange.content.decode("utf-8", errors="replace")
-    method, _, path = request.describe().partition(" ")  # the method has its own field
-    return Cassette(request.endpoint.qualified_name, method, path, exchange.status,
-                    round(exchange.seconds, 4), body)
+    return Cassette(request.endpoint.qualified_name, request.method, request.target(),
+                    exchange.status, round(exchange.seconds, 4), body)
 
 
 def _compare_all(playbook: Playbook, cassettes: Sequence[Cassette],

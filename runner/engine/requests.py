@@ -26,8 +26,12 @@ class OutgoingRequest:
     content: bytes
 
     def describe(self) -> str:
+        return f"{self.method} {self.target()}"
+
+    def target(self) -> str:
+        """The path and its query, as they read (not percent-encoded)."""
         query = "&".join(f"{k}={v}" for k, v in self.query.items())
-        return f"{self.method} {self.path}" + (f"?{query}" if query else "")
+        return self.path + (f"?{query}" if query else "")
 
 
 def build_request(endpoint: Endpoint, params: Mapping[str, Any]) -> OutgoingRequest:
