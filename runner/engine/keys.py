@@ -97,7 +97,6 @@ class ItemKeys:
             if key in self.seen:
                 continue
             done = self.resume.finished(self.step.id, at)
-            unknown = self.resume.unknown_write(self.step.id, at)
             if done is not None and done[0] == "ok":
                 gone.records[at] = done[1]
             elif (answered := self.resume.answered_write(self.step.id, at)) is not None:
@@ -107,7 +106,7 @@ class ItemKeys:
                     f"{iteration(at, key)}: no longer in the list; its "
                     f"{endpoint_of(self.step).qualified_name} was made ({how}), and the step's "
                     "outputs do not have it")
-            elif unknown is not None:
+            elif (unknown := self.resume.unknown_write(self.step.id, at)) is not None:
                 gone.unknown.append((at, key, unknown))
         return gone
 
