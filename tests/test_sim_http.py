@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -147,6 +148,28 @@ def test_sim_serve_on_any_free_port_names_the_one_it_took() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_sim_serve_stops_at_once_though_a_timeout_fault_holds_a_request(tmp_path: Path) -> None:
+    """SIGTERM (or Ctrl-C) ends it without sitting through the silence (here ten minutes) of
+    a request a timeout fault holds, and without a traceback for the request it cuts."""
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("faults:\n  - {kind: timeout, seconds: 600, on: [list]}\n")
+    with subprocess.Popen(
+            [sys.executable, "-m", "runner", "sim", "serve", "--port", "0", "--faults",
+             str(faults)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True) as process:
+        try:
+            assert process.stdout is not None
+            base = process.stdout.readline().split()[3]
+            with pytest.raises(TimeoutError):  # held: no answer
+                urllib.request.urlopen(f"{base}/api/v1/outboundtasks", timeout=0.5)
+            process.terminate()
+            output, _ = process.communicate(timeout=60)  # ten minutes if it waited it out
+        finally:
+            process.kill()
+    assert process.returncode == -signal.SIGTERM  # uvicorn, stopped, raises it again
+    assert "Traceback" not in output and "ERROR" not in output, output
 
 
 ISALES_401 = "huawei-isales.appoint.create answered HTTP 401: authentication failed"

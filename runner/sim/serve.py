@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from asyncio import CancelledError
 from collections.abc import Callable
 
 from runner.clock import RealClock, SimulatedClock
@@ -13,13 +14,20 @@ from runner.sim.app import ConnectionDropped, Simulator
 from runner.sim.faults import FaultPlan
 
 BACKLOG = 2048  # uvicorn's own default
+# How long a stop (Ctrl-C, SIGTERM) waits for the requests in flight. The simulator answers
+# in milliseconds; what outlasts this is a request a `timeout` fault holds silent (a minute
+# by default), and uvicorn would wait that out before it let the process end.
+STOP_WAITS = 1  # seconds
 
 
-class _QuietDrops(logging.Filter):
-    """A connection the simulator drops on purpose (a reset fault) is not a server error."""
+class _OnPurpose(logging.Filter):
+    """What the simulator does on purpose is not a server error: a connection a `reset` fault
+    drops, and, at a stop, the requests a `timeout` fault held silent being cut."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+        if record.exc_info and isinstance(record.exc_info[1], (ConnectionDropped, CancelledError)):
+            return False
+        return not str(record.msg).startswith("Cancel %s running task")
 
 
 def serve(host: str, port: int, speed: float, clock_offset: float,
@@ -49,9 +57,10 @@ def serve(host: str, port: int, speed: float, clock_offset: float,
         announce(f"injecting {len(faults.faults)} kinds of fault (seed {faults.seed})")
     announce(f"state: GET {base}/_sim/state   "
              f"bring calls nearer: POST {base}/_sim/clock?advance=SECONDS")
-    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    logging.getLogger("uvicorn.error").addFilter(_OnPurpose())
     config = uvicorn.Config(app, log_level="warning", ssl_certfile=tls[0] if tls else None,
-                            ssl_keyfile=tls[1] if tls else None)
+                            ssl_keyfile=tls[1] if tls else None,
+                            timeout_graceful_shutdown=STOP_WAITS)
     uvicorn.Server(config).run(sockets=[listening])
 
 
