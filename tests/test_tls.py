@@ -15,6 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from runner.sim import demo_credentials
 from tests.conftest import outbound, sim_server
+from tests.proxy import ForwardProxy
 
 
 def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
@@ -119,6 +120,34 @@ def test_turning_checks_off_must_be_said_and_warns_each_run(
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
         assert ("  warn  TLS certificate checking is off for service crm (verify: false)"
                 in result.stdout)  # type: ignore[attr-defined]
+
+
+def test_https_goes_through_the_proxys_tunnel_its_certificate_checked_end_to_end(
+        private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, ca = private_ca
+    with ForwardProxy(credentials="ops:pr0xy-pass-9").running() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("//", "//ops:pr0xy-pass-9@"))
+        result = _run(tmp_path, base, str(ca), monkeypatch)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+        assert proxy.asked == [f"CONNECT {base.removeprefix('https://')} HTTP/1.1"]
+        untrusted = _run(tmp_path, base, "", monkeypatch)  # the CA not named: refused
+    assert untrusted.exit_code == 1  # type: ignore[attr-defined]
+    assert untrusted.stderr.rstrip().endswith(  # type: ignore[attr-defined]
+        "give the service verify: CA-BUNDLE.pem")
+    assert "pr0xy-pass-9" not in result.output + untrusted.output  # type: ignore[attr-defined]
+
+
+def test_a_proxy_that_will_not_open_the_tunnel_is_named_and_not_asked_again(
+        private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, ca = private_ca
+    with ForwardProxy(credentials="ops:the-right-one").running() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("//", "//ops:wrong-one@"))
+        result = _run(tmp_path, base, str(ca), monkeypatch)
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert result.stderr == (  # type: ignore[attr-defined]
+        f"error: step tasks: crm.tasks.list: the proxy {proxy.url} (HTTPS_PROXY) would not "
+        f"open the way to {base} (it answered 407 Proxy Authentication Required)\n")
+    assert len(proxy.asked) == 1  # refused: asking again would not help
 
 
 def test_a_missing_ca_bundle_is_an_input_error(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -15,9 +15,10 @@ from runner.clock import Clock, RealClock, SimulatedClock
 from runner.engine.events import Emit, Warned
 from runner.engine.executor import Run
 from runner.engine.items import Shard
+from runner.engine.proxies import Proxy, proxy_for
 from runner.engine.services import Exchange, ServiceClient
 from runner.engine.tallies import RunResult
-from runner.engine.transport import Http1Transport
+from runner.engine.transport import Http1Transport, tls_context
 from runner.errors import Finding, InputError, Location, OutboundError
 from runner.journal import Journal, Recorded
 from runner.playbook import Playbook, ServiceBinding
@@ -62,11 +63,11 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
 
             transport = InProcess(simulator)
         live = not (simulate or dry_run)
-        transports = {name: transport or _NO_TRANSPORT for name in playbook.services}
         if live and transport is None:
-            transports = _tls_transports(playbook, emit)
-        for each in {id(t): t for t in transports.values()}.values():
-            stack.push_async_callback(each.aclose)
+            transports: Transports = _LiveTransports(emit)
+        else:
+            transports = _Fixed(transport or _NO_TRANSPORT)
+        stack.push_async_callback(transports.aclose)
         services = _services(playbook, inputs, env, transports, clock, live=live,
                              shards=shard.count if shard else 1)
         for service in services.values():
@@ -89,19 +90,55 @@ class _Unsent(httpx.AsyncBaseTransport):
 _NO_TRANSPORT = _Unsent()
 
 
-def _tls_transports(playbook: Playbook, emit: Emit) -> dict[str, httpx.AsyncBaseTransport]:
-    """One HTTP/1.1 transport per TLS setting (most playbooks: one for all services)."""
-    by_setting: dict[bool | Path, httpx.AsyncBaseTransport] = {}
-    chosen = {}
-    for name, binding in playbook.services.items():
+class Transports(Protocol):
+    """Gives a service its transport, by its binding and the proxy it is reached through."""
+
+    def __call__(self, binding: ServiceBinding,
+                 proxy: Proxy | None) -> httpx.AsyncBaseTransport: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Fixed:
+    """The one transport every service has: the simulator's, a dry run's, or a caller's."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    def __call__(self, binding: ServiceBinding, proxy: Proxy | None) -> httpx.AsyncBaseTransport:
+        return self._transport
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+class _LiveTransports:
+    """A live run's transports, one per TLS setting and proxy (most playbooks: one for all
+    services). Our HTTP/1.1 pool serves the services reached directly; httpx's own, slower
+    with many calls in flight (runner/engine/transport.py) but speaking to proxies (a
+    CONNECT tunnel for https), those reached through one."""
+
+    def __init__(self, emit: Emit) -> None:
+        self._emit = emit
+        self._made: dict[tuple[bool | Path, str | None], httpx.AsyncBaseTransport] = {}
+
+    def __call__(self, binding: ServiceBinding, proxy: Proxy | None) -> httpx.AsyncBaseTransport:
         if binding.verify is False:
-            emit(Warned(None, f"TLS certificate checking is off for service {name} "
-                              "(verify: false): anyone on the path can read and change its "
-                              "traffic"))
-        if binding.verify not in by_setting:
-            by_setting[binding.verify] = Http1Transport(verify=_ssl(binding.verify))
-        chosen[name] = by_setting[binding.verify]
-    return chosen
+            self._emit(Warned(None, f"TLS certificate checking is off for service "
+                                    f"{binding.name} (verify: false): anyone on the path can "
+                                    "read and change its traffic"))
+        setting = (binding.verify, proxy.url if proxy else None)
+        if setting not in self._made:
+            verify = _ssl(binding.verify)
+            self._made[setting] = Http1Transport(verify=verify) if proxy is None else (
+                httpx.AsyncHTTPTransport(verify=verify if isinstance(verify, ssl.SSLContext)
+                                         else tls_context(verify), proxy=proxy.url,
+                                         trust_env=False))
+        return self._made[setting]
+
+    async def aclose(self) -> None:
+        for transport in self._made.values():
+            await transport.aclose()
 
 
 def _ssl(verify: bool | Path) -> ssl.SSLContext | bool:
@@ -117,8 +154,8 @@ def _ssl(verify: bool | Path) -> ssl.SSLContext | bool:
 
 
 def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, str],
-              transports: Mapping[str, httpx.AsyncBaseTransport], clock: Clock, *,
-              live: bool, shards: int) -> dict[str, ServiceClient]:
+              transports: Transports, clock: Clock, *, live: bool,
+              shards: int) -> dict[str, ServiceClient]:
     """Every service's client. A missing URL or secret is reported before anything is sent,
     all of them at once (not one per attempt). Of `shards` jobs that run side by side, each
     has its share of a service's `rate_limit`: the vendor sees the rate the playbook gives."""
@@ -126,8 +163,7 @@ def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, s
     problems = []
     for name, binding in playbook.services.items():
         try:
-            services[name] = _service(binding, inputs, env, transports[name], clock, live,
-                                      shards)
+            services[name] = _service(binding, inputs, env, transports, clock, live, shards)
         except OutboundError as error:
             problems.append(Finding(Location(), str(error)))
     if problems:
@@ -136,10 +172,12 @@ def _services(playbook: Playbook, inputs: Mapping[str, Any], env: Mapping[str, s
 
 
 def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[str, str],
-             transport: httpx.AsyncBaseTransport, clock: Clock, live: bool,
+             transports: Transports, clock: Clock, live: bool,
              shards: int) -> ServiceClient:
+    proxy = None
     if live:
         base_url, credentials = _live_settings(binding, inputs, env)
+        proxy = proxy_for(base_url)
     else:  # the simulator stands in with its own address and credentials
         base_url = f"http://{binding.spec.service}.sim"
         credentials = demo_credentials.for_scheme(binding.spec.auth.scheme)
@@ -147,9 +185,10 @@ def _service(binding: ServiceBinding, inputs: Mapping[str, Any], env: Mapping[st
         REDACTOR.add(value)
     auth = build_auth(binding.name, binding.spec.auth, credentials, clock)
     rate_limit = None if binding.rate_limit is None else binding.rate_limit / shards
-    return ServiceClient(binding.name, binding.spec, base_url, transport, clock,
-                         rate_limit=rate_limit, timeouts=binding.timeout,
-                         retries=binding.retries, auth=auth, max_response=binding.max_response)
+    return ServiceClient(binding.name, binding.spec, base_url, transports(binding, proxy),
+                         clock, rate_limit=rate_limit, timeouts=binding.timeout,
+                         retries=binding.retries, auth=auth, max_response=binding.max_response,
+                         proxy=proxy)
 
 
 def _live_settings(binding: ServiceBinding, inputs: Mapping[str, Any],

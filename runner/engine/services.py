@@ -10,11 +10,12 @@ Retrying follows what a vendor call may safely do again:
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 
 from runner.clock import Clock
+from runner.engine.proxies import Proxy
 from runner.engine.requests import OutgoingRequest
 from runner.engine.responses import CheckedResponse, check_response
 from runner.engine.transport import DeadlinePassed
@@ -86,7 +88,7 @@ class ServiceClient:
                  rate_limit: float | None = None, timeouts: Timeouts | None = None,
                  retries: Retries | None = None, auth: httpx.Auth | None = None,
                  observe: Callable[[Exchange], None] | None = None,
-                 max_response: int = 32 * 1024 * 1024) -> None:
+                 max_response: int = 32 * 1024 * 1024, proxy: Proxy | None = None) -> None:
         self.name = name
         self.spec = spec
         self.base_url = base_url.rstrip("/")
@@ -99,6 +101,7 @@ class ServiceClient:
         self.auth = auth
         self.observe = observe  # sees every answer as it came (check, --record)
         self.max_response = max_response
+        self.proxy = proxy  # the one it is reached through (HTTPS_PROXY, ...), if any
         # a transport that keeps each call's total timeout itself (Http1Transport) spares a
         # task and a timer per call; for the others (the simulator in-process) asyncio does
         self._keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
@@ -203,18 +206,27 @@ class ServiceClient:
                                            f"total timeout of {limits.total:g}s"
                                            f"{_unknown(request)}")])
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-            untrusted = isinstance(exc.__cause__, ssl.SSLCertVerificationError)
+            untrusted = any(isinstance(cause, ssl.SSLCertVerificationError)
+                            for cause in _causes(exc))
             hint = ("; the vendor's certificate is not trusted here: if it is the vendor's "
                     "own CA, give the service verify: CA-BUNDLE.pem") if untrusted else ""
             return TransportError([Finding(Location(), f"{name}: cannot connect to "
-                                           f"{self.base_url} ({exc or type(exc).__name__})"
-                                           + hint)],
+                                           f"{self.base_url}{self._through()} "
+                                           f"({_why_not_connected(exc)})" + hint)],
                                   reached_server=False, retryable=not untrusted)
+        if isinstance(exc, httpx.ProxyError):  # it answered CONNECT with other than 2xx
+            return TransportError([Finding(Location(), f"{name}: the proxy {self.proxy} "
+                                           f"would not open the way to {self.base_url} "
+                                           f"(it answered {exc})")],
+                                  reached_server=False, retryable=not str(exc).startswith("4"))
         if isinstance(exc, httpx.TimeoutException):
             return TransportError([Finding(Location(), f"{name}: no answer in time "
                                            f"({type(exc).__name__}){_unknown(request)}")])
         return TransportError([Finding(Location(), f"{name}: the connection failed "
                                        f"({exc or type(exc).__name__}){_unknown(request)}")])
+
+    def _through(self) -> str:
+        return f" through the proxy {self.proxy}" if self.proxy else ""
 
     def _url(self, path: str, query: str) -> httpx.URL:
         if self._base is None:
@@ -254,6 +266,25 @@ class ServiceClient:
         wanted = {k: v for k in ("retry-after", "content-type")
                   if (v := response.headers.get(k)) is not None}
         return response.status_code, wanted, content
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it was raised from, and so on."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        yield cause
+        cause = cause.__cause__ or cause.__context__
+
+
+def _why_not_connected(exc: Exception) -> str:
+    """Our transport says why in a few words ("connection refused"); httpx's (through a
+    proxy) says "All connection attempts failed" over the error that says it."""
+    if str(exc) == "All connection attempts failed":
+        errno = next((cause.errno for cause in _causes(exc)
+                      if isinstance(cause, OSError) and cause.errno), None)
+        if errno:
+            return os.strerror(errno).lower()
+    return str(exc) or type(exc).__name__
 
 
 async def _content(response: httpx.Response) -> bytes:

@@ -150,7 +150,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
             self._tls = (self._verify if isinstance(self._verify, ssl.SSLContext)
-                         else _tls_context(self._verify))
+                         else tls_context(self._verify))
         return self._tls
 
     def _watch(self, connection: _Connection, read_timeout: float | None,
@@ -377,7 +377,7 @@ def _why_not_connected(error: OSError) -> str:
     return os.strerror(error.errno).lower()
 
 
-def _tls_context(verify: bool) -> ssl.SSLContext:
+def tls_context(verify: bool) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname = False
