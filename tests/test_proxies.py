@@ -139,7 +139,11 @@ def test_which_proxy_a_url_goes_through(url: str, environ: dict[str, str],
     assert (None if proxy is None else str(proxy)) == through
 
 
-def test_a_proxy_url_that_does_not_parse_is_an_input_error() -> None:
+@pytest.mark.parametrize(("given", "told"), [
+    ("http://p:port", "HTTPS_PROXY: http://p:port is not a proxy's URL (Port could not be cast"),
+    ("http://u:pw-2@:3128", "HTTPS_PROXY: http://:3128 names no proxy to connect to"),
+])
+def test_a_proxy_url_that_names_no_proxy_is_an_input_error(given: str, told: str) -> None:
     with pytest.raises(InputError) as raised:
-        proxy_for("https://vendor.example", {"HTTPS_PROXY": "http://p:port"})
-    assert str(raised.value).startswith("HTTPS_PROXY: http://p:port is not a proxy's URL (")
+        proxy_for("https://vendor.example", {"HTTPS_PROXY": given})
+    assert str(raised.value).startswith(told)

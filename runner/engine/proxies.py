@@ -52,11 +52,12 @@ def proxy_for(base_url: str, environ: Mapping[str, str] = os.environ) -> Proxy |
             f"{variable} names the proxy {_shown(url)}, which outbound cannot use: it speaks "
             "to HTTP and HTTPS proxies only; name one, or reach the vendor directly (NO_PROXY)")
     try:
-        if not parts.hostname or parts.port == 0:  # `port` raises for one not a number
-            raise ValueError("no host to connect to")
-    except ValueError as exc:
+        proxy_port = parts.port
+    except ValueError as exc:  # a port that is not one
         raise InputError.plain(f"{variable}: {_shown(url)} is not a proxy's URL ({exc})") \
             from None
+    if not parts.hostname or proxy_port == 0:
+        raise InputError.plain(f"{variable}: {_shown(url)} names no proxy to connect to")
     return Proxy(url, variable)
 
 
@@ -78,10 +79,12 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
             continue
         except ValueError:
             pass
-        name, _, only_port = entry.rpartition(":") if entry.count(":") == 1 else ("", "", "")
-        name = (name or entry).lstrip("*").lstrip(".")
+        name, only_port = entry, ""
+        if entry.count(":") == 1:  # host:port (an IPv6 address has more)
+            name, _, only_port = entry.partition(":")
         if only_port and only_port != str(port):
             continue
+        name = name.lstrip("*").lstrip(".")
         if host == name or host.endswith(f".{name}"):
             return True
     return False
