@@ -71,6 +71,19 @@ def test_a_proxys_password_is_sent_to_it_and_shown_nowhere(
         assert PROXY_PASSWORD not in seen
 
 
+def test_a_proxy_asking_for_credentials_it_was_not_given_is_named(
+        live_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ForwardProxy(credentials=f"ops:{PROXY_PASSWORD}").running() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        result = outbound("run", "playbooks/crm-callbacks.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: step tasks: crm.tasks.list: the proxy {proxy.url} (HTTP_PROXY) would not open "
+        f"the way to {live_env} (it answered 407 Proxy Authentication Required); give its "
+        "credentials in HTTP_PROXY as http://user:password@host:port\n")
+    assert len(proxy.asked) == 1  # refused: asking again would not help
+
+
 PLAYBOOK = """\
 playbook_version: 1
 name: tasks

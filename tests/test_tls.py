@@ -146,7 +146,8 @@ def test_a_proxy_that_will_not_open_the_tunnel_is_named_and_not_asked_again(
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert result.stderr == (  # type: ignore[attr-defined]
         f"error: step tasks: crm.tasks.list: the proxy {proxy.url} (HTTPS_PROXY) would not "
-        f"open the way to {base} (it answered 407 Proxy Authentication Required)\n")
+        f"open the way to {base} (it answered 407 Proxy Authentication Required); give its "
+        "credentials in HTTPS_PROXY as http://user:password@host:port\n")
     assert len(proxy.asked) == 1  # refused: asking again would not help
 
 

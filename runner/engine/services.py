@@ -185,6 +185,8 @@ class ServiceClient:
             else:  # not wait_for: on 3.11 it swallows a cancel that meets a finished call
                 async with asyncio.timeout(limits.total):
                     status, headers, content = await self._exchange(request, limits)
+            if status == 407 and self.proxy is not None:  # the proxy's own: it went no further
+                raise httpx.ProxyError("407 Proxy Authentication Required")
         except (TimeoutError, DeadlinePassed, httpx.TransportError) as exc:
             raise self._failure(exc, request, limits) from None
         if len(content) > self.max_response:
@@ -214,16 +216,25 @@ class ServiceClient:
                                            f"{self.base_url}{self._through()} "
                                            f"({_why_not_connected(exc)})" + hint)],
                                   reached_server=False, retryable=not untrusted)
-        if isinstance(exc, httpx.ProxyError):  # it answered CONNECT with other than 2xx
-            return TransportError([Finding(Location(), f"{name}: the proxy {self.proxy} "
-                                           f"would not open the way to {self.base_url} "
-                                           f"(it answered {exc})")],
-                                  reached_server=False, retryable=not str(exc).startswith("4"))
+        if isinstance(exc, httpx.ProxyError) and self.proxy is not None:
+            return self._refused_by_proxy(name, str(exc))
         if isinstance(exc, httpx.TimeoutException):
             return TransportError([Finding(Location(), f"{name}: no answer in time "
                                            f"({type(exc).__name__}){_unknown(request)}")])
         return TransportError([Finding(Location(), f"{name}: the connection failed "
                                        f"({exc or type(exc).__name__}){_unknown(request)}")])
+
+    def _refused_by_proxy(self, name: str, answer: str) -> TransportError:
+        """The proxy passed the call on no further: it answered a CONNECT with other than
+        2xx, or a forwarded request with a 407 of its own. A 4xx will not change by asking
+        again."""
+        assert self.proxy is not None
+        hint = (f"; give its credentials in {self.proxy.variable} as "
+                "http://user:password@host:port") if answer.startswith("407") else ""
+        return TransportError([Finding(Location(), f"{name}: the proxy {self.proxy} would not "
+                                       f"open the way to {self.base_url} (it answered "
+                                       f"{answer}){hint}")],
+                              reached_server=False, retryable=not answer.startswith("4"))
 
     def _through(self) -> str:
         return f" through the proxy {self.proxy}" if self.proxy else ""
