@@ -32,8 +32,14 @@ COLLECTION_CACHE = tempfile.mkdtemp(prefix="outbound-cache-")
 
 def pytest_configure(config: pytest.Config) -> None:
     """Files loaded while tests are collected remember their passes in a folder of the test
-    run's own, never in the home folder's cache (each test then gets its own: `own_cache`)."""
+    run's own, never in the home folder's cache (each test then gets its own: `own_cache`).
+    The tests reach their loopback vendors directly, whatever proxy the machine names (those
+    of tests/test_proxies.py name their own), and so do their own requests to a simulator."""
     os.environ["OUTBOUND_CACHE_DIR"] = COLLECTION_CACHE
+    for name in list(os.environ):
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            del os.environ[name]
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -61,14 +67,6 @@ def own_journal(tmp_path_factory: pytest.TempPathFactory,
     path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
     monkeypatch.setenv("OUTBOUND_JOURNAL", str(path))
     return path
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests reach their loopback vendors directly, whatever proxy the machine names."""
-    for name in list(os.environ):
-        if name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)
