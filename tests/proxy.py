@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -17,10 +17,8 @@ class ForwardProxy:
         self.credentials = credentials  # "user:password" it asks for (Basic), if any
         self.asked: list[str] = []  # each connection's first request line
         self.url = ""
-        self._open: set[asyncio.StreamWriter] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open.add(writer)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -38,13 +36,11 @@ class ForwardProxy:
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             upstream_reader, upstream = await asyncio.open_connection(host, int(port))
-            self._open.add(upstream)
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:  # forwarded as it came, less what was for the proxy; the rest is piped
             parts = urlsplit(target)
             upstream_reader, upstream = await asyncio.open_connection(parts.hostname,
                                                                       parts.port or 80)
-            self._open.add(upstream)
             kept = [h for h in headers if not h.lower().startswith("proxy-")]
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             upstream.write("\r\n".join([f"{method} {path} {version}", *kept]).encode("latin-1"))
@@ -52,30 +48,46 @@ class ForwardProxy:
 
     @contextmanager
     def running(self) -> Iterator[ForwardProxy]:
-        """Serving on a free loopback port (its URL in `url`), in a thread of its own; its
-        connections closed when done."""
-        ready = threading.Event()
-        stop: list[Callable[[], None]] = []
-
-        async def serve() -> None:
-            stopping = asyncio.Event()
-            async with await asyncio.start_server(self._serve, "127.0.0.1", 0) as server:
-                self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-                loop = asyncio.get_running_loop()
-                stop.append(lambda: loop.call_soon_threadsafe(stopping.set))
-                ready.set()
-                await stopping.wait()
-                for writer in self._open:
-                    writer.close()
-
-        thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
-        thread.start()
-        ready.wait(10)
-        try:
+        """Serving on a free loopback port (its URL in `url`), in a thread of its own."""
+        with serving(self._serve) as self.url:
             yield self
-        finally:
-            stop[0]()
-            thread.join(10)
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextmanager
+def serving(handle: Handler) -> Iterator[str]:
+    """`handle` serving each connection on a free loopback port, in a thread of its own; the
+    server's URL. Its connections are closed when done."""
+    ready = threading.Event()
+    url: list[str] = []
+    stopping: list[Callable[[], None]] = []
+    writers: set[asyncio.StreamWriter] = set()
+
+    async def each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.add(writer)
+        await handle(reader, writer)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with await asyncio.start_server(each, "127.0.0.1", 0) as server:
+            url.append(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            loop = asyncio.get_running_loop()
+            stopping.append(lambda: loop.call_soon_threadsafe(stop.set))
+            ready.set()
+            await stop.wait()
+            for writer in writers:
+                writer.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield url[0]
+    finally:
+        stopping[0]()
+        thread.join(10)
 
 
 def _authorized(headers: list[str], credentials: str) -> bool:

@@ -3,6 +3,7 @@ ALL_PROXY and NO_PROXY from the environment, as curl takes them (https: tests/te
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 from runner.engine.proxies import proxy_for
 from runner.errors import InputError
 from tests.conftest import free_port, outbound, use_simulator
-from tests.proxy import ForwardProxy
+from tests.proxy import ForwardProxy, serving
 
 PROXY_PASSWORD = "pr0xy-pass-9"
 
@@ -95,6 +96,37 @@ steps:
     call: crm.tasks.list
     params: {status: running}
 """
+
+
+async def _endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A vendor whose answer never ends: chunk after chunk of a JSON list."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n5\r\n[1, 2\r\n")
+    chunk = b"%x\r\n%s\r\n" % (4096, b", 3" * 1365 + b" ")
+    try:
+        while True:
+            writer.write(chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass
+
+
+def test_an_answer_that_never_ends_is_cut_at_max_response_through_a_proxy(
+        proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Through a proxy, httpx's pool reads the body: only as far as max_response."""
+    playbook = tmp_path / "tasks.yaml"
+    playbook.write_text(PLAYBOOK.replace("retries: {attempts: 1},",
+                                         "retries: {attempts: 1}, max_response: 64KB, "
+                                         "timeout: {total: 2s},"))
+    monkeypatch.setenv("CRM_API_KEY", "key")
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    with serving(_endless) as vendor:
+        monkeypatch.setenv("CRM_URL", vendor)
+        result = outbound("run", str(playbook))
+    assert result.exit_code == 1
+    assert "crm.tasks.list answered more than 65536 bytes (max_response); refused" in \
+        result.stderr, result.stderr
 
 
 def test_a_proxy_that_is_not_there_is_named_in_the_error(

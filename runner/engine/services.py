@@ -267,7 +267,7 @@ class ServiceClient:
             outgoing = next(flow)
         while True:
             response = await self.transport.handle_async_request(outgoing)
-            content = await _content(response)
+            content = await _content(response, self.max_response)
             if flow is None:
                 break
             try:  # an auth scheme may want the response (a challenge) and send again
@@ -298,16 +298,24 @@ def _why_not_connected(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def _content(response: httpx.Response) -> bytes:
-    """The body, read and closed. A whole body the transport already holds, not
+async def _content(response: httpx.Response, limit: int) -> bytes:
+    """The body, read and closed; past `limit` bytes, cut at limit + 1 (the caller refuses
+    it), as our transport cuts it. A whole body the transport already holds, not
     content-encoded, is taken as it is (nothing to close); httpx's reading machinery
-    (decoders, chunkers, closing) costs 10 us a call for nothing."""
+    (decoders, chunkers, closing) costs 10 us a call for nothing. Through httpx's own pool (a
+    proxy's), the body is read only so far: one that never ends would fill the memory."""
     if type(response.stream) is httpx.ByteStream and "content-encoding" not in response.headers:
         return b"".join(response.stream)
+    parts, size = [], 0
     try:
-        return await response.aread()
+        async for part in response.aiter_bytes():
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                break
     finally:
         await response.aclose()
+    return b"".join(parts)[:limit + 1]
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/%-]*")  # what a URL's path and query may hold
