@@ -172,6 +172,33 @@ def test_sim_serve_stops_at_once_though_a_timeout_fault_holds_a_request(tmp_path
     assert "Traceback" not in output and "ERROR" not in output, output
 
 
+def test_a_create_that_waited_too_long_for_a_connection_is_sent_later_not_lost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """101 creates in flight share 100 connections; the vendor takes 1.5 s an answer, so
+    the last waits longer than its 1 s for a connection. It never left: it is sent when one
+    is free, not failed as a create whose outcome is unknown."""
+    faults, playbook = tmp_path / "slow.yaml", tmp_path / "many.yaml"
+    faults.write_text("faults: [{kind: latency, seconds: 1.5, on: appoint.create}]\n")
+    playbook.write_text(isales_playbook("many at once", """\
+    timeout: {connect: 1s}
+steps:
+  - id: reserve
+    for_each: "{{ range(101) | list }}"
+    as: n
+    concurrency: 101
+    call: isales.appoint.create
+    params: {vdnId: 8, taskId: "2201", callType: "1", calledNo: "{{ '1390000%04d' % n }}",
+             userAccount: ops, appointTime: "{{ now_ms() + 3600000 }}"}
+"""))
+    with sim_server("--faults", str(faults)) as base:
+        use_simulator(monkeypatch, base)
+        result = outbound("run", str(playbook), "--report-json", str(tmp_path / "r.json"))
+        made = _calls(base)["huawei-isales.appoint.create"]
+    assert result.exit_code == 0, result.output
+    assert made == 101
+    assert json.loads((tmp_path / "r.json").read_text())["steps"][0]["retries"] == 1
+
+
 ISALES_401 = "huawei-isales.appoint.create answered HTTP 401: authentication failed"
 
 

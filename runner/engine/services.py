@@ -216,6 +216,11 @@ class ServiceClient:
                                            f"{self.base_url}{self._through()} "
                                            f"({_why_not_connected(exc)})" + hint)],
                                   reached_server=False, retryable=not untrusted)
+        if isinstance(exc, httpx.PoolTimeout):  # waited for a connection: it never left
+            return TransportError([Finding(Location(), f"{name}: "
+                                           f"{exc or 'no free connection in time'} (more "
+                                           "calls in flight than connections)")],
+                                  reached_server=False)
         if isinstance(exc, httpx.ProxyError) and self.proxy is not None:
             return self._refused_by_proxy(name, str(exc))
         if isinstance(exc, httpx.TimeoutException):
