@@ -152,7 +152,10 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
         sim_faults: Path | None, journal: Path | None, resume: str | None,
         max_creates: int | None, shard: str | None, record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input, 75 when
-    it paused (outside its calling window, or at --max-creates; --resume goes on)."""
+    it paused (outside its calling window, or at --max-creates; --resume goes on).
+
+    Vendors are reached through the proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY names, if
+    any, save the hosts NO_PROXY lists."""
     from runner.run_command import RunOptions
     from runner.run_command import run as run_playbook
 
