@@ -241,6 +241,37 @@ def test_a_slow_trickle_within_the_read_timeout_is_not_a_timeout() -> None:
     within(Server(trickle), test)
 
 
+def test_a_host_whose_first_address_is_silent_is_reached_at_its_next(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As an IPv6 route that goes nowhere: the first address the name resolves to takes the
+    connection and never answers (a listener whose queue is full drops it), the second is
+    the server. The second is tried a quarter second on, within the connect timeout."""
+    real = socket.getaddrinfo
+
+    async def test(base: str) -> None:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.socket() as silent, socket.socket() as queued:
+            try:
+                silent.bind(("127.0.0.2", port))
+            except OSError:
+                pytest.skip("127.0.0.2 is no loopback address here (macOS has only 127.0.0.1)")
+            silent.listen(0)
+            queued.connect(("127.0.0.2", port))  # fills the queue: later connects hang
+
+            def resolve(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+                if host != "vendor.test":
+                    return real(host, *args, **kwargs)  # type: ignore[arg-type]
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                        for address in ("127.0.0.2", "127.0.0.1")]
+
+            monkeypatch.setattr(socket, "getaddrinfo", resolve)
+            transport = Http1Transport()
+            assert (await call(f"http://vendor.test:{port}", transport)).json() == {"ok": True}
+            await transport.aclose()
+
+    within(Server(fixed(OK)), test)
+
+
 def test_a_refused_port_is_a_connect_error_saying_so_once() -> None:
     transport = Http1Transport()
     with pytest.raises(httpx.ConnectError) as refused:

@@ -33,6 +33,10 @@ import httpx
 Origin = tuple[str, str, int]
 WATCH_EVERY = 1.0  # seconds between looks at waiting connections (or a quarter of a timeout)
 CLOSE_WAIT = 1.0  # seconds aclose() lets a TLS connection say goodbye before cutting it off
+# A host's next address is tried when its first has not connected within this (RFC 8305's
+# 250 ms, as aiohttp and httpx's pool do): one address silent (an IPv6 route that goes
+# nowhere) would otherwise take the whole connect timeout, and the next never be tried.
+HAPPY_EYEBALLS = 0.25
 
 
 class DeadlinePassed(httpx.ReadTimeout):
@@ -137,7 +141,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             async with asyncio.timeout(timeout):
                 _, connection = await loop.create_connection(
                     lambda: _Connection(loop, origin), host, port, ssl=tls,
-                    server_hostname=host if tls else None)
+                    server_hostname=host if tls else None, happy_eyeballs_delay=HAPPY_EYEBALLS)
             self._open.add(connection)
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s",
