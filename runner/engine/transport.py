@@ -8,9 +8,11 @@ machine, more than the rest of a checked, signed call. This pool writes each req
 ~35 us a request (tests/bench/bench_chain.py). httpx's `Auth`, `Request` and `Response` stay.
 
 What it speaks: HTTP/1.1 with keep-alive, one request at a time per connection, bodies by
-Content-Length, chunked, or read to the close; TLS through `ssl`; no proxies, redirects or
-cookies (the engine uses none). Connections idle longer than `keepalive_expiry` are closed
-rather than reused.
+Content-Length, chunked, or read to the close; TLS through `ssl`; a host's addresses tried
+in turn a quarter second apart (happy eyeballs); no redirects or cookies (the engine uses
+none), and no proxies (a service reached through one goes by httpx's own pool: see
+runner/engine/launch.py). Connections idle longer than `keepalive_expiry` are closed rather
+than reused.
 
 Exceptions are mapped exactly, because the engine's safety rule depends on them: only a failure
 to connect (the request never left) becomes `httpx.ConnectError`/`ConnectTimeout`, the one
