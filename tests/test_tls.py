@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -122,11 +123,18 @@ def test_turning_checks_off_must_be_said_and_warns_each_run(
                 in result.stdout)  # type: ignore[attr-defined]
 
 
+@contextmanager
+def _proxy(monkeypatch: pytest.MonkeyPatch, wanted: str, given: str) -> Iterator[ForwardProxy]:
+    """A proxy that asks for the credentials `wanted`, named in HTTPS_PROXY with `given`."""
+    with ForwardProxy(credentials=wanted).running() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("//", f"//{given}@"))
+        yield proxy
+
+
 def test_https_goes_through_the_proxys_tunnel_its_certificate_checked_end_to_end(
         private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     base, ca = private_ca
-    with ForwardProxy(credentials="ops:pr0xy-pass-9").running() as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("//", "//ops:pr0xy-pass-9@"))
+    with _proxy(monkeypatch, "ops:pr0xy-pass-9", "ops:pr0xy-pass-9") as proxy:
         result = _run(tmp_path, base, str(ca), monkeypatch)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
         assert proxy.asked == [f"CONNECT {base.removeprefix('https://')} HTTP/1.1"]
@@ -140,8 +148,7 @@ def test_https_goes_through_the_proxys_tunnel_its_certificate_checked_end_to_end
 def test_a_proxy_that_will_not_open_the_tunnel_is_named_and_not_asked_again(
         private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     base, ca = private_ca
-    with ForwardProxy(credentials="ops:the-right-one").running() as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("//", "//ops:wrong-one@"))
+    with _proxy(monkeypatch, "ops:the-right-one", "ops:wrong-one") as proxy:
         result = _run(tmp_path, base, str(ca), monkeypatch)
     assert result.exit_code == 1  # type: ignore[attr-defined]
     assert result.stderr == (  # type: ignore[attr-defined]
