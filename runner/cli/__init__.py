@@ -191,7 +191,7 @@ def check(playbook: Path, variables: tuple[str, ...], simulate: bool,
     """Compare a probe playbook's answers with the specs: breaking changes and warnings.
 
     Exit 0 without breaking findings (or warnings, with --fail-on warning), 1 with, 2 on bad
-    input.
+    input. Vendors are reached as `outbound run` reaches them (HTTPS_PROXY, ...).
     """
     from runner.contract.check import CheckOptions, CheckResult
     from runner.contract.check import check as run_check
