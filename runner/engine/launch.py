@@ -114,9 +114,10 @@ class _Fixed:
 
 class _LiveTransports:
     """A live run's transports, one per TLS setting and proxy (most playbooks: one for all
-    services). Our HTTP/1.1 pool serves the services reached directly; httpx's own, slower
-    with many calls in flight (runner/engine/transport.py) but speaking to proxies (a
-    CONNECT tunnel for https), those reached through one."""
+    services). Our HTTP/1.1 pool serves the services reached directly; httpx's own, which
+    speaks to proxies (a CONNECT tunnel for https), those reached through one: it is slower
+    (800 calls a second at 32 in flight on the chain benchmark, against ours' 11,000), still
+    far above a vendor's rate limit (the shipped playbooks': 10 and 20 a second)."""
 
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
