@@ -1,6 +1,10 @@
 """An HTTP proxy on loopback for the tests, as a corporate network has one: it forwards a
 request for an http URL (absolute-form) and tunnels CONNECT for https, and keeps the first
-request line of each connection it was given."""
+request line of each connection it was given.
+
+No proxy is asked for this machine's own addresses, so the tests name their loopback vendor
+VENDOR, a name only the proxy knows (as a vendor's name may resolve only inside the proxy's
+network): it connects to 127.0.0.1 for it."""
 
 from __future__ import annotations
 
@@ -10,6 +14,13 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
+
+VENDOR = "vendor.test"  # RFC 6761: resolves nowhere but here
+
+
+def vendor_url(loopback_url: str) -> str:
+    """A loopback server's URL with VENDOR for its host: reached through the proxy only."""
+    return loopback_url.replace("127.0.0.1", VENDOR, 1)
 
 
 class ForwardProxy:
@@ -35,12 +46,13 @@ class ForwardProxy:
             return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
-            upstream_reader, upstream = await asyncio.open_connection(host, int(port))
+            upstream_reader, upstream = await asyncio.open_connection(_resolved(host),
+                                                                      int(port))
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:  # forwarded as it came, less what was for the proxy; the rest is piped
             parts = urlsplit(target)
-            upstream_reader, upstream = await asyncio.open_connection(parts.hostname,
-                                                                      parts.port or 80)
+            upstream_reader, upstream = await asyncio.open_connection(
+                _resolved(parts.hostname or ""), parts.port or 80)
             kept = [h for h in headers if not h.lower().startswith("proxy-")]
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             upstream.write("\r\n".join([f"{method} {path} {version}", *kept]).encode("latin-1"))
@@ -88,6 +100,10 @@ def serving(handle: Handler) -> Iterator[str]:
     finally:
         stopping[0]()
         thread.join(10)
+
+
+def _resolved(host: str) -> str:
+    return "127.0.0.1" if host == VENDOR else host
 
 
 def _authorized(headers: list[str], credentials: str) -> bool:

@@ -1,5 +1,6 @@
 """Vendors reached through a proxy, as a corporate network has them: HTTP_PROXY, HTTPS_PROXY,
-ALL_PROXY and NO_PROXY from the environment, as curl takes them (https: tests/test_tls.py)."""
+ALL_PROXY and NO_PROXY from the environment, as curl takes them (https: tests/test_tls.py).
+The simulator is named VENDOR here, a name only the proxy resolves (tests/proxy.py)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ import pytest
 from runner.engine.proxies import proxy_for
 from runner.errors import InputError
 from tests.conftest import free_port, outbound, use_simulator
-from tests.proxy import ForwardProxy, serving
+from tests.proxy import VENDOR, ForwardProxy, serving, vendor_url
 
 PROXY_PASSWORD = "pr0xy-pass-9"
 
 
 @pytest.fixture
 def live_env(served: str, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> str:
-    use_simulator(monkeypatch, served)
-    return served
+    """The shipped playbooks pointed at the simulator by the name only the proxy knows."""
+    use_simulator(monkeypatch, vendor_url(served))
+    return vendor_url(served)
 
 
 @pytest.fixture
@@ -32,8 +34,22 @@ def proxy() -> Iterator[ForwardProxy]:
 
 
 def _creates(base: str) -> int:
-    with urllib.request.urlopen(f"{base}/_sim/state", timeout=5) as answer:
+    with urllib.request.urlopen(f"{base.replace(VENDOR, '127.0.0.1')}/_sim/state",
+                                timeout=5) as answer:
         return int(json.load(answer)["calls"].get("huawei-isales.appoint.create", 0))
+
+
+PLAYBOOK = """\
+playbook_version: 1
+name: tasks
+services:
+  crm: {spec: crm, base_url: "{{ env.CRM_URL }}", retries: {attempts: 1},
+        credentials: {api_key: "{{ secret('CRM_API_KEY') }}"}}
+steps:
+  - id: tasks
+    call: crm.tasks.list
+    params: {status: running}
+"""
 
 
 def test_a_campaign_goes_through_the_proxy_the_environment_names(
@@ -47,14 +63,29 @@ def test_a_campaign_goes_through_the_proxy_the_environment_names(
     assert all(line.split()[1].startswith(f"{live_env}/") for line in proxy.asked)
 
 
-@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "127.0.0.0/8", "*", "vendor.example, PORT"])
+@pytest.mark.parametrize("no_proxy", [VENDOR, ".test", "*", f"other.example, {VENDOR}:PORT"])
 def test_no_proxy_names_the_hosts_reached_directly(
-        live_env: str, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch,
+        live_env: str, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         no_proxy: str) -> None:
+    """Reached directly, the name resolves nowhere: the run says so, the proxy saw nothing."""
+    playbook = tmp_path / "tasks.yaml"
+    playbook.write_text(PLAYBOOK)
     monkeypatch.setenv("http_proxy", proxy.url)
-    monkeypatch.setenv("NO_PROXY", no_proxy.replace("PORT", live_env.removeprefix("http://")))
-    result = outbound("run", "playbooks/crm-callbacks.yaml")
-    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("NO_PROXY", no_proxy.replace("PORT", live_env.rsplit(":", 1)[1]))
+    result = outbound("run", str(playbook))
+    assert result.exit_code == 1
+    assert f"crm.tasks.list: cannot connect to {live_env} (unknown host: " in result.stderr
+    assert proxy.asked == []
+
+
+def test_this_machines_own_addresses_are_never_asked_of_a_proxy(
+        served: str, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch, in_repo: Path) -> None:
+    """No proxy can reach them for us: the README's `sim serve` workflow works behind one."""
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    for base in (served, served.replace("127.0.0.1", "localhost")):
+        use_simulator(monkeypatch, base)
+        result = outbound("run", "playbooks/crm-callbacks.yaml")
+        assert result.exit_code == 0, result.output
     assert proxy.asked == []
 
 
@@ -85,19 +116,6 @@ def test_a_proxy_asking_for_credentials_it_was_not_given_is_named(
     assert len(proxy.asked) == 1  # refused: asking again would not help
 
 
-PLAYBOOK = """\
-playbook_version: 1
-name: tasks
-services:
-  crm: {spec: crm, base_url: "{{ env.CRM_URL }}", retries: {attempts: 1},
-        credentials: {api_key: "{{ secret('CRM_API_KEY') }}"}}
-steps:
-  - id: tasks
-    call: crm.tasks.list
-    params: {status: running}
-"""
-
-
 async def _endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A vendor whose answer never ends: chunk after chunk of a JSON list."""
     await reader.readuntil(b"\r\n\r\n")
@@ -122,7 +140,7 @@ def test_an_answer_that_never_ends_is_cut_at_max_response_through_a_proxy(
     monkeypatch.setenv("CRM_API_KEY", "key")
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     with serving(_endless) as vendor:
-        monkeypatch.setenv("CRM_URL", vendor)
+        monkeypatch.setenv("CRM_URL", vendor_url(vendor))
         result = outbound("run", str(playbook))
     assert result.exit_code == 1
     assert "crm.tasks.list answered more than 65536 bytes (max_response); refused" in \
@@ -174,9 +192,12 @@ def test_a_socks_proxy_is_refused_before_anything_is_sent(
                                      "no_proxy": "vendor.example:443"},
      "http://p:1 (HTTPS_PROXY)"),
     ("http://10.1.2.3:8080", {"HTTP_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, None),
-    ("http://[::1]:8080", {"HTTP_PROXY": "http://p:1", "NO_PROXY": "::1"}, None),
+    ("http://[fd00::1]:8080", {"HTTP_PROXY": "http://p:1", "NO_PROXY": "fd00::1"}, None),
     ("http://11.1.2.3", {"HTTP_PROXY": "http://u:pw-1@p:1", "NO_PROXY": "10.0.0.0/8"},
      "http://p:1 (HTTP_PROXY)"),
+    ("http://127.0.0.2:8700", {"HTTP_PROXY": "http://p:1"}, None),  # this machine's own
+    ("http://[::1]:8700", {"HTTP_PROXY": "http://p:1"}, None),
+    ("https://LocalHost:8443", {"HTTPS_PROXY": "http://p:1"}, None),
 ])
 def test_which_proxy_a_url_goes_through(url: str, environ: dict[str, str],
                                         through: str | None) -> None:

@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from runner.sim import demo_credentials
 from tests.conftest import outbound, sim_server
-from tests.proxy import ForwardProxy
+from tests.proxy import VENDOR, ForwardProxy, vendor_url
 
 
 def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
@@ -44,7 +44,8 @@ def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Nam
             encipher_only=False, decipher_only=False), critical=True)
     if not ca:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                         x509.DNSName(VENDOR)]),  # as a proxy reaches it
             critical=False)
     return builder.sign(signer, hashes.SHA256())
 
@@ -133,7 +134,7 @@ def _proxy(monkeypatch: pytest.MonkeyPatch, wanted: str, given: str) -> Iterator
 
 def test_https_goes_through_the_proxys_tunnel_its_certificate_checked_end_to_end(
         private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, ca = private_ca
+    base, ca = vendor_url(private_ca[0]), private_ca[1]
     with _proxy(monkeypatch, "ops:pr0xy-pass-9", "ops:pr0xy-pass-9") as proxy:
         result = _run(tmp_path, base, str(ca), monkeypatch)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
@@ -147,7 +148,7 @@ def test_https_goes_through_the_proxys_tunnel_its_certificate_checked_end_to_end
 
 def test_a_proxy_that_will_not_open_the_tunnel_is_named_and_not_asked_again(
         private_ca: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, ca = private_ca
+    base, ca = vendor_url(private_ca[0]), private_ca[1]
     with _proxy(monkeypatch, "ops:the-right-one", "ops:wrong-one") as proxy:
         result = _run(tmp_path, base, str(ca), monkeypatch)
     assert result.exit_code == 1  # type: ignore[attr-defined]

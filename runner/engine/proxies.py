@@ -6,6 +6,10 @@ in lower case (which wins). `NO_PROXY` lists, by commas, the hosts reached direc
 only), `10.0.0.0/8` (the addresses in it), `*` (every host), as curl takes them. A proxy
 given without a scheme is an HTTP one, as curl takes it too. Only HTTP(S) proxies are spoken:
 a SOCKS one is refused rather than passed by.
+
+This machine's own addresses (`localhost`, 127.0.0.0/8, ::1) are always reached directly, as
+Go's net/http reaches them: no proxy can reach them for us, and a simulator served on one
+(`outbound sim serve`) would otherwise be asked of a corporate proxy that answers 502.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def proxy_for(base_url: str, environ: Mapping[str, str] = os.environ) -> Proxy |
                   if environ.get(name)), None)
     no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
     port = target.port or (443 if target.scheme == "https" else 80)
-    if found is None or _bypassed(target.hostname or "", port, no_proxy):
+    host = target.hostname or ""
+    if found is None or _loopback(host) or _bypassed(host, port, no_proxy):
         return None
     variable, url = found
     if "://" not in url:
@@ -65,6 +70,15 @@ def _shown(url: str) -> str:
     """A proxy's URL without its credentials."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":  # urlsplit gives it in lower case
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bypassed(host: str, port: int, no_proxy: str) -> bool:
