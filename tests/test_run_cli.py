@@ -198,6 +198,26 @@ def test_a_live_run_names_every_missing_setting_at_once_before_sending(
     assert result.stdout == ""  # the run never started
 
 
+@pytest.mark.parametrize(("url", "why"), [
+    ("ftp://crm.example", ""),
+    ("http://crm.example:api", " (Port could not be cast to integer value as 'api')"),
+    ("https://crm.example:99999", " (Port out of range 0-65535)"),
+    ("https:///v1", " (it names no host and port to connect to)"),
+])
+def test_a_base_url_that_is_no_address_stops_the_run_before_it_starts(
+        in_repo: Path, monkeypatch: pytest.MonkeyPatch, own_journal: Path, url: str,
+        why: str) -> None:
+    for name, value in {"CRM_URL": url, "CRM_API_KEY": "key", "ISALES_URL": "http://v",
+                        "ISALES_AK": "ak", "ISALES_SK": "sk"}.items():
+        monkeypatch.setenv(name, value)
+    result = outbound("run", "playbooks/crm-callbacks.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: playbooks/crm-callbacks.yaml:11:15 (services.crm.base_url): service crm: "
+        f"base_url {url!r} is not an http(s) URL{why}\n")
+    assert not own_journal.exists()  # no run was begun
+
+
 def test_a_vendor_error_code_fails_the_run_with_its_meaning(in_repo: Path) -> None:
     result = outbound("run", SHIPPED[0], "--sim", "--var", "campaign_id=404")
     assert result.exit_code == 1

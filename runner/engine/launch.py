@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -219,14 +220,30 @@ def _base_url(binding: ServiceBinding, scope: Mapping[str, Any]) -> str:
         raise InputError.plain(f"service {binding.name} has no base_url: give one in the "
                                "playbook, or run with --sim")
     if isinstance(binding.base_url, str):
-        return binding.base_url
-    try:
-        url = str(binding.base_url.render(scope))
-    except OutboundError as error:
-        error.add_context(f"service {binding.name}")
-        raise
-    if not url.startswith(("http://", "https://")):
-        raise InputError([Finding(binding.base_url.location, f"service {binding.name}: "
-                                  f"base_url {url!r} is not an http(s) URL")])
+        url, where = binding.base_url, Location()
+    else:
+        try:
+            url = str(binding.base_url.render(scope))
+        except OutboundError as error:
+            error.add_context(f"service {binding.name}")
+            raise
+        where = binding.base_url.location
+    why = _why_no_address(url)
+    if why is not None:
+        raise InputError([Finding(where, f"service {binding.name}: base_url {url!r} is not "
+                                  f"an http(s) URL{why}")])
     return url
+
+
+def _why_no_address(url: str) -> str | None:
+    """Why `url` is no vendor's address, to add to saying so ("" for a scheme of another
+    kind); None: it is one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return ""
+    try:
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number, or out of range
+        return f" ({exc})"
+    return None if parts.hostname and port != 0 else " (it names no host and port to connect to)"
 
