@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,7 +21,7 @@ from runner.engine.tallies import RunResult
 from runner.engine.transport import Http1Transport, tls_context
 from runner.errors import Finding, InputError, Location, OutboundError
 from runner.journal import Journal, Recorded
-from runner.playbook import Playbook, ServiceBinding
+from runner.playbook import Playbook, ServiceBinding, address_problem
 from runner.secrets import REDACTOR, read_secret
 from runner.sim import demo_credentials
 from runner.sim.faults import FaultPlan
@@ -228,22 +227,9 @@ def _base_url(binding: ServiceBinding, scope: Mapping[str, Any]) -> str:
             error.add_context(f"service {binding.name}")
             raise
         where = binding.base_url.location
-    why = _why_no_address(url)
+    why = address_problem(url)
     if why is not None:
         raise InputError([Finding(where, f"service {binding.name}: base_url {url!r} is not "
                                   f"an http(s) URL{why}")])
     return url
-
-
-def _why_no_address(url: str) -> str | None:
-    """Why `url` is no vendor's address, to add to saying so ("" for a scheme of another
-    kind); None: it is one."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return ""
-    try:
-        port = parts.port
-    except ValueError as exc:  # a port that is not a number, or out of range
-        return f" ({exc})"
-    return None if parts.hostname and port != 0 else " (it names no host and port to connect to)"
 

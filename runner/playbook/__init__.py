@@ -14,6 +14,7 @@ from runner.playbook.model import (
     ServiceBinding,
     Step,
     Timeouts,
+    address_problem,
     duration_of,
     fields_of,
     parse_duration,
@@ -22,6 +23,6 @@ from runner.playbook.model import (
 )
 
 __all__ = ["DEFAULT_TIMEOUTS", "Input", "Origin", "Playbook", "Retries", "ServiceBinding",
-           "Step", "Timeouts", "check_playbook_document", "duration_of", "fields_of",
-           "load_playbook", "parse_duration", "resolve_inputs", "step_reads", "stream_source",
-           "typed_text"]
+           "Step", "Timeouts", "address_problem", "check_playbook_document", "duration_of",
+           "fields_of", "load_playbook", "parse_duration", "resolve_inputs", "step_reads",
+           "stream_source", "typed_text"]

@@ -20,6 +20,7 @@ from runner.playbook.model import (
     Playbook,
     ServiceBinding,
     Step,
+    address_problem,
     fields_of,
     parse_rate,
     step_reads,
@@ -28,7 +29,13 @@ from runner.playbook.model import (
 from runner.playbook.reads import Reads
 from runner.playbook.steps import StepBuilder, retries_of, size_of, timeouts_of
 from runner.spec import Endpoint, find_spec_file, load_spec
-from runner.templating import GLOBAL_NAMES, Template, TemplatedValue, compile_template
+from runner.templating import (
+    GLOBAL_NAMES,
+    Template,
+    TemplatedValue,
+    compile_template,
+    is_template,
+)
 from runner.validation import compile_schema, schema_findings, suggest
 from runner.window import CallingWindow, WindowProblem
 from runner.yamlio import Document, load_file
@@ -129,6 +136,9 @@ class PlaybookBuilder:
                 self.problem((*at, "spec"), str(error))
             return None
         base_url = raw.get("base_url")
+        why = None if not base_url or is_template(base_url) else address_problem(base_url)
+        if why is not None:
+            self.problem((*at, "base_url"), f"base_url {base_url!r} is not an http(s) URL{why}")
         credentials = {k: v for k, v in ((k, self.templated(v, (*at, "credentials", k)))
                                          for k, v in raw.get("credentials", {}).items()) if v}
         rate = parse_rate(raw["rate_limit"]) if "rate_limit" in raw else None

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from runner.errors import Finding, InputError, Location
 from runner.spec import Endpoint, Spec
@@ -62,6 +63,19 @@ class Retries:
     attempts: int = 4
     delay: float = 0.5
     max_delay: float = 30.0
+
+
+def address_problem(url: str) -> str | None:
+    """Why `url` is no vendor's address, as it ends saying so ("" for a scheme of another
+    kind); None: it is one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return ""
+    try:
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number, or out of range
+        return f" ({exc})"
+    return None if parts.hostname and port != 0 else " (it names no host and port to connect to)"
 
 
 @dataclass(frozen=True)
