@@ -10,7 +10,6 @@ Retrying follows what a vendor call may safely do again:
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import ssl
@@ -26,7 +25,7 @@ from runner.clock import Clock
 from runner.engine.proxies import Proxy
 from runner.engine.requests import OutgoingRequest
 from runner.engine.responses import CheckedResponse, check_response
-from runner.engine.transport import DeadlinePassed
+from runner.engine.transport import DeadlinePassed, why_not_connected
 from runner.errors import (
     Finding,
     HTTPStatusError,
@@ -294,12 +293,13 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _why_not_connected(exc: Exception) -> str:
     """Our transport says why in a few words ("connection refused"); httpx's (through a
-    proxy) says "All connection attempts failed" over the error that says it."""
+    proxy) says "All connection attempts failed" over the error that says it, which is told
+    as our transport tells one."""
     if str(exc) == "All connection attempts failed":
-        errno = next((cause.errno for cause in _causes(exc)
+        cause = next((cause for cause in _causes(exc)
                       if isinstance(cause, OSError) and cause.errno), None)
-        if errno:
-            return os.strerror(errno).lower()
+        if isinstance(cause, OSError):
+            return why_not_connected(cause)
     return str(exc) or type(exc).__name__
 
 

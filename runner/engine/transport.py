@@ -149,7 +149,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s",
                                        request=request) from None
         except (OSError, ssl.SSLError) as exc:  # refused, unreachable, unknown host, TLS
-            raise httpx.ConnectError(_why_not_connected(exc),
+            raise httpx.ConnectError(why_not_connected(exc),
                                      request=request) from exc  # the cause says if TLS
         return connection
 
@@ -374,7 +374,7 @@ def _head(request: httpx.Request) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-def _why_not_connected(error: OSError) -> str:
+def why_not_connected(error: OSError) -> str:
     """A failed connect in a few words: "connection refused", "unknown host: ..."."""
     if isinstance(error, socket.gaierror):
         return f"unknown host: {str(error.strerror).lower()}"
