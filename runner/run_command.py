@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,7 +17,7 @@ from runner.engine.items import Shard
 from runner.engine.keys import item_rules
 from runner.engine.launch import execute
 from runner.engine.services import Exchange
-from runner.engine.tallies import RunResult
+from runner.engine.stop import Stop, stopped_gently
 from runner.errors import (
     FileError,
     Finding,
@@ -163,23 +162,25 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     listeners = _Listeners.asked_by(options, journal)
     status, exit_code, outputs = "interrupted", 130, {}
     error_text: str | None = "interrupted"
-    stop: KeyboardInterrupt | None = None
+    interrupt: KeyboardInterrupt | None = None
     started = time.perf_counter()
     exchanges: list[Exchange] = []
+    stop = Stop()
     try:
-        result = asyncio.run(_stopped_by_sigterm(execute(
+        result = asyncio.run(stopped_gently(execute(
             playbook, inputs, listeners, simulate=options.simulate, dry_run=options.dry_run,
             sim_faults=faults, journal=journal, resume=recorded, shard=shard,
             observe=exchanges.append if options.record else None,
-            max_creates=options.max_creates, simulator=simulator, begin=begin)))
+            max_creates=options.max_creates, simulator=simulator, begin=begin, stop=stop),
+            stop, _waiting))
         status, exit_code, outputs = result.status, result.exit_code, result.outputs
         error_text = str(result.error) if result.error else None
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
         status, exit_code, error_text = "failed", error.exit_code, str(error)
         raise
-    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Stopped): reports still go out
-        stop = interrupt
-        if isinstance(interrupt, Stopped):
+    except KeyboardInterrupt as stopped:  # Ctrl-C, or SIGTERM (Stopped): reports still go out
+        interrupt = stopped
+        if isinstance(stopped, Stopped):
             exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
         listeners.reports_only(RunFinished("interrupted", time.perf_counter() - started,
                                            error=error_text))
@@ -188,8 +189,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
             _journal_ended(journal, simulator, status, exit_code, outputs, error_text)
     _write_reports(options, listeners, exchanges, journal, journal.run_id if journal else "",
                    exit_code, status)
-    if stop is not None:
-        raise stop
+    if interrupt is not None:
+        raise interrupt
     if result.error is not None:
         raise result.error
     return 0
@@ -374,31 +375,11 @@ def _prepare_destinations(options: RunOptions, journal: Path | None) -> None:
         make_folder("--record", options.record)
 
 
-async def _stopped_by_sigterm(run: Coroutine[Any, Any, RunResult]) -> RunResult:
-    """The run, stopped on SIGTERM as Ctrl-C stops it: the run is cancelled at its next await
-    (never inside a journal commit), requests in flight are abandoned (their creates left for
-    --resume to reconcile), and `Stopped` is raised once it has unwound."""
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    signalled = False
-
-    def stop() -> None:
-        nonlocal signalled
-        signalled = True
-        if task is not None:
-            task.cancel()
-
-    try:
-        loop.add_signal_handler(signal.SIGTERM, stop)
-    except (RuntimeError, ValueError):  # not the main thread: no signals to take
-        return await run
-    try:
-        return await run
-    except asyncio.CancelledError:
-        if signalled:
-            raise Stopped from None
-        raise
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+def _waiting(writes: int) -> None:
+    """What Ctrl-C or SIGTERM says when the run waits for its writes in flight."""
+    sys.stderr.write(f"stopping: {writes} write{'s' * (writes > 1)} in flight "
+                     f"get{'s' * (writes < 2)} an answer first, to be journaled (Ctrl-C or "
+                     "SIGTERM again stops at once; --resume then looks up what was sent)\n")
 
 
 def _say(text: str) -> None:

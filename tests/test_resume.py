@@ -817,37 +817,40 @@ def test_a_vendor_failing_every_way_and_a_kill_still_make_each_reservation_once(
     assert creates == []
 
 
-def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
-                                                           own_journal: Path) -> None:
-    """A CI job cancelled (SIGTERM): the run stops at once, journaled as interrupted, exit 143,
-    its reports written so, and --resume finishes it with each reservation made once."""
-    prefix, wanted = next(PREFIXES), 200
-    _faults(live, {"kind": "latency", "seconds": 0.02, "on": CREATE})
+@pytest.mark.parametrize(("signum", "exit_code", "said"), [
+    (signal.SIGTERM, 143, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted")])
+def test_a_stop_waits_for_the_writes_in_flight_and_the_run_resumes(
+        live: str, own_journal: Path, signum: signal.Signals, exit_code: int, said: str) -> None:
+    """A CI job cancelled (SIGTERM) or Ctrl-C: no new call leaves, the creates already sent
+    get their answers into the journal, the run is journaled as interrupted with its reports
+    written so, and --resume finishes it with each reservation made once."""
+    prefix, wanted = next(PREFIXES), 40
+    _faults(live, {"kind": "latency", "seconds": 2, "on": CREATE})
     before = _creates(live)
     report, junit = own_journal.parent / "r.json", own_journal.parent / "junit.xml"
     process, run_id = _started(PLAYBOOK, "--var", f"count={wanted}", "--var", f"prefix={prefix}",
                                "--report-json", str(report), "--report-junit", str(junit),
                                stderr=subprocess.PIPE)
-    time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
+    time.sleep(1)  # the first four creates (concurrency: 4) are out, answered at 2 s
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 143
-    assert stderr == "error: stopped by SIGTERM\n"
-    assert stdout.startswith("  STOP  reserve  ")  # the step it was in, with what it did
-    listed = json.loads(outbound("runs", "list", "--format", "json").stdout)
-    mine = next(run for run in listed if run["run_id"] == run_id)
-    assert (mine["status"], mine["exit_code"]) == ("interrupted", 143)
+    assert process.returncode == exit_code
+    assert stderr == ("stopping: 4 writes in flight get an answer first, to be journaled "
+                      "(Ctrl-C or SIGTERM again stops at once; --resume then looks up what was "
+                      f"sent)\nerror: {said}\n")
+    assert stdout.startswith("  STOP  reserve  4 calls, 4 ok, ")  # the step, what it did
+    assert _creates(live) - before == 4
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert (shown["status"], shown["exit_code"]) == ("interrupted", exit_code)
+    assert shown["calls"] == {"ok": 4}
+    assert shown["unknown_writes"] == []  # nothing for --resume to look up
+    assert [(s["step"], s["status"], s["calls"], s["succeeded"]) for s in shown["steps"]] == [
+        ("reserve", "interrupted", 4, 4)]
     document = json.loads(report.read_text())
     assert not list(file_schema("report").issues(document))
-    assert (document["status"], document["exit_code"]) == ("interrupted", 143)
-    made = _creates(live) - before
-    assert 0 < made < wanted
-    (step,) = document["steps"]
-    assert (step["id"], step["status"]) == ("reserve", "interrupted")
-    assert 0 < step["succeeded"] <= made <= step["calls"]
-    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
-    assert [(s["step"], s["status"], s["calls"]) for s in shown["steps"]] == [
-        ("reserve", "interrupted", step["calls"])]
+    assert (document["status"], document["exit_code"]) == ("interrupted", exit_code)
+    assert [(s["id"], s["status"], s["succeeded"]) for s in document["steps"]] == [
+        ("reserve", "interrupted", 4)]
     JUNIT_XSD.validate(str(junit))
     errored = [case for case in ET.parse(junit).getroot().iter("testcase")
                if case.find("error") is not None]
@@ -855,6 +858,29 @@ def test_sigterm_stops_the_run_as_ctrl_c_does_and_it_resumes(live: str,
     _faults(live)
     assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
     assert _creates(live) - before == wanted
+
+
+def test_a_second_sigterm_stops_at_once_and_resume_looks_up_the_writes_left(
+        live: str, own_journal: Path) -> None:
+    """Asked again, the run stops without waiting: the creates it cut off are unknown, and
+    --resume looks each up rather than make it twice."""
+    prefix, wanted = next(PREFIXES), 12
+    _faults(live, {"kind": "latency", "seconds": 2.5, "on": CREATE})  # under the 3s timeout
+    before = _creates(live)
+    process, run_id = _started(PLAYBOOK, "--var", f"count={wanted}", "--var", f"prefix={prefix}",
+                               stderr=subprocess.PIPE)
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stderr.splitlines()[-1]) == (143, "error: stopped by SIGTERM")
+    shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
+    assert shown["calls"] == {"no outcome": 4}  # cut off before their answers came
+    assert [w["iteration"] for w in shown["unknown_writes"]] == [0, 1, 2, 3]
+    _faults(live)
+    assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
+    assert _creates(live) - before == wanted  # the four were made once, by the first run
 
 
 def test_a_create_killed_before_the_next_commit_is_still_in_the_journal(

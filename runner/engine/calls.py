@@ -153,6 +153,8 @@ class Caller:
         endpoint = endpoint_of(step)
         request = build_request(endpoint, params)
         service = self.services[str(step.service)]
+        if service.stop.asked:  # Ctrl-C or SIGTERM: no call starts, none is journaled
+            await service.stop.held()
         call_id = 0
         if self.journal is not None:
             # a write's intent is on disk before it leaves; a read a crash forgets is read again

@@ -46,6 +46,7 @@ from runner.engine.recording import fields_read, holds_masked, kept_fields, unma
 from runner.engine.responses import CheckedResponse
 from runner.engine.resume import not_made, reconcile, recorded_answer
 from runner.engine.services import ServiceClient
+from runner.engine.stop import NEVER, Stop
 from runner.engine.tallies import RunResult, tolerated_error
 from runner.errors import (
     InputError,
@@ -71,8 +72,9 @@ class Run:
                  simulated: bool = False, journal: Journal | None = None,
                  resume: Recorded | None = None, run_id: str = "",
                  shard: Shard | None = None, lenient_responses: bool = False,
-                 max_creates: int | None = None) -> None:
+                 max_creates: int | None = None, stop: Stop = NEVER) -> None:
         self.playbook = playbook
+        self.stop = stop
         self.inputs = dict(inputs)
         self.clock = clock
         self.emit = emit
@@ -255,6 +257,8 @@ class Run:
                       tally: StepTally, key: str | None = None) -> dict[str, Any] | None:
         """Run item `index` of the step (None: the step without for_each); `key` is its
         for_each's key for it, if it has one (named with the item in its errors)."""
+        if self.stop.asked:  # Ctrl-C or SIGTERM: no item starts (runner/engine/stop.py)
+            await self.stop.held()
         tally.iterations += 1
         done = self._recorded(step, index)
         if done is not None:  # finished before --resume: its recorded result stands

@@ -17,6 +17,7 @@ from runner.engine.executor import Run
 from runner.engine.items import Shard
 from runner.engine.proxies import Proxy, proxy_for
 from runner.engine.services import Exchange, ServiceClient
+from runner.engine.stop import NEVER, Stop
 from runner.engine.tallies import RunResult
 from runner.engine.transport import Http1Transport, tls_context
 from runner.errors import Finding, InputError, Location, OutboundError
@@ -40,7 +41,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                   observe: Callable[[Exchange], None] | None = None,
                   lenient_responses: bool = False, max_creates: int | None = None,
                   simulator: Simulator | None = None,
-                  begin: Callable[[], str] | None = None) -> RunResult:
+                  begin: Callable[[], str] | None = None,
+                  stop: Stop = NEVER) -> RunResult:
     """Run `playbook` with `inputs`; with `simulate`, against the embedded simulator (a new
     one, or `simulator`: a resumed run's, which goes on from the world it left).
 
@@ -49,7 +51,8 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
     secret not set is not journaled, as one refused for an input is not.
 
     `transport` and `clock` let a caller (a test, a benchmark) supply the vendor and time.
-    Only a simulated run loads the simulator: a live one starts without it.
+    Only a simulated run loads the simulator: a live one starts without it. `stop`, asked
+    by Ctrl-C or SIGTERM, stops the run gently (runner/engine/stop.py).
     """
     if simulate and simulator is None:
         from runner.sim.app import Simulator
@@ -72,11 +75,13 @@ async def execute(playbook: Playbook, inputs: Mapping[str, Any], emit: Emit, *,
                              shards=shard.count if shard else 1)
         for service in services.values():
             service.observe = observe
+            service.stop = stop
         if begin is not None:
             run_id = begin()
         run = Run(playbook, inputs, services, clock, emit, env=env, dry_run=dry_run,
                   simulated=simulate, journal=journal, resume=resume, run_id=run_id,
-                  shard=shard, lenient_responses=lenient_responses, max_creates=max_creates)
+                  shard=shard, lenient_responses=lenient_responses, max_creates=max_creates,
+                  stop=stop)
         return await run.execute()
 
 

@@ -25,6 +25,7 @@ from runner.clock import Clock
 from runner.engine.proxies import Proxy
 from runner.engine.requests import OutgoingRequest
 from runner.engine.responses import CheckedResponse, check_response
+from runner.engine.stop import NEVER, Stop
 from runner.engine.transport import DeadlinePassed, why_not_connected
 from runner.errors import (
     Finding,
@@ -101,6 +102,7 @@ class ServiceClient:
         self.observe = observe  # sees every answer as it came (check, --record)
         self.max_response = max_response
         self.proxy = proxy  # the one it is reached through (HTTPS_PROXY, ...), if any
+        self.stop: Stop = NEVER  # the run's, which Ctrl-C and SIGTERM ask
         # a transport that keeps each call's total timeout itself (Http1Transport) spares a
         # task and a timer per call; for the others (the simulator in-process) asyncio does
         self._keeps_deadlines = bool(getattr(transport, "keeps_deadlines", False))
@@ -179,11 +181,19 @@ class ServiceClient:
             # alternating: 0.54 s without the yield, 0.41 s with (bench_chain). The simulator
             # in-process answers without a pause of its own: so its calls overlap too.
             await asyncio.sleep(0)
-            if self._keeps_deadlines:
-                status, headers, content = await self._exchange(request, limits)
-            else:  # not wait_for: on 3.11 it swallows a cancel that meets a finished call
-                async with asyncio.timeout(limits.total):
+            if self.stop.asked:  # nothing leaves once the run is being stopped
+                await self.stop.held()
+            write = request.endpoint.kind not in READ_KINDS  # a stop waits for it to end
+            self.stop.writes_out += write
+            try:
+                if self._keeps_deadlines:
                     status, headers, content = await self._exchange(request, limits)
+                else:  # not wait_for: on 3.11 it swallows a cancel that meets a finished call
+                    async with asyncio.timeout(limits.total):
+                        status, headers, content = await self._exchange(request, limits)
+            finally:
+                if write:
+                    self.stop.answered()
             if status == 407 and self.proxy is not None:  # the proxy's own: it went no further
                 raise httpx.ProxyError("407 Proxy Authentication Required")
         except (TimeoutError, DeadlinePassed, httpx.TransportError) as exc:

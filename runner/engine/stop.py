@@ -1,0 +1,88 @@
+"""A run stopped from outside (Ctrl-C, SIGTERM) the way Terraform stops: gently first.
+
+The first signal lets no new call leave and waits for the writes already sent to be
+answered, so that their outcomes are journaled (a write cut off mid-flight is unknown, and
+`--resume` must look it up, or its operator settle it where no `reconcile` can); then the run
+is cancelled. A second signal cancels it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+from runner.errors import Stopped
+
+T = TypeVar("T")
+
+
+class Stop:
+    """Shared by a run's services: whether a stop was asked, and the writes it waits for."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.writes_out = 0  # sent, not yet answered
+        self._cancel: Callable[[], object] | None = None  # once the last is answered
+
+    def ask(self, cancel: Callable[[], object]) -> int:
+        """Stop the run (`cancel` cancels it): at once if no write is out or a stop was
+        asked before; else once the writes out are answered. The writes waited for."""
+        if self.asked or not self.writes_out:
+            self.asked, self._cancel = True, None
+            cancel()
+            return 0
+        self.asked, self._cancel = True, cancel
+        return self.writes_out
+
+    def answered(self) -> None:
+        """A write sent has its answer (or its failure)."""
+        self.writes_out -= 1
+        if self._cancel is not None and not self.writes_out:
+            cancel, self._cancel = self._cancel, None
+            cancel()
+
+    async def held(self) -> NoReturn:
+        """Where a call that would leave after the stop was asked waits: the run's cancel
+        ends it, once the writes out are answered."""
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("a held call is only ever cancelled")
+
+
+NEVER = Stop()  # a service's until its run gives it one: never asked
+
+
+async def stopped_gently(run: Coroutine[Any, Any, T], stop: Stop,
+                         waiting: Callable[[int], None]) -> T:
+    """`run`, stopped by Ctrl-C or SIGTERM through `stop`: the first signal lets no new call
+    leave and, if writes are out, says how many it waits for (`waiting`), then cancels the
+    run at its next await (never inside a journal commit); a second cancels it at once. Once
+    it has unwound, `Stopped` (SIGTERM) or KeyboardInterrupt (Ctrl-C) is raised, by the first.
+    """
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    taken = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started by nohup, &
+        taken.append(signal.SIGINT)
+    asked: list[signal.Signals] = []
+
+    def ask(signum: signal.Signals) -> None:
+        asked.append(signum)
+        if writes := stop.ask(task.cancel):
+            waiting(writes)
+
+    try:
+        for signum in taken:
+            loop.add_signal_handler(signum, ask, signum)
+    except (RuntimeError, ValueError):  # not the main thread: no signals to take
+        return await run
+    try:
+        return await run
+    except asyncio.CancelledError:
+        if asked:
+            raise (Stopped() if asked[0] == signal.SIGTERM else KeyboardInterrupt()) from None
+        raise
+    finally:
+        for signum in taken:
+            loop.remove_signal_handler(signum)
