@@ -376,8 +376,10 @@ def _prepare_destinations(options: RunOptions, journal: Path | None) -> None:
 
 
 def _waiting(writes: int) -> None:
-    """What Ctrl-C or SIGTERM says when the run waits for its writes in flight."""
-    sys.stderr.write(f"stopping: {writes} write{'s' * (writes > 1)} in flight "
+    """What Ctrl-C or SIGTERM says when the run waits for its writes in flight: on a
+    terminal, over the progress bar's line (and the ^C echoed there)."""
+    erase = "\r\x1b[K" if sys.stderr.isatty() else ""
+    sys.stderr.write(f"{erase}stopping: {writes} write{'s' * (writes > 1)} in flight "
                      f"get{'s' * (writes < 2)} an answer first, to be journaled (Ctrl-C or "
                      "SIGTERM again stops at once; --resume then looks up what was sent)\n")
 
