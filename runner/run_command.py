@@ -24,6 +24,7 @@ from runner.errors import (
     InputError,
     Location,
     OutboundError,
+    Paused,
     Stopped,
 )
 from runner.journal import Journal, Recorded, default_path, new_run_id, not_there, shard_journal
@@ -65,6 +66,7 @@ class RunOptions:
     extra_listeners: Sequence[Any] = field(default=())
     csv_inputs: Sequence[str] = ()  # NAME=FILE
     max_creates: int | None = None  # pause after this many creates (a canary)
+    paused_exit_code: int = Paused.exit_code  # the command's, should the run pause
 
 
 def parse_variables(pairs: Sequence[str]) -> dict[str, str]:
@@ -191,6 +193,8 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                    exit_code, status)
     if interrupt is not None:
         raise interrupt
+    if isinstance(result.error, Paused):  # as the command exits; the run's own is kept
+        result.error.exit_code = options.paused_exit_code
     if result.error is not None:
         raise result.error
     return 0

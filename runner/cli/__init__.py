@@ -140,6 +140,10 @@ def specs_show(endpoint: str, output_format: str) -> None:
 @click.option("--max-creates", type=click.IntRange(min=1), metavar="N",
               help="Pause (exit 75) once N creates were started, as a canary: look at them, "
                    "then --resume goes on (with its own --max-creates, if given).")
+@click.option("--paused-exit-code", type=click.IntRange(0, 255), default=75, metavar="CODE",
+              show_default=True,
+              help="The exit code of a run that paused: 0 for a CI that takes no other code as "
+                   "success (GitHub Actions); the reports and the journal still say paused.")
 @click.option("--shard", metavar="K/N",
               help="Run shard K of N, with its own journal: a stable share of each for_each "
                    "over a list every shard sees whole.")
@@ -150,7 +154,8 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
         csv_inputs: tuple[str, ...], simulate: bool, dry_run: bool, report_json: Path | None,
         report_junit: Path | None, report_html: Path | None, verbose: bool, quiet: bool,
         sim_faults: Path | None, journal: Path | None, resume: str | None,
-        max_creates: int | None, shard: str | None, record: Path | None) -> None:
+        max_creates: int | None, paused_exit_code: int, shard: str | None,
+        record: Path | None) -> None:
     """Run a playbook. Exit 0 on success, 1 when the run failed, 2 on invalid input, 75 when
     it paused (outside its calling window, or at --max-creates; --resume goes on).
 
@@ -164,7 +169,8 @@ def run(playbook: Path, variables: tuple[str, ...], vars_file: Path | None,
                                      journal=journal, resume=resume,
                                      report_junit=report_junit, shard=shard,
                                      record=record, report_html=report_html,
-                                     csv_inputs=csv_inputs, max_creates=max_creates)))
+                                     csv_inputs=csv_inputs, max_creates=max_creates,
+                                     paused_exit_code=paused_exit_code)))
 
 
 @main.command(short_help="Check a vendor's answers against the specs.")
