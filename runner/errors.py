@@ -26,6 +26,7 @@ Every error carries `Finding`s: a message and the `Location` it is about, so it 
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,10 +232,14 @@ class CreatesSpent(Paused):
 
 
 class Stopped(KeyboardInterrupt):
-    """SIGTERM (a CI job cancelled, a container or machine stopping): the run stops as for
-    Ctrl-C, its journal saying so, and the command exits 143 (128 + SIGTERM)."""
+    """SIGTERM (a CI job cancelled, a container or machine stopping) or SIGHUP (the terminal
+    or the SSH session gone): the run stops as for Ctrl-C, its journal saying so, and the
+    command exits 128 + the signal's number (143, 129), as a shell tells a process it ended."""
 
-    exit_code = 143
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+        self.reason = f"stopped by {signal.Signals(signum).name}"
 
 
 def merge(errors: Iterable[OutboundError]) -> list[Finding]:

@@ -180,10 +180,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     except OutboundError as error:  # stopped before its first step (a setting, a secret)
         status, exit_code, error_text = "failed", error.exit_code, str(error)
         raise
-    except KeyboardInterrupt as stopped:  # Ctrl-C, or SIGTERM (Stopped): reports still go out
+    except KeyboardInterrupt as stopped:  # Ctrl-C, SIGTERM, SIGHUP: reports still go out
         interrupt = stopped
         if isinstance(stopped, Stopped):
-            exit_code, error_text = Stopped.exit_code, "stopped by SIGTERM"
+            exit_code, error_text = stopped.exit_code, stopped.reason
         listeners.reports_only(RunFinished("interrupted", time.perf_counter() - started,
                                            error=error_text))
     finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import pty
 import random
 import re
 import signal
@@ -881,6 +883,34 @@ def test_a_second_sigterm_stops_at_once_and_resume_looks_up_the_writes_left(
     _faults(live)
     assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
     assert _creates(live) - before == wanted  # the four were made once, by the first run
+
+
+def test_a_hangup_stops_the_run_gently_though_its_terminal_is_gone(live: str) -> None:
+    """An SSH session dropped mid-campaign: SIGHUP stops the run as SIGTERM does, though
+    every write to its terminal now fails (EIO), and the command exits 129."""
+    prefix, wanted = next(PREFIXES), 40
+    _faults(live, {"kind": "latency", "seconds": 2, "on": CREATE})
+    before = _creates(live)
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", PLAYBOOK, "--var", f"count={wanted}", "--var",
+         f"prefix={prefix}"], cwd=ROOT, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while not re.search(rb"run \d{8}-", shown):  # its run id, on the terminal
+        shown += os.read(master, 4096)
+    time.sleep(1)  # the first four creates are out, answered at 2 s
+    os.close(master)  # the terminal is gone
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=30) == 129
+    (run,) = json.loads(outbound("runs", "list", "--format", "json").stdout)
+    assert (run["status"], run["exit_code"]) == ("interrupted", 129)
+    journaled = json.loads(outbound("runs", "show", run["run_id"], "--format", "json").stdout)
+    assert (journaled["calls"], journaled["unknown_writes"]) == ({"ok": 4}, [])
+    assert journaled["error"] == "stopped by SIGHUP"
+    _faults(live)
+    assert outbound("run", PLAYBOOK, "--resume", run["run_id"]).exit_code == 0
+    assert _creates(live) - before == wanted
 
 
 def test_a_create_killed_before_the_next_commit_is_still_in_the_journal(

@@ -57,8 +57,8 @@ def handles_errors(command: F) -> F:
             # a pause is no error: a cron job that alerts on "error:" is not woken by one
             fail(REDACTOR.text(str(error)), error.exit_code,
                  "paused" if isinstance(error, Paused) else "error")
-        except Stopped:
-            fail("stopped by SIGTERM", Stopped.exit_code)
+        except Stopped as stopped:
+            fail(stopped.reason, stopped.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a shell tool

@@ -9,8 +9,11 @@ is cancelled. A second signal cancels it at once.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import stat
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from typing import Any, NoReturn, TypeVar
 
 from runner.errors import Stopped
@@ -58,16 +61,18 @@ async def stopped_gently(run: Coroutine[Any, Any, T], stop: Stop,
     """`run`, stopped by Ctrl-C or SIGTERM through `stop`: the first signal lets no new call
     leave and, if writes are out, says how many it waits for (`waiting`), then cancels the
     run at its next await (never inside a journal commit); a second cancels it at once. Once
-    it has unwound, `Stopped` (SIGTERM) or KeyboardInterrupt (Ctrl-C) is raised, by the first.
+    it has unwound, KeyboardInterrupt (Ctrl-C) or `Stopped` (SIGTERM; SIGHUP: the terminal or
+    the SSH session gone) is raised, by the first.
     """
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
     assert task is not None
-    taken = [signal.SIGTERM]
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started by nohup, &
-        taken.append(signal.SIGINT)
+    taken = [signal.SIGTERM, *(signum for signum in (signal.SIGINT, signal.SIGHUP)
+                               if signal.getsignal(signum) is not signal.SIG_IGN)]  # nohup, &
     asked: list[signal.Signals] = []
 
     def ask(signum: signal.Signals) -> None:
+        if signum == signal.SIGHUP:
+            _off_the_terminal()
         asked.append(signum)
         if writes := stop.ask(task.cancel):
             waiting(writes)
@@ -81,8 +86,23 @@ async def stopped_gently(run: Coroutine[Any, Any, T], stop: Stop,
         return await run
     except asyncio.CancelledError:
         if asked:
-            raise (Stopped() if asked[0] == signal.SIGTERM else KeyboardInterrupt()) from None
+            raise (KeyboardInterrupt() if asked[0] == signal.SIGINT else Stopped(asked[0])
+                   ) from None
         raise
     finally:
         for signum in taken:
             loop.remove_signal_handler(signum)
+
+
+def _off_the_terminal() -> None:
+    """stdout and stderr, where they are a terminal, sent to /dev/null, as nohup sends them:
+    after a hangup a write there fails (EIO), which would end the run in the midst of its
+    stop. Pipes and files (a CI's log) are kept."""
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            with suppress(OSError):
+                if stat.S_ISCHR(os.fstat(fd).st_mode):
+                    os.dup2(quiet, fd)
+    finally:
+        os.close(quiet)
