@@ -1,4 +1,4 @@
-"""A run stopped from outside (Ctrl-C, SIGTERM) the way Terraform stops: gently first.
+"""A run stopped from outside (Ctrl-C, SIGTERM, SIGHUP) as Terraform stops: gently first.
 
 The first signal lets no new call leave and waits for the writes already sent to be
 answered, so that their outcomes are journaled (a write cut off mid-flight is unknown, and
@@ -58,12 +58,11 @@ NEVER = Stop()  # a service's until its run gives it one: never asked
 
 async def stopped_gently(run: Coroutine[Any, Any, T], stop: Stop,
                          waiting: Callable[[int], None]) -> T:
-    """`run`, stopped by Ctrl-C or SIGTERM through `stop`: the first signal lets no new call
-    leave and, if writes are out, says how many it waits for (`waiting`), then cancels the
-    run at its next await (never inside a journal commit); a second cancels it at once. Once
-    it has unwound, KeyboardInterrupt (Ctrl-C) or `Stopped` (SIGTERM; SIGHUP: the terminal or
-    the SSH session gone) is raised, by the first.
-    """
+    """`run`, stopped by a signal through `stop`: the first lets no new call leave and, if
+    writes are out, says how many it waits for (`waiting`), then cancels the run at its next
+    await (never inside a journal commit); a second cancels it at once. Once it has unwound,
+    KeyboardInterrupt (Ctrl-C) or `Stopped` (SIGTERM; SIGHUP: the terminal or the SSH session
+    gone) is raised, by the first."""
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
     assert task is not None
     taken = [signal.SIGTERM, *(signum for signum in (signal.SIGINT, signal.SIGHUP)
