@@ -192,6 +192,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
     _write_reports(options, listeners, exchanges, journal, journal.run_id if journal else "",
                    exit_code, status)
     if interrupt is not None:
+        if stop.cut_off:  # a second signal
+            sys.stderr.write(f"warning: {_writes(stop.cut_off)} cut off before the answer came; "
+                             "--resume looks each up before sending it again (outbound runs "
+                             f"show {journal.run_id if journal else 'RUN_ID'} lists them)\n")
         raise interrupt
     if isinstance(result.error, Paused):  # as the command exits; the run's own is kept
         result.error.exit_code = options.paused_exit_code
@@ -383,9 +387,13 @@ def _waiting(writes: int) -> None:
     """What Ctrl-C or SIGTERM says when the run waits for its writes in flight: on a
     terminal, over the progress bar's line (and the ^C echoed there)."""
     erase = "\r\x1b[K" if sys.stderr.isatty() else ""
-    sys.stderr.write(f"{erase}stopping: {writes} write{'s' * (writes > 1)} in flight "
-                     f"get{'s' * (writes < 2)} an answer first, to be journaled (Ctrl-C or "
-                     "SIGTERM again stops at once; --resume then looks up what was sent)\n")
+    sys.stderr.write(f"{erase}stopping: {_writes(writes)} in flight get{'s' * (writes < 2)} an "
+                     "answer first, to be journaled (Ctrl-C or SIGTERM again stops at once; "
+                     "--resume then looks up what was sent)\n")
+
+
+def _writes(count: int) -> str:
+    return f"{count} write{'s' * (count > 1)}"
 
 
 def _say(text: str) -> None:

@@ -27,13 +27,14 @@ class Stop:
     def __init__(self) -> None:
         self.asked = False
         self.writes_out = 0  # sent, not yet answered
+        self.cut_off = 0  # the writes out when the run was cancelled: their outcome unknown
         self._cancel: Callable[[], object] | None = None  # once the last is answered
 
     def ask(self, cancel: Callable[[], object]) -> int:
         """Stop the run (`cancel` cancels it): at once if no write is out or a stop was
         asked before; else once the writes out are answered. The writes waited for."""
         if self.asked or not self.writes_out:
-            self.asked, self._cancel = True, None
+            self.asked, self._cancel, self.cut_off = True, None, self.writes_out
             cancel()
             return 0
         self.asked, self._cancel = True, cancel
