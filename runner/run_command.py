@@ -193,9 +193,10 @@ def _run(options: RunOptions, playbook: Playbook, journal: Journal | None,
                    exit_code, status)
     if interrupt is not None:
         if stop.cut_off:  # a second signal
-            sys.stderr.write(f"warning: {_writes(stop.cut_off)} cut off before the answer came; "
-                             "--resume looks each up before sending it again (outbound runs "
-                             f"show {journal.run_id if journal else 'RUN_ID'} lists them)\n")
+            sys.stderr.write(f"warning: {_writes(stop.cut_off)} cut off before the answer came, "
+                             "the outcome unknown: outbound runs show "
+                             f"{journal.run_id if journal else 'RUN_ID'} lists them, and how "
+                             "--resume settles each\n")
         raise interrupt
     if isinstance(result.error, Paused):  # as the command exits; the run's own is kept
         result.error.exit_code = options.paused_exit_code

@@ -878,8 +878,8 @@ def test_a_second_sigterm_stops_at_once_and_resume_looks_up_the_writes_left(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 143
     assert stderr.splitlines()[-2:] == [
-        f"warning: 4 writes cut off before the answer came; --resume looks each up before "
-        f"sending it again (outbound runs show {run_id} lists them)", "error: stopped by SIGTERM"]
+        f"warning: 4 writes cut off before the answer came, the outcome unknown: outbound runs "
+        f"show {run_id} lists them, and how --resume settles each", "error: stopped by SIGTERM"]
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["calls"] == {"no outcome": 4}  # cut off before their answers came
     assert [w["iteration"] for w in shown["unknown_writes"]] == [0, 1, 2, 3]
