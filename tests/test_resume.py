@@ -9,6 +9,7 @@ import os
 import pty
 import random
 import re
+import select
 import signal
 import sqlite3
 import subprocess
@@ -899,8 +900,10 @@ def test_a_hangup_stops_the_run_gently_though_its_terminal_is_gone(live: str) ->
         [sys.executable, "-m", "runner", "run", PLAYBOOK, "--var", f"count={wanted}", "--var",
          f"prefix={prefix}"], cwd=ROOT, stdout=terminal, stderr=terminal)
     os.close(terminal)
-    shown = b""
+    shown, deadline = b"", time.monotonic() + 30
     while not re.search(rb"run \d{8}-", shown):  # its run id, on the terminal
+        ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no run id on its terminal within 30 s: {shown!r}"
         shown += os.read(master, 4096)
     time.sleep(1)  # the first four creates are out, answered at 2 s
     os.close(master)  # the terminal is gone
