@@ -1,9 +1,12 @@
 """`outbound specs diff OLD NEW`: what changed between two versions of a spec, for playbooks.
 
 A change is breaking when a playbook that worked with OLD may fail with NEW: an endpoint or a
-param it uses gone, a param newly required, a rule tightened (a narrower range, a shorter
-length, fewer enum values, another pattern or type), a response field it may read gone,
-retyped or no longer always there, the envelope moved. Additions and loosenings are not.
+param it uses gone, a param (or a field inside one) newly required, a rule tightened (a
+narrower range, a shorter length, fewer enum values, another pattern or type), a response
+field it may read gone, retyped or no longer always there (in a success answer), the result
+code moved or a code no longer counted as success, a read become a write. Additions and
+loosenings are not; nor is what the engine follows the spec in (how it signs, where a param
+goes, how it pages, which codes it retries), which is listed for the author to know.
 
 Rules on response fields run the other way: what the vendor sends is what playbooks branch
 on and pass to later calls, so a response rule is breaking when it lets the vendor send what
@@ -13,11 +16,12 @@ or changed). A tighter response rule only narrows what a playbook can meet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner.spec import Endpoint, Spec
+from runner.spec import READ_KINDS, Endpoint, ResultCode, Spec
+from runner.spec.model import Envelope, Pagination, Param
 
 
 @dataclass(frozen=True)
@@ -31,49 +35,116 @@ class Change:
 
 
 def diff_specs(old: Spec, new: Spec) -> list[Change]:
-    changes: list[Change] = []
-    if (old.envelope and new.envelope) and old.envelope.code != new.envelope.code:
-        changes.append(Change(True, "envelope", f"the result code moved from "
-                              f"{old.envelope.code} to {new.envelope.code}"))
+    changes = list(_envelope(old.envelope, new.envelope))
     if old.auth.scheme != new.auth.scheme:
         changes.append(Change(True, "auth", f"scheme {old.auth.scheme} became "
                               f"{new.auth.scheme} (credentials change)"))
-    for code in sorted(set(new.result_codes) - set(old.result_codes)):
-        changes.append(Change(False, f"result_codes.{code}",
-                              f"added: {new.result_codes[code].meaning}"))
-    for code in sorted(set(old.result_codes) - set(new.result_codes)):
-        changes.append(Change(False, f"result_codes.{code}", "removed"))
+    else:  # the engine signs as the spec says
+        changes += [Change(False, "auth", _changed(key, old.auth.settings.get(key),
+                                                   new.auth.settings.get(key)))
+                    for key in sorted(old.auth.settings.keys() | new.auth.settings.keys())
+                    if old.auth.settings.get(key) != new.auth.settings.get(key)]
+    changes += _codes("result_codes", old.result_codes, new.result_codes)
+    told = {code for code in old.result_codes.keys() & new.result_codes.keys()
+            if old.result_codes[code] != new.result_codes[code]}  # not again per endpoint
     for name in sorted(set(old.endpoints) | set(new.endpoints)):
         if name not in new.endpoints:
             changes.append(Change(True, name, "endpoint removed"))
         elif name not in old.endpoints:
             changes.append(Change(False, name, "endpoint added"))
         else:
-            changes += _endpoint(old.endpoints[name], new.endpoints[name])
+            changes += _endpoint(old.endpoints[name], new.endpoints[name], told)
     return changes
 
 
-def _endpoint(old: Endpoint, new: Endpoint) -> Iterator[Change]:
+def _envelope(old: Envelope | None, new: Envelope | None) -> Iterator[Change]:
+    """The result code's place and what counts as success: playbooks compare codes
+    (`retry.until`, `when`), so a code no longer meaning success breaks them."""
+    if old is None or new is None:
+        return
+    if old.code != new.code:
+        yield Change(True, "envelope", f"the result code moved from {old.code} to {new.code}")
+    if gone := sorted(old.success - new.success):
+        yield Change(True, "envelope", f"success codes removed: {gone}")
+    if added := sorted(new.success - old.success):
+        yield Change(False, "envelope", f"success codes added: {added}")
+    for part in ("message", "detail"):  # where the engine reads an error's text
+        if getattr(old, part) != getattr(new, part):
+            yield Change(False, "envelope", _changed(part, getattr(old, part), getattr(new, part)))
+
+
+def _codes(where: str, old: Mapping[str, ResultCode], new: Mapping[str, ResultCode],
+           told: Container[str] = ()) -> Iterator[Change]:
+    """Result codes added, removed, or read otherwise (retried, final, ...): none breaks, the
+    engine acts on each as the spec says. `told`: codes whose change is told already."""
+    for code in sorted(set(old) | set(new)):
+        if code not in old:
+            yield Change(False, f"{where}.{code}", f"added: {new[code].meaning}")
+        elif code not in new:
+            yield Change(False, f"{where}.{code}", "removed")
+        elif old[code] != new[code] and code not in told:
+            yield from (Change(False, f"{where}.{code}", what)
+                        for what in _code_change(old[code], new[code]))
+
+
+def _code_change(old: ResultCode, new: ResultCode) -> Iterator[str]:
+    if old.meaning != new.meaning:
+        yield f"meaning {old.meaning!r} became {new.meaning!r}"
+    for flag in ("retryable", "throttle", "final"):
+        if getattr(old, flag) != getattr(new, flag):
+            yield f"{'now' if getattr(new, flag) else 'no longer'} {flag}"
+    if old.http_status != new.http_status:
+        yield _changed("http_status", old.http_status, new.http_status)
+
+
+def _endpoint(old: Endpoint, new: Endpoint, told: Container[str]) -> Iterator[Change]:
+    """`told`: the result codes whose change the service's table told (each endpoint has
+    them too)."""
     name = old.name
+    if old.kind != new.kind:  # a write is never sent blindly again, and `check` refuses it
+        writes = old.kind in READ_KINDS and new.kind not in READ_KINDS
+        yield Change(writes, name, f"kind {old.kind} became {new.kind}" + (
+            " (a write now)" if writes else ""))
     if (old.method, old.path) != (new.method, new.path):
         yield Change(False, name, f"now {new.method} {new.path} (was {old.method} {old.path};"
                      " the engine follows the spec)")
     for param in sorted(set(old.params) | set(new.params)):
-        where = f"{name} params.{param}"
-        before, after = old.params.get(param), new.params.get(param)
-        if after is None:
-            yield Change(True, where, "param removed")
-        elif before is None:
-            yield Change(after.required, where, "param added" + (", required" if
-                                                                   after.required else ""))
-        else:
-            if after.required and not before.required:
-                yield Change(True, where, "now required")
-            was, now = _types(before.schema), _types(after.schema)
-            if was != now:  # breaking when a value the playbook may send is refused now
-                yield Change(_refuses(now, was), where, f"type {_show(was)} became {_show(now)}")
-            yield from _rules(where, before.schema, after.schema, sent=True)
-    yield from _fields(name, "$", old.response_schema, new.response_schema)
+        yield from _param(f"{name} params.{param}", old.params.get(param),
+                          new.params.get(param))
+    yield from _pages(name, old.pagination, new.pagination)
+    yield from _codes(f"{name} result_codes",  # the endpoint's own
+                      {code: old.result_codes[code] for code in old.documented_codes},
+                      {code: new.result_codes[code] for code in new.documented_codes}, told)
+    yield from _schema(f"{name} response $", old.response_schema, new.response_schema,
+                       sent=False)
+
+
+def _param(where: str, before: Param | None, after: Param | None) -> Iterator[Change]:
+    if after is None:
+        yield Change(True, where, "param removed")
+    elif before is None:
+        yield Change(after.required, where, "param added" + (", required" if
+                                                           after.required else ""))
+    else:
+        if after.required and not before.required:
+            yield Change(True, where, "now required")
+        if after.location != before.location:
+            yield Change(False, where, f"now sent in {after.location} (was {before.location})")
+        yield from _schema(where, before.schema, after.schema, sent=True)
+
+
+_PAGE_PARTS = ("style", "position_param", "size_param", "items", "total", "first_page")
+
+
+def _pages(name: str, old: Pagination | None, new: Pagination | None) -> Iterator[Change]:
+    """How the engine goes through the pages: it follows the spec, so nothing breaks."""
+    if (old is None) != (new is None):
+        yield Change(False, name, "now paged" if old is None else "no longer paged")
+    elif old is not None and new is not None:
+        for part in _PAGE_PARTS:
+            if getattr(old, part) != getattr(new, part):
+                yield Change(False, f"{name} pagination",
+                             _changed(part, getattr(old, part), getattr(new, part)))
 
 
 def _raised(before: Any, after: Any) -> bool:
@@ -128,29 +199,43 @@ def _changed(key: str, before: Any, after: Any) -> str:
     return f"{key} {before} became {after}"
 
 
-def _fields(name: str, path: str, old: Any, new: Any) -> Iterator[Change]:
+def _schema(where: str, old: Any, new: Any, *, sent: bool) -> Iterator[Change]:
+    """A value's schema changed: a param's (`sent`) or a response field's, with the fields
+    and items inside it. A sent value breaks when it refuses what it allowed (a type, a rule,
+    a field gone or newly required); a received one when the vendor may answer what it
+    could not, or may leave out a field playbooks read."""
     if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
         return
-    where = f"{name} response {path}"
     was, now = _types(old), _types(new)
-    if path != "$" and was != now:  # breaking when the vendor may answer what it could not
-        yield Change(_refuses(was, now), where, f"type {_show(was)} became {_show(now)}")
-    if path != "$":
-        yield from _rules(where, old, new, sent=False)
+    if was != now:
+        yield Change(_refuses(now, was) if sent else _refuses(was, now), where,
+                     f"type {_show(was)} became {_show(now)}")
+    yield from _rules(where, old, new, sent=sent)
     before, after = old.get("properties", {}), new.get("properties", {})
-    required_before, required_after = set(old.get("required", [])), set(new.get("required", []))
+    required_before, required_after = _required(old), _required(new)
     for field_name in sorted(set(before) | set(after)):
-        at = f"{path}.{field_name}"
+        at = f"{where}.{field_name}"
         if field_name not in after:
-            yield Change(True, f"{name} response {at}", "field removed")
+            yield Change(True, at, "field removed")
         elif field_name not in before:
-            yield Change(False, f"{name} response {at}", "field added")
+            required = sent and field_name in required_after
+            yield Change(required, at, "field added" + (", required" if required else ""))
         else:
-            if field_name in required_before and field_name not in required_after:
-                yield Change(True, f"{name} response {at}", "no longer always there")
-            yield from _fields(name, at, before[field_name], after[field_name])
-    if isinstance(old.get("items"), Mapping) and isinstance(new.get("items"), Mapping):
-        yield from _fields(name, f"{path}[]", old["items"], new["items"])
+            if sent and field_name in required_after - required_before:
+                yield Change(True, at, "now required")
+            if not sent and field_name in required_before - required_after:
+                yield Change(True, at, "no longer always there")
+            yield from _schema(at, before[field_name], after[field_name], sent=sent)
+    yield from _schema(f"{where}[]", old.get("items"), new.get("items"), sent=sent)
+
+
+def _required(schema: Mapping[str, Any]) -> set[str]:
+    """The fields `schema` requires, with those it requires of a success answer (the
+    response schemas' `if` on the result code, `then: {required: [...]}`): what playbooks
+    read."""
+    then = schema.get("then")
+    return set(schema.get("required", [])) | set(
+        then.get("required", []) if isinstance(then, Mapping) else [])
 
 
 def _types(schema: Mapping[str, Any]) -> set[str]:
