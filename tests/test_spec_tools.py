@@ -227,3 +227,12 @@ def test_an_endpoint_s_own_result_codes_are_compared(in_repo: Path, tmp_path: Pa
         "ok        appoint.create result_codes.04000003: removed\n"
         "ok        callresult.detail result_codes.0200007: now final\n"
         "2 changes, 0 breaking\n"))
+
+
+def test_the_changes_come_as_json_for_a_ci_job(in_repo: Path, tmp_path: Path) -> None:
+    changed = _changed_spec(tmp_path, ('success: ["0200000"]', 'success: ["0"]'))
+    result = outbound("specs", "diff", "huawei-isales", str(changed), "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == {"breaking": 1, "changes": [
+        {"breaking": True, "where": "envelope", "what": "success codes removed: ['0200000']"},
+        {"breaking": False, "where": "envelope", "what": "success codes added: ['0']"}]}

@@ -69,17 +69,25 @@ def specs_list(output_format: str) -> None:
 @specs.command("diff")
 @click.argument("old", shell_complete=spec_names)
 @click.argument("new", shell_complete=spec_names)
+@format_option
 @handles_errors
-def specs_diff(old: str, new: str) -> None:
+def specs_diff(old: str, new: str, output_format: str) -> None:
     """What changed from spec OLD to NEW (names or files). Exit 1 when something breaks."""
+    import json
+    from dataclasses import asdict
+
     from runner.catalog import spec_named
     from runner.contract.diff import diff_specs
 
     changes = diff_specs(spec_named(old), spec_named(new))
-    for change in changes:
-        click.echo(str(change))
     breaking = sum(change.breaking for change in changes)
-    click.echo(f"{len(changes)} change{'s' * (len(changes) != 1)}, {breaking} breaking")
+    if output_format == "json":
+        click.echo(json.dumps({"changes": [asdict(change) for change in changes],
+                               "breaking": breaking}, ensure_ascii=False, indent=2))
+    else:
+        for change in changes:
+            click.echo(str(change))
+        click.echo(f"{len(changes)} change{'s' * (len(changes) != 1)}, {breaking} breaking")
     sys.exit(1 if breaking else 0)
 
 
