@@ -3,6 +3,7 @@ checked and reported; a read with `retry` called again until its condition holds
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from runner.spec import READ_KINDS, Endpoint
 from runner.templating import Template, compared
 
 _FALSE_TEXT = frozenset({"", "false", "0", "no", "none"})
+CUT_OFF = "cut off before its answer came: the run was stopped"  # a call out as the run ended
 
 
 STATUSES_THAT_PASS = frozenset({404, 408, 409, 425})  # not there yet, busy, too early
@@ -173,6 +175,11 @@ class Caller:
             seconds = time.perf_counter() - started  # every attempt's, as the vendor made us wait
             self._failed(step, index, request, call_id, error, seconds)
             tally.retries += error.retries
+            raise
+        except asyncio.CancelledError:  # the run stopped (Ctrl-C, SIGTERM) with it out
+            if self.journal is not None:
+                self.journal.outcome(call_id, status=None, result_code=None, outcome="unknown",
+                                     duration=time.perf_counter() - started, error=CUT_OFF)
             raise
         tally.retries += attempts - 1
         if self.journal is not None:
