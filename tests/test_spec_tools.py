@@ -236,3 +236,19 @@ def test_the_changes_come_as_json_for_a_ci_job(in_repo: Path, tmp_path: Path) ->
     assert json.loads(result.output) == {"breaking": 1, "changes": [
         {"breaking": True, "where": "envelope", "what": "success codes removed: ['0200000']"},
         {"breaking": False, "where": "envelope", "what": "success codes added: ['0']"}]}
+
+
+def test_an_envelope_removed_breaks_and_one_added_does_not(in_repo: Path, tmp_path: Path) -> None:
+    """Without its envelope the engine no longer reads the result code: a vendor's error
+    answered with HTTP 200 would pass as success."""
+    no_envelope = _changed_spec(tmp_path, (
+        'envelope:\n  code: returnCode\n  success: ["0200000"]\n  message: returnDesc\n'
+        '  detail: resultDesc\n', ""))
+    removed = outbound("specs", "diff", "huawei-isales", str(no_envelope))
+    assert (removed.exit_code, removed.output) == (1, (
+        "breaking  envelope: removed: the result code in returnCode is no longer checked (an "
+        "error answer would pass as success)\n1 change, 1 breaking\n"))
+    added = outbound("specs", "diff", str(no_envelope), "huawei-isales")
+    assert (added.exit_code, added.output) == (0, (
+        "ok        envelope: added: the result code in returnCode, success ['0200000']\n"
+        "1 change, 0 breaking\n"))

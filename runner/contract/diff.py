@@ -61,6 +61,12 @@ def _envelope(old: Envelope | None, new: Envelope | None) -> Iterator[Change]:
     """The result code's place and what counts as success: playbooks compare codes
     (`retry.until`, `when`), so a code no longer meaning success breaks them."""
     if old is None or new is None:
+        if old is not None:
+            yield Change(True, "envelope", f"removed: the result code in {old.code} is no longer "
+                         "checked (an error answer would pass as success)")
+        elif new is not None:
+            yield Change(False, "envelope", f"added: the result code in {new.code}, success "
+                         f"{sorted(new.success)}")
         return
     if old.code != new.code:
         yield Change(True, "envelope", f"the result code moved from {old.code} to {new.code}")
