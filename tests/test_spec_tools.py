@@ -49,6 +49,22 @@ def _changed_spec(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
     return path
 
 
+def _diffed(tmp_path: Path, *replacements: tuple[str, str]) -> tuple[int, str]:
+    """`specs diff` from the shipped iSales spec to a copy with `replacements`: its exit code
+    and output."""
+    result = outbound("specs", "diff", "huawei-isales", str(_changed_spec(tmp_path,
+                                                                          *replacements)))
+    return result.exit_code, result.output
+
+
+def _both_ways(tmp_path: Path, *replacements: tuple[str, str]) -> list[tuple[int, str]]:
+    """`specs diff` from the shipped iSales spec to a copy with `replacements`, and back."""
+    changed = str(_changed_spec(tmp_path, *replacements))
+    return [(result.exit_code, result.output) for result in (
+        outbound("specs", "diff", "huawei-isales", changed),
+        outbound("specs", "diff", changed, "huawei-isales"))]
+
+
 def test_a_spec_does_not_differ_from_itself(in_repo: Path) -> None:
     result = outbound("specs", "diff", "huawei-isales", "specs/huawei-isales.yaml")
     assert (result.exit_code, result.output) == (0, "0 changes, 0 breaking\n")
@@ -150,23 +166,16 @@ def test_a_response_field_typed_more_narrowly_does_not_break(in_repo: Path,
 def test_a_vendor_counting_fewer_codes_as_success_breaks(in_repo: Path, tmp_path: Path) -> None:
     """Playbooks compare result codes (`retry.until`, `when`): one that no longer means
     success breaks them; a code added to success does not."""
-    success = 'success: ["0200000"]'
-    widened = _changed_spec(tmp_path, (success, 'success: ["0200000", "0"]'))
-    added = outbound("specs", "diff", "huawei-isales", str(widened))
-    assert (added.exit_code, added.output) == (0, (
-        "ok        envelope: success codes added: ['0']\n1 change, 0 breaking\n"))
-    removed = outbound("specs", "diff", str(widened), "huawei-isales")
-    assert (removed.exit_code, removed.output) == (1, (
+    added, removed = _both_ways(tmp_path, ('success: ["0200000"]', 'success: ["0200000", "0"]'))
+    assert added == (0, "ok        envelope: success codes added: ['0']\n1 change, 0 breaking\n")
+    assert removed == (1, (
         "breaking  envelope: success codes removed: ['0']\n1 change, 1 breaking\n"))
 
 
 def test_rules_inside_a_param_are_compared_as_the_param_s_own(in_repo: Path,
                                                              tmp_path: Path) -> None:
     accounts = "schema: {type: array, items: {type: string, minLength: 1}}"
-    changed = _changed_spec(tmp_path, (accounts, accounts.replace("minLength: 1",
-                                                                  "minLength: 3")))
-    result = outbound("specs", "diff", "huawei-isales", str(changed))
-    assert (result.exit_code, result.output) == (1, (
+    assert _diffed(tmp_path, (accounts, accounts.replace("minLength: 1", "minLength: 3"))) == (1, (
         "breaking  appoint.list params.userAccountList[]: minLength 1 became 3\n"
         "1 change, 1 breaking\n"))
 
@@ -175,10 +184,8 @@ def test_a_field_a_success_answer_no_longer_always_has_breaks(in_repo: Path,
                                                               tmp_path: Path) -> None:
     """The response schemas require some fields only of a success answer (if/then): those
     are the answers playbooks read."""
-    changed = _changed_spec(tmp_path, ("then: {required: [totalCount, data]}",
-                                       "then: {required: [data]}"))
-    result = outbound("specs", "diff", "huawei-isales", str(changed))
-    assert (result.exit_code, result.output) == (1, (
+    assert _diffed(tmp_path, ("then: {required: [totalCount, data]}",
+                              "then: {required: [data]}")) == (1, (
         "breaking  appoint.list response $.totalCount: no longer always there\n"
         "1 change, 1 breaking\n"))
 
@@ -187,15 +194,13 @@ def test_changes_the_engine_follows_are_listed_without_breaking(in_repo: Path,
                                                                tmp_path: Path) -> None:
     """How the engine signs, pages, retries and places a param follows the spec: a playbook
     needs no edit, and its author still learns what changed."""
-    changed = _changed_spec(
+    assert _diffed(
         tmp_path,
         ("timestamp_format: seconds", "timestamp_format: milliseconds"),
         ('"0200022": {meaning: called too fast, retryable: true, throttle: true}',
          '"0200022": {meaning: called too fast, throttle: true}'),
         ("      userAccountList:\n        in: body", "      userAccountList:\n        in: query"),
-        ("items: data, total: totalCount}", "items: data}"))
-    result = outbound("specs", "diff", "huawei-isales", str(changed))
-    assert (result.exit_code, result.output) == (0, (
+        ("items: data, total: totalCount}", "items: data}")) == (0, (
         "ok        auth: timestamp_format seconds became milliseconds\n"
         "ok        result_codes.0200022: no longer retryable\n"
         "ok        appoint.list params.userAccountList: now sent in query (was body)\n"
@@ -206,24 +211,20 @@ def test_changes_the_engine_follows_are_listed_without_breaking(in_repo: Path,
 def test_a_read_that_becomes_a_write_breaks(in_repo: Path, tmp_path: Path) -> None:
     """A write is never sent blindly again, and `outbound check` refuses it: a probe that
     read it fails."""
-    changed = _changed_spec(tmp_path, ("    kind: detail\n", "    kind: action\n"))
-    became_write = outbound("specs", "diff", "huawei-isales", str(changed))
-    assert (became_write.exit_code, became_write.output) == (1, (
+    became_write, became_read = _both_ways(tmp_path, ("    kind: detail\n", "    kind: action\n"))
+    assert became_write == (1, (
         "breaking  callresult.detail: kind detail became action (a write now)\n"
         "1 change, 1 breaking\n"))
-    became_read = outbound("specs", "diff", str(changed), "huawei-isales")
-    assert (became_read.exit_code, became_read.output) == (0, (
+    assert became_read == (0, (
         "ok        callresult.detail: kind action became detail\n1 change, 0 breaking\n"))
 
 
 def test_an_endpoint_s_own_result_codes_are_compared(in_repo: Path, tmp_path: Path) -> None:
-    changed = _changed_spec(
+    assert _diffed(
         tmp_path,
         ('"0200007": {meaning: the call record ID does not exist}',
          '"0200007": {meaning: the call record ID does not exist, final: true}'),
-        ('      "04000003": {}\n    reconcile:', "    reconcile:"))
-    result = outbound("specs", "diff", "huawei-isales", str(changed))
-    assert (result.exit_code, result.output) == (0, (
+        ('      "04000003": {}\n    reconcile:', "    reconcile:")) == (0, (
         "ok        appoint.create result_codes.04000003: removed\n"
         "ok        callresult.detail result_codes.0200007: now final\n"
         "2 changes, 0 breaking\n"))
@@ -241,14 +242,12 @@ def test_the_changes_come_as_json_for_a_ci_job(in_repo: Path, tmp_path: Path) ->
 def test_an_envelope_removed_breaks_and_one_added_does_not(in_repo: Path, tmp_path: Path) -> None:
     """Without its envelope the engine no longer reads the result code: a vendor's error
     answered with HTTP 200 would pass as success."""
-    no_envelope = _changed_spec(tmp_path, (
+    removed, added = _both_ways(tmp_path, (
         'envelope:\n  code: returnCode\n  success: ["0200000"]\n  message: returnDesc\n'
         '  detail: resultDesc\n', ""))
-    removed = outbound("specs", "diff", "huawei-isales", str(no_envelope))
-    assert (removed.exit_code, removed.output) == (1, (
+    assert removed == (1, (
         "breaking  envelope: removed: the result code in returnCode is no longer checked (an "
         "error answer would pass as success)\n1 change, 1 breaking\n"))
-    added = outbound("specs", "diff", str(no_envelope), "huawei-isales")
-    assert (added.exit_code, added.output) == (0, (
+    assert added == (0, (
         "ok        envelope: added: the result code in returnCode, success ['0200000']\n"
         "1 change, 0 breaking\n"))
