@@ -3,10 +3,11 @@
 A change is breaking when a playbook that worked with OLD may fail with NEW: an endpoint or a
 param it uses gone, a param (or a field inside one) newly required, a rule tightened (a
 narrower range, a shorter length, fewer enum values, another pattern or type), a response
-field it may read gone, retyped or no longer always there (in a success answer), the result
-code moved or a code no longer counted as success, a read become a write. Additions and
-loosenings are not; nor is what the engine follows the spec in (how it signs, where a param
-goes, how it pages, which codes it retries), which is listed for the author to know.
+field it may read gone, retyped or no longer always there (in a success answer), the
+envelope dropped, the result code moved or a code no longer counted as success, a read become
+a write. Additions and loosenings are not; nor is what the engine follows the spec in (how it
+signs, where a param goes, how it pages, which codes it retries), which is listed for the
+author to know.
 
 Rules on response fields run the other way: what the vendor sends is what playbooks branch
 on and pass to later calls, so a response rule is breaking when it lets the vendor send what
