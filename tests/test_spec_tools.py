@@ -39,12 +39,13 @@ def test_the_export_carries_params_bodies_examples_and_security(in_repo: Path) -
     assert document["components"]["securitySchemes"]["huaweiC2"]["name"] == "Authorization"
 
 
-def _changed_spec(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
-    text = (ROOT / "specs" / "huawei-isales.yaml").read_text(encoding="utf-8")
+def _changed_spec(tmp_path: Path, *replacements: tuple[str, str],
+                  spec: str = "huawei-isales") -> Path:
+    text = (ROOT / "specs" / f"{spec}.yaml").read_text(encoding="utf-8")
     for old, new in replacements:
         assert old in text
         text = text.replace(old, new)
-    path = tmp_path / "huawei-isales-v2.yaml"
+    path = tmp_path / f"{spec}-v2.yaml"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -251,3 +252,20 @@ def test_an_envelope_removed_breaks_and_one_added_does_not(in_repo: Path, tmp_pa
     assert added == (0, (
         "ok        envelope: added: the result code in returnCode, success ['0200000']\n"
         "1 change, 0 breaking\n"))
+
+
+def test_a_format_or_const_given_to_what_the_playbook_sends_breaks(in_repo: Path,
+                                                                   tmp_path: Path) -> None:
+    """Rules a value must match, as a pattern: another one may refuse what passed before."""
+    dated = _changed_spec(tmp_path, ("format: date,", "format: date-time,"), spec="crm")
+    result = outbound("specs", "diff", "crm", str(dated))
+    assert (result.exit_code, result.output) == (1, (
+        "breaking  tasks.list params.end_date: format date became date-time\n"
+        "breaking  tasks.list params.start_date: format date became date-time\n"
+        "2 changes, 2 breaking\n"))
+    fixed, freed = _both_ways(tmp_path, ("schema: {type: integer, minimum: 1}",
+                                         "schema: {type: integer, minimum: 1, const: 10}"))
+    assert fixed == (1, "breaking  appoint.list params.limit: const 10 added\n"
+                        "1 change, 1 breaking\n")
+    assert freed == (0, "ok        appoint.list params.limit: const 10 removed\n"
+                        "1 change, 0 breaking\n")

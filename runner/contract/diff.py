@@ -2,12 +2,12 @@
 
 A change is breaking when a playbook that worked with OLD may fail with NEW: an endpoint or a
 param it uses gone, a param (or a field inside one) newly required, a rule tightened (a
-narrower range, a shorter length, fewer enum values, another pattern or type), a response
-field it may read gone, retyped or no longer always there (in a success answer), the
-envelope dropped, the result code moved or a code no longer counted as success, a read become
-a write. Additions and loosenings are not; nor is what the engine follows the spec in (how it
-signs, where a param goes, how it pages, which codes it retries), which is listed for the
-author to know.
+narrower range, a shorter length, fewer enum values, another pattern, format, const or type),
+a response field it may read gone, retyped or no longer always there (in a success answer),
+the envelope dropped, the result code moved or a code no longer counted as success, a read
+become a write. Additions and loosenings are not; nor is what the engine follows the spec in
+(how it signs, where a param goes, how it pages, which codes it retries), which is listed for
+the author to know.
 
 Rules on response fields run the other way: what the vendor sends is what playbooks branch
 on and pass to later calls, so a response rule is breaking when it lets the vendor send what
@@ -167,6 +167,8 @@ _TIGHTER: dict[str, Callable[[Any, Any], bool]] = {
     "maximum": _lowered, "exclusiveMaximum": _lowered, "maxLength": _lowered,
     "maxItems": _lowered}
 
+_MATCHED = ("pattern", "format", "const", "multipleOf")  # rules a value matches, not bounds
+
 
 def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
            *, sent: bool) -> Iterator[Change]:
@@ -180,10 +182,10 @@ def _rules(where: str, old: Mapping[str, Any], new: Mapping[str, Any],
             else:
                 breaking = before is not None and (after is None or tighter(after, before))
             yield Change(breaking, where, _changed(key, before, after))
-    if old.get("pattern") != new.get("pattern"):
-        binding = new.get("pattern") if sent else old.get("pattern")  # the rule playbooks relied on
-        yield Change(binding is not None, where,
-                     _changed("pattern", old.get("pattern"), new.get("pattern")))
+    for key in _MATCHED:  # any other such rule may refuse a value the old one let pass
+        if old.get(key) != new.get(key):
+            binding = new.get(key) if sent else old.get(key)  # the rule playbooks relied on
+            yield Change(binding is not None, where, _changed(key, old.get(key), new.get(key)))
     if "enum" in old or "enum" in new:
         before, after = old.get("enum"), new.get("enum")
         if before is not None and after is not None:
