@@ -720,6 +720,9 @@ def test_an_unknown_create_of_a_gone_item_is_not_looked_up_by_a_masked_request(
     assert "#*#*9" not in resumed.output
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert len(shown["unknown_writes"]) == 1
+    assert shown["unknown_writes"][0]["why"] == (  # what its operator settles it by
+        f"{CREATE}: the connection failed (the server closed the connection in the middle of "
+        "its answer); the outcome is unknown")
 
 
 def test_killed_again_and_again_it_still_makes_each_reservation_once(
@@ -884,6 +887,8 @@ def test_a_second_sigterm_stops_at_once_and_resume_looks_up_the_writes_left(
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert shown["calls"] == {"unknown": 4}  # cut off before their answers came, and said so
     assert [w["iteration"] for w in shown["unknown_writes"]] == [0, 1, 2, 3]
+    assert {w["why"] for w in shown["unknown_writes"]} == {
+        "cut off before its answer came: the run was stopped"}
     _faults(live)
     assert outbound("run", PLAYBOOK, "--resume", run_id).exit_code == 0
     assert _creates(live) - before == wanted  # the four were made once, by the first run
@@ -938,6 +943,10 @@ asyncio.run(send())
     shown = json.loads(outbound("runs", "show", "run-1", "--format", "json").output)
     assert shown["calls"] == {"no outcome": 1}
     assert shown["status"] == "killed"  # recorded as running, and no process writes it
+    told = outbound("runs", "show", "run-1").stdout.splitlines()
+    assert told[told.index('  reserve[0] huawei-isales.appoint.create {"calledNo": '
+                           '"13600000000"}') + 1] == (
+        "      no outcome recorded: the run was killed (or crashed) with it out")
     with closing(sqlite3.connect(own_journal)) as db:
         assert db.execute("SELECT step, iteration, kind, params FROM calls").fetchall() == [
             ("reserve", 0, "create", '{"calledNo":"13600000000"}')]

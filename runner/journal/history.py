@@ -16,6 +16,7 @@ from runner.journal.rows import (
     BY_HAND,
     FINISHED_ITEMS,
     INSERT_ITEM,
+    NO_OUTCOME_WHY,
     PENDING,
     RECONCILED,
     RESOLUTIONS,
@@ -339,7 +340,8 @@ class Journal(JournalFile):
         finished = set(self.db.execute(FINISHED_ITEMS, (run_id,)))
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
-             "key": write.item_key, "endpoint": write.endpoint, "params": write.params}
+             "key": write.item_key, "endpoint": write.endpoint, "params": write.params,
+             "why": write.error or NO_OUTCOME_WHY}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
         return {"failures": failures, "unknown_writes": unknown,

@@ -114,6 +114,7 @@ class UnknownWrite:
     endpoint: str = ""
     sent_at: float = 0.0  # when it left (time.time()): a lookup waits out its timeouts
     item_key: str | None = None  # its item's, where the for_each has a `key`
+    error: str | None = None  # why no answer is known (None: none recorded, as a kill leaves)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error,
            "sent_at, item_key FROM calls WHERE run_id = ? AND kind NOT IN ('list', 'detail') "
            "ORDER BY id")
 PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
+NO_OUTCOME_WHY = "no outcome recorded: the run was killed (or crashed) with it out"
 
 
 def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, int]],
@@ -225,7 +227,7 @@ def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, 
             unknown.pop(key, None)
         else:
             unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
-                                        item_key)
+                                        item_key, error)
             answered.pop(key, None)
     return answered, unknown
 

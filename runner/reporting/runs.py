@@ -133,6 +133,7 @@ def run_text(run: Mapping[str, Any]) -> str:
         for write in run["unknown_writes"]:
             out.append(f"  {item_name(write)} {write['endpoint']} "
                        f"{json.dumps(write['params'], ensure_ascii=False)}")
+            out.append(f"      {write['why']}")
     if run["left_out"]:
         out.append("left out by hand (runs resolve --skip):")
         out += [f"  {item_name(item)}: {why_left_out(item)}" for item in run["left_out"]]
