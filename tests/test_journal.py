@@ -593,3 +593,26 @@ def test_the_commit_masks_a_secret_among_many_clean_rows(tmp_path: Path) -> None
     assert records[9] == '{"seen":"[redacted]"}' and records[10] == '{"seen":10}'
     assert response == '{"remark":"[redacted]"}'
     assert "j0urnal" not in path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_runs_show_tells_why_each_write_s_outcome_is_unknown(tmp_path: Path) -> None:
+    """What its operator settles it by (runs resolve): a timeout, no outcome at all (a kill),
+    or an ok whose answer an earlier version did not keep, which is looked up as unknown."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.begin("run-1", "p", "p.yaml", "-", {}, None)
+    timed_out, _, kept_no_answer = (  # the second is left with no outcome, as a kill leaves it
+        journal.intent("reserve", n, CREATE, "create", {"n": n}, write=True) for n in range(3))
+    journal.outcome(timed_out, status=None, result_code=None, outcome="unknown", duration=3,
+                    error=f"{CREATE}: no answer within the read timeout (3s)")
+    journal.outcome(kept_no_answer, status=200, result_code="0200000", outcome="ok",
+                    duration=0.1, response={"returnCode": "0200000"})
+    journal.close()
+    with closing(sqlite3.connect(path)) as db, db:  # as versions before answers were kept
+        db.execute("UPDATE calls SET response = NULL WHERE id = ?", (kept_no_answer,))
+    shown = json.loads(outbound("runs", "show", "run-1", "--journal", str(path), "--format",
+                                "json").stdout)
+    assert [(write["iteration"], write["why"]) for write in shown["unknown_writes"]] == [
+        (0, f"{CREATE}: no answer within the read timeout (3s)"),
+        (1, "no outcome recorded: the run was killed (or crashed) with it out"),
+        (2, "answered ok, by a version of outbound-runner that kept no answers")]

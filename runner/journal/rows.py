@@ -203,6 +203,7 @@ WRITES = ("SELECT id, step, iteration, params, outcome, status, response, error,
            "ORDER BY id")
 PENDING = (None, "unknown", "ok")  # the outcomes of a write that may not be sent again
 NO_OUTCOME_WHY = "no outcome recorded: the run was killed (or crashed) with it out"
+OK_NOT_KEPT = "answered ok, by a version of outbound-runner that kept no answers"
 
 
 def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, int]],
@@ -227,7 +228,7 @@ def last_writes(writes: Iterable[Sequence[Any]], finished: Container[tuple[str, 
             unknown.pop(key, None)
         else:
             unknown[key] = UnknownWrite(call_id, json.loads(params), endpoint, sent_at,
-                                        item_key, error)
+                                        item_key, OK_NOT_KEPT if outcome == "ok" else error)
             answered.pop(key, None)
     return answered, unknown
 
