@@ -219,7 +219,8 @@ def test_the_shards_of_a_resumed_run_ran_as_long_as_the_longest() -> None:
         return {"run_id": f"r{k}", "playbook": "p", "file": "p.yaml", "inputs": {},
                 "shard": f"{k}/2", "started_at": 1000.0, "finished_at": 50_000.0,
                 "status": "ok", "exit_code": 0, "outputs": {}, "error": None, "resumed": 1,
-                "ran_s": ran, "steps": [], "failures": [], "left_out": [], "calls": {}}
+                "ran_s": ran, "steps": [], "failures": [], "left_out": [], "unknown_writes": [],
+                "calls": {}}
 
     fields = Dom(render(RunData([shard(1, 30.0), shard(2, 42.5)], [], {}))).fields
     assert fields["duration"] == "49000.0 s"
@@ -242,7 +243,7 @@ def test_a_hundred_thousand_calls_make_a_small_page() -> None:
                       "failed": 2000, "retries": 0, "duration": 1000.0, "error": None}],
            "failures": [{"step": "reserve", "iteration": i, "reason": "blocklisted"}
                         for i in range(0, 100_000, 50)],
-           "left_out": [], "calls": {}}
+           "left_out": [], "unknown_writes": [], "calls": {}}
     page = render(RunData([run], calls, {}))
     assert len(page) < 300_000  # successes aggregated, 200 failures listed, the rest counted
     assert "... and 1800 more failed items" in page
@@ -260,3 +261,34 @@ def test_every_chart_has_its_numbers_as_a_table_for_screen_readers(tmp_path: Pat
     assert charts >= 5
     assert text.count('aria-describedby="') == charts
     assert text.count('<table class="numbers sr-only"') == charts
+
+
+def test_the_report_lists_each_write_of_unknown_outcome_with_why(tmp_path: Path) -> None:
+    """What its operator settles it by where --resume cannot look it up: which item, why no
+    answer is known, and the request as sent."""
+    from runner.journal import Journal
+
+    journal_path, page = tmp_path / "journal.sqlite", tmp_path / "report.html"
+    journal = Journal(journal_path)
+    journal.begin("run-1", "reserve", "p.yaml", "-", {}, None)
+    for n in range(2):
+        sent = journal.intent("reserve", n, "huawei-isales.appoint.create", "create",
+                              {"calledNo": f"1370000000{n}"}, write=True)
+        if n == 0:
+            journal.outcome(sent, status=None, result_code=None, outcome="unknown",
+                            duration=3.0, error="huawei-isales.appoint.create: no answer "
+                            "within the read timeout (3s)")
+    journal.close()  # the second with no outcome, as a kill leaves it
+    reported = outbound("runs", "report", "run-1", "--html", str(page), "--journal",
+                        str(journal_path))
+    assert reported.exit_code == 0, reported.output
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Outcome unknown (2)</h2>" in text
+    assert re.findall(r'<details class="unknown"><summary><strong>(.*?)</strong> (.*?): '
+                      r"(.*?)</summary><h4>Request</h4><pre>(.*?)</pre>", text, re.DOTALL) == [
+        ("reserve[0]", "huawei-isales.appoint.create", "no answer within the read timeout (3s)",
+         '{\n  &quot;calledNo&quot;: &quot;13700000000&quot;\n}'),
+        ("reserve[1]", "huawei-isales.appoint.create",
+         "no outcome recorded: the run was killed (or crashed) with it out",
+         '{\n  &quot;calledNo&quot;: &quot;13700000001&quot;\n}')]
+    assert "<code>outbound runs resolve run-1 STEP[ITERATION]</code>" in text

@@ -613,6 +613,6 @@ def test_runs_show_tells_why_each_write_s_outcome_is_unknown(tmp_path: Path) -> 
     shown = json.loads(outbound("runs", "show", "run-1", "--journal", str(path), "--format",
                                 "json").stdout)
     assert [(write["iteration"], write["why"]) for write in shown["unknown_writes"]] == [
-        (0, f"{CREATE}: no answer within the read timeout (3s)"),
+        (0, "no answer within the read timeout (3s)"),  # its endpoint is told beside it
         (1, "no outcome recorded: the run was killed (or crashed) with it out"),
         (2, "answered ok, by a version of outbound-runner that kept no answers")]

@@ -721,8 +721,8 @@ def test_an_unknown_create_of_a_gone_item_is_not_looked_up_by_a_masked_request(
     shown = json.loads(outbound("runs", "show", run_id, "--format", "json").stdout)
     assert len(shown["unknown_writes"]) == 1
     assert shown["unknown_writes"][0]["why"] == (  # what its operator settles it by
-        f"{CREATE}: the connection failed (the server closed the connection in the middle of "
-        "its answer); the outcome is unknown")
+        "the connection failed (the server closed the connection in the middle of its "
+        "answer); the outcome is unknown")
 
 
 def test_killed_again_and_again_it_still_makes_each_reservation_once(

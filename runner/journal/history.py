@@ -341,7 +341,7 @@ class Journal(JournalFile):
         unknown = [
             {"step": step, "iteration": None if iteration == WHOLE_STEP else iteration,
              "key": write.item_key, "endpoint": write.endpoint, "params": write.params,
-             "why": write.error or NO_OUTCOME_WHY}
+             "why": (write.error or NO_OUTCOME_WHY).removeprefix(f"{write.endpoint}: ")}
             for (step, iteration), write in sorted(self._pending_writes(run_id, finished)[1]
                                                    .items())]
         return {"failures": failures, "unknown_writes": unknown,

@@ -62,7 +62,7 @@ def load(journals: Sequence[Journal], run_ids: Sequence[str]) -> RunData:
 
 def render(data: RunData) -> str:
     sections = [_header(data), _steps(data), _over_time(data), _result_codes(data),
-                _facts(data), _failures(data), _left_out(data)]
+                _facts(data), _failures(data), _unknown_writes(data), _left_out(data)]
     title = html.escape(f"{data.runs[0]['playbook']}: run report")
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -241,6 +241,27 @@ def _failures(data: RunData) -> str:
             + "".join(items) + f"</div>{tail}</section>")
 
 
+def _unknown_writes(data: RunData) -> str:
+    """The writes whose outcome is unknown, if any: each with why and its request, which is
+    what its operator settles it by where --resume cannot look it up."""
+    unknown = [write for run in data.runs for write in run["unknown_writes"]]
+    if not unknown:
+        return ""
+    items = "".join(
+        f"<details class=\"unknown\"><summary><strong>{html.escape(item_name(write))}"
+        f"</strong> {html.escape(write['endpoint'])}: {html.escape(write['why'])}</summary>"
+        f"<h4>Request</h4><pre>{html.escape(_pretty(write['params']))}</pre></details>"
+        for write in unknown[:MAX_FAILURES])
+    more = len(unknown) - MAX_FAILURES
+    run_id = data.runs[0]["run_id"] if len(data.runs) == 1 else "RUN_ID"  # shards: each its own
+    settle = html.escape(f"outbound runs resolve {run_id} STEP[ITERATION]")
+    return (f"<section><h2>Outcome unknown ({len(unknown)})</h2><p>--resume looks each up "
+            f"through its spec's reconcile; without one, <code>{settle}</code> records what "
+            f"became of it.</p><div id=\"unknown-writes\">{items}</div>"
+            + (f"<p>... and {more} more (see outbound runs show).</p>" if more > 0 else "")
+            + "</section>")
+
+
 def _left_out(data: RunData) -> str:
     """The items `runs resolve --skip` left out, if any, and what had become of each."""
     left_out = [item for run in data.runs for item in run["left_out"]]
@@ -305,7 +326,8 @@ svg text { fill: var(--fg); font-size: 12px; }
 .bar, .span { fill: var(--c0); } .line { stroke-width: 2; }
 .line.s0 { stroke: var(--c0); } .line.s1 { stroke: var(--c1); }
 .legend.s0 { fill: var(--c0); } .legend.s1 { fill: var(--c1); }
-details.failure { border-left: 3px solid var(--bad); padding: 4px 10px; margin: 6px 0; }
+details.failure, details.unknown { border-left: 3px solid var(--bad); padding: 4px 10px;
+  margin: 6px 0; }
 pre { background: color-mix(in srgb, var(--fg) 6%, var(--bg)); padding: 8px; overflow: auto; }
 summary { cursor: pointer; color: var(--muted); }
 """
